@@ -1,0 +1,11 @@
+// The lecture's first example: f(x, y, z) = (x + y) · z.
+import { graph } from '../../src/index.ts';
+
+const g = graph('add_mul');
+const x = g.input('x', []);
+const y = g.input('y', []);
+const z = g.input('z', []);
+const q = x.add(y).named('q');
+const f = q.mul(z).named('f');
+
+export default { graph: g, loss: f, wrt: [x, y, z], outputs: { q } };

@@ -1,0 +1,11 @@
+// The lecture's ReLU on a vector: z = max(0, x); dL/dx from a given upstream dL/dz.
+// A given upstream gradient u is the gradient of the scalar L = Σ z·u.
+import { graph } from '../../src/index.ts';
+
+const g = graph('relu_vector');
+const x = g.input('x', [4]);
+const upstream = g.input('upstream', [4]);
+const z = x.relu().named('z');
+const L = z.mul(upstream).sum().named('L');
+
+export default { graph: g, loss: L, wrt: [x], outputs: { z } };

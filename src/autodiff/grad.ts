@@ -1,0 +1,92 @@
+import { FlatgradError } from '../graph/errors.ts';
+import type { Tensor } from '../graph/graph.ts';
+import { userSite } from '../graph/source.ts';
+import { formatShape } from '../shape/shape.ts';
+import { getOp } from '../ops/registry.ts';
+
+const memo = new WeakMap<Tensor, Map<Tensor, Tensor>>();
+
+/**
+ * Add the backward pass for d(loss)/d(each of wrt) to the loss's graph and return the gradient nodes.
+ * Gradients are ordinary nodes named grad_<name>, so they compile, print and differentiate like any other.
+ * A tensor the loss does not depend on gets a zero gradient of its shape.
+ */
+export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
+  const site = userSite();
+  const g = loss.graph;
+  if (loss.rank !== 0) {
+    throw new FlatgradError(`grad: the loss '${loss.name}' must be a scalar, but its shape is ${formatShape(loss.shape)}; reduce it first, e.g. with .sum() or .mean()`, site);
+  }
+  for (const w of wrt) {
+    if (w.graph !== g) throw new FlatgradError(`grad: '${w.name}' belongs to graph '${w.graph.name}', the loss to '${g.name}'`, site);
+    if (w.dtype !== 'float') throw new FlatgradError(`grad: '${w.name}' is an integer (${w.dtype}) input and has no gradient`, site);
+  }
+  const known = memo.get(loss) ?? new Map<Tensor, Tensor>();
+  memo.set(loss, known);
+  const todo = wrt.filter((w) => !known.has(w));
+  if (todo.length) backprop(loss, todo, known);
+  return wrt.map((w) => known.get(w)!);
+}
+
+function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>): void {
+  const g = loss.graph;
+  // Only nodes between a wrt and the loss carry gradient.
+  const fromWrt = new Set<Tensor>(wrt);
+  for (const n of g.nodes) if (n.inputs.some((i) => fromWrt.has(i))) fromWrt.add(n);
+  const live = new Set<Tensor>([loss]);
+  for (let id = loss.id; id >= 0; id--) {
+    const n = g.nodes[id]!;
+    if (live.has(n)) for (const i of n.inputs) live.add(i);
+  }
+  const active = (n: Tensor) => fromWrt.has(n) && live.has(n);
+
+  const saved = g.phase;
+  g.phase = 'backward';
+  try {
+    const contributions = new Map<Tensor, Tensor[]>();
+    const fresh = new Set<Tensor>();
+    const before = g.nodes.length;
+    const gradOf = new Map<Tensor, Tensor>();
+    if (active(loss)) contributions.set(loss, [g.constant(1)]);
+    for (let id = loss.id; id >= 0; id--) {
+      const n = g.nodes[id]!;
+      const parts = contributions.get(n);
+      if (!parts || !active(n)) continue;
+      for (let k = before; k < g.nodes.length; k++) fresh.add(g.nodes[k]!);
+      const total = nameGradient(n, parts, fresh);
+      gradOf.set(n, total);
+      if (n.op === 'input' || n.op === 'param' || n.op === 'const') continue;
+      const vjp = getOp(n.op).vjp;
+      if (!vjp) continue;
+      const grads = vjp(total, n);
+      n.inputs.forEach((input, k) => {
+        const gi = grads[k];
+        if (gi && active(input)) contributions.set(input, [...(contributions.get(input) ?? []), gi]);
+      });
+    }
+    for (const w of wrt) {
+      let gw = gradOf.get(w);
+      if (!gw) {
+        gw = g.constant(0).broadcastTo(w.shape);
+        g.rename(gw, g.freshName(`grad_${w.name}`));
+      }
+      out.set(w, gw);
+    }
+  } finally {
+    g.phase = saved;
+  }
+}
+
+/**
+ * The lecture's copy gate: contributions from every use are summed. The result is named grad_<name>;
+ * when it is another node's gradient passed straight through, an identity node carries the new name.
+ */
+function nameGradient(n: Tensor, parts: readonly Tensor[], fresh: ReadonlySet<Tensor>): Tensor {
+  const g = n.graph;
+  let total = parts[0]!;
+  for (const p of parts.slice(1)) total = total.add(p);
+  const name = g.freshName(`grad_${n.name}`);
+  if (fresh.has(total) && total.autoNamed) g.rename(total, name);
+  else g.rename((total = g.apply('identity', [total])), name);
+  return total;
+}

@@ -1,0 +1,44 @@
+/** A TypeScript expression with its precedence, so nested expressions print with only the parentheses they need. */
+export interface Code {
+  readonly text: string;
+  readonly prec: number;
+}
+
+const ATOM = 20;
+const UNARY = 14;
+const TERNARY = 3;
+const binaryPrec: Record<string, number> = { '*': 13, '/': 13, '+': 12, '-': 12, '>': 10, '<': 10, '>=': 10, '<=': 10 };
+
+export function atom(text: string): Code {
+  return { text, prec: ATOM };
+}
+
+export function literal(value: number): Code {
+  if (Number.isNaN(value)) return atom('NaN');
+  if (!Number.isFinite(value)) return value > 0 ? atom('Infinity') : { text: '-Infinity', prec: UNARY };
+  const text = Object.is(value, -0) ? '-0' : String(value);
+  return text.startsWith('-') ? { text, prec: UNARY } : atom(text);
+}
+
+function wrap(c: Code, min: number): string {
+  return c.prec < min ? `(${c.text})` : c.text;
+}
+
+/** Left-associative: the right operand keeps its parentheses at equal precedence, so evaluation order never changes. */
+export function binary(op: keyof typeof binaryPrec, a: Code, b: Code): Code {
+  const prec = binaryPrec[op]!;
+  return { text: `${wrap(a, prec)} ${op} ${wrap(b, prec + 1)}`, prec };
+}
+
+export function unary(op: '-', a: Code): Code {
+  const inner = a.text.startsWith('-') ? `(${a.text})` : wrap(a, UNARY);
+  return { text: `${op}${inner}`, prec: UNARY };
+}
+
+export function call(fn: string, ...args: Code[]): Code {
+  return atom(`${fn}(${args.map((a) => a.text).join(', ')})`);
+}
+
+export function ternary(cond: Code, a: Code, b: Code): Code {
+  return { text: `${wrap(cond, TERNARY + 1)} ? ${wrap(a, TERNARY)} : ${wrap(b, TERNARY)}`, prec: TERNARY };
+}

@@ -1,0 +1,206 @@
+import { FlatgradError } from './errors.ts';
+import { checkName } from './names.ts';
+import { userSite } from './source.ts';
+import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/shape.ts';
+import { getOp, type Attrs } from '../ops/registry.ts';
+
+export type DType = 'float' | 'i32';
+/** How a parameter starts: zeros, standard normal (the lecture's randn), normal with a std, a constant, or values. */
+export type Init = 'zeros' | 'randn' | { normal: number } | number | readonly number[];
+export type TensorLike = Tensor | number;
+export type Phase = 'forward' | 'backward';
+
+/** A node of the graph. Immutable but for its name; ops build new nodes. */
+export class Tensor {
+  constructor(
+    readonly graph: Graph,
+    readonly id: number,
+    readonly op: string,
+    readonly inputs: readonly Tensor[],
+    readonly attrs: Attrs,
+    readonly shape: Shape,
+    readonly dtype: DType,
+    private nodeName: string,
+    /** The user's file:line:col that created the node. */
+    readonly site: string,
+    readonly phase: Phase,
+  ) {}
+
+  get name(): string {
+    return this.nodeName;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  /** True while the node still has the name the graph gave it (s0, t3, …). */
+  get autoNamed(): boolean {
+    return this.graph.isAutoName(this);
+  }
+  /** Give the node a readable name; it becomes the variable's name in generated code. */
+  named(name: string): this {
+    this.graph.rename(this, checkName(name, `named('${String(name)}')`, userSite()));
+    return this;
+  }
+  toString(): string {
+    return `${this.name}: ${this.op}${formatShape(this.shape)}`;
+  }
+
+  add(other: TensorLike): Tensor { return this.graph.apply('add', [this, other]); }
+  sub(other: TensorLike): Tensor { return this.graph.apply('sub', [this, other]); }
+  mul(other: TensorLike): Tensor { return this.graph.apply('mul', [this, other]); }
+  div(other: TensorLike): Tensor { return this.graph.apply('div', [this, other]); }
+  /** Elementwise maximum; the gradient goes to the larger operand (to `this` on ties). */
+  maximum(other: TensorLike): Tensor { return this.graph.apply('maximum', [this, other]); }
+  /** 1 where this > other, else 0; has no gradient. */
+  greater(other: TensorLike): Tensor { return this.graph.apply('greater', [this, other]); }
+  neg(): Tensor { return this.graph.apply('neg', [this]); }
+  exp(): Tensor { return this.graph.apply('exp', [this]); }
+  log(): Tensor { return this.graph.apply('log', [this]); }
+  square(): Tensor { return this.graph.apply('square', [this]); }
+  sqrt(): Tensor { return this.graph.apply('sqrt', [this]); }
+  sigmoid(): Tensor { return this.graph.apply('sigmoid', [this]); }
+  tanh(): Tensor { return this.graph.apply('tanh', [this]); }
+  relu(): Tensor { return this.graph.apply('relu', [this]); }
+  /** Matrix product of [M, K] and [K, N]. */
+  matmul(other: Tensor): Tensor { return this.graph.apply('matmul', [this, other]); }
+  /** Reverse the axes, or permute them as given. */
+  transpose(perm?: readonly number[]): Tensor {
+    return this.graph.apply('transpose', [this], { perm: perm ?? [...Array(this.rank).keys()].reverse() });
+  }
+  /** Same elements, new shape; one dimension may be -1. */
+  reshape(shape: Shape | readonly (number | string)[]): Tensor { return this.graph.apply('reshape', [this], { shape }); }
+  broadcastTo(shape: Shape): Tensor { return this.graph.apply('broadcastTo', [this], { shape }); }
+  /** Sum over all axes, or the given ones. */
+  sum(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('sum', [this], { axes, keepdims }); }
+  mean(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('mean', [this], { axes, keepdims }); }
+}
+
+/** A graph under construction: leaves (inputs, params, constants) and the ops applied to them. */
+export class Graph {
+  readonly nodes: Tensor[] = [];
+  private readonly byName = new Map<string, Tensor>();
+  private readonly auto = new Set<Tensor>();
+  private counters: Record<Phase, number> = { forward: 0, backward: 0 };
+  /** Nodes built while this is 'backward' are gradient nodes (temporaries named t0, t1, …). */
+  phase: Phase = 'forward';
+
+  /** The user's file:line:col that called graph(). */
+  constructor(readonly name: string, readonly site: string) {}
+
+  input(name: string, shape: Shape, dtype: DType = 'float'): Tensor {
+    const site = userSite();
+    checkName(name, `input('${String(name)}')`, site);
+    if (dtype !== 'float' && dtype !== 'i32') throw new FlatgradError(`input('${name}'): dtype must be 'float' or 'i32', got ${JSON.stringify(dtype)}`, site);
+    return this.leaf('input', name, checkShape(shape, `input('${name}')`, site), dtype, {}, site);
+  }
+
+  param(name: string, shape: Shape, options: { init?: Init } = {}): Tensor {
+    const site = userSite();
+    checkName(name, `param('${String(name)}')`, site);
+    const s = checkShape(shape, `param('${name}')`, site);
+    const init = options.init ?? 'randn';
+    checkInit(init, name, s, site);
+    return this.leaf('param', name, s, 'float', { init }, site);
+  }
+
+  /** A scalar constant; numbers given to ops become these. With `per`, it is value / (product of those dims), known at compile. */
+  constant(value: number, per: Shape = []): Tensor {
+    const site = userSite();
+    if (typeof value !== 'number') throw new FlatgradError(`constant: expected a number, got ${typeof value}`, site);
+    return this.make('const', [], { value, per: checkShape(per, 'constant', site) }, [], 'float', site);
+  }
+
+  params(): Tensor[] {
+    return this.nodes.filter((n) => n.op === 'param');
+  }
+  inputs(): Tensor[] {
+    return this.nodes.filter((n) => n.op === 'input');
+  }
+
+  /** Apply a registered op; numbers become constants. Shapes are checked here, at once. */
+  apply(op: string, args: readonly TensorLike[], attrs: Attrs = {}): Tensor {
+    const site = userSite();
+    const inputs = args.map((a) => {
+      if (typeof a === 'number') return this.make('const', [], { value: a, per: [] }, [], 'float', site);
+      if (!(a instanceof Tensor)) throw new FlatgradError(`${op}: operands must be tensors or numbers, got ${String(a)}`, site);
+      if (a.graph !== this) throw new FlatgradError(`${op}: '${a.name}' belongs to graph '${a.graph.name}', not '${this.name}'`, site);
+      return a;
+    });
+    const def = getOp(op);
+    let shape: Shape;
+    try {
+      shape = def.shape(inputs.map((t) => t.shape), attrs);
+    } catch (e) {
+      if (!(e instanceof ShapeMismatch)) throw e;
+      const operands = inputs.map((t) => `${t.name} ${formatShape(t.shape)}`).join(' and ');
+      throw new FlatgradError(`${op}: ${e.message} (operands ${operands})`, site);
+    }
+    return this.make(op, inputs, attrs, shape, 'float', site);
+  }
+
+  isAutoName(t: Tensor): boolean {
+    return this.auto.has(t);
+  }
+
+  rename(t: Tensor, name: string): void {
+    if (t.name === name) return;
+    const other = this.byName.get(name);
+    if (other) throw new FlatgradError(`name '${name}' is already used by ${other.op} node created at ${other.site}`, userSite());
+    this.byName.delete(t.name);
+    this.byName.set(name, t);
+    this.auto.delete(t);
+    (t as unknown as { nodeName: string }).nodeName = name;
+  }
+
+  /** A free name: `base`, else base_2, base_3, … (for gradient names such as grad_w). */
+  freshName(base: string): string {
+    let name = base;
+    for (let k = 2; this.byName.has(name); k++) name = `${base}_${k}`;
+    return name;
+  }
+
+  get(name: string): Tensor | undefined {
+    return this.byName.get(name);
+  }
+
+  private leaf(op: 'input' | 'param', name: string, shape: Shape, dtype: DType, attrs: Attrs, site: string): Tensor {
+    const other = this.byName.get(name);
+    if (other) throw new FlatgradError(`${op}('${name}'): the name is already used by the ${other.op} created at ${other.site}`, site);
+    return this.make(op, [], attrs, shape, dtype, site, name);
+  }
+
+  private make(op: string, inputs: readonly Tensor[], attrs: Attrs, shape: Shape, dtype: DType, site: string, name?: string): Tensor {
+    const prefix = this.phase === 'forward' ? 's' : 't';
+    let auto = name === undefined;
+    let n = name ?? '';
+    while (auto && (n === '' || this.byName.has(n))) n = `${prefix}${this.counters[this.phase]++}`;
+    const t = new Tensor(this, this.nodes.length, op, inputs, Object.freeze({ ...attrs }), shape, dtype, n, site, this.phase);
+    this.nodes.push(t);
+    this.byName.set(n, t);
+    if (auto) this.auto.add(t);
+    return t;
+  }
+}
+
+function checkInit(init: Init, name: string, shape: Shape, site: string): void {
+  const what = `param('${name}')`;
+  if (init === 'zeros' || init === 'randn' || (typeof init === 'number' && Number.isFinite(init))) return;
+  if (typeof init === 'object' && init !== null && 'normal' in init && Number.isFinite(init.normal) && init.normal >= 0) return;
+  if (Array.isArray(init)) {
+    if (!shape.every((d) => typeof d === 'number')) throw new FlatgradError(`${what}: init values need a fixed shape, got ${formatShape(shape)}`, site);
+    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (init.length !== size) throw new FlatgradError(`${what}: init has ${init.length} values, shape ${formatShape(shape)} holds ${size}`, site);
+    if (init.every((v) => Number.isFinite(v))) return;
+  }
+  throw new FlatgradError(`${what}: bad init ${JSON.stringify(init)}; use 'zeros', 'randn', { normal: std }, a number, or an array of values`, site);
+}
+
+/** Start a graph. Its name names the generated module. */
+export function graph(name = 'model'): Graph {
+  const site = userSite();
+  // The name only names the module file and its header, so reserved words are fine.
+  if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) {
+    throw new FlatgradError(`graph(): name ${JSON.stringify(name)} must be letters, digits, _ or -, starting with a letter or _`, site);
+  }
+  return new Graph(name, site);
+}

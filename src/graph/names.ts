@@ -1,0 +1,23 @@
+import { FlatgradError } from './errors.ts';
+
+// Identifiers the generated module uses for itself, and JavaScript's reserved words.
+const reserved = new Set([
+  'params', 'grads', 'outputs', 'feeds', 'forward', 'backward', 'step', 'lr', 'acc', 'rng', 'options',
+  'createModel', 'Feeds', 'Model', 'Math', 'Float32Array', 'Float64Array', 'Int32Array', 'Error', 'undefined', 'NaN', 'Infinity',
+  'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export',
+  'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',
+  'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield', 'let', 'static',
+  'implements', 'interface', 'package', 'private', 'protected', 'public', 'await', 'arguments', 'eval',
+]);
+/** Prelude helpers and loop counters: i, i0, i1, … */
+const internal = /^(i\d*|j|p|sigmoid|matmul|feed|feed_number|randn|fill_randn|mulberry32|Rng)$/;
+
+export function checkName(name: unknown, what: string, site: string): string {
+  if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new FlatgradError(`${what}: name ${JSON.stringify(name)} is not an identifier (letters, digits and _, not starting with a digit)`, site);
+  }
+  if (reserved.has(name) || internal.test(name)) {
+    throw new FlatgradError(`${what}: name '${name}' is reserved by the generated code; choose another`, site);
+  }
+  return name;
+}

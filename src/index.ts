@@ -1,0 +1,11 @@
+import './ops/index.ts';
+
+export { graph, Graph, Tensor, type DType, type Init, type TensorLike } from './graph/graph.ts';
+export { FlatgradError } from './graph/errors.ts';
+export { grad } from './autodiff/grad.ts';
+export { interpret } from './interpret/interpret.ts';
+export { compile, emit, type CompileOptions, type Model, type Feeds } from './runtime/compile.ts';
+export { gradcheck, type GradcheckResult } from './runtime/gradcheck.ts';
+export { allOps, getOp, type OpDef } from './ops/index.ts';
+export { mulberry32, randn } from '../templates/prelude/random.ts';
+export { VERSION } from './version.ts';

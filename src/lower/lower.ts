@@ -1,0 +1,160 @@
+import type { Init, Tensor } from '../graph/graph.ts';
+import { getOp } from '../ops/registry.ts';
+import { broadcastStrides, resolveShape, sizeOf, type Dims } from '../shape/shape.ts';
+import type { Kernel, KExpr, LowerContext } from './kernel.ts';
+
+export type FloatType = 'f32' | 'f64';
+
+/** What to compute: the loss, gradients keyed by the name of what they are taken with respect to, and extra outputs. */
+export interface ProgramSpec {
+  readonly name: string;
+  readonly dims: Dims;
+  readonly dtype: FloatType;
+  readonly loss?: Tensor;
+  readonly grads: ReadonlyMap<string, Tensor>;
+  readonly outputs: ReadonlyMap<string, Tensor>;
+}
+
+export interface Leaf {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly symbolic: readonly (number | string)[];
+  readonly size: number;
+  readonly dtype: 'float' | 'i32';
+  readonly init?: Init;
+}
+
+export interface Buffer {
+  readonly name: string;
+  readonly size: number;
+  readonly node: Tensor;
+}
+
+export interface Step {
+  readonly node: Tensor;
+  readonly kernel: Kernel;
+}
+
+/** A lowered program: buffers, named scalars, buffer aliases, and the kernels of forward and backward. */
+export interface Program {
+  readonly spec: ProgramSpec;
+  readonly inputs: readonly Leaf[];
+  readonly params: readonly Leaf[];
+  /** Node values with a buffer of their own (not inputs or params). */
+  readonly buffers: readonly Buffer[];
+  /** Named scalar constants, such as grad_L = 1. */
+  readonly scalars: readonly { name: string; expr: KExpr }[];
+  /** A second name for another node's buffer, as in grad_s2 = grad_s3. */
+  readonly aliases: readonly { name: string; of: string }[];
+  readonly forward: readonly Step[];
+  readonly backward: readonly Step[];
+  /** True when every value is a scalar: the module is straight-line code like the lecture's. */
+  readonly scalarMode: boolean;
+  shapeOf(t: Tensor): readonly number[];
+}
+
+type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr };
+
+function ancestors(roots: Iterable<Tensor>): Set<Tensor> {
+  const seen = new Set<Tensor>(roots);
+  const stack = [...seen];
+  while (stack.length) for (const i of stack.pop()!.inputs) if (!seen.has(i)) (seen.add(i), stack.push(i));
+  return seen;
+}
+
+export function lower(spec: ProgramSpec): Program {
+  const fwdRoots = [...(spec.loss ? [spec.loss] : []), ...spec.outputs.values()];
+  const fwdSet = ancestors(fwdRoots);
+  const allSet = ancestors([...fwdRoots, ...spec.grads.values()]);
+  const graph = (fwdRoots[0] ?? [...spec.grads.values()][0])!.graph;
+  const order = graph.nodes.filter((n) => allSet.has(n));
+  const exported = new Set<Tensor>([...fwdRoots, ...spec.grads.values()]);
+
+  const shapes = new Map<Tensor, readonly number[]>();
+  for (const n of order) shapes.set(n, resolveShape(n.shape, spec.dims));
+  const shapeOf = (t: Tensor) => shapes.get(t)!;
+  const scalarMode = order.every((n) => shapeOf(n).length === 0);
+
+  const storage = new Map<Tensor, Storage>();
+  const inputs: Leaf[] = [];
+  const params: Leaf[] = [];
+  const buffers: Buffer[] = [];
+  const scalars: { name: string; expr: KExpr }[] = [];
+  const aliases: { name: string; of: string }[] = [];
+  const forward: Step[] = [];
+  const backward: Step[] = [];
+
+  let current: Tensor | undefined;
+  const ctx: LowerContext = {
+    shapeOf,
+    bufferOf(t) {
+      if (t === current) return t.name;
+      const s = storage.get(t);
+      if (s?.kind !== 'buffer') throw new Error(`internal: '${t.name}' has no buffer`);
+      return s.name;
+    },
+    load(t, strides) {
+      const s = storage.get(t)!;
+      return s.kind === 'scalar' ? s.expr : { k: 'load', buf: s.name, strides };
+    },
+  };
+  const emit = (node: Tensor, kernel: Kernel) => (fwdSet.has(node) ? forward : backward).push({ node, kernel });
+  const ownBuffer = (node: Tensor) => {
+    storage.set(node, { kind: 'buffer', name: node.name });
+    buffers.push({ name: node.name, size: sizeOf(shapeOf(node)), node });
+  };
+
+  for (const n of order) {
+    const shape = shapeOf(n);
+    if (n.op === 'input' || n.op === 'param') {
+      const leaf: Leaf = { name: n.name, shape, symbolic: n.shape, size: sizeOf(shape), dtype: n.dtype, init: n.attrs.init as Init | undefined };
+      (n.op === 'input' ? inputs : params).push(leaf);
+      storage.set(n, { kind: 'buffer', name: n.name });
+      continue;
+    }
+    if (n.op === 'const') {
+      const per = resolveShape((n.attrs.per as (number | string)[]) ?? [], spec.dims);
+      const lit: KExpr = { k: 'lit', value: (n.attrs.value as number) / sizeOf(per) };
+      if (exported.has(n)) {
+        ownBuffer(n);
+        emit(n, { kind: 'map', out: n.name, shape, expr: lit });
+      } else if (n.autoNamed) storage.set(n, { kind: 'scalar', expr: lit });
+      else {
+        scalars.push({ name: n.name, expr: lit });
+        storage.set(n, { kind: 'scalar', expr: { k: 'var', name: n.name } });
+      }
+      continue;
+    }
+    const def = getOp(n.op);
+    if (def.scalar) {
+      ownBuffer(n);
+      const expr: KExpr = { k: 'op', op: n.op, attrs: n.attrs, args: n.inputs.map((i) => ctx.load(i, broadcastStrides(shapeOf(i), shape))) };
+      emit(n, { kind: 'map', out: n.name, shape, expr });
+      continue;
+    }
+    current = n;
+    const lowered = def.lower!(n, ctx);
+    current = undefined;
+    if (!('alias' in lowered)) {
+      ownBuffer(n);
+      emit(n, lowered);
+      continue;
+    }
+    const src = n.inputs[lowered.alias]!;
+    const s = storage.get(src)!;
+    if (s.kind === 'buffer' && !scalarMode) {
+      storage.set(n, { kind: 'buffer', name: n.name });
+      aliases.push({ name: n.name, of: s.name });
+    } else if (s.kind === 'scalar' && !exported.has(n)) {
+      if (n.autoNamed) storage.set(n, s);
+      else {
+        scalars.push({ name: n.name, expr: s.expr });
+        storage.set(n, { kind: 'scalar', expr: { k: 'var', name: n.name } });
+      }
+    } else {
+      ownBuffer(n);
+      emit(n, { kind: 'map', out: n.name, shape, expr: ctx.load(src, broadcastStrides(shapeOf(src), shape)) });
+    }
+  }
+  return { spec, inputs, params, buffers, scalars, aliases, forward, backward, scalarMode, shapeOf };
+}

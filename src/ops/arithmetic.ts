@@ -1,0 +1,82 @@
+import { binary, ternary, unary } from '../codegen/ts/code.ts';
+import type { Graph, Tensor } from '../graph/graph.ts';
+import type { Rng } from '../../templates/prelude/random.ts';
+import { defineElementwise, oneMinus, sampleShapes, sumTo } from './elementwise.ts';
+
+/** Two random params whose shapes broadcast, init away from 0 so division is safe. */
+function pair(g: Graph, rng: Rng, awayFromZero = false): [Tensor, Tensor] {
+  const [a, b] = sampleShapes(rng);
+  const values = (shape: number[]) =>
+    Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => (awayFromZero ? (rng() < 0.5 ? -1 : 1) * (0.5 + rng()) : 2 * rng() - 1));
+  const first = rng() < 0.5;
+  return [g.param('a', first ? a : b, { init: values(first ? a : b) }), g.param('b', first ? b : a, { init: values(first ? b : a) })];
+}
+
+// The lecture's add gate: a gradient distributor.
+defineElementwise({
+  name: 'add', arity: 2,
+  f64: (a, b) => a + b,
+  ts: ([a, b]) => binary('+', a!, b!),
+  vjp: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g, n.inputs[1]!.shape)],
+  sample: (g, rng) => { const [a, b] = pair(g, rng); return a.add(b); },
+});
+
+defineElementwise({
+  name: 'sub', arity: 2,
+  f64: (a, b) => a - b,
+  ts: ([a, b]) => binary('-', a!, b!),
+  vjp: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g.neg(), n.inputs[1]!.shape)],
+  sample: (g, rng) => { const [a, b] = pair(g, rng); return a.sub(b); },
+});
+
+// The lecture's mul gate: a swap multiplier.
+defineElementwise({
+  name: 'mul', arity: 2,
+  f64: (a, b) => a * b,
+  ts: ([a, b]) => binary('*', a!, b!),
+  vjp: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    return [sumTo(g.mul(b), a.shape), sumTo(g.mul(a), b.shape)];
+  },
+  sample: (g, rng) => { const [a, b] = pair(g, rng); return a.mul(b); },
+});
+
+defineElementwise({
+  name: 'div', arity: 2,
+  f64: (a, b) => a / b,
+  ts: ([a, b]) => binary('/', a!, b!),
+  vjp: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    return [sumTo(g.div(b), a.shape), sumTo(g.mul(n).div(b).neg(), b.shape)];
+  },
+  sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.div(b); },
+});
+
+defineElementwise({
+  name: 'neg', arity: 1,
+  f64: (a) => -a,
+  ts: ([a]) => unary('-', a!),
+  vjp: (g) => [g.neg()],
+  sample: (g, rng) => pair(g, rng)[0].neg(),
+});
+
+// The lecture's max gate: a gradient router. Ties route to the first operand.
+defineElementwise({
+  name: 'maximum', arity: 2,
+  f64: (a, b) => (b > a ? b : a),
+  ts: ([a, b]) => ternary(binary('>', b!, a!), b!, a!),
+  vjp: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    const bWins = b.greater(a);
+    return [sumTo(g.mul(oneMinus(bWins)), a.shape), sumTo(g.mul(bWins), b.shape)];
+  },
+  sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.maximum(b); },
+});
+
+// 1 where a > b, else 0. A step function: its gradient is zero, so it has none.
+defineElementwise({
+  name: 'greater', arity: 2,
+  f64: (a, b) => (a > b ? 1 : 0),
+  ts: ([a, b]) => ternary(binary('>', a!, b!), { text: '1', prec: 20 }, { text: '0', prec: 20 }),
+  sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.greater(b).mul(a); },
+});

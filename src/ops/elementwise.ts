@@ -1,0 +1,68 @@
+import type { Graph, Tensor } from '../graph/graph.ts';
+import { broadcastAxes, broadcastShapes, broadcastStrides, sameShape, ShapeMismatch, sizeOf, stridesOf, type Shape } from '../shape/shape.ts';
+import type { Code } from '../codegen/ts/code.ts';
+import type { Rng } from '../../templates/prelude/random.ts';
+import { defineOp, type Attrs, type NDArray, type OpDef } from './registry.ts';
+
+export interface ElementwiseSpec {
+  name: string;
+  arity: number;
+  f64(...args: number[]): number;
+  ts(args: readonly Code[], attrs: Attrs): Code;
+  helpers?: readonly string[];
+  vjp?(grad: Tensor, node: Tensor): readonly (Tensor | null)[];
+  sample(g: Graph, rng: Rng): Tensor;
+}
+
+/** An op applied element by element with numpy broadcasting: shape, reference and lowering are shared. */
+export function defineElementwise(spec: ElementwiseSpec): OpDef {
+  return defineOp({
+    name: spec.name,
+    shape(inputs) {
+      if (inputs.length !== spec.arity) throw new ShapeMismatch(`expects ${spec.arity} operand(s), got ${inputs.length}`);
+      return broadcastShapes(inputs);
+    },
+    evaluate: (inputs, _attrs, outShape) => mapBroadcast(inputs, outShape, spec.f64),
+    scalar: { f64: spec.f64, ts: spec.ts, helpers: spec.helpers },
+    vjp: spec.vjp,
+    sample: spec.sample,
+  });
+}
+
+/** Reference broadcasting map: obviously right, not fast. */
+export function mapBroadcast(inputs: readonly NDArray[], outShape: readonly number[], f: (...xs: number[]) => number): Float64Array {
+  const out = new Float64Array(sizeOf(outShape));
+  const strides = inputs.map((x) => broadcastStrides(x.shape, outShape));
+  const outStrides = stridesOf(outShape);
+  const args = new Array<number>(inputs.length);
+  for (let flat = 0; flat < out.length; flat++) {
+    for (let j = 0; j < inputs.length; j++) {
+      let idx = 0;
+      for (let k = 0; k < outShape.length; k++) idx += Math.floor(flat / outStrides[k]!) % outShape[k]! * strides[j]![k]!;
+      args[j] = inputs[j]!.data[idx]!;
+    }
+    out[flat] = f(...args);
+  }
+  return out;
+}
+
+/** Sum a gradient over the axes its operand was broadcast along, back to the operand's shape. */
+export function sumTo(grad: Tensor, shape: Shape): Tensor {
+  if (sameShape(grad.shape, shape)) return grad;
+  const axes = broadcastAxes(shape, grad.shape);
+  const summed = grad.sum(axes, true);
+  return sameShape(summed.shape, shape) ? summed : summed.reshape(shape);
+}
+
+/** Random operand shapes for the registry's gradcheck: a shape and a broadcast partner. */
+export function sampleShapes(rng: Rng): [number[], number[]] {
+  const d = () => 1 + Math.floor(rng() * 4);
+  const full = [d(), d() + 1, d()];
+  const partner = [[], [full[2]!], [full[0]!, 1, full[2]!], [1, full[1]!, 1]][Math.floor(rng() * 4)]!;
+  return [full, partner];
+}
+
+/** 1 - t, written as the lecture writes it. */
+export function oneMinus(t: Tensor): Tensor {
+  return t.graph.apply('sub', [1, t]);
+}

@@ -1,0 +1,58 @@
+import type { Graph, Tensor } from '../graph/graph.ts';
+import type { Shape } from '../shape/shape.ts';
+import type { Code } from '../codegen/ts/code.ts';
+import type { Kernel, KExpr, LowerContext } from '../lower/kernel.ts';
+import type { Rng } from '../../templates/prelude/random.ts';
+
+export type Attrs = Readonly<Record<string, unknown>>;
+
+/** A dense float64 array with a concrete shape: the reference interpreter's value. */
+export interface NDArray {
+  readonly shape: readonly number[];
+  readonly data: Float64Array;
+}
+
+/**
+ * Everything about one op, side by side: shape rule, gradient, reference semantics, and code.
+ * Elementwise ops give `scalar` (one element, per target); others give `lower` (a kernel).
+ */
+export interface OpDef {
+  readonly name: string;
+  /** Output shape; throw ShapeMismatch with a plain reason, the graph adds op, shapes and site. */
+  shape(inputs: readonly Shape[], attrs: Attrs): Shape;
+  /** Vector-Jacobian product written with graph ops: one gradient (or null) per input. */
+  vjp?(grad: Tensor, node: Tensor): readonly (Tensor | null)[];
+  /** Reference semantics in float64, for the interpreter. */
+  evaluate(inputs: readonly NDArray[], attrs: Attrs, outShape: readonly number[]): Float64Array;
+  /** Elementwise ops: the scalar function, in float64 and as TypeScript. */
+  scalar?: {
+    f64(...args: number[]): number;
+    ts(args: readonly Code[], attrs: Attrs): Code;
+    /** Prelude helpers (templates/prelude/*.ts) the TypeScript uses. */
+    helpers?: readonly string[];
+  };
+  /** Non-elementwise ops: the kernel that computes the node, or an alias of an input's buffer. */
+  lower?(node: Tensor, ctx: LowerContext): Kernel | { alias: number };
+  /** A small random graph using the op, whose scalar result the registry test gradchecks. */
+  sample(g: Graph, rng: Rng): Tensor;
+}
+
+export type { KExpr };
+
+const registry = new Map<string, OpDef>();
+
+export function defineOp(def: OpDef): OpDef {
+  if (registry.has(def.name)) throw new Error(`op '${def.name}' is registered twice`);
+  registry.set(def.name, def);
+  return def;
+}
+
+export function getOp(name: string): OpDef {
+  const def = registry.get(name);
+  if (!def) throw new Error(`unknown op '${name}'`);
+  return def;
+}
+
+export function allOps(): OpDef[] {
+  return [...registry.values()];
+}

@@ -1,0 +1,77 @@
+import { grad } from '../autodiff/grad.ts';
+import { emitTypeScript } from '../codegen/ts/emit.ts';
+import { FlatgradError } from '../graph/errors.ts';
+import { checkName } from '../graph/names.ts';
+import { userSite } from '../graph/source.ts';
+import { Tensor, type Graph } from '../graph/graph.ts';
+import { lower, type FloatType, type Program } from '../lower/lower.ts';
+import { bindDims } from '../shape/bind.ts';
+import { formatShape } from '../shape/shape.ts';
+import { loadModule } from './load.ts';
+
+export interface CompileOptions {
+  /** A scalar to minimize: forward returns it, backward differentiates it. */
+  readonly loss?: Tensor;
+  /** What to differentiate with respect to; default: every param of the graph. Inputs only when listed. */
+  readonly wrt?: readonly Tensor[];
+  /** Extra values to read after forward, by the key they appear under in model.outputs. */
+  readonly outputs?: Readonly<Record<string, Tensor>>;
+  /** Sizes for the graph's symbolic dims, e.g. { N: 64 }. */
+  readonly dims?: Readonly<Record<string, number>>;
+  /** Float buffers: 'f32' (default) or 'f64'. */
+  readonly dtype?: FloatType;
+}
+
+export type FloatBuffer = Float32Array | Float64Array;
+export type Feeds = Readonly<Record<string, ArrayLike<number> | number>>;
+
+/** A compiled model: the object the generated module's createModel() returns, plus its source. */
+export interface Model {
+  readonly params: Readonly<Record<string, FloatBuffer>>;
+  readonly grads: Readonly<Record<string, FloatBuffer>>;
+  readonly outputs: Readonly<Record<string, FloatBuffer>>;
+  /** Runs the forward pass; returns the loss (undefined without one). */
+  forward(feeds: Feeds): number;
+  backward(): void;
+  /** forward, backward, and plain SGD on every param. Returns the loss. */
+  step(feeds: Feeds, lr: number): number;
+  /** The generated TypeScript. */
+  readonly source: string;
+}
+
+/** Build the program the options describe: adds the backward pass to the graph (once), binds dims, lowers. */
+export function plan(g: Graph, options: CompileOptions): Program {
+  const site = userSite();
+  const { loss, outputs = {}, dtype = 'f32' } = options;
+  if (dtype !== 'f32' && dtype !== 'f64') throw new FlatgradError(`compile: dtype must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`, site);
+  const own = (t: unknown, what: string): Tensor => {
+    if (!(t instanceof Tensor)) throw new FlatgradError(`compile: ${what} must be a tensor of the graph, got ${String(t)}`, site);
+    if (t.graph !== g) throw new FlatgradError(`compile: ${what} '${t.name}' belongs to graph '${t.graph.name}', not '${g.name}'`, site);
+    return t;
+  };
+  if (loss !== undefined) own(loss, 'loss');
+  for (const [k, t] of Object.entries(outputs)) (checkName(k, 'compile outputs', site), own(t, `output '${k}'`));
+  if (!loss && Object.keys(outputs).length === 0) throw new FlatgradError('compile: nothing to compute; give a loss or some outputs', site);
+  if (options.wrt && !loss) throw new FlatgradError('compile: wrt needs a loss to differentiate', site);
+  if (loss && loss.rank !== 0) throw new FlatgradError(`compile: the loss '${loss.name}' must be a scalar, but its shape is ${formatShape(loss.shape)}; reduce it first, e.g. with .sum() or .mean()`, site);
+  const wrt = loss ? (options.wrt ?? g.params()).map((t, k) => own(t, `wrt[${k}]`)) : [];
+  const grads = new Map<string, Tensor>();
+  if (loss) grad(loss, wrt).forEach((gt, k) => grads.set(wrt[k]!.name, gt));
+  const roots = [...(loss ? [loss] : []), ...Object.values(outputs), ...grads.values()];
+  const seen = new Set<Tensor>(roots);
+  for (let id = g.nodes.length - 1; id >= 0; id--) if (seen.has(g.nodes[id]!)) for (const i of g.nodes[id]!.inputs) seen.add(i);
+  const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {});
+  return lower({ name: g.name, dims, dtype, loss, grads, outputs: new Map(Object.entries(outputs)) });
+}
+
+/** The generated module's TypeScript, for writing to disk (the CLI) or reading. */
+export function emit(g: Graph, options: CompileOptions): string {
+  return emitTypeScript(plan(g, options));
+}
+
+/** Compile the graph and load the generated module in-process. */
+export async function compile(g: Graph, options: CompileOptions & { seed?: number }): Promise<Model> {
+  const source = emit(g, options);
+  const mod = await loadModule<{ createModel(o: { seed?: number }): Omit<Model, 'source'> }>(source);
+  return { ...mod.createModel({ seed: options.seed }), source };
+}

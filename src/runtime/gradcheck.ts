@@ -1,0 +1,57 @@
+import { FlatgradError } from '../graph/errors.ts';
+import type { Graph, Tensor } from '../graph/graph.ts';
+import { resolveShape, sizeOf } from '../shape/shape.ts';
+import { mulberry32, randn } from '../../templates/prelude/random.ts';
+import { compile, type Feeds } from './compile.ts';
+
+export interface GradcheckResult {
+  /** Worst error per param (or input) checked: |analytic - numeric| / max(1, |analytic|, |numeric|). */
+  readonly errors: Readonly<Record<string, number>>;
+  /** The largest of them. */
+  readonly maxError: number;
+}
+
+/**
+ * Compare the compiled gradients (f64) with central differences of the compiled loss.
+ * Feeds not given are standard normal; params start from their init with `seed`.
+ */
+export async function gradcheck(
+  g: Graph,
+  options: { loss: Tensor; wrt?: readonly Tensor[]; dims?: Readonly<Record<string, number>>; feeds?: Feeds; seed?: number; eps?: number },
+): Promise<GradcheckResult> {
+  const { loss, eps = 1e-6, seed = 0 } = options;
+  const wrt = options.wrt ?? g.params();
+  const model = await compile(g, { loss, wrt, dims: options.dims, dtype: 'f64', seed });
+  const rng = mulberry32(seed + 1);
+  const feeds: Record<string, ArrayLike<number> | number> = { ...options.feeds };
+  for (const input of g.inputs()) {
+    if (input.name in feeds || !model.source.includes(`feeds.${input.name}`)) continue;
+    if (input.dtype === 'i32') throw new FlatgradError(`gradcheck: integer input '${input.name}' needs a feed`);
+    const shape = resolveShape(input.shape, options.dims ?? {});
+    feeds[input.name] = shape.length === 0 ? randn(rng) : Array.from({ length: sizeOf(shape) }, () => randn(rng));
+  }
+  model.forward(feeds);
+  model.backward();
+  const errors: Record<string, number> = {};
+  for (const w of wrt) {
+    const analytic = model.grads[w.name]!.slice();
+    const isParam = w.op === 'param';
+    // Perturb one element of a param buffer, or of a copy of the feed.
+    const values: { length: number; [i: number]: number } = isParam ? model.params[w.name]! : typeof feeds[w.name] === 'number' ? [feeds[w.name] as number] : Array.from(feeds[w.name] as ArrayLike<number>);
+    const lossAt = (i: number, x: number) => {
+      values[i] = x;
+      if (!isParam) feeds[w.name] = typeof feeds[w.name] === 'number' ? values[0]! : (values as number[]);
+      return model.forward(feeds);
+    };
+    let worst = 0;
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i]!;
+      const numeric = (lossAt(i, x + eps) - lossAt(i, x - eps)) / (2 * eps);
+      lossAt(i, x);
+      const a = analytic[i]!;
+      worst = Math.max(worst, Math.abs(a - numeric) / Math.max(1, Math.abs(a), Math.abs(numeric)));
+    }
+    errors[w.name] = worst;
+  }
+  return { errors, maxError: Math.max(0, ...Object.values(errors)) };
+}
