@@ -9,12 +9,6 @@ function feed(dst: Float32Array | Int32Array, src: ArrayLike<number> | undefined
   dst.set(src);
 }
 
-/** A scalar feed, checked. */
-function feed_number(src: number | undefined, name: string): number {
-  if (typeof src !== 'number') throw new Error(`feed '${name}' must be a number, got ${src === undefined ? 'nothing' : typeof src}`);
-  return src;
-}
-
 /** c = a · b for row-major a [m, k], b [k, n], c [m, n]; i-k-j order so the inner loop runs along rows. */
 function matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): void {
   for (let i = 0; i < m; i++) {

@@ -9,12 +9,6 @@ function feed(dst: Float32Array | Int32Array, src: ArrayLike<number> | undefined
   dst.set(src);
 }
 
-/** A scalar feed, checked. */
-function feed_number(src: number | undefined, name: string): number {
-  if (typeof src !== 'number') throw new Error(`feed '${name}' must be a number, got ${src === undefined ? 'nothing' : typeof src}`);
-  return src;
-}
-
 export interface Feeds {
   /** [4] */
   readonly x: ArrayLike<number>;

@@ -2,13 +2,6 @@
 // graph: sigmoid_neuron, declared in examples/lecture/sigmoid_neuron.ts
 // dims: none; dtype: f32; 5 forward and 11 backward kernels; 84 bytes of buffers
 
-/** Copy a feed into its preallocated buffer, or say clearly what is wrong with it. */
-function feed(dst: Float32Array | Int32Array, src: ArrayLike<number> | undefined, name: string, shape: string): void {
-  if (src == null || typeof src.length !== 'number') throw new Error(`feed '${name}' is missing: expected ${dst.length} numbers for shape ${shape}`);
-  if (src.length !== dst.length) throw new Error(`feed '${name}' has ${src.length} values, but shape ${shape} holds ${dst.length}`);
-  dst.set(src);
-}
-
 /** A scalar feed, checked. */
 function feed_number(src: number | undefined, name: string): number {
   if (typeof src !== 'number') throw new Error(`feed '${name}' must be a number, got ${src === undefined ? 'nothing' : typeof src}`);

@@ -65,8 +65,9 @@ function ancestors(roots: Iterable<Tensor>): Set<Tensor> {
 export function lower(spec: ProgramSpec): Program {
   const fwdRoots = [...(spec.loss ? [spec.loss] : []), ...spec.outputs.values()];
   const fwdSet = ancestors(fwdRoots);
-  const allSet = ancestors([...fwdRoots, ...spec.grads.values()]);
   const graph = (fwdRoots[0] ?? [...spec.grads.values()][0])!.graph;
+  // Every param has a buffer, even one the loss does not use: model.params is the whole graph's.
+  const allSet = ancestors([...fwdRoots, ...spec.grads.values(), ...graph.params()]);
   const order = graph.nodes.filter((n) => allSet.has(n));
   const exported = new Set<Tensor>([...fwdRoots, ...spec.grads.values()]);
 

@@ -57,7 +57,7 @@ defineElementwise({
   f64: (a) => -a,
   ts: ([a]) => unary('-', a!),
   vjp: (g) => [g.neg()],
-  sample: (g, rng) => pair(g, rng)[0].neg(),
+  sample: (g, rng) => g.param('a', sampleShapes(rng)[0]).neg(),
 });
 
 // The lecture's max gate: a gradient router. Ties route to the first operand.

@@ -4,9 +4,3 @@ export function feed(dst: Float32Array | Int32Array, src: ArrayLike<number> | un
   if (src.length !== dst.length) throw new Error(`feed '${name}' has ${src.length} values, but shape ${shape} holds ${dst.length}`);
   dst.set(src);
 }
-
-/** A scalar feed, checked. */
-export function feed_number(src: number | undefined, name: string): number {
-  if (typeof src !== 'number') throw new Error(`feed '${name}' must be a number, got ${src === undefined ? 'nothing' : typeof src}`);
-  return src;
-}

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { Init, Tensor } from '../../graph/graph.ts';
-import type { KExpr, Kernel, MapKernel, ReduceKernel } from '../../lower/kernel.ts';
+import type { KExpr, MapKernel, ReduceKernel } from '../../lower/kernel.ts';
 import type { Leaf, Program, Step } from '../../lower/lower.ts';
 import { getOp } from '../../ops/registry.ts';
 import { formatShape, stridesOf } from '../../shape/shape.ts';
@@ -47,11 +47,11 @@ class Emitter {
 
   private types(): string[] {
     const { p } = this;
-    const feedType = p.scalarMode ? 'number' : 'ArrayLike<number>';
+    const feedType = (l: Leaf) => (l.shape.length === 0 ? 'number' : 'ArrayLike<number>');
     const record = (keys: Iterable<string>) => braces([...keys].map((k) => `readonly ${k}: ${this.floatArray}`).join('; '));
     return [
       'export interface Feeds {',
-      ...p.inputs.map((l) => `  /** ${describeShape(l)}${l.dtype === 'i32' ? ', integers' : ''} */\n  readonly ${l.name}: ${feedType};`),
+      ...p.inputs.map((l) => `  /** ${describeShape(l)}${l.dtype === 'i32' ? ', integers' : ''} */\n  readonly ${l.name}: ${feedType(l)};`),
       '}',
       '',
       'export interface Model {',
@@ -83,7 +83,10 @@ class Emitter {
 
   private tensorFactory(): string[] {
     const { p } = this;
-    this.helpers.add('feed');
+    const feedLine = (l: Leaf) =>
+      l.shape.length === 0
+        ? (this.helpers.add('feed_number'), `${l.name}[0] = feed_number(feeds.${l.name}, '${l.name}');`)
+        : (this.helpers.add('feed'), `feed(${l.name}, feeds.${l.name}, '${l.name}', '${describeShape(l)}');`);
     const alloc = (name: string, size: number, array = this.floatArray) => `const ${name} = new ${array}(${size});`;
     const inits = p.params.flatMap((l) => this.initParam(l, l.name));
     const forward = p.forward.flatMap((s) => this.kernel(s));
@@ -104,7 +107,7 @@ class Emitter {
         ...p.scalars.map((s) => `const ${s.name} = ${this.expr(s.expr).text};`),
         '',
         `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
-        ...indent([...p.inputs.map((l) => `feed(${l.name}, feeds.${l.name}, '${l.name}', '${describeShape(l)}');`), ...forward, ...(loss ? [`return ${loss}[0];`] : [])]),
+        ...indent([...p.inputs.map(feedLine), ...forward, ...(loss ? [`return ${loss}[0];`] : [])]),
         '}',
         '',
         'function backward(): void {',
@@ -205,8 +208,9 @@ class Emitter {
     const forward = p.forward.flatMap((s) => line(s, ''));
     const backward = p.backward.flatMap((s) => line(s, forwardValues.includes(s.node.name) ? '' : 'const '));
     const inits = p.params.flatMap((l) => this.initParam(l, `params.${l.name}`));
-    const leaves = [...p.params, ...p.inputs].map((l) => l.name);
-    this.helpers.add('feed');
+    const read = (l: Leaf) => uses.has(l.name) || [...this.exported].some((t) => t.name === l.name);
+    const leaves = [...p.params, ...p.inputs].filter(read).map((l) => l.name);
+    if (p.inputs.length) this.helpers.add('feed_number');
     const arr = (n: string) => `${n}: new ${this.floatArray}(1)`;
     const loss = p.spec.loss?.name;
     return [
@@ -221,8 +225,8 @@ class Emitter {
         '',
         `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
         ...indent([
-          ...p.params.map((l) => `${l.name} = params.${l.name}[0];`),
-          ...p.inputs.map((l) => `${l.name} = feed_number(feeds.${l.name}, '${l.name}');`),
+          ...p.params.filter(read).map((l) => `${l.name} = params.${l.name}[0];`),
+          ...p.inputs.map((l) => `${read(l) ? `${l.name} = ` : ''}feed_number(feeds.${l.name}, '${l.name}');`),
           ...forward,
           ...[...p.spec.outputs].map(([k, t]) => `outputs.${k}[0] = ${t.name};`),
           ...(loss ? [`return ${loss};`] : []),

@@ -1,0 +1,40 @@
+// Every emitted module type-checks under `strict` (with noUnusedLocals: generated code carries no dead names).
+import { Project, ts } from 'ts-morph';
+import { expect, it } from 'vitest';
+import { allOps, emit, graph, mulberry32 } from '../src/index.ts';
+import { modelFiles } from '../scripts/generate.ts';
+import { loadModelFile } from '../src/cli/model-file.ts';
+
+async function emittedModules(): Promise<Map<string, string>> {
+  const modules = new Map<string, string>();
+  for (const [file] of modelFiles) {
+    const { graph: g, ...options } = await loadModelFile(file);
+    for (const dtype of ['f32', 'f64'] as const) modules.set(`${g.name}_${dtype}.ts`, emit(g, { ...options, dtype }));
+  }
+  for (const op of allOps()) {
+    const g = graph(`sample_${op.name}`);
+    const out = op.sample(g, mulberry32(7));
+    const x = g.input('x', out.shape);
+    modules.set(`${op.name}.ts`, emit(g, { loss: out.mul(x).sum(), outputs: { out } }));
+    modules.set(`${op.name}_forward.ts`, emit(g, { outputs: { out } }));
+  }
+  // A scalar graph with a param the loss ignores, and an integer input.
+  const g = graph('odd_corners');
+  const a = g.param('a', []);
+  g.param('unused', [], { init: 'zeros' });
+  g.input('labels', [3], 'i32');
+  modules.set('odd_corners.ts', emit(g, { loss: a.square() }));
+  return modules;
+}
+
+it('emitted modules type-check under strict', async () => {
+  const modules = await emittedModules();
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    compilerOptions: { strict: true, noUnusedLocals: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ['lib.es2022.d.ts'] },
+  });
+  for (const [name, source] of modules) project.createSourceFile(`/gen/${name}`, source);
+  const problems = project.getPreEmitDiagnostics().map((d) => `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string, '\n')}`);
+  expect(problems).toEqual([]);
+  expect(modules.size).toBeGreaterThan(40);
+});
