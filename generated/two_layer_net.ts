@@ -99,7 +99,6 @@ export function createModel(options: { seed?: number } = {}): Model {
   const t18 = new Float32Array(64000); // [1000, 64]
   const grad_w1 = new Float32Array(100000); // [1000, 100]
   const grad_y_pred = grad_s3; // same buffer
-  const grad_loss = 1;
 
   function forward(feeds: Feeds): number {
     feed(x, feeds.x, 'x', '[N, D_in] = [64, 1000]');
@@ -118,6 +117,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function backward(): void {
+    const grad_loss = 1;
     for (let i = 0; i < 640; i++) grad_s4[i] = grad_loss; // grad_s4 = broadcastTo(t1)
     for (let i = 0; i < 640; i++) t4[i] = grad_s4[i] * 2;
     for (let i = 0; i < 640; i++) grad_s3[i] = t4[i] * s3[i];

@@ -38,7 +38,6 @@ export function createModel(options: { seed?: number } = {}): Model {
   let z = 0;
   let q = 0;
   let f = 0;
-  const grad_f = 1;
 
   function forward(feeds: Feeds): number {
     x = feed_number(feeds.x, 'x');
@@ -51,6 +50,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function backward(): void {
+    const grad_f = 1;
     const grad_q = grad_f * z;
     const grad_z = grad_f * q;
     const grad_y = grad_q;

@@ -56,7 +56,6 @@ export function createModel(options: { seed?: number } = {}): Model {
   const grad_x = new Float32Array(6); // [2, 3]
   const t7 = new Float32Array(6); // [3, 2]
   const grad_w = new Float32Array(12); // [3, 4]
-  const grad_L = 1;
 
   function forward(feeds: Feeds): number {
     feed(x, feeds.x, 'x', '[2, 3]');
@@ -73,6 +72,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function backward(): void {
+    const grad_L = 1;
     for (let i = 0; i < 8; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(t1)
     for (let i = 0; i < 8; i++) grad_y[i] = grad_s1[i] * upstream[i];
     // t5 = transpose(w)

@@ -38,7 +38,6 @@ export function createModel(options: { seed?: number } = {}): Model {
   const grad_z = new Float32Array(4); // [4]
   const t6 = new Float32Array(4); // [4]
   const grad_x = new Float32Array(4); // [4]
-  const grad_L = 1;
 
   function forward(feeds: Feeds): number {
     feed(x, feeds.x, 'x', '[4]');
@@ -54,6 +53,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function backward(): void {
+    const grad_L = 1;
     for (let i = 0; i < 4; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(t1)
     for (let i = 0; i < 4; i++) grad_z[i] = grad_s1[i] * upstream[i];
     for (let i = 0; i < 4; i++) t6[i] = x[i] > 0 ? 1 : 0;

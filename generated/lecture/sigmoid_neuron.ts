@@ -49,7 +49,6 @@ export function createModel(options: { seed?: number } = {}): Model {
   let s2 = 0;
   let s3 = 0;
   let L = 0;
-  const grad_L = 1;
 
   function forward(feeds: Feeds): number {
     w0 = params.w0[0];
@@ -66,6 +65,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function backward(): void {
+    const grad_L = 1;
     const grad_s3 = grad_L * (1 - L) * L;
     const grad_s2 = grad_s3;
     const grad_s1 = grad_s2;

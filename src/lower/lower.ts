@@ -42,8 +42,8 @@ export interface Program {
   readonly params: readonly Leaf[];
   /** Node values with a buffer of their own (not inputs or params). */
   readonly buffers: readonly Buffer[];
-  /** Named scalar constants, such as grad_L = 1. */
-  readonly scalars: readonly { name: string; expr: KExpr }[];
+  /** Named scalar constants, such as grad_L = 1; `backward` when only the backward pass reads them. */
+  readonly scalars: readonly { name: string; expr: KExpr; backward: boolean }[];
   /** A second name for another node's buffer, as in grad_s2 = grad_s3. */
   readonly aliases: readonly { name: string; of: string }[];
   readonly forward: readonly Step[];
@@ -80,7 +80,7 @@ export function lower(spec: ProgramSpec): Program {
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
-  const scalars: { name: string; expr: KExpr }[] = [];
+  const scalars: { name: string; expr: KExpr; backward: boolean }[] = [];
   const aliases: { name: string; of: string }[] = [];
   const forward: Step[] = [];
   const backward: Step[] = [];
@@ -121,7 +121,7 @@ export function lower(spec: ProgramSpec): Program {
         emit(n, { kind: 'map', out: n.name, shape, expr: lit });
       } else if (n.autoNamed) storage.set(n, { kind: 'scalar', expr: lit });
       else {
-        scalars.push({ name: n.name, expr: lit });
+        scalars.push({ name: n.name, expr: lit, backward: !fwdSet.has(n) });
         storage.set(n, { kind: 'scalar', expr: { k: 'var', name: n.name } });
       }
       continue;
@@ -149,7 +149,7 @@ export function lower(spec: ProgramSpec): Program {
     } else if (s.kind === 'scalar' && !exported.has(n)) {
       if (n.autoNamed) storage.set(n, s);
       else {
-        scalars.push({ name: n.name, expr: s.expr });
+        scalars.push({ name: n.name, expr: s.expr, backward: !fwdSet.has(n) });
         storage.set(n, { kind: 'scalar', expr: { k: 'var', name: n.name } });
       }
     } else {

@@ -104,14 +104,14 @@ class Emitter {
         ...p.inputs.map((l) => `${alloc(l.name, l.size, l.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // input ${describeShape(l)}`),
         ...p.buffers.map((b) => `${alloc(b.name, b.size)} // ${formatShape(p.shapeOf(b.node))}`),
         ...p.aliases.map((a) => `const ${a.name} = ${a.of}; // same buffer`),
-        ...p.scalars.map((s) => `const ${s.name} = ${this.expr(s.expr).text};`),
+        ...this.scalars(false),
         '',
         `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
         ...indent([...p.inputs.map(feedLine), ...forward, ...(loss ? [`return ${loss}[0];`] : [])]),
         '}',
         '',
         'function backward(): void {',
-        ...indent(backward),
+        ...indent([...this.scalars(true), ...backward]),
         '}',
         '',
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
@@ -122,6 +122,10 @@ class Emitter {
       ]),
       '}',
     ];
+  }
+
+  private scalars(backward: boolean): string[] {
+    return this.p.scalars.filter((s) => s.backward === backward).map((s) => `const ${s.name} = ${this.expr(s.expr).text};`);
   }
 
   /** The buffer a node's value lives in (an alias keeps its own name). */
@@ -221,7 +225,7 @@ class Emitter {
         `const outputs = ${braces([...p.spec.outputs.keys()].map(arr).join(', '))};`,
         ...this.rngLine(inits),
         ...[...leaves, ...forwardValues].map((n) => `let ${n} = 0;`),
-        ...p.scalars.map((s) => `const ${s.name} = ${this.expr(s.expr).text};`),
+        ...this.scalars(false),
         '',
         `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
         ...indent([
@@ -234,7 +238,7 @@ class Emitter {
         '}',
         '',
         'function backward(): void {',
-        ...indent([...backward, ...[...p.spec.grads].map(([k, t]) => `grads.${k}[0] = ${t.name};`)]),
+        ...indent([...this.scalars(true), ...backward, ...[...p.spec.grads].map(([k, t]) => `grads.${k}[0] = ${t.name};`)]),
         '}',
         '',
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
