@@ -83,10 +83,12 @@ function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>
  */
 function nameGradient(n: Tensor, parts: readonly Tensor[], fresh: ReadonlySet<Tensor>): Tensor {
   const g = n.graph;
+  const start = g.nodes.length;
   let total = parts[0]!;
   for (const p of parts.slice(1)) total = total.add(p);
   const name = g.freshName(`grad_${n.name}`);
-  if (fresh.has(total) && total.autoNamed) g.rename(total, name);
+  // The sum just built is as fresh as any gradient node: it takes the name, with no identity in between.
+  if ((fresh.has(total) || total.id >= start) && total.autoNamed) g.rename(total, name);
   else g.rename((total = g.apply('identity', [total])), name);
   return total;
 }

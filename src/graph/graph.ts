@@ -2,7 +2,7 @@ import { FlatgradError } from './errors.ts';
 import { checkName } from './names.ts';
 import { userSite } from './source.ts';
 import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/shape.ts';
-import { getOp, type Attrs } from '../ops/registry.ts';
+import { findOp, type Attrs } from '../ops/registry.ts';
 
 export type DType = 'float' | 'i32';
 /** How a parameter starts: zeros, standard normal (the lecture's randn), normal with a std, a constant, or values. */
@@ -126,14 +126,15 @@ export class Graph {
       if (a.graph !== this) throw new FlatgradError(`${op}: '${a.name}' belongs to graph '${a.graph.name}', not '${this.name}'`, site);
       return a;
     });
-    const def = getOp(op);
+    const def = findOp(op);
+    if (!def) throw new FlatgradError(`unknown op '${op}'`, site);
     let shape: Shape;
     try {
       shape = def.shape(inputs.map((t) => t.shape), attrs);
     } catch (e) {
       if (!(e instanceof ShapeMismatch)) throw e;
       const operands = inputs.map((t) => `${t.name} ${formatShape(t.shape)}`).join(' and ');
-      throw new FlatgradError(`${op}: ${e.message} (operands ${operands})`, site);
+      throw new FlatgradError(`${op}: ${e.message} (${inputs.length === 1 ? 'operand' : 'operands'} ${operands})`, site);
     }
     return this.make(op, inputs, attrs, shape, 'float', site);
   }

@@ -10,7 +10,9 @@ const reserved = new Set([
   'implements', 'interface', 'package', 'private', 'protected', 'public', 'await', 'arguments', 'eval',
 ]);
 /** Prelude helpers and loop counters: i, i0, i1, … */
-const internal = /^(i\d*|j|p|sigmoid|matmul|feed|feed_number|randn|fill_randn|mulberry32|Rng)$/;
+const internal = /^(i\d*|sigmoid|matmul|feed|feed_number|randn|fill_randn|mulberry32|Rng)$/;
+/** Every object has these (constructor, toString, __proto__, …): `feeds.constructor` is found even when not fed. */
+const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 export function checkName(name: unknown, what: string, site: string): string {
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
@@ -18,6 +20,9 @@ export function checkName(name: unknown, what: string, site: string): string {
   }
   if (reserved.has(name) || internal.test(name)) {
     throw new FlatgradError(`${what}: name '${name}' is reserved by the generated code; choose another`, site);
+  }
+  if (inherited.has(name)) {
+    throw new FlatgradError(`${what}: name '${name}' is a property every JavaScript object inherits, so a missing feed or value of that name would go unnoticed; choose another`, site);
   }
   return name;
 }

@@ -18,7 +18,7 @@ export function interpret(targets: readonly Tensor[], options: { dims?: Dims; fe
     if (needed.has(n)) for (const i of n.inputs) needed.add(i);
   }
   const order = g.nodes.filter((n) => needed.has(n));
-  const dims = bindDims(order, options.dims ?? {});
+  const dims = bindDims(order, options.dims ?? {}, 'interpret');
   const values = new Map<Tensor, NDArray>();
   for (const n of order) {
     const shape = resolveShape(n.shape, dims);

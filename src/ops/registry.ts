@@ -1,7 +1,7 @@
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { Shape } from '../shape/shape.ts';
 import type { Code } from '../codegen/ts/code.ts';
-import type { Kernel, KExpr, LowerContext } from '../lower/kernel.ts';
+import type { Kernel, LowerContext } from '../lower/kernel.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 
 export type Attrs = Readonly<Record<string, unknown>>;
@@ -37,14 +37,16 @@ export interface OpDef {
   sample(g: Graph, rng: Rng): Tensor;
 }
 
-export type { KExpr };
-
 const registry = new Map<string, OpDef>();
 
 export function defineOp(def: OpDef): OpDef {
   if (registry.has(def.name)) throw new Error(`op '${def.name}' is registered twice`);
   registry.set(def.name, def);
   return def;
+}
+
+export function findOp(name: string): OpDef | undefined {
+  return registry.get(name);
 }
 
 export function getOp(name: string): OpDef {

@@ -35,6 +35,8 @@ export interface Model {
   backward(): void;
   /** forward, backward, and plain SGD on every param. Returns the loss. */
   step(feeds: Feeds, lr: number): number;
+  /** What forward needs fed, with shapes bound. */
+  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32' }[];
   /** The generated TypeScript. */
   readonly source: string;
 }
@@ -60,7 +62,7 @@ export function plan(g: Graph, options: CompileOptions): Program {
   const roots = [...(loss ? [loss] : []), ...Object.values(outputs), ...grads.values()];
   const seen = new Set<Tensor>(roots);
   for (let id = g.nodes.length - 1; id >= 0; id--) if (seen.has(g.nodes[id]!)) for (const i of g.nodes[id]!.inputs) seen.add(i);
-  const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {});
+  const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
   return lower({ name: g.name, dims, dtype, loss, grads, outputs: new Map(Object.entries(outputs)) });
 }
 
@@ -71,7 +73,9 @@ export function emit(g: Graph, options: CompileOptions): string {
 
 /** Compile the graph and load the generated module in-process. */
 export async function compile(g: Graph, options: CompileOptions & { seed?: number }): Promise<Model> {
-  const source = emit(g, options);
-  const mod = await loadModule<{ createModel(o: { seed?: number }): Omit<Model, 'source'> }>(source);
-  return { ...mod.createModel({ seed: options.seed }), source };
+  const program = plan(g, options);
+  const source = emitTypeScript(program);
+  const mod = await loadModule<{ createModel(o: { seed?: number }): Omit<Model, 'source' | 'inputs'> }>(source);
+  const inputs = program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype }));
+  return { ...mod.createModel({ seed: options.seed }), inputs, source };
 }

@@ -1,6 +1,6 @@
 import { FlatgradError } from '../graph/errors.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
-import { resolveShape, sizeOf } from '../shape/shape.ts';
+import { sizeOf } from '../shape/shape.ts';
 import { mulberry32, randn } from '../../templates/prelude/random.ts';
 import { compile, type Feeds } from './compile.ts';
 
@@ -24,11 +24,10 @@ export async function gradcheck(
   const model = await compile(g, { loss, wrt, dims: options.dims, dtype: 'f64', seed });
   const rng = mulberry32(seed + 1);
   const feeds: Record<string, ArrayLike<number> | number> = { ...options.feeds };
-  for (const input of g.inputs()) {
-    if (input.name in feeds || !model.source.includes(`feeds.${input.name}`)) continue;
-    if (input.dtype === 'i32') throw new FlatgradError(`gradcheck: integer input '${input.name}' needs a feed`);
-    const shape = resolveShape(input.shape, options.dims ?? {});
-    feeds[input.name] = shape.length === 0 ? randn(rng) : Array.from({ length: sizeOf(shape) }, () => randn(rng));
+  for (const { name, shape, dtype } of model.inputs) {
+    if (name in feeds) continue;
+    if (dtype === 'i32') throw new FlatgradError(`gradcheck: integer input '${name}' needs a feed`);
+    feeds[name] = shape.length === 0 ? randn(rng) : Array.from({ length: sizeOf(shape) }, () => randn(rng));
   }
   model.forward(feeds);
   model.backward();

@@ -3,24 +3,26 @@ import type { Tensor } from '../graph/graph.ts';
 import { formatShape, symbolsOf, type Dims } from './shape.ts';
 
 /** Check a dims binding against the nodes that will run: every symbol bound, each to a positive integer, none unknown. */
-export function bindDims(nodes: readonly Tensor[], dims: Readonly<Record<string, unknown>> = {}): Dims {
+export function bindDims(nodes: readonly Tensor[], dims: Readonly<Record<string, unknown>> = {}, what = 'compile', site?: string): Dims {
+  const symbolsIn = (n: Tensor) => [...symbolsOf(n.shape), ...symbolsOf((n.attrs.per as readonly (string | number)[] | undefined) ?? [])];
   const used = new Map<string, Tensor>();
-  for (const n of nodes) {
-    for (const s of symbolsOf(n.shape)) if (!used.has(s)) used.set(s, n);
-    for (const s of symbolsOf((n.attrs.per as readonly (string | number)[] | undefined) ?? [])) if (!used.has(s)) used.set(s, n);
-  }
+  for (const n of nodes) for (const s of symbolsIn(n)) if (!used.has(s)) used.set(s, n);
+  // A dim of the graph these nodes happen not to need (say, an input this compile leaves out) may still be bound,
+  // so one dims object serves every compile of a graph; a dim the graph does not have at all is a mistake.
+  const graphDims = new Set(used.keys());
+  for (const n of nodes[0]?.graph.nodes ?? []) for (const s of symbolsIn(n)) graphDims.add(s);
   for (const [name, value] of Object.entries(dims)) {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new FlatgradError(`compile: dim '${name}' must be bound to a positive integer, got ${JSON.stringify(value)}`);
+      throw new FlatgradError(`${what}: dim '${name}' must be bound to a positive integer, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`, site);
     }
-    if (!used.has(name)) {
-      const known = [...used.keys()];
-      throw new FlatgradError(`compile: dim '${name}' is bound but no shape uses it (the graph's dims: ${known.length ? known.join(', ') : 'none'})`);
+    if (!graphDims.has(name)) {
+      const known = [...graphDims];
+      throw new FlatgradError(`${what}: dim '${name}' is bound but no shape uses it (the graph's dims: ${known.length ? known.join(', ') : 'none'})`, site);
     }
   }
   for (const [sym, n] of used) {
-    if (!(sym in dims)) {
-      throw new FlatgradError(`compile: dim '${sym}' is unbound; '${n.name}' has shape ${formatShape(n.shape)}. Bind it, e.g. dims: { ${sym}: 64 }`, n.site);
+    if (!Object.hasOwn(dims, sym)) {
+      throw new FlatgradError(`${what}: dim '${sym}' is unbound; '${n.name}' has shape ${formatShape(n.shape)}. Bind it, e.g. dims: { ${sym}: 64 }`, n.site);
     }
   }
   return dims as Dims;

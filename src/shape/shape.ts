@@ -34,7 +34,7 @@ export function broadcastShapes(shapes: readonly Shape[]): Shape {
     for (const s of shapes) {
       const d = s[s.length - rank + k] ?? 1;
       if (d === 1 || d === dim) continue;
-      if (dim !== 1) throw new ShapeMismatch(`cannot broadcast: dim ${k} is ${dim} in one operand and ${d} in another`);
+      if (dim !== 1) throw new ShapeMismatch(`cannot broadcast: axis ${k - rank} (counting from the end, as numpy aligns shapes) is ${dim} in one operand and ${d} in another`);
       dim = d;
     }
     out.push(dim);
