@@ -6,6 +6,10 @@ export { grad } from './autodiff/grad.ts';
 export { interpret } from './interpret/interpret.ts';
 export { compile, emit, type CompileOptions, type Model, type Feeds } from './runtime/compile.ts';
 export { gradcheck, type GradcheckResult } from './runtime/gradcheck.ts';
-export { allOps, getOp, type OpDef } from './ops/index.ts';
+export { allComposites, allOps, getOp, type CompositeDef, type OpDef } from './ops/index.ts';
+export {
+  binaryCrossEntropyWithLogits, clip, elu, l1, l2, leakyRelu, logSoftmax, logSumExp, maxout, meanSquaredError, reciprocal,
+  softmax, softmaxCrossEntropy, sumOfSquares, svmLoss,
+} from './ops/composite.ts';
 export { mulberry32, randn } from '../templates/prelude/random.ts';
 export { VERSION } from './version.ts';

@@ -3,6 +3,7 @@ import { checkName } from './names.ts';
 import { userSite } from './source.ts';
 import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/shape.ts';
 import { findOp, type Attrs } from '../ops/registry.ts';
+import * as composite from '../ops/composite.ts';
 
 export type DType = 'float' | 'i32';
 /** How a parameter starts: zeros, standard normal (the lecture's randn), normal with a std, a constant, or values. */
@@ -51,8 +52,24 @@ export class Tensor {
   div(other: TensorLike): Tensor { return this.graph.apply('div', [this, other]); }
   /** Elementwise maximum; the gradient goes to the larger operand (to `this` on ties). */
   maximum(other: TensorLike): Tensor { return this.graph.apply('maximum', [this, other]); }
-  /** 1 where this > other, else 0; has no gradient. */
+  /** Elementwise minimum; the gradient goes to the smaller operand (to `this` on ties). */
+  minimum(other: TensorLike): Tensor { return this.graph.apply('minimum', [this, other]); }
+  /** this^exponent; a constant exponent is the usual case. */
+  pow(exponent: TensorLike): Tensor { return this.graph.apply('pow', [this, exponent]); }
+  /** Comparisons give 1 or 0 and have no gradient. */
   greater(other: TensorLike): Tensor { return this.graph.apply('greater', [this, other]); }
+  less(other: TensorLike): Tensor { return this.graph.apply('less', [this, other]); }
+  greaterEqual(other: TensorLike): Tensor { return this.graph.apply('greaterEqual', [this, other]); }
+  lessEqual(other: TensorLike): Tensor { return this.graph.apply('lessEqual', [this, other]); }
+  equal(other: TensorLike): Tensor { return this.graph.apply('equal', [this, other]); }
+  /** `a` where this is nonzero, else `b`; the gradient reaches only the side chosen. */
+  where(a: TensorLike, b: TensorLike): Tensor { return this.graph.apply('where', [this, a, b]); }
+  sign(): Tensor { return this.graph.apply('sign', [this]); }
+  abs(): Tensor { return this.graph.apply('abs', [this]); }
+  reciprocal(): Tensor { return composite.reciprocal(this); }
+  clip(lo: TensorLike, hi: TensorLike): Tensor { return composite.clip(this, lo, hi); }
+  /** The value, passing no gradient back. */
+  stopGradient(): Tensor { return this.graph.apply('stopGradient', [this]); }
   neg(): Tensor { return this.graph.apply('neg', [this]); }
   exp(): Tensor { return this.graph.apply('exp', [this]); }
   log(): Tensor { return this.graph.apply('log', [this]); }
@@ -61,6 +78,11 @@ export class Tensor {
   sigmoid(): Tensor { return this.graph.apply('sigmoid', [this]); }
   tanh(): Tensor { return this.graph.apply('tanh', [this]); }
   relu(): Tensor { return this.graph.apply('relu', [this]); }
+  /** max(slope·x, x), the lecture's leaky ReLU. */
+  leakyRelu(slope = 0.1): Tensor { return composite.leakyRelu(this, slope); }
+  elu(alpha = 1): Tensor { return composite.elu(this, alpha); }
+  /** log(1 + e^x), stable for large |x|. */
+  softplus(): Tensor { return this.graph.apply('softplus', [this]); }
   /** Matrix product of [M, K] and [K, N]. */
   matmul(other: Tensor): Tensor { return this.graph.apply('matmul', [this, other]); }
   /** Reverse the axes, or permute them as given. */
@@ -73,6 +95,31 @@ export class Tensor {
   /** Sum over all axes, or the given ones. */
   sum(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('sum', [this], { axes, keepdims }); }
   mean(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('mean', [this], { axes, keepdims }); }
+  /** The gradient goes to the largest element; tied elements share it equally. */
+  max(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('max', [this], { axes, keepdims }); }
+  min(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('min', [this], { axes, keepdims }); }
+  logSumExp(axes?: number | readonly number[], keepdims = false): Tensor { return composite.logSumExp(this, axes, keepdims); }
+  softmax(axis = -1): Tensor { return composite.softmax(this, axis); }
+  logSoftmax(axis = -1): Tensor { return composite.logSoftmax(this, axis); }
+  /** The block [begin, begin + size) of each axis; a size of -1 runs to the end. */
+  slice(begin: readonly number[], size: readonly number[]): Tensor { return this.graph.apply('slice', [this], { begin, size }); }
+  /** Integer labels [...] to rows [..., classes] with a 1 at each label. */
+  oneHot(classes: number | string): Tensor {
+    if (this.dtype !== 'i32') throw new FlatgradError(`oneHot: '${this.name}' must be an integer input (dtype 'i32')`, userSite());
+    return this.graph.apply('oneHot', [this], { classes });
+  }
+  /** Rows of this matrix [rows, D] picked by integer indices [...]: [..., D]. */
+  gather(indices: Tensor): Tensor {
+    if (!(indices instanceof Tensor) || indices.dtype !== 'i32') throw new FlatgradError(`gather: indices must be an integer input (dtype 'i32')`, userSite());
+    return this.graph.apply('gather', [this, indices]);
+  }
+  /** Scores [N, C] against integer labels [N]: the mean softmax loss. */
+  softmaxCrossEntropy(labels: Tensor): Tensor { return composite.softmaxCrossEntropy(this, labels); }
+  /** Scores [N, C] against integer labels [N]: the mean multiclass SVM (hinge) loss. */
+  svmLoss(labels: Tensor, margin = 1): Tensor { return composite.svmLoss(this, labels, margin); }
+  meanSquaredError(target: TensorLike): Tensor { return composite.meanSquaredError(this, target); }
+  sumOfSquares(target: TensorLike): Tensor { return composite.sumOfSquares(this, target); }
+  binaryCrossEntropyWithLogits(targets: TensorLike): Tensor { return composite.binaryCrossEntropyWithLogits(this, targets); }
 }
 
 /** A graph under construction: leaves (inputs, params, constants) and the ops applied to them. */
@@ -110,6 +157,11 @@ export class Graph {
     return this.make('const', [], { value, per: checkShape(per, 'constant', site) }, [], 'float', site);
   }
 
+  /** Join tensors along an axis. */
+  concat(tensors: readonly Tensor[], axis = 0): Tensor {
+    return this.apply('concat', tensors, { axis: axis < 0 ? axis + (tensors[0]?.rank ?? 0) : axis });
+  }
+
   params(): Tensor[] {
     return this.nodes.filter((n) => n.op === 'param');
   }
@@ -136,7 +188,7 @@ export class Graph {
       const operands = inputs.map((t) => `${t.name} ${formatShape(t.shape)}`).join(' and ');
       throw new FlatgradError(`${op}: ${e.message} (${inputs.length === 1 ? 'operand' : 'operands'} ${operands})`, site);
     }
-    return this.make(op, inputs, attrs, shape, 'float', site);
+    return this.make(op, inputs, attrs, shape, def.keepsDtype ? inputs[0]!.dtype : 'float', site);
   }
 
   isAutoName(t: Tensor): boolean {

@@ -6,10 +6,26 @@ import type { Attrs } from '../ops/registry.ts';
  * scalar expression; a load reads a buffer at sum(index[d] * strides[d]).
  */
 export type KExpr =
-  | { readonly k: 'load'; readonly buf: string; readonly strides: readonly number[] }
+  | Load
+  /** The loop index along an axis of the kernel's index space. */
+  | { readonly k: 'index'; readonly axis: number }
+  /** `then` where every loop index lies in its [lo, hi), else `otherwise`; only the chosen side is evaluated. */
+  | { readonly k: 'guard'; readonly ranges: readonly { axis: number; lo: number; hi: number }[]; readonly then: KExpr; readonly otherwise: KExpr }
   | { readonly k: 'lit'; readonly value: number }
   | { readonly k: 'var'; readonly name: string }
   | { readonly k: 'op'; readonly op: string; readonly attrs: Attrs; readonly args: readonly KExpr[] };
+
+/**
+ * Reads buf at offset + sum(index[d] * strides[d]) + sum(value(indirect) * stride): an indirect term
+ * reads an index from another buffer (gathering rows, say).
+ */
+export interface Load {
+  readonly k: 'load';
+  readonly buf: string;
+  readonly strides: readonly number[];
+  readonly offset?: number;
+  readonly indirect?: readonly { readonly expr: KExpr; readonly stride: number }[];
+}
 
 /** out[i] = expr(i) over `shape`. */
 export interface MapKernel {
@@ -19,9 +35,10 @@ export interface MapKernel {
   readonly expr: KExpr;
 }
 
-/** out[kept axes of i] = scale * sum of expr(i) over `axes`; `shape` is the space the expression is indexed in. */
+/** out[kept axes of i] = scale * (sum, max or min) of expr(i) over `axes`; `shape` is the space the expression is indexed in. */
 export interface ReduceKernel {
   readonly kind: 'reduce';
+  readonly op: 'sum' | 'max' | 'min';
   readonly out: string;
   readonly shape: readonly number[];
   readonly axes: readonly number[];
@@ -47,6 +64,8 @@ export interface LowerContext {
   shapeOf(t: Tensor): readonly number[];
   /** The buffer holding t (throws for scalar constants, which have none). */
   bufferOf(t: Tensor): string;
-  /** An expression reading t with the given strides: a load, or a constant. */
-  load(t: Tensor, strides: readonly number[]): KExpr;
+  /** An expression reading t with the given strides (and offset, indirect terms): a load, or a constant. */
+  load(t: Tensor, strides: readonly number[], extra?: Pick<Load, 'offset' | 'indirect'>): KExpr;
+  /** Check at run time, after feeding, that input t holds integers in [0, bound): it indexes something. */
+  requireIndices(t: Tensor, bound: number): void;
 }

@@ -46,6 +46,8 @@ export interface Program {
   readonly scalars: readonly { name: string; expr: KExpr; backward: boolean }[];
   /** A second name for another node's buffer, as in grad_s2 = grad_s3. */
   readonly aliases: readonly { name: string; of: string }[];
+  /** Integer inputs used as indices: each value must lie in [0, bound). */
+  readonly indexChecks: readonly { input: string; bound: number }[];
   readonly forward: readonly Step[];
   readonly backward: readonly Step[];
   /** True when every value is a scalar: the module is straight-line code like the lecture's. */
@@ -82,6 +84,7 @@ export function lower(spec: ProgramSpec): Program {
   const buffers: Buffer[] = [];
   const scalars: { name: string; expr: KExpr; backward: boolean }[] = [];
   const aliases: { name: string; of: string }[] = [];
+  const indexChecks: { input: string; bound: number }[] = [];
   const forward: Step[] = [];
   const backward: Step[] = [];
 
@@ -94,9 +97,12 @@ export function lower(spec: ProgramSpec): Program {
       if (s?.kind !== 'buffer') throw new Error(`internal: '${t.name}' has no buffer`);
       return s.name;
     },
-    load(t, strides) {
+    load(t, strides, extra) {
       const s = storage.get(t)!;
-      return s.kind === 'scalar' ? s.expr : { k: 'load', buf: s.name, strides };
+      return s.kind === 'scalar' ? s.expr : { k: 'load', buf: s.name, strides, ...extra };
+    },
+    requireIndices(t, bound) {
+      if (t.op === 'input' && !indexChecks.some((c) => c.input === t.name && c.bound === bound)) indexChecks.push({ input: t.name, bound });
     },
   };
   const emit = (node: Tensor, kernel: Kernel) => (fwdSet.has(node) ? forward : backward).push({ node, kernel });
@@ -157,5 +163,5 @@ export function lower(spec: ProgramSpec): Program {
       emit(n, { kind: 'map', out: n.name, shape, expr: ctx.load(src, broadcastStrides(shapeOf(src), shape)) });
     }
   }
-  return { spec, inputs, params, buffers, scalars, aliases, forward, backward, scalarMode, shapeOf };
+  return { spec, inputs, params, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, shapeOf };
 }

@@ -1,10 +1,10 @@
-import { binary, ternary, unary } from '../codegen/ts/code.ts';
+import { binary, call, ternary, unary } from '../codegen/ts/code.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 import { defineElementwise, oneMinus, sampleShapes, sumTo } from './elementwise.ts';
 
 /** Two random params whose shapes broadcast, init away from 0 so division is safe. */
-function pair(g: Graph, rng: Rng, awayFromZero = false): [Tensor, Tensor] {
+export function pair(g: Graph, rng: Rng, awayFromZero = false): [Tensor, Tensor] {
   const [a, b] = sampleShapes(rng);
   const values = (shape: number[]) =>
     Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => (awayFromZero ? (rng() < 0.5 ? -1 : 1) * (0.5 + rng()) : 2 * rng() - 1));
@@ -73,10 +73,29 @@ defineElementwise({
   sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.maximum(b); },
 });
 
-// 1 where a > b, else 0. A step function: its gradient is zero, so it has none.
 defineElementwise({
-  name: 'greater', arity: 2,
-  f64: (a, b) => (a > b ? 1 : 0),
-  ts: ([a, b]) => ternary(binary('>', a!, b!), { text: '1', prec: 20 }, { text: '0', prec: 20 }),
-  sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.greater(b).mul(a); },
+  name: 'minimum', arity: 2,
+  f64: (a, b) => (b < a ? b : a),
+  ts: ([a, b]) => ternary(binary('<', b!, a!), b!, a!),
+  vjp: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    const bWins = a.greater(b);
+    return [sumTo(g.mul(oneMinus(bWins)), a.shape), sumTo(g.mul(bWins), b.shape)];
+  },
+  sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.minimum(b); },
+});
+
+// a^b. The exponent's gradient, y·ln a, is taken only when the exponent is differentiated (a > 0 there).
+defineElementwise({
+  name: 'pow', arity: 2,
+  f64: Math.pow,
+  ts: ([a, b]) => call('Math.pow', a!, b!),
+  vjp: (g, n) => {
+    const [a, b] = n.inputs as [Tensor, Tensor];
+    return [sumTo(g.mul(b).mul(a.pow(b.sub(1))), a.shape), sumTo(g.mul(n).mul(a.log()), b.shape)];
+  },
+  sample: (g, rng) => {
+    const [a, b] = pair(g, rng, true);
+    return a.abs().add(0.5).pow(b);
+  },
 });

@@ -4,5 +4,8 @@ import './math.ts';
 import './matmul.ts';
 import './reduce.ts';
 import './layout.ts';
+import './compare.ts';
+import './indexing.ts';
+import './composite.ts';
 
-export { allOps, getOp, type OpDef } from './registry.ts';
+export { allComposites, allOps, getOp, type CompositeDef, type OpDef } from './registry.ts';

@@ -68,3 +68,21 @@ defineElementwise({
   vjp: (g, n) => [g.mul(n.inputs[0]!.greater(0))],
   sample: (g, rng) => operand(g, rng, 'awayFromZero').relu(),
 });
+
+defineElementwise({
+  name: 'abs', arity: 1,
+  f64: Math.abs,
+  ts: ([a]) => call('Math.abs', a!),
+  vjp: (g, n) => [g.mul(n.inputs[0]!.sign())],
+  sample: (g, rng) => operand(g, rng, 'awayFromZero').abs(),
+});
+
+// log(1 + e^x), computed so that ±1000 stay finite; its gradient is σ(x).
+defineElementwise({
+  name: 'softplus', arity: 1,
+  f64: (a) => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))),
+  ts: ([a]) => call('softplus', a!),
+  helpers: ['softplus'],
+  vjp: (g, n) => [g.mul(n.inputs[0]!.sigmoid())],
+  sample: (g, rng) => operand(g, rng).softplus(),
+});

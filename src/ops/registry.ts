@@ -33,6 +33,8 @@ export interface OpDef {
   };
   /** Non-elementwise ops: the kernel that computes the node, or an alias of an input's buffer. */
   lower?(node: Tensor, ctx: LowerContext): Kernel | { alias: number };
+  /** Layout ops keep their input's dtype (a reshaped integer input stays integer); the rest give floats. */
+  readonly keepsDtype?: boolean;
   /** A small random graph using the op, whose scalar result the registry test gradchecks. */
   sample(g: Graph, rng: Rng): Tensor;
 }
@@ -57,4 +59,21 @@ export function getOp(name: string): OpDef {
 
 export function allOps(): OpDef[] {
   return [...registry.values()];
+}
+
+/** An op built from other ops (softmax, a loss, …): its gradient comes from theirs. The registry test gradchecks it too. */
+export interface CompositeDef {
+  readonly name: string;
+  sample(g: Graph, rng: Rng): Tensor;
+}
+
+const composites = new Map<string, CompositeDef>();
+
+export function defineComposite(def: CompositeDef): void {
+  if (composites.has(def.name) || registry.has(def.name)) throw new Error(`op '${def.name}' is registered twice`);
+  composites.set(def.name, def);
+}
+
+export function allComposites(): CompositeDef[] {
+  return [...composites.values()];
 }

@@ -36,7 +36,7 @@ export interface Model {
   /** forward, backward, and plain SGD on every param. Returns the loss. */
   step(feeds: Feeds, lr: number): number;
   /** What forward needs fed, with shapes bound. */
-  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32' }[];
+  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32'; readonly bound?: number }[];
   /** The generated TypeScript. */
   readonly source: string;
 }
@@ -76,6 +76,7 @@ export async function compile(g: Graph, options: CompileOptions & { seed?: numbe
   const program = plan(g, options);
   const source = emitTypeScript(program);
   const mod = await loadModule<{ createModel(o: { seed?: number }): Omit<Model, 'source' | 'inputs'> }>(source);
-  const inputs = program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype }));
+  const bounds = new Map(program.indexChecks.map((c) => [c.input, c.bound]));
+  const inputs = program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype, ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
   return { ...mod.createModel({ seed: options.seed }), inputs, source };
 }

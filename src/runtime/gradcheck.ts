@@ -24,10 +24,12 @@ export async function gradcheck(
   const model = await compile(g, { loss, wrt, dims: options.dims, dtype: 'f64', seed });
   const rng = mulberry32(seed + 1);
   const feeds: Record<string, ArrayLike<number> | number> = { ...options.feeds };
-  for (const { name, shape, dtype } of model.inputs) {
+  for (const { name, shape, dtype, bound } of model.inputs) {
     if (name in feeds) continue;
-    if (dtype === 'i32') throw new FlatgradError(`gradcheck: integer input '${name}' needs a feed`);
-    feeds[name] = shape.length === 0 ? randn(rng) : Array.from({ length: sizeOf(shape) }, () => randn(rng));
+    if (dtype === 'i32' && bound === undefined) throw new FlatgradError(`gradcheck: integer input '${name}' needs a feed`);
+    // Indices are drawn uniformly from their range; floats from a standard normal.
+    const draw = dtype === 'i32' ? () => Math.floor(rng() * bound!) : () => randn(rng);
+    feeds[name] = shape.length === 0 ? draw() : Array.from({ length: sizeOf(shape) }, draw);
   }
   model.forward(feeds);
   model.backward();

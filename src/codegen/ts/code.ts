@@ -7,7 +7,7 @@ export interface Code {
 const ATOM = 20;
 const UNARY = 14;
 const TERNARY = 3;
-const binaryPrec: Record<string, number> = { '*': 13, '/': 13, '+': 12, '-': 12, '>': 10, '<': 10, '>=': 10, '<=': 10 };
+const binaryPrec: Record<string, number> = { '*': 13, '/': 13, '%': 13, '+': 12, '-': 12, '>': 10, '<': 10, '>=': 10, '<=': 10, '===': 9, '!==': 9, '&&': 5, '||': 4 };
 
 export function atom(text: string): Code {
   return { text, prec: ATOM };

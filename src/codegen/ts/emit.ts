@@ -1,10 +1,10 @@
 import type { Init, Tensor } from '../../graph/graph.ts';
-import type { KExpr, MapKernel, ReduceKernel } from '../../lower/kernel.ts';
+import type { KExpr, Load, MapKernel, ReduceKernel } from '../../lower/kernel.ts';
 import type { Leaf, Program, Step } from '../../lower/lower.ts';
 import { getOp } from '../../ops/registry.ts';
 import { formatShape, stridesOf } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
-import { atom, binary, literal, type Code } from './code.ts';
+import { atom, binary, literal, ternary, type Code } from './code.ts';
 import { prelude } from './templates.ts';
 
 /** Emit a self-contained TypeScript module (no imports) for a lowered program. */
@@ -101,7 +101,7 @@ class Emitter {
         ...p.params.map((l) => `${alloc(l.name, l.size)} // param ${describeShape(l)}`),
         ...this.rngLine(inits),
         ...p.inputs.map((l) => `${alloc(l.name, l.size, l.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // input ${describeShape(l)}`),
-        ...p.buffers.map((b) => `${alloc(b.name, b.size)} // ${formatShape(p.shapeOf(b.node))}`),
+        ...p.buffers.map((b) => `${alloc(b.name, b.size, b.node.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // ${formatShape(p.shapeOf(b.node))}`),
         ...p.aliases.map((a) => `const ${a.name} = ${a.of}; // same buffer`),
         ...this.scalars(false),
         '',
@@ -143,48 +143,59 @@ class Emitter {
     // Elementwise code says what it does; layout ops get a note.
     const comment = getOp(node.op === 'const' ? 'identity' : node.op).scalar || node.op === 'const' ? '' : ` // ${node.name} = ${node.op}(${node.inputs.map((i) => i.name).join(', ')})`;
     const size = k.shape.reduce((a, b) => a * b, 1);
-    const own = stridesOf(k.shape);
-    const flat = loads(k.expr).every((l) => l.strides.every((s, d) => s === own[d]) || l.strides.every((s) => s === 0));
-    if (size === 1) return [`${k.out}[0] = ${this.expr(k.expr, () => '0').text};${comment}`];
-    if (flat) {
-      const body = this.expr(k.expr, (l) => (l.strides.every((s) => s === 0) ? '0' : 'i')).text;
-      return [`for (let i = 0; i < ${size}; i++) ${k.out}[i] = ${body};${comment}`];
-    }
+    if (size === 1) return [`${k.out}[0] = ${this.expr(k.expr, 'single').text};${comment}`];
+    if (flatLoop(k.expr, k.shape)) return [`for (let i = 0; i < ${size}; i++) ${k.out}[i] = ${this.expr(k.expr, 'flat').text};${comment}`];
     const axes = k.shape.map((_, d) => d);
-    const body = `${k.out}[${index(own, axes)}] = ${this.expr(k.expr, (l) => index(l.strides, axes)).text};`;
+    const body = `${k.out}[${index(stridesOf(k.shape), axes)}] = ${this.expr(k.expr, 'nested').text};`;
     return [...(comment ? [comment.trim()] : []), ...loopNest(k.shape, axes, [body])];
   }
 
   private reduceKernel(k: ReduceKernel, node: Tensor): string[] {
     const kept = k.shape.map((_, d) => d).filter((d) => !k.axes.includes(d));
     const outStrides = stridesOf(kept.map((d) => k.shape[d]!));
-    const outIndex = kept.length ? kept.map((d, j) => term(d, outStrides[j]!)).filter(Boolean).join(' + ') || '0' : '0';
+    const outIndex = kept.map((d, j) => term(d, outStrides[j]!)).filter(Boolean).join(' + ') || '0';
     const scaled = k.scale === 1 ? 'acc' : `acc * ${literal(k.scale).text}`;
-    const own = stridesOf(k.shape);
-    const contiguous = kept.length === 0 && loads(k.expr).every((l) => l.strides.every((s, d) => s === own[d]));
+    const init = { sum: '0', max: '-Infinity', min: 'Infinity' }[k.op];
+    const add = (v: string) => (k.op === 'sum' ? `acc += ${v};` : `acc = Math.${k.op}(acc, ${v});`);
     const size = k.shape.reduce((a, b) => a * b, 1);
     const comment = `// ${node.name} = ${node.op}(${node.inputs[0]!.name}${node.attrs.axes === undefined ? '' : `, axes ${JSON.stringify(node.attrs.axes)}`})`;
-    if (contiguous) {
-      const body = this.expr(k.expr, () => 'i').text;
-      return [`{ ${comment}`, ...indent(['let acc = 0;', `for (let i = 0; i < ${size}; i++) acc += ${body};`, `${k.out}[0] = ${scaled};`]), '}'];
+    if (kept.length === 0 && flatLoop(k.expr, k.shape)) {
+      return [`{ ${comment}`, ...indent([`let acc = ${init};`, `for (let i = 0; i < ${size}; i++) ${add(this.expr(k.expr, 'flat').text)}`, `${k.out}[0] = ${scaled};`]), '}'];
     }
-    const all = k.shape.map((_, d) => d);
-    const inner = loopNest(k.shape, k.axes, [`acc += ${this.expr(k.expr, (l) => index(l.strides, all)).text};`]);
-    return [comment, ...loopNest(k.shape, kept, ['let acc = 0;', ...inner, `${k.out}[${outIndex}] = ${scaled};`], true)];
+    const inner = loopNest(k.shape, k.axes, [add(this.expr(k.expr, 'nested').text)]);
+    return [comment, ...loopNest(k.shape, kept, [`let acc = ${init};`, ...inner, `${k.out}[${outIndex}] = ${scaled};`], true)];
   }
 
-  private expr(e: KExpr, at: (l: Extract<KExpr, { k: 'load' }>) => string = () => '0'): Code {
+  /** An expression inside a kernel: 'flat' loops use one counter i, 'nested' ones i0, i1, … per axis. */
+  private expr(e: KExpr, mode: 'single' | 'flat' | 'nested' = 'single'): Code {
     switch (e.k) {
       case 'lit':
         return literal(e.value);
       case 'var':
         return atom(e.name);
-      case 'load':
-        return this.inlined.get(e.buf) ?? atom(this.p.scalarMode ? e.buf : `${e.buf}[${at(e)}]`);
+      case 'index':
+        return atom(mode === 'nested' ? `i${e.axis}` : '0');
+      case 'load': {
+        const inlined = this.inlined.get(e.buf);
+        if (inlined) return inlined;
+        if (this.p.scalarMode) return atom(e.buf);
+        if (mode === 'flat') return atom(`${e.buf}[${e.strides.some((s) => s !== 0) ? 'i' : '0'}]`);
+        const axes = e.strides.map((_, d) => d);
+        const terms = [
+          ...(e.indirect ?? []).map(({ expr, stride }) => (stride === 1 ? this.expr(expr, mode).text : binary('*', this.expr(expr, mode), literal(stride)).text)),
+          ...(mode === 'nested' ? [index(e.strides, axes)] : []),
+          ...(e.offset ? [String(e.offset)] : []),
+        ].filter((t) => t !== '0');
+        return atom(`${e.buf}[${terms.join(' + ').replace(/\+ -/g, '- ') || '0'}]`);
+      }
+      case 'guard': {
+        const conds = e.ranges.flatMap(({ axis, lo, hi }) => [...(lo > 0 ? [`i${axis} >= ${lo}`] : []), `i${axis} < ${hi}`]);
+        return ternary({ text: conds.join(' && '), prec: 5 }, this.expr(e.then, mode), this.expr(e.otherwise, mode));
+      }
       case 'op': {
         const def = getOp(e.op).scalar!;
         for (const h of def.helpers ?? []) this.helpers.add(h);
-        return def.ts(e.args.map((a) => this.expr(a, at)), e.attrs);
+        return def.ts(e.args.map((a) => this.expr(a, mode)), e.attrs);
       }
     }
   }
@@ -257,9 +268,17 @@ function describeShape(l: Leaf): string {
   return symbolic === concrete ? concrete : `${symbolic} = ${concrete}`;
 }
 
-function loads(e: KExpr): Extract<KExpr, { k: 'load' }>[] {
-  if (e.k === 'load') return [e];
+function loads(e: KExpr): Load[] {
+  if (e.k === 'load') return [e, ...(e.indirect ?? []).flatMap((t) => loads(t.expr))];
+  if (e.k === 'guard') return [...loads(e.then), ...loads(e.otherwise)];
   return e.k === 'op' ? e.args.flatMap(loads) : [];
+}
+
+/** One counter serves when every load walks the buffer in order or reads a single element. */
+function flatLoop(e: KExpr, shape: readonly number[]): boolean {
+  const own = stridesOf(shape);
+  const uses = (x: KExpr): boolean => x.k === 'index' || x.k === 'guard' || (x.k === 'op' && x.args.some(uses)) || (x.k === 'load' && (x.indirect ?? []).length > 0);
+  return !uses(e) && loads(e).every((l) => !l.offset && (l.strides.every((s, d) => s === own[d]) || l.strides.every((s) => s === 0)));
 }
 
 function braces(inner: string): string {

@@ -1,0 +1,50 @@
+// Comparisons give 1 or 0. They are step functions: their gradient is zero almost everywhere, so they have none.
+import { atom, binary, ternary, type Code } from '../codegen/ts/code.ts';
+import { defineElementwise, sampleShapes, sumTo } from './elementwise.ts';
+import { pair } from './arithmetic.ts';
+
+const bit = (cond: Code) => ternary(cond, atom('1'), atom('0'));
+
+const comparisons = [
+  ['greater', '>', (a: number, b: number) => a > b],
+  ['less', '<', (a: number, b: number) => a < b],
+  ['greaterEqual', '>=', (a: number, b: number) => a >= b],
+  ['lessEqual', '<=', (a: number, b: number) => a <= b],
+  ['equal', '===', (a: number, b: number) => a === b],
+] as const;
+
+for (const [name, op, f] of comparisons) {
+  defineElementwise({
+    name, arity: 2,
+    f64: (a, b) => (f(a, b) ? 1 : 0),
+    ts: ([a, b]) => bit(binary(op, a!, b!)),
+    sample: (g, rng) => {
+      const [a, b] = pair(g, rng, true);
+      return g.apply(name, [a, b]).mul(a);
+    },
+  });
+}
+
+// -1, 0 or 1.
+defineElementwise({
+  name: 'sign', arity: 1,
+  f64: Math.sign,
+  ts: ([a]) => ({ text: `Math.sign(${a!.text})`, prec: 20 }),
+  sample: (g, rng) => { const a = g.param('a', sampleShapes(rng)[0]); return a.sign().mul(a); },
+});
+
+// where(cond, a, b): a where cond is nonzero, else b. The gradient goes only to the side chosen,
+// so an Inf or NaN on the other side never leaks into it.
+defineElementwise({
+  name: 'where', arity: 3,
+  f64: (c, a, b) => (c !== 0 ? a : b),
+  ts: ([c, a, b]) => ternary(binary('!==', c!, atom('0')), a!, b!),
+  vjp: (g, n) => {
+    const [c, a, b] = n.inputs;
+    return [null, sumTo(c!.where(g, 0), a!.shape), sumTo(c!.where(0, g), b!.shape)];
+  },
+  sample: (g, rng) => {
+    const [a, b] = pair(g, rng, true);
+    return a.greater(0).where(a, b);
+  },
+});
