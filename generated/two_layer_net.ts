@@ -2,10 +2,26 @@
 // graph: two_layer_net, declared in examples/two_layer_net.ts
 // dims: N=64, D_in=1000, H=100, D_out=10; dtype: f32; 6 forward and 12 backward kernels; 1521124 bytes of buffers
 
-/** Copy a feed into its preallocated buffer, or say clearly what is wrong with it. */
+/** Feeds must be an object naming only the model's inputs: a misspelt or stray key is an error, not ignored. */
+function check_feeds(feeds: object, names: readonly string[]): void {
+  if (typeof feeds !== 'object' || feeds === null) throw new Error(`feeds must be an object { ${names.join(', ')} }, got ${feeds === null ? 'null' : typeof feeds}`);
+  for (const key in feeds) {
+    if (!names.includes(key)) throw new Error(`unknown feed '${key}': this model is fed ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'nothing'}`);
+  }
+}
+
+/** Copy a feed into its preallocated buffer, or say clearly what is wrong with it. Integer buffers take only integers. */
 function feed(dst: Float32Array | Int32Array, src: ArrayLike<number> | undefined, name: string, shape: string): void {
-  if (src == null || typeof src.length !== 'number') throw new Error(`feed '${name}' is missing: expected ${dst.length} numbers for shape ${shape}`);
+  if (typeof src !== 'object' || src === null || typeof src.length !== 'number') {
+    throw new Error(`feed '${name}' must be an array of ${dst.length} numbers for shape ${shape}, got ${src === undefined ? 'nothing' : src === null ? 'null' : typeof src}`);
+  }
   if (src.length !== dst.length) throw new Error(`feed '${name}' has ${src.length} values, but shape ${shape} holds ${dst.length}`);
+  if (dst instanceof Int32Array) {
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i];
+      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`feed '${name}' must hold integers, but ${name}[${i}] is ${v}`);
+    }
+  }
   dst.set(src);
 }
 
@@ -99,8 +115,10 @@ export function createModel(options: { seed?: number } = {}): Model {
   const t18 = new Float32Array(64000); // [1000, 64]
   const grad_w1 = new Float32Array(100000); // [1000, 100]
   const grad_y_pred = grad_s3; // same buffer
+  const FEEDS: readonly string[] = ['x', 'y'];
 
   function forward(feeds: Feeds): number {
+    check_feeds(feeds, FEEDS);
     feed(x, feeds.x, 'x', '[N, D_in] = [64, 1000]');
     feed(y, feeds.y, 'y', '[N, D_out] = [64, 10]');
     matmul(x, w1, s0, 64, 1000, 100); // s0 = x · w1
@@ -148,6 +166,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function step(feeds: Feeds, lr: number): number {
+    if (!Number.isFinite(lr)) throw new Error(`the learning rate must be a finite number, got ${lr}`);
     forward(feeds);
     backward();
     for (let i = 0; i < 100000; i++) w1[i] -= lr * grad_w1[i];

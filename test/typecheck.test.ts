@@ -24,6 +24,12 @@ async function emittedModules(): Promise<Map<string, string>> {
   g.param('unused', [], { init: 'zeros' });
   g.input('labels', [3], 'i32');
   modules.set('odd_corners.ts', emit(g, { loss: a.square() }));
+  modules.set('odd_corners_checked.ts', emit(g, { loss: a.square(), checkFinite: true }));
+  // Integer labels, index checks, and checkFinite on a tensor graph.
+  const c = graph('classifier');
+  const scores = c.input('x', ['N', 3]).matmul(c.param('w', [3, 4]));
+  const loss = scores.softmaxCrossEntropy(c.input('labels', ['N'], 'i32'));
+  for (const checkFinite of [false, true]) modules.set(`classifier_${checkFinite}.ts`, emit(c, { loss, dims: { N: 5 }, checkFinite }));
   return modules;
 }
 

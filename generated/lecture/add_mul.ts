@@ -2,9 +2,18 @@
 // graph: add_mul, declared in examples/lecture/add_mul.ts
 // dims: none; dtype: f32; 2 forward and 4 backward kernels; 36 bytes of buffers
 
+/** Feeds must be an object naming only the model's inputs: a misspelt or stray key is an error, not ignored. */
+function check_feeds(feeds: object, names: readonly string[]): void {
+  if (typeof feeds !== 'object' || feeds === null) throw new Error(`feeds must be an object { ${names.join(', ')} }, got ${feeds === null ? 'null' : typeof feeds}`);
+  for (const key in feeds) {
+    if (!names.includes(key)) throw new Error(`unknown feed '${key}': this model is fed ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'nothing'}`);
+  }
+}
+
 /** A scalar feed, checked. */
-function feed_number(src: number | undefined, name: string): number {
+function feed_number(src: number | undefined, name: string, integer = false): number {
   if (typeof src !== 'number') throw new Error(`feed '${name}' must be a number, got ${src === undefined ? 'nothing' : typeof src}`);
+  if (integer && !Number.isInteger(src)) throw new Error(`feed '${name}' must be an integer, got ${src}`);
   return src;
 }
 
@@ -38,8 +47,10 @@ export function createModel(options: { seed?: number } = {}): Model {
   let z = 0;
   let q = 0;
   let f = 0;
+  const FEEDS: readonly string[] = ['x', 'y', 'z'];
 
   function forward(feeds: Feeds): number {
+    check_feeds(feeds, FEEDS);
     x = feed_number(feeds.x, 'x');
     y = feed_number(feeds.y, 'y');
     z = feed_number(feeds.z, 'z');
@@ -61,6 +72,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function step(feeds: Feeds, lr: number): number {
+    if (!Number.isFinite(lr)) throw new Error(`the learning rate must be a finite number, got ${lr}`);
     forward(feeds);
     backward();
     return f;

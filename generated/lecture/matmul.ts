@@ -2,10 +2,26 @@
 // graph: matmul, declared in examples/lecture/matmul.ts
 // dims: none; dtype: f32; 3 forward and 6 backward kernels; 380 bytes of buffers
 
-/** Copy a feed into its preallocated buffer, or say clearly what is wrong with it. */
+/** Feeds must be an object naming only the model's inputs: a misspelt or stray key is an error, not ignored. */
+function check_feeds(feeds: object, names: readonly string[]): void {
+  if (typeof feeds !== 'object' || feeds === null) throw new Error(`feeds must be an object { ${names.join(', ')} }, got ${feeds === null ? 'null' : typeof feeds}`);
+  for (const key in feeds) {
+    if (!names.includes(key)) throw new Error(`unknown feed '${key}': this model is fed ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'nothing'}`);
+  }
+}
+
+/** Copy a feed into its preallocated buffer, or say clearly what is wrong with it. Integer buffers take only integers. */
 function feed(dst: Float32Array | Int32Array, src: ArrayLike<number> | undefined, name: string, shape: string): void {
-  if (src == null || typeof src.length !== 'number') throw new Error(`feed '${name}' is missing: expected ${dst.length} numbers for shape ${shape}`);
+  if (typeof src !== 'object' || src === null || typeof src.length !== 'number') {
+    throw new Error(`feed '${name}' must be an array of ${dst.length} numbers for shape ${shape}, got ${src === undefined ? 'nothing' : src === null ? 'null' : typeof src}`);
+  }
   if (src.length !== dst.length) throw new Error(`feed '${name}' has ${src.length} values, but shape ${shape} holds ${dst.length}`);
+  if (dst instanceof Int32Array) {
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i];
+      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new Error(`feed '${name}' must hold integers, but ${name}[${i}] is ${v}`);
+    }
+  }
   dst.set(src);
 }
 
@@ -56,8 +72,10 @@ export function createModel(options: { seed?: number } = {}): Model {
   const grad_x = new Float32Array(6); // [2, 3]
   const t7 = new Float32Array(6); // [3, 2]
   const grad_w = new Float32Array(12); // [3, 4]
+  const FEEDS: readonly string[] = ['x', 'w', 'upstream'];
 
   function forward(feeds: Feeds): number {
+    check_feeds(feeds, FEEDS);
     feed(x, feeds.x, 'x', '[2, 3]');
     feed(w, feeds.w, 'w', '[3, 4]');
     feed(upstream, feeds.upstream, 'upstream', '[2, 4]');
@@ -92,6 +110,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function step(feeds: Feeds, lr: number): number {
+    if (!Number.isFinite(lr)) throw new Error(`the learning rate must be a finite number, got ${lr}`);
     forward(feeds);
     backward();
     return L[0];

@@ -2,9 +2,18 @@
 // graph: sigmoid_neuron, declared in examples/lecture/sigmoid_neuron.ts
 // dims: none; dtype: f32; 5 forward and 11 backward kernels; 84 bytes of buffers
 
+/** Feeds must be an object naming only the model's inputs: a misspelt or stray key is an error, not ignored. */
+function check_feeds(feeds: object, names: readonly string[]): void {
+  if (typeof feeds !== 'object' || feeds === null) throw new Error(`feeds must be an object { ${names.join(', ')} }, got ${feeds === null ? 'null' : typeof feeds}`);
+  for (const key in feeds) {
+    if (!names.includes(key)) throw new Error(`unknown feed '${key}': this model is fed ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'nothing'}`);
+  }
+}
+
 /** A scalar feed, checked. */
-function feed_number(src: number | undefined, name: string): number {
+function feed_number(src: number | undefined, name: string, integer = false): number {
   if (typeof src !== 'number') throw new Error(`feed '${name}' must be a number, got ${src === undefined ? 'nothing' : typeof src}`);
+  if (integer && !Number.isInteger(src)) throw new Error(`feed '${name}' must be an integer, got ${src}`);
   return src;
 }
 
@@ -49,13 +58,15 @@ export function createModel(options: { seed?: number } = {}): Model {
   let s2 = 0;
   let s3 = 0;
   let L = 0;
+  const FEEDS: readonly string[] = ['x0', 'x1'];
 
   function forward(feeds: Feeds): number {
+    check_feeds(feeds, FEEDS);
+    x0 = feed_number(feeds.x0, 'x0');
+    x1 = feed_number(feeds.x1, 'x1');
     w0 = params.w0[0];
     w1 = params.w1[0];
     w2 = params.w2[0];
-    x0 = feed_number(feeds.x0, 'x0');
-    x1 = feed_number(feeds.x1, 'x1');
     s0 = w0 * x0;
     s1 = w1 * x1;
     s2 = s0 + s1;
@@ -83,6 +94,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function step(feeds: Feeds, lr: number): number {
+    if (!Number.isFinite(lr)) throw new Error(`the learning rate must be a finite number, got ${lr}`);
     forward(feeds);
     backward();
     params.w0[0] -= lr * grads.w0[0];

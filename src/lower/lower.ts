@@ -13,6 +13,8 @@ export interface ProgramSpec {
   readonly loss?: Tensor;
   readonly grads: ReadonlyMap<string, Tensor>;
   readonly outputs: ReadonlyMap<string, Tensor>;
+  /** Check every value for NaN and ±Infinity as it is computed. */
+  readonly checkFinite?: boolean;
 }
 
 export interface Leaf {

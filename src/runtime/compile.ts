@@ -20,6 +20,8 @@ export interface CompileOptions {
   readonly dims?: Readonly<Record<string, number>>;
   /** Float buffers: 'f32' (default) or 'f64'. */
   readonly dtype?: FloatType;
+  /** Throw at the first node whose value is NaN or ±Infinity, naming it (slower: for debugging). */
+  readonly checkFinite?: boolean;
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
@@ -63,7 +65,7 @@ export function plan(g: Graph, options: CompileOptions): Program {
   const seen = new Set<Tensor>(roots);
   for (let id = g.nodes.length - 1; id >= 0; id--) if (seen.has(g.nodes[id]!)) for (const i of g.nodes[id]!.inputs) seen.add(i);
   const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
-  return lower({ name: g.name, dims, dtype, loss, grads, outputs: new Map(Object.entries(outputs)) });
+  return lower({ name: g.name, dims, dtype, loss, grads, outputs: new Map(Object.entries(outputs)), checkFinite: options.checkFinite === true });
 }
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */

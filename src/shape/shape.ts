@@ -12,13 +12,25 @@ export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
+/** constructor, __proto__, toString, …: dim symbols are looked up in user-given dims objects, where these are inherited. */
+const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 export function checkShape(shape: unknown, what: string, site: string): Shape {
   if (!Array.isArray(shape)) throw new FlatgradError(`${what}: shape must be an array of sizes or symbols, got ${String(shape)}`, site);
-  for (const d of shape) {
+  const dims: unknown[] = [...shape]; // read once: what is checked is what is kept
+  for (const d of dims) {
     const ok = typeof d === 'number' ? Number.isInteger(d) && d >= 1 : typeof d === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(d);
-    if (!ok) throw new FlatgradError(`${what}: bad dimension ${JSON.stringify(d)} in ${JSON.stringify(shape)} (a positive integer or a symbol such as 'N')`, site);
+    if (!ok) throw new FlatgradError(`${what}: bad dimension ${show(d)} in [${dims.map(show).join(',')}] (a positive integer or a symbol such as 'N')`, site);
+    if (inherited.has(d as string)) {
+      throw new FlatgradError(`${what}: dimension '${d}' is a property every JavaScript object inherits, which a dims object cannot bind reliably ({ __proto__: 3 } sets a prototype); choose another symbol`, site);
+    }
   }
-  return Object.freeze([...shape]);
+  return Object.freeze(dims as Dim[]);
+}
+
+/** A value in an error message: strings quoted and escaped, anything else (bigints and symbols too) as String gives it. */
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : String(v);
 }
 
 export function sameShape(a: Shape, b: Shape): boolean {
