@@ -51,8 +51,10 @@ export function logSumExp(x: Tensor, axes?: number | readonly number[], keepdims
 }
 defineComposite({ name: 'logSumExp', sample: (g, rng) => rand(g, rng).logSumExp(rng() < 0.5 ? -1 : undefined) });
 
+/** (x − m) − log Σ e^(x − m), m the max: subtracting m first keeps the digits that x − (m + log Σ …) rounds away in f32. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return x.sub(x.logSumExp(axis, true));
+  const shifted = x.sub(x.max(axis, true).stopGradient());
+  return shifted.sub(shifted.exp().sum(axis, true).log());
 }
 defineComposite({ name: 'logSoftmax', sample: (g, rng) => rand(g, rng).logSoftmax() });
 
@@ -77,10 +79,10 @@ const scoresAndLabels = (g: Graph, rng: Rng): [Tensor, Tensor] => {
   return [g.param('scores', [n, c]), g.input('labels', [n], 'i32')];
 };
 
-/** The lecture's softmax loss, L = 1/N Σ −log(e^{s_y} / Σ_j e^{s_j}). */
+/** The lecture's softmax loss, L = 1/N Σ −log(e^{s_y} / Σ_j e^{s_j}): the log-softmax at the label, so a loss near 0 keeps its precision. */
 export function softmaxCrossEntropy(scores: Tensor, labels: Tensor): Tensor {
   const rows = labelRows('softmaxCrossEntropy', scores, labels);
-  return scores.logSumExp(1).sub(scores.mul(rows).sum(1)).mean();
+  return scores.logSoftmax(1).mul(rows).sum(1).mean().neg();
 }
 defineComposite({ name: 'softmaxCrossEntropy', sample: (g, rng) => softmaxCrossEntropy(...scoresAndLabels(g, rng)) });
 
