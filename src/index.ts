@@ -11,5 +11,6 @@ export {
   binaryCrossEntropyWithLogits, clip, elu, l1, l2, leakyRelu, logSoftmax, logSumExp, maxout, meanSquaredError, reciprocal,
   softmax, softmaxCrossEntropy, sumOfSquares, svmLoss,
 } from './ops/composite.ts';
+export { customOp, type CustomOp, type CustomOpSpec, type CustomOpDomain } from './ops/custom.ts';
 export { mulberry32, randn } from '../templates/prelude/random.ts';
 export { VERSION } from './version.ts';

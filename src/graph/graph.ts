@@ -91,7 +91,7 @@ export class Tensor {
   }
   /** Same elements, new shape; one dimension may be -1. */
   reshape(shape: Shape | readonly (number | string)[]): Tensor { return this.graph.apply('reshape', [this], { shape }); }
-  broadcastTo(shape: Shape): Tensor { return this.graph.apply('broadcastTo', [this], { shape }); }
+  broadcastTo(shape: Shape): Tensor { return this.graph.apply('broadcastTo', [this], { shape: checkShape(shape, 'broadcastTo', userSite()) }); }
   /** Sum over all axes, or the given ones. */
   sum(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('sum', [this], { axes, keepdims }); }
   mean(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('mean', [this], { axes, keepdims }); }
@@ -131,8 +131,12 @@ export class Graph {
   /** Nodes built while this is 'backward' are gradient nodes (temporaries named t0, t1, …). */
   phase: Phase = 'forward';
 
-  /** The user's file:line:col that called graph(). */
-  constructor(readonly name: string, readonly site: string) {}
+  /** `site`: the user's file:line:col that called graph(). The name names the module file and its header only, so reserved words are fine. */
+  constructor(readonly name: string, readonly site: string) {
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) {
+      throw new FlatgradError(`graph(): name ${typeof name === 'string' ? JSON.stringify(name) : typeof name} must be letters, digits, _ or -, starting with a letter or _`, site);
+    }
+  }
 
   input(name: string, shape: Shape, dtype: DType = 'float'): Tensor {
     const site = userSite();
@@ -197,6 +201,7 @@ export class Graph {
 
   rename(t: Tensor, name: string): void {
     if (t.name === name) return;
+    checkName(name, `rename('${t.name}')`, userSite());
     const other = this.byName.get(name);
     if (other) throw new FlatgradError(`name '${name}' is already used by ${other.op} node created at ${other.site}`, userSite());
     this.byName.delete(t.name);
@@ -250,10 +255,5 @@ function checkInit(init: Init, name: string, shape: Shape, site: string): void {
 
 /** Start a graph. Its name names the generated module. */
 export function graph(name = 'model'): Graph {
-  const site = userSite();
-  // The name only names the module file and its header, so reserved words are fine.
-  if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name)) {
-    throw new FlatgradError(`graph(): name ${JSON.stringify(name)} must be letters, digits, _ or -, starting with a letter or _`, site);
-  }
-  return new Graph(name, site);
+  return new Graph(name, userSite());
 }

@@ -16,7 +16,7 @@ const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 export function checkName(name: unknown, what: string, site: string): string {
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new FlatgradError(`${what}: name ${JSON.stringify(name)} is not an identifier (letters, digits and _, not starting with a digit)`, site);
+    throw new FlatgradError(`${what}: name ${typeof name === 'string' ? JSON.stringify(name) : String(name)} is not an identifier (letters, digits and _, not starting with a digit)`, site);
   }
   if (reserved.has(name) || internal.test(name)) {
     throw new FlatgradError(`${what}: name '${name}' is reserved by the generated code; choose another`, site);

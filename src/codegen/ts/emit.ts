@@ -188,7 +188,7 @@ class Emitter {
     const init = { sum: '0', max: '-Infinity', min: 'Infinity' }[k.op];
     const add = (v: string) => (k.op === 'sum' ? `acc += ${v};` : `acc = Math.${k.op}(acc, ${v});`);
     const size = k.shape.reduce((a, b) => a * b, 1);
-    const comment = `// ${node.name} = ${node.op}(${node.inputs[0]!.name}${node.attrs.axes === undefined ? '' : `, axes ${JSON.stringify(node.attrs.axes)}`})`;
+    const comment = `// ${node.name} = ${node.op}(${node.inputs[0]!.name}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
     if (kept.length === 0 && flatLoop(k.expr, k.shape)) {
       return [`{ ${comment}`, ...indent([`let acc = ${init};`, `for (let i = 0; i < ${size}; i++) ${add(this.expr(k.expr, 'flat').text)}`, `${k.out}[0] = ${scaled};`]), '}'];
     }

@@ -1,0 +1,227 @@
+// Custom elementwise ops, defined the way the lecture defines `Multiply(torch.autograd.Function)`:
+// a forward (in float64 for the reference interpreter, and as TypeScript for the emitter) and a
+// backward written with graph ops. The op lands in the same registry as the built-ins, so it
+// compiles, broadcasts, lowers, differentiates and gradchecks like one of them.
+import './index.ts'; // the built-ins first, so a custom op can never take a built-in's name
+import { atom, type Code } from '../codegen/ts/code.ts';
+import { FlatgradError } from '../graph/errors.ts';
+import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
+import { userSite } from '../graph/source.ts';
+import { broadcastShapes, sameShape, ShapeMismatch, formatShape } from '../shape/shape.ts';
+import type { Rng } from '../../templates/prelude/random.ts';
+import { defineElementwise, sampleShapes, sumTo } from './elementwise.ts';
+import { findOp } from './registry.ts';
+
+/** Where the default sample draws an operand's values: the gradcheck must stay off kinks and out of poles. */
+export type CustomOpDomain =
+  /** uniform in [-2, 2) */
+  | 'any'
+  /** uniform in [0.5, 1.5) */
+  | 'positive'
+  /** ±[0.2, 1.2), either sign */
+  | 'awayFromZero'
+  /** uniform in [min, max) */
+  | { readonly min: number; readonly max: number };
+
+export interface CustomOpSpec {
+  /** The op's name: an identifier that is not an op yet. It names the op in errors; it never appears in generated code. */
+  readonly name: string;
+  /** How many operands, 1 to 4. They broadcast like numpy's. */
+  readonly arity: number;
+  /** The forward, one element at a time, in float64: the reference interpreter runs it. */
+  f64(...args: number[]): number;
+  /**
+   * The same forward as one TypeScript expression, from its operands' expressions (each already an atom,
+   * parenthesized where needed). It is pasted into the generated code in parentheses; it may not contain
+   * `;`, line breaks, backticks or comments.
+   */
+  ts(...args: string[]): string;
+  /**
+   * The vector-Jacobian product, written with graph ops: given the upstream gradient (the output's shape),
+   * the inputs (what the lecture's forward keeps with save_for_backward) and the op's output node, one
+   * gradient per input, or null for none. Gradients of the output's shape are summed back over broadcast
+   * axes for you. Written with differentiable ops, it can itself be differentiated (grad of grad).
+   */
+  backward(grad: Tensor, inputs: readonly Tensor[], output: Tensor): readonly (Tensor | null | undefined)[];
+  /** The default sample's operand values: one domain, or one per operand. Default 'any'. */
+  readonly domain?: CustomOpDomain | readonly CustomOpDomain[];
+  /** A small random graph using the op, for gradcheck (as built-ins give). Default: random params of broadcasting shapes. */
+  sample?(g: Graph, rng: Rng, op: CustomOp): Tensor;
+}
+
+/** Applies a custom op: tensors and numbers in (numbers become constants), its node out. */
+export type CustomOp = (...args: TensorLike[]) => Tensor;
+
+/** Op kinds that are graph leaves, not registry entries: a custom op of that name would be taken for a leaf. */
+const leafKinds = new Set(['input', 'param', 'const']);
+const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/**
+ * Define an elementwise op, as the lecture does with torch.autograd.Function:
+ *
+ *     const cube = customOp({
+ *       name: 'cube', arity: 1,
+ *       f64: (x) => x * x * x,
+ *       ts: (x) => `${x} * ${x} * ${x}`,
+ *       backward: (grad, [x]) => [grad.mul(3).mul(x.square())],
+ *     });
+ *     const y = cube(x);
+ *
+ * The op is registered for the rest of the process; defining a name twice is an error.
+ */
+export function customOp(spec: CustomOpSpec): CustomOp {
+  const site = userSite();
+  const fail = (message: string): never => {
+    throw new FlatgradError(`customOp: ${message}`, site);
+  };
+  if (typeof spec !== 'object' || spec === null) fail(`expected an op spec { name, arity, f64, ts, backward }, got ${String(spec)}`);
+  const { name, arity } = spec;
+  if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    fail(`name ${show(name)} is not an identifier (letters, digits and _, not starting with a digit)`);
+  }
+  if (leafKinds.has(name) || inherited.has(name)) fail(`name '${name}' is reserved; choose another`);
+  if (findOp(name)) fail(`an op named '${name}' is already registered; choose another name`);
+  if (typeof arity !== 'number' || !Number.isInteger(arity) || arity < 1 || arity > 4) {
+    fail(`'${name}': arity must be an integer from 1 to 4, got ${show(arity)}`);
+  }
+  for (const key of ['f64', 'ts', 'backward'] as const) {
+    if (typeof spec[key] !== 'function') fail(`'${name}': ${key} must be a function, got ${typeof spec[key]}`);
+  }
+  const domains = Array.isArray(spec.domain) ? (spec.domain as readonly CustomOpDomain[]) : Array.from({ length: arity }, () => (spec.domain ?? 'any') as CustomOpDomain);
+  if (domains.length !== arity) fail(`'${name}': domain lists ${domains.length} domains for ${arity} operand(s)`);
+  for (const d of domains) if (!isDomain(d)) fail(`'${name}': bad domain ${show(d)}; use 'any', 'positive', 'awayFromZero' or { min, max } with min < max`);
+  if (spec.sample !== undefined && typeof spec.sample !== 'function') fail(`'${name}': sample must be a function, got ${typeof spec.sample}`);
+  // Read once: the op is what was checked, whatever becomes of the spec object later.
+  const { f64, ts, backward, sample } = spec;
+
+  // The user's code, checked now on placeholder operands so a mistake points here at once,
+  // and again on the real operands each time it is emitted.
+  const code = (args: readonly string[]): string => {
+    const text: unknown = ts(...args);
+    const problem = expressionProblem(text);
+    if (problem) fail(`'${name}': ts must return one TypeScript expression, but ${problem} (got ${show(text)} for operands ${args.join(', ')})`);
+    return text as string;
+  };
+  code(Array.from({ length: arity }, (_, k) => `x${k}`));
+
+  const op: CustomOp = (...args) => {
+    const g = args.find((a): a is Tensor => a instanceof Tensor)?.graph;
+    if (!g) throw new FlatgradError(`${name}: needs at least one tensor operand, got ${args.map(show).join(', ') || 'none'}`, userSite());
+    return g.apply(name, args);
+  };
+  Object.defineProperty(op, 'name', { value: name });
+
+  defineElementwise({
+    name,
+    arity,
+    f64: (...xs) => f64(...xs),
+    ts: (args: readonly Code[]) => atom(`(${code(args.map(operand))})`),
+    vjp: (grad, node) => {
+      const grads: unknown = backward(grad, [...node.inputs], node);
+      if (!Array.isArray(grads) || grads.length !== arity) {
+        fail(`'${name}': backward must return an array of ${arity} gradient(s) (a tensor or null per input), got ${describe(grads)}`);
+      }
+      return node.inputs.map((input, k) => fitGradient((grads as unknown[])[k], input, node, k, fail));
+    },
+    sample: (g, rng) => (sample ? sample(g, rng, op) : defaultSample(g, rng, op, arity, domains)),
+  });
+  return op;
+}
+
+/** An operand as the user's template receives it: an atom, parenthesized unless it already is one. */
+function operand(c: Code): string {
+  return c.prec >= atom('').prec ? c.text : `(${c.text})`;
+}
+
+/** Why `text` cannot be pasted into generated code as one expression, or undefined when it can. */
+export function expressionProblem(text: unknown): string | undefined {
+  if (typeof text !== 'string') return `it returned ${typeof text}, not a string`;
+  if (text.trim() === '') return 'it is empty';
+  if (text.includes(';')) return 'it contains `;`';
+  if (/[\n\r\u2028\u2029]/.test(text)) return 'it contains a line break';
+  if (text.includes('`')) return 'it contains a backtick';
+  if (text.includes('//') || text.includes('/*')) return 'it contains a comment (`//` or `/*`)';
+  if (text.includes('<!--') || text.includes('-->')) return 'it contains an HTML-like comment (`<!--` or `-->`)';
+  const invisible = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.exec(text);
+  if (invisible) return `it contains the control or invisible character U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  // Balanced brackets outside string literals, so the parentheses put around it enclose all of it.
+  const open: string[] = [];
+  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
+  let quote = '';
+  for (let k = 0; k < text.length; k++) {
+    const c = text[k]!;
+    if (quote) {
+      if (c === '\\') k++;
+      else if (c === quote) quote = '';
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === '(' || c === '[' || c === '{') open.push(c);
+    else if (c in pairs && open.pop() !== pairs[c]) return `its brackets do not match (\`${c}\` at column ${k + 1})`;
+  }
+  if (quote) return 'it has an unterminated string';
+  if (open.length) return `its brackets do not match (\`${open.at(-1)}\` is never closed)`;
+  return undefined;
+}
+
+/** The user's gradient for input k, checked and summed back over the axes the input was broadcast along. */
+function fitGradient(gk: unknown, input: Tensor, node: Tensor, k: number, fail: (m: string) => never): Tensor | null {
+  if (gk === null || gk === undefined) return null;
+  if (!(gk instanceof Tensor) || gk.graph !== node.graph) fail(`'${node.op}': backward's gradient ${k} must be a tensor of the graph or null, got ${describe(gk)}`);
+  const t = gk as Tensor;
+  if (sameShape(t.shape, input.shape)) return t;
+  let fits = false;
+  try {
+    fits = sameShape(broadcastShapes([t.shape, node.shape]), node.shape);
+  } catch (e) {
+    if (!(e instanceof ShapeMismatch)) throw e;
+  }
+  if (!fits) fail(`'${node.op}': backward's gradient ${k} has shape ${formatShape(t.shape)}; it must broadcast to the output's ${formatShape(node.shape)} or be the input's ${formatShape(input.shape)}`);
+  return sumTo(sameShape(t.shape, node.shape) ? t : t.broadcastTo(node.shape), input.shape);
+}
+
+/** A value in an error message: strings quoted and escaped, plain data as JSON, anything else as String gives it. */
+function show(v: unknown): string {
+  if (typeof v === 'string' || (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype)) {
+    try {
+      return JSON.stringify(v);
+    } catch {
+      // a cycle, or a bigint inside: fall through
+    }
+  }
+  try {
+    return String(v);
+  } catch {
+    return typeof v; // an object with no prototype, or a toString that throws
+  }
+}
+
+function describe(v: unknown): string {
+  if (v instanceof Tensor) return `tensor '${v.name}' of graph '${v.graph.name}'`;
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  return v === null ? 'null' : typeof v;
+}
+
+function isDomain(d: unknown): d is CustomOpDomain {
+  if (d === 'any' || d === 'positive' || d === 'awayFromZero') return true;
+  if (typeof d !== 'object' || d === null) return false;
+  const { min, max } = d as { min: unknown; max: unknown };
+  return typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max) && min < max;
+}
+
+function draw(rng: Rng, d: CustomOpDomain): number {
+  if (d === 'any') return 4 * rng() - 2;
+  if (d === 'positive') return 0.5 + rng();
+  if (d === 'awayFromZero') return (rng() < 0.5 ? -1 : 1) * (0.2 + rng());
+  return d.min + (d.max - d.min) * rng();
+}
+
+/** Params a, b, … with values from their domains; one random operand gets the broadcasting partner shape. */
+function defaultSample(g: Graph, rng: Rng, op: CustomOp, arity: number, domains: readonly CustomOpDomain[]): Tensor {
+  const [full, partner] = sampleShapes(rng);
+  const narrow = arity === 1 ? -1 : Math.floor(rng() * arity);
+  const params = domains.map((d, k) => {
+    const shape = k === narrow ? partner : full;
+    const init = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => draw(rng, d));
+    return g.param('abcd'[k]!, shape, { init });
+  });
+  return op(...params);
+}
