@@ -5,14 +5,15 @@ import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/sha
 import { findOp, type Attrs } from '../ops/registry.ts';
 import * as composite from '../ops/composite.ts';
 
-export type DType = 'float' | 'i32';
+import type { DType, Node, Phase } from './node.ts';
+
+export type { DType, Node, Phase };
 /** How a parameter starts: zeros, standard normal (the lecture's randn), normal with a std, a constant, or values. */
 export type Init = 'zeros' | 'randn' | { normal: number } | number | readonly number[];
 export type TensorLike = Tensor | number;
-export type Phase = 'forward' | 'backward';
 
 /** A node of the graph. Immutable but for its name; ops build new nodes. */
-export class Tensor {
+export class Tensor implements Node {
   constructor(
     readonly graph: Graph,
     readonly id: number,

@@ -1,4 +1,4 @@
-import type { Tensor } from '../graph/graph.ts';
+import type { Node } from '../graph/graph.ts';
 import type { Attrs } from '../ops/registry.ts';
 
 /**
@@ -61,11 +61,11 @@ export type Kernel = MapKernel | ReduceKernel | MatmulKernel;
 
 /** What an op's lowering may ask about its node's operands. */
 export interface LowerContext {
-  shapeOf(t: Tensor): readonly number[];
+  shapeOf(t: Node): readonly number[];
   /** The buffer holding t (throws for scalar constants, which have none). */
-  bufferOf(t: Tensor): string;
+  bufferOf(t: Node): string;
   /** An expression reading t with the given strides (and offset, indirect terms): a load, or a constant. */
-  load(t: Tensor, strides: readonly number[], extra?: Pick<Load, 'offset' | 'indirect'>): KExpr;
+  load(t: Node, strides: readonly number[], extra?: Pick<Load, 'offset' | 'indirect'>): KExpr;
   /** Check at run time, after feeding, that input t holds integers in [0, bound): it indexes something. */
-  requireIndices(t: Tensor, bound: number): void;
+  requireIndices(t: Node, bound: number): void;
 }

@@ -1,20 +1,23 @@
-import type { Init, Tensor } from '../graph/graph.ts';
+import type { Init, Node } from '../graph/graph.ts';
+import type { PNode, ProgramGraph } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
-import { broadcastStrides, resolveShape, sizeOf, type Dims } from '../shape/shape.ts';
+import { broadcastStrides, sizeOf, type Dims } from '../shape/shape.ts';
 import type { Kernel, KExpr, LowerContext } from './kernel.ts';
 
 export type FloatType = 'f32' | 'f64';
 
-/** What to compute: the loss, gradients keyed by the name of what they are taken with respect to, and extra outputs. */
+/** What to compute, and how. */
 export interface ProgramSpec {
   readonly name: string;
+  /** Where the graph was declared (for the header). */
+  readonly site: string;
   readonly dims: Dims;
   readonly dtype: FloatType;
-  readonly loss?: Tensor;
-  readonly grads: ReadonlyMap<string, Tensor>;
-  readonly outputs: ReadonlyMap<string, Tensor>;
+  readonly graph: ProgramGraph;
   /** Check every value for NaN and ±Infinity as it is computed. */
   readonly checkFinite?: boolean;
+  /** Fuse elementwise chains into one loop, fold transposes into matmuls, and plan buffer reuse. */
+  readonly fuse?: boolean;
 }
 
 export interface Leaf {
@@ -29,11 +32,11 @@ export interface Leaf {
 export interface Buffer {
   readonly name: string;
   readonly size: number;
-  readonly node: Tensor;
+  readonly node: Node;
 }
 
 export interface Step {
-  readonly node: Tensor;
+  readonly node: Node;
   readonly kernel: Kernel;
 }
 
@@ -54,33 +57,31 @@ export interface Program {
   readonly backward: readonly Step[];
   /** True when every value is a scalar: the module is straight-line code like the lecture's. */
   readonly scalarMode: boolean;
-  shapeOf(t: Tensor): readonly number[];
+  /** The values the module exports: loss, grads (by the name of what they differentiate), outputs. */
+  readonly loss?: Node;
+  readonly grads: ReadonlyMap<string, Node>;
+  readonly outputs: ReadonlyMap<string, Node>;
 }
 
 type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr };
 
-function ancestors(roots: Iterable<Tensor>): Set<Tensor> {
-  const seen = new Set<Tensor>(roots);
+function ancestors(roots: Iterable<PNode>): Set<PNode> {
+  const seen = new Set<PNode>(roots);
   const stack = [...seen];
   while (stack.length) for (const i of stack.pop()!.inputs) if (!seen.has(i)) (seen.add(i), stack.push(i));
   return seen;
 }
 
 export function lower(spec: ProgramSpec): Program {
-  const fwdRoots = [...(spec.loss ? [spec.loss] : []), ...spec.outputs.values()];
+  const { graph } = spec;
+  const fwdRoots = [...(graph.loss ? [graph.loss] : []), ...graph.outputs.values()];
   const fwdSet = ancestors(fwdRoots);
-  const graph = (fwdRoots[0] ?? [...spec.grads.values()][0])!.graph;
-  // Every param has a buffer, even one the loss does not use: model.params is the whole graph's.
-  const allSet = ancestors([...fwdRoots, ...spec.grads.values(), ...graph.params()]);
-  const order = graph.nodes.filter((n) => allSet.has(n));
-  const exported = new Set<Tensor>([...fwdRoots, ...spec.grads.values()]);
+  const order = graph.nodes;
+  const exported = new Set<Node>([...fwdRoots, ...graph.grads.values()]);
+  const shapeOf = (t: Node) => t.shape as readonly number[];
+  const scalarMode = order.every((n) => n.shape.length === 0);
 
-  const shapes = new Map<Tensor, readonly number[]>();
-  for (const n of order) shapes.set(n, resolveShape(n.shape, spec.dims));
-  const shapeOf = (t: Tensor) => shapes.get(t)!;
-  const scalarMode = order.every((n) => shapeOf(n).length === 0);
-
-  const storage = new Map<Tensor, Storage>();
+  const storage = new Map<Node, Storage>();
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
@@ -90,7 +91,7 @@ export function lower(spec: ProgramSpec): Program {
   const forward: Step[] = [];
   const backward: Step[] = [];
 
-  let current: Tensor | undefined;
+  let current: Node | undefined;
   const ctx: LowerContext = {
     shapeOf,
     bufferOf(t) {
@@ -107,8 +108,8 @@ export function lower(spec: ProgramSpec): Program {
       if (t.op === 'input' && !indexChecks.some((c) => c.input === t.name && c.bound === bound)) indexChecks.push({ input: t.name, bound });
     },
   };
-  const emit = (node: Tensor, kernel: Kernel) => (fwdSet.has(node) ? forward : backward).push({ node, kernel });
-  const ownBuffer = (node: Tensor) => {
+  const emit = (node: PNode, kernel: Kernel) => (fwdSet.has(node) ? forward : backward).push({ node, kernel });
+  const ownBuffer = (node: Node) => {
     storage.set(node, { kind: 'buffer', name: node.name });
     buffers.push({ name: node.name, size: sizeOf(shapeOf(node)), node });
   };
@@ -116,14 +117,13 @@ export function lower(spec: ProgramSpec): Program {
   for (const n of order) {
     const shape = shapeOf(n);
     if (n.op === 'input' || n.op === 'param') {
-      const leaf: Leaf = { name: n.name, shape, symbolic: n.shape, size: sizeOf(shape), dtype: n.dtype, init: n.attrs.init as Init | undefined };
+      const leaf: Leaf = { name: n.name, shape, symbolic: n.symbolic, size: sizeOf(shape), dtype: n.dtype, init: n.attrs.init as Init | undefined };
       (n.op === 'input' ? inputs : params).push(leaf);
       storage.set(n, { kind: 'buffer', name: n.name });
       continue;
     }
     if (n.op === 'const') {
-      const per = resolveShape((n.attrs.per as (number | string)[]) ?? [], spec.dims);
-      const lit: KExpr = { k: 'lit', value: (n.attrs.value as number) / sizeOf(per) };
+      const lit: KExpr = { k: 'lit', value: n.attrs.value as number };
       if (exported.has(n)) {
         ownBuffer(n);
         emit(n, { kind: 'map', out: n.name, shape, expr: lit });
@@ -165,5 +165,5 @@ export function lower(spec: ProgramSpec): Program {
       emit(n, { kind: 'map', out: n.name, shape, expr: ctx.load(src, broadcastStrides(shapeOf(src), shape)) });
     }
   }
-  return { spec, inputs, params, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, shapeOf };
+  return { spec, inputs, params, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads: graph.grads, outputs: graph.outputs };
 }

@@ -1,5 +1,5 @@
 // Ops that read integer inputs as indices. At run time the generated forward checks every index is in range.
-import type { Tensor } from '../graph/graph.ts';
+import type { Node, Tensor } from '../graph/graph.ts';
 import { ShapeMismatch, stridesOf, type Dim } from '../shape/shape.ts';
 import { defineOp } from './registry.ts';
 
@@ -50,7 +50,7 @@ defineOp({
     return out;
   },
   lower(node, ctx) {
-    const [table, indices] = node.inputs as [Tensor, Tensor];
+    const [table, indices] = node.inputs as [Node, Node];
     const [rows, d] = ctx.shapeOf(table) as [number, number];
     ctx.requireIndices(indices, rows);
     const row = ctx.load(indices, [...stridesOf(ctx.shapeOf(indices)), 0]);

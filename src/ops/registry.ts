@@ -1,4 +1,4 @@
-import type { Graph, Tensor } from '../graph/graph.ts';
+import type { Graph, Node, Tensor } from '../graph/graph.ts';
 import type { Shape } from '../shape/shape.ts';
 import type { Code } from '../codegen/ts/code.ts';
 import type { Kernel, LowerContext } from '../lower/kernel.ts';
@@ -32,7 +32,7 @@ export interface OpDef {
     helpers?: readonly string[];
   };
   /** Non-elementwise ops: the kernel that computes the node, or an alias of an input's buffer. */
-  lower?(node: Tensor, ctx: LowerContext): Kernel | { alias: number };
+  lower?(node: Node, ctx: LowerContext): Kernel | { alias: number };
   /** Layout ops keep their input's dtype (a reshaped integer input stays integer); the rest give floats. */
   readonly keepsDtype?: boolean;
   /** A small random graph using the op, whose scalar result the registry test gradchecks. */

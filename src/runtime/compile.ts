@@ -6,6 +6,8 @@ import { userSite } from '../graph/source.ts';
 import { Tensor, type Graph } from '../graph/graph.ts';
 import { lower, type FloatType, type Program } from '../lower/lower.ts';
 import { bindDims } from '../shape/bind.ts';
+import { programGraph } from '../passes/program.ts';
+import { optimize } from '../passes/index.ts';
 import { formatShape } from '../shape/shape.ts';
 import { loadModule } from './load.ts';
 
@@ -22,6 +24,8 @@ export interface CompileOptions {
   readonly dtype?: FloatType;
   /** Throw at the first node whose value is NaN or ±Infinity, naming it (slower: for debugging). */
   readonly checkFinite?: boolean;
+  /** false: the readable mode, one statement or loop per node as the lecture writes it; no passes, fusion or buffer reuse. */
+  readonly optimize?: boolean;
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
@@ -61,11 +65,13 @@ export function plan(g: Graph, options: CompileOptions): Program {
   const wrt = loss ? (options.wrt ?? g.params()).map((t, k) => own(t, `wrt[${k}]`)) : [];
   const grads = new Map<string, Tensor>();
   if (loss) grad(loss, wrt).forEach((gt, k) => grads.set(wrt[k]!.name, gt));
-  const roots = [...(loss ? [loss] : []), ...Object.values(outputs), ...grads.values()];
+  const roots = [...(loss ? [loss] : []), ...Object.values(outputs), ...grads.values(), ...g.params()];
   const seen = new Set<Tensor>(roots);
   for (let id = g.nodes.length - 1; id >= 0; id--) if (seen.has(g.nodes[id]!)) for (const i of g.nodes[id]!.inputs) seen.add(i);
   const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
-  return lower({ name: g.name, dims, dtype, loss, grads, outputs: new Map(Object.entries(outputs)), checkFinite: options.checkFinite === true });
+  let program = programGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims);
+  if (options.optimize !== false) program = optimize(program);
+  return lower({ name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, fuse: options.optimize !== false });
 }
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */

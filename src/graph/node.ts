@@ -1,0 +1,20 @@
+import type { Attrs } from '../ops/registry.ts';
+import type { Shape } from '../shape/shape.ts';
+
+export type DType = 'float' | 'i32';
+export type Phase = 'forward' | 'backward';
+
+/** What every stage after the graph API reads of a node: the user's Tensor and the passes' copies alike. */
+export interface Node {
+  readonly op: string;
+  readonly inputs: readonly Node[];
+  readonly attrs: Attrs;
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly name: string;
+  /** The user's file:line:col that created it. */
+  readonly site: string;
+  readonly phase: Phase;
+  /** True while it has the name the graph gave it (s0, t3, …). */
+  readonly autoNamed: boolean;
+}

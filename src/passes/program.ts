@@ -1,0 +1,74 @@
+import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
+import type { Attrs } from '../ops/registry.ts';
+import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
+
+/** A node of the program the passes rewrite: a copy of a graph node with its shape bound. The user's graph is never changed. */
+export class PNode implements Node {
+  constructor(
+    public op: string,
+    public inputs: PNode[],
+    public attrs: Attrs,
+    public shape: readonly number[],
+    readonly dtype: DType,
+    public name: string,
+    readonly site: string,
+    readonly phase: Phase,
+    public autoNamed: boolean,
+    /** The shape as declared, symbols and all (for leaves' comments). */
+    readonly symbolic: Shape,
+  ) {}
+}
+
+/** What to compute, over copies of the graph's nodes, in an order where inputs come first. */
+export interface ProgramGraph {
+  readonly nodes: PNode[];
+  readonly loss?: PNode;
+  readonly grads: Map<string, PNode>;
+  readonly outputs: Map<string, PNode>;
+}
+
+/** Copy the nodes the roots need (and every param) with dims bound; constants with a per-dim divisor become plain. */
+export function programGraph(
+  all: readonly Tensor[],
+  roots: { loss?: Tensor; grads: ReadonlyMap<string, Tensor>; outputs: ReadonlyMap<string, Tensor> },
+  dims: Dims,
+): ProgramGraph {
+  const needed = new Set<Tensor>([...(roots.loss ? [roots.loss] : []), ...roots.grads.values(), ...roots.outputs.values(), ...all.filter((n) => n.op === 'param')]);
+  for (let k = all.length - 1; k >= 0; k--) if (needed.has(all[k]!)) for (const i of all[k]!.inputs) needed.add(i);
+  const copy = new Map<Tensor, PNode>();
+  const nodes: PNode[] = [];
+  for (const t of all) {
+    if (!needed.has(t)) continue;
+    const attrs = t.op === 'const' ? { value: (t.attrs.value as number) / sizeOf(resolveShape((t.attrs.per as Shape) ?? [], dims)) } : t.attrs;
+    const n = new PNode(t.op, t.inputs.map((i) => copy.get(i)!), attrs, resolveShape(t.shape, dims), t.dtype, t.name, t.site, t.phase, t.autoNamed, t.shape);
+    copy.set(t, n);
+    nodes.push(n);
+  }
+  const map = (m: ReadonlyMap<string, Tensor>) => new Map([...m].map(([k, t]) => [k, copy.get(t)!]));
+  return { nodes, loss: roots.loss && copy.get(roots.loss), grads: map(roots.grads), outputs: map(roots.outputs) };
+}
+
+/** Replace nodes (through `subst`, followed to its end) in every input and root, then drop what nothing needs. */
+export function substitute(p: ProgramGraph, subst: ReadonlyMap<PNode, PNode>): ProgramGraph {
+  if (subst.size === 0) return p;
+  const find = (n: PNode): PNode => {
+    let m = n;
+    while (subst.has(m)) m = subst.get(m)!;
+    return m;
+  };
+  for (const n of p.nodes) n.inputs = n.inputs.map(find);
+  const map = (m: Map<string, PNode>) => new Map([...m].map(([k, n]) => [k, find(n)]));
+  return deadCode({ nodes: p.nodes.filter((n) => !subst.has(n)), loss: p.loss && find(p.loss), grads: map(p.grads), outputs: map(p.outputs) });
+}
+
+/** Every root: the values the module exports. */
+export function roots(p: ProgramGraph): Set<PNode> {
+  return new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
+}
+
+/** Dead code elimination: keep what the roots need, and every param (model.params is the whole graph's). */
+export function deadCode(p: ProgramGraph): ProgramGraph {
+  const live = new Set<PNode>([...roots(p), ...p.nodes.filter((n) => n.op === 'param')]);
+  for (let k = p.nodes.length - 1; k >= 0; k--) if (live.has(p.nodes[k]!)) for (const i of p.nodes[k]!.inputs) live.add(i);
+  return { ...p, nodes: p.nodes.filter((n) => live.has(n)) };
+}
