@@ -115,7 +115,7 @@ const x = g.param('x', [2, 3], { init: [1, 2, 3, 4, 5, 6] });
 const y = g.input('y', [3]);
 const z = multiply(x, y).named('z'); // y broadcasts along x's rows, as with x.mul(y)
 const loss = z.sum().named('loss');
-const model = await compile(g, { loss, wrt: [x, y] });
+const model = await compile(g, { loss, wrt: [x, y], outputs: { z } }); // z is kept to be read (else it fuses into the sum)
 
 model.forward({ y: [10, 20, 30] }); // 460
 model.backward(); // grads.x: y on every row, [10, 20, 30, 10, 20, 30]; grads.y: x's column sums, [5, 7, 9]

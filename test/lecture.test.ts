@@ -27,7 +27,12 @@ function feedsFor(model: Model, ex: ReturnType<typeof example>): Record<string, 
   return feeds;
 }
 
-describe.each(['f64', 'f32'] as const)('lecture examples in %s', (dtype) => {
+describe.each([
+  ['f64', false],
+  ['f64', true],
+  ['f32', false],
+  ['f32', true],
+] as const)('lecture examples in %s, optimize %s', (dtype, optimize) => {
   const close = (actual: ArrayLike<number>, expected: number[]) => {
     expect(actual.length).toBe(expected.length);
     expected.forEach((e, i) => {
@@ -40,7 +45,7 @@ describe.each(['f64', 'f32'] as const)('lecture examples in %s', (dtype) => {
   it.each(Object.keys(specs))('%s: output and gradients equal the reference', async (name) => {
     const { graph, ...options } = specs[name]!;
     const ex = example(name);
-    const model = await compile(graph, { ...options, dtype });
+    const model = await compile(graph, { ...options, dtype, optimize });
     const loss = model.forward(feedsFor(model, ex));
     model.backward();
     // The scalar examples' output is the loss; the tensor ones' is an op whose upstream gradient is given.

@@ -8,4 +8,5 @@ const z = g.input('z', []);
 const q = x.add(y).named('q');
 const f = q.mul(z).named('f');
 
-export default { graph: g, loss: f, wrt: [x, y, z], outputs: { q } };
+// Readable mode: one statement per gate, as the lecture writes it.
+export default { graph: g, loss: f, wrt: [x, y, z], outputs: { q }, optimize: false };

@@ -8,4 +8,5 @@ const upstream = g.input('upstream', [2, 4]);
 const y = x.matmul(w).named('y');
 const L = y.mul(upstream).sum().named('L');
 
-export default { graph: g, loss: L, wrt: [x, w], outputs: { y } };
+// Readable mode: one statement per gate, as the lecture writes it.
+export default { graph: g, loss: L, wrt: [x, w], outputs: { y }, optimize: false };

@@ -8,4 +8,5 @@ const upstream = g.input('upstream', [4]);
 const z = x.relu().named('z');
 const L = z.mul(upstream).sum().named('L');
 
-export default { graph: g, loss: L, wrt: [x], outputs: { z } };
+// Readable mode: one statement per gate, as the lecture writes it.
+export default { graph: g, loss: L, wrt: [x], outputs: { z }, optimize: false };

@@ -9,4 +9,5 @@ const x1 = g.input('x1', []);
 const w2 = g.param('w2', [], { init: -3 });
 const L = w0.mul(x0).add(w1.mul(x1)).add(w2).sigmoid().named('L');
 
-export default { graph: g, loss: L, wrt: [w0, x0, w1, x1, w2] };
+// Readable mode: one statement per gate, as the lecture writes it.
+export default { graph: g, loss: L, wrt: [w0, x0, w1, x1, w2], optimize: false };

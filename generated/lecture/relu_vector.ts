@@ -74,7 +74,7 @@ export function createModel(options: { seed?: number } = {}): Model {
     const grad_L = 1;
     for (let i = 0; i < 4; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(t1)
     for (let i = 0; i < 4; i++) grad_z[i] = grad_s1[i] * upstream[i];
-    for (let i = 0; i < 4; i++) t6[i] = x[i] > 0 ? 1 : 0;
+    for (let i = 0; i < 4; i++) t6[i] = z[i] > 0 ? 1 : 0;
     for (let i = 0; i < 4; i++) grad_x[i] = grad_z[i] * t6[i];
   }
 

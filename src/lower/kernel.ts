@@ -46,7 +46,7 @@ export interface ReduceKernel {
   readonly scale: number;
 }
 
-/** out[m, n] = a[m, k] · b[k, n], all row-major. */
+/** out[m, n] = a[m, k] · b[k, n], all row-major; a stored [k, m] when transA, b stored [n, k] when transB. */
 export interface MatmulKernel {
   readonly kind: 'matmul';
   readonly out: string;
@@ -55,6 +55,8 @@ export interface MatmulKernel {
   readonly m: number;
   readonly k: number;
   readonly n: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
 }
 
 export type Kernel = MapKernel | ReduceKernel | MatmulKernel;

@@ -1,7 +1,7 @@
 import type { Init, Node } from '../graph/graph.ts';
 import type { PNode, ProgramGraph } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
-import { broadcastStrides, sizeOf, type Dims } from '../shape/shape.ts';
+import { broadcastStrides, sameShape, sizeOf, stridesOf, type Dims } from '../shape/shape.ts';
 import type { Kernel, KExpr, LowerContext } from './kernel.ts';
 
 export type FloatType = 'f32' | 'f64';
@@ -63,7 +63,8 @@ export interface Program {
   readonly outputs: ReadonlyMap<string, Node>;
 }
 
-type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr };
+/** Where a node's value lives: a buffer, a scalar expression, or (fused) an expression over its consumer's loop. */
+type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr } | { kind: 'fused'; expr: KExpr };
 
 function ancestors(roots: Iterable<PNode>): Set<PNode> {
   const seen = new Set<PNode>(roots);
@@ -82,6 +83,7 @@ export function lower(spec: ProgramSpec): Program {
   const scalarMode = order.every((n) => n.shape.length === 0);
 
   const storage = new Map<Node, Storage>();
+  const { fused, epilogue } = spec.fuse && !scalarMode ? fusionPlan(order, exported) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
@@ -95,13 +97,18 @@ export function lower(spec: ProgramSpec): Program {
   const ctx: LowerContext = {
     shapeOf,
     bufferOf(t) {
-      if (t === current) return t.name;
+      if (t === current) return epilogue.get(t as PNode)?.name ?? t.name;
       const s = storage.get(t);
       if (s?.kind !== 'buffer') throw new Error(`internal: '${t.name}' has no buffer`);
       return s.name;
     },
     load(t, strides, extra) {
       const s = storage.get(t)!;
+      if (s.kind === 'fused') {
+        // Fusion only inlines a value read element for element, at the consumer's own index.
+        if (extra || !strides.every((v, d) => v === stridesOf(shapeOf(t))[d])) throw new Error(`internal: '${t.name}' is fused but read with strides [${strides}]`);
+        return s.expr;
+      }
       return s.kind === 'scalar' ? s.expr : { k: 'load', buf: s.name, strides, ...extra };
     },
     requireIndices(t, bound) {
@@ -109,9 +116,12 @@ export function lower(spec: ProgramSpec): Program {
     },
   };
   const emit = (node: PNode, kernel: Kernel) => (fwdSet.has(node) ? forward : backward).push({ node, kernel });
-  const ownBuffer = (node: Node) => {
-    storage.set(node, { kind: 'buffer', name: node.name });
-    buffers.push({ name: node.name, size: sizeOf(shapeOf(node)), node });
+  const ownBuffer = (node: PNode) => {
+    // A matmul writes straight into the buffer of the elementwise epilogue that consumes it.
+    const into = epilogue.get(node);
+    const name = into ? into.name : node.name;
+    storage.set(node, { kind: 'buffer', name });
+    if (!buffers.some((b) => b.name === name)) buffers.push({ name, size: sizeOf(shapeOf(node)), node: into ?? node });
   };
 
   for (const n of order) {
@@ -136,9 +146,13 @@ export function lower(spec: ProgramSpec): Program {
     }
     const def = getOp(n.op);
     if (def.scalar) {
-      ownBuffer(n);
       const expr: KExpr = { k: 'op', op: n.op, attrs: n.attrs, args: n.inputs.map((i) => ctx.load(i, broadcastStrides(shapeOf(i), shape))) };
-      emit(n, { kind: 'map', out: n.name, shape, expr });
+      if (fused.has(n)) {
+        storage.set(n, { kind: 'fused', expr });
+        continue;
+      }
+      ownBuffer(n);
+      emit(n, { kind: 'map', out: ctx.bufferOf(n), shape, expr });
       continue;
     }
     current = n;
@@ -166,4 +180,40 @@ export function lower(spec: ProgramSpec): Program {
     }
   }
   return { spec, inputs, params, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads: graph.grads, outputs: graph.outputs };
+}
+
+/**
+ * Which values are fused and never stored. The rule: an elementwise value with exactly one consumer, which
+ * reads it element for element (an elementwise op of the same shape, or a reduction), is computed inside that
+ * consumer's loop. A value with several consumers is stored once: recomputing it in each would repeat its work.
+ * A matmul whose one consumer is such an elementwise op (bias add, activation) writes into that op's buffer,
+ * which then finishes the job in place.
+ */
+function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>): { fused: Set<PNode>; epilogue: Map<PNode, PNode> } {
+  const consumers = new Map<PNode, PNode[]>();
+  for (const n of order) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).scalar !== undefined;
+  const readsInPlace = (c: PNode, n: PNode) => (elementwise(c) && sameShape(c.shape, n.shape)) || ['sum', 'mean', 'max', 'min'].includes(c.op);
+  const only = (n: PNode) => {
+    const users = consumers.get(n) ?? [];
+    return users.length === 1 && !exported.has(n) ? users[0]! : undefined;
+  };
+  const fused = new Set<PNode>();
+  const epilogue = new Map<PNode, PNode>();
+  for (const n of order) {
+    const c = only(n);
+    if (!c || !readsInPlace(c, n)) continue;
+    if (elementwise(n)) fused.add(n);
+    else if (n.op === 'matmul' && elementwise(c) && c.inputs.filter((i) => i === n).length === 1) epilogue.set(n, c);
+  }
+  // An epilogue op that is itself fused into a later op hands the buffer on: the matmul writes where the chain ends.
+  // Only one matmul per buffer: a second one (maxout's other branch) keeps its own.
+  const taken = new Set<PNode>();
+  for (const [m, c] of epilogue) {
+    let end = c;
+    while (fused.has(end)) end = only(end)!;
+    if (taken.has(end) || (end !== c && (!elementwise(end) || !sameShape(end.shape, m.shape)))) epilogue.delete(m);
+    else (epilogue.set(m, end), taken.add(end));
+  }
+  return { fused, epilogue };
 }

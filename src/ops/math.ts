@@ -65,7 +65,8 @@ defineElementwise({
   name: 'relu', arity: 1,
   f64: (a) => (a > 0 ? a : 0),
   ts: ([a]) => call('Math.max', { text: '0', prec: 20 }, a!),
-  vjp: (g, n) => [g.mul(n.inputs[0]!.greater(0))],
+  // From the output (y > 0 exactly where x > 0), so the pre-activation need not be kept: it can fuse away.
+  vjp: (g, n) => [g.mul(n.greater(0))],
   sample: (g, rng) => operand(g, rng, 'awayFromZero').relu(),
 });
 

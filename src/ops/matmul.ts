@@ -24,10 +24,14 @@ defineOp({
       }
     return out;
   },
+  // The layout pass may set transA / transB: the operand is stored transposed and read in place.
   lower(node, ctx) {
     const [a, b] = node.inputs;
-    const [m, k] = ctx.shapeOf(a!);
-    return { kind: 'matmul', out: ctx.bufferOf(node), a: ctx.bufferOf(a!), b: ctx.bufferOf(b!), m: m!, k: k!, n: ctx.shapeOf(b!)[1]! };
+    const transA = node.attrs.transA === true;
+    const transB = node.attrs.transB === true;
+    const [m, n] = ctx.shapeOf(node) as [number, number];
+    const k = ctx.shapeOf(a!)[transA ? 0 : 1]!;
+    return { kind: 'matmul', out: ctx.bufferOf(node), a: ctx.bufferOf(a!), b: ctx.bufferOf(b!), m, k, n, transA, transB };
   },
   sample(g, rng) {
     const d = () => 1 + Math.floor(rng() * 5);

@@ -1,6 +1,16 @@
+import { eliminateCommonSubexpressions } from './cse.ts';
+import { deadCode } from './dce.ts';
+import { foldConstants } from './fold.ts';
+import { foldTransposes } from './layout.ts';
 import type { ProgramGraph } from './program.ts';
+import { simplify } from './simplify.ts';
 
-/** The passes, in order. Each is a small file with its own before/after tests. */
+/** The passes, in order; each is a small file with before/after tests in test/passes.test.ts. */
 export function optimize(p: ProgramGraph): ProgramGraph {
-  return p;
+  let q = deadCode(p);
+  q = foldConstants(q);
+  q = simplify(q);
+  q = eliminateCommonSubexpressions(q);
+  q = foldTransposes(q);
+  return deadCode(q);
 }

@@ -1,6 +1,7 @@
 import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
 import type { Attrs } from '../ops/registry.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
+import { deadCode } from './dce.ts';
 
 /** A node of the program the passes rewrite: a copy of a graph node with its shape bound. The user's graph is never changed. */
 export class PNode implements Node {
@@ -66,9 +67,14 @@ export function roots(p: ProgramGraph): Set<PNode> {
   return new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
 }
 
-/** Dead code elimination: keep what the roots need, and every param (model.params is the whole graph's). */
-export function deadCode(p: ProgramGraph): ProgramGraph {
-  const live = new Set<PNode>([...roots(p), ...p.nodes.filter((n) => n.op === 'param')]);
-  for (let k = p.nodes.length - 1; k >= 0; k--) if (live.has(p.nodes[k]!)) for (const i of p.nodes[k]!.inputs) live.add(i);
-  return { ...p, nodes: p.nodes.filter((n) => live.has(n)) };
+/** A constant node standing in for `n` (its name and site kept, so an exported value keeps its name). */
+export function constantFor(n: PNode, value: number): PNode {
+  return new PNode('const', [], { value }, [], 'float', n.name, n.site, n.phase, n.autoNamed, []);
+}
+
+/** The scalar value of a constant, or of a reshape or broadcast of one. */
+export function constValue(n: PNode): number | undefined {
+  if (n.op === 'const') return n.attrs.value as number;
+  if ((n.op === 'reshape' || n.op === 'broadcastTo' || n.op === 'identity') && n.inputs[0]!.shape.length === 0) return constValue(n.inputs[0]!);
+  return undefined;
 }

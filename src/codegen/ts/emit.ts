@@ -162,9 +162,12 @@ class Emitter {
         return this.mapKernel(kernel, node);
       case 'reduce':
         return this.reduceKernel(kernel, node);
-      case 'matmul':
-        this.helpers.add('matmul');
-        return [`matmul(${kernel.a}, ${kernel.b}, ${kernel.out}, ${kernel.m}, ${kernel.k}, ${kernel.n}); // ${node.name} = ${node.inputs[0]!.name} · ${node.inputs[1]!.name}`];
+      case 'matmul': {
+        const fn = `matmul${kernel.transA || kernel.transB ? '_t' : ''}${kernel.transA ? 'A' : ''}${kernel.transB ? 'B' : ''}`;
+        this.helpers.add(fn);
+        const [a, b] = [`${node.inputs[0]!.name}${kernel.transA ? 'ᵀ' : ''}`, `${node.inputs[1]!.name}${kernel.transB ? 'ᵀ' : ''}`];
+        return [`${fn}(${kernel.a}, ${kernel.b}, ${kernel.out}, ${kernel.m}, ${kernel.k}, ${kernel.n}); // ${node.name} = ${a} · ${b}`];
+      }
     }
   }
 

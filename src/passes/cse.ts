@@ -1,0 +1,21 @@
+import { substitute, type PNode, type ProgramGraph } from './program.ts';
+
+const commutative = new Set(['add', 'mul', 'maximum', 'minimum', 'equal']);
+
+/** Common subexpression elimination: one node for each (op, operands, attributes). Leaves are never merged, nor constants (free as literals). */
+export function eliminateCommonSubexpressions(p: ProgramGraph): ProgramGraph {
+  const subst = new Map<PNode, PNode>();
+  const ids = new Map<PNode, number>(p.nodes.map((n, k) => [n, k]));
+  const seen = new Map<string, PNode>();
+  for (const n of p.nodes) {
+    if (n.op === 'input' || n.op === 'param' || n.op === 'const') continue;
+    // Constants compare by value, so two backward chains seeded with their own 1 still merge.
+    const operands = n.inputs.map((i) => (i.op === 'const' ? `c${i.attrs.value}` : `n${ids.get(subst.get(i) ?? i)}`));
+    if (commutative.has(n.op)) operands.sort();
+    const key = `${n.op}(${operands.join(',')})${JSON.stringify(n.attrs)}[${n.shape.join(',')}]`;
+    const first = seen.get(key);
+    if (first) subst.set(n, first);
+    else seen.set(key, n);
+  }
+  return substitute(p, subst);
+}

@@ -1,0 +1,14 @@
+import { getOp } from '../ops/registry.ts';
+import { constantFor, substitute, type PNode, type ProgramGraph } from './program.ts';
+
+/** Constant folding: an elementwise op on constants alone becomes one constant, computed in float64. */
+export function foldConstants(p: ProgramGraph): ProgramGraph {
+  const subst = new Map<PNode, PNode>();
+  const value = (n: PNode) => (subst.get(n) ?? n).attrs.value as number;
+  for (const n of p.nodes) {
+    const scalar = n.op === 'const' || n.op === 'input' || n.op === 'param' ? undefined : getOp(n.op).scalar;
+    if (!scalar || n.shape.length !== 0 || !n.inputs.every((i) => (subst.get(i) ?? i).op === 'const')) continue;
+    subst.set(n, constantFor(n, scalar.f64(...n.inputs.map(value))));
+  }
+  return substitute({ ...p, nodes: p.nodes.flatMap((n) => (subst.has(n) ? [subst.get(n)!, n] : [n])) }, subst);
+}

@@ -1,0 +1,148 @@
+// Each pass, before and after, on the program graph (copies of the user's nodes; the user's graph never changes).
+import { describe, expect, it } from 'vitest';
+import { compile, emit, grad, graph, type Tensor } from '../src/index.ts';
+import { programGraph, type PNode, type ProgramGraph } from '../src/passes/program.ts';
+import { foldConstants } from '../src/passes/fold.ts';
+import { simplify } from '../src/passes/simplify.ts';
+import { eliminateCommonSubexpressions } from '../src/passes/cse.ts';
+import { deadCode } from '../src/passes/dce.ts';
+import { foldTransposes } from '../src/passes/layout.ts';
+import spec from '../examples/two_layer_net.ts';
+
+const program = (outputs: Record<string, Tensor>, dims = {}) => programGraph(Object.values(outputs)[0]!.graph.nodes, { grads: new Map(), outputs: new Map(Object.entries(outputs)) }, dims);
+/** The ops of what each output computes, innermost first: a readable "after". */
+const ops = (p: ProgramGraph) => p.nodes.filter((n) => n.op !== 'input' && n.op !== 'param').map((n) => (n.op === 'const' ? `const ${n.attrs.value}` : n.op));
+const out = (p: ProgramGraph, k = 'y') => p.outputs.get(k)!;
+
+describe('constant folding', () => {
+  it('folds an elementwise op on constants into one constant', () => {
+    const g = graph();
+    const x = g.input('x', [3]);
+    const y = x.mul(g.constant(2).add(3).exp());
+    const before = program({ y });
+    expect(ops(before)).toEqual(['const 2', 'const 3', 'add', 'exp', 'mul']);
+    const after = foldConstants(before);
+    expect(ops(after)).toEqual(['const 148.4131591025766', 'mul']);
+  });
+  it('leaves anything that reads a value alone', () => {
+    const g = graph();
+    const x = g.input('x', []);
+    expect(ops(foldConstants(program({ y: x.add(1).mul(2) })))).toEqual(['const 1', 'add', 'const 2', 'mul']);
+  });
+});
+
+describe('algebraic simplification', () => {
+  it('x + 0, x · 1, x / 1, −(−x), x^1 and identities become x', () => {
+    const g = graph();
+    const x = g.input('x', [2]);
+    const y = x.add(0).mul(1).div(1).neg().neg().pow(1);
+    const after = simplify(program({ y }));
+    expect(out(after).op).toBe('input');
+    expect(ops(after)).toEqual([]);
+  });
+  it('transposes that undo each other vanish; a reshape to the same shape too', () => {
+    const g = graph();
+    const x = g.input('x', [2, 3, 4]);
+    const y = x.transpose([1, 2, 0]).transpose([2, 0, 1]).reshape([2, 3, 4]);
+    expect(out(simplify(program({ y }))).op).toBe('input');
+  });
+  it('keeps x · 1 when the 1 is what gives the result its shape', () => {
+    const g = graph();
+    const x = g.input('x', []);
+    const ones = g.constant(1).broadcastTo([3]);
+    expect(out(simplify(program({ y: x.mul(ones) }))).op).toBe('mul');
+  });
+});
+
+describe('common subexpression elimination', () => {
+  it('merges equal ops on equal operands, commutative ones in either order', () => {
+    const g = graph();
+    const [a, b] = [g.input('a', [2]), g.input('b', [2])];
+    const y = a.mul(b).exp().add(b.mul(a).exp());
+    const before = program({ y });
+    expect(ops(before)).toEqual(['mul', 'exp', 'mul', 'exp', 'add']);
+    const after = eliminateCommonSubexpressions(before);
+    expect(ops(after)).toEqual(['mul', 'exp', 'add']);
+    const [e1, e2] = out(after).inputs as [PNode, PNode];
+    expect(e1).toBe(e2);
+  });
+  it('does not merge ops whose attributes differ', () => {
+    const g = graph();
+    const a = g.input('a', [2, 3]);
+    const y = a.sum(0).sum().add(a.sum(1).sum());
+    expect(ops(eliminateCommonSubexpressions(program({ y }))).filter((o) => o === 'sum')).toHaveLength(4);
+  });
+  it('removes the second backward chain built by a second grad call', () => {
+    const g = graph();
+    const x = g.input('x', [3]);
+    const w = g.param('w', [3]);
+    const loss = x.mul(w).exp().sum();
+    grad(loss, [w]);
+    const [gw, gx] = grad(loss, [w, x]);
+    const p = programGraph(g.nodes, { loss, grads: new Map([['w', gw!], ['x', gx!]]), outputs: new Map() }, {});
+    const before = p.nodes.filter((n) => n.op === 'exp').length + p.nodes.filter((n) => n.op === 'mul').length;
+    const after = eliminateCommonSubexpressions(p);
+    expect(after.nodes.filter((n) => n.op === 'exp').length + after.nodes.filter((n) => n.op === 'mul').length).toBeLessThan(before);
+  });
+});
+
+describe('dead code elimination', () => {
+  it('drops what no root needs, keeps every param', () => {
+    const g = graph();
+    const x = g.input('x', [2]);
+    const w = g.param('w', [2]);
+    const unused = x.exp().log();
+    const y = x.mul(2);
+    const p = program({ y });
+    p.nodes.push(...program({ unused }).nodes.filter((n) => n.op !== 'input' && n.op !== 'param'));
+    const after = deadCode(p);
+    expect(ops(after)).toEqual(['const 2', 'mul']);
+    expect(after.nodes.some((n) => n.name === w.name)).toBe(true);
+  });
+});
+
+describe('layout folding', () => {
+  it('a matmul reads a transposed operand in place', () => {
+    const g = graph();
+    const [a, b] = [g.input('a', [3, 2]), g.input('b', [4, 3])];
+    const y = a.transpose().matmul(b.transpose());
+    const after = foldTransposes(program({ y }));
+    expect(ops(after)).toEqual(['matmul']);
+    expect(out(after).attrs).toEqual({ transA: true, transB: true });
+  });
+});
+
+describe('fusion in the generated code', () => {
+  const { graph: g, loss, dims } = spec;
+  const optimized = emit(g, { loss, dims });
+  const readable = emit(g, { loss, dims, optimize: false });
+  const loops = (src: string, body: RegExp) => src.split('\n').filter((l) => body.test(l)).length;
+
+  it('sum((y_pred − y)²) is one loop, with no buffer for the square', () => {
+    expect(optimized).toMatch(/acc \+= s3\[i\] \* s3\[i\];/);
+    expect(optimized).not.toMatch(/const s4 = /);
+    expect(readable).toMatch(/s4\[i\] = s3\[i\] \* s3\[i\];/);
+  });
+  it('the activation finishes in the matmul output buffer; the sigmoid gradient chain is one loop', () => {
+    expect(optimized).toMatch(/matmul\(x, w1, h, 64, 1000, 100\);/);
+    expect(optimized).toMatch(/h\[i\] = sigmoid\(h\[i\]\);/);
+    expect(optimized).toMatch(/grad_s0\[i\] = grad_s0\[i\] \* \(1 - h\[i\]\) \* h\[i\];/);
+  });
+  it('transposes never materialize: the backward matmuls read operands transposed', () => {
+    expect(optimized).not.toContain('transpose(');
+    expect(optimized).toContain('matmul_tA(x, grad_s0, grad_w1, 1000, 64, 100);');
+    expect(optimized).toContain('matmul_tB(grad_s3, w2, grad_s0, 64, 10, 100);');
+    expect(readable).toContain('= transpose(x)');
+  });
+  it('readable mode keeps one loop per node', () => {
+    expect(loops(readable, /for \(let i = 0;/)).toBeGreaterThan(loops(optimized, /for \(let i = 0;/));
+  });
+  it('bias add and ReLU finish in the matmul output', async () => {
+    const m = graph('mlp');
+    const x = m.input('x', [4, 3]);
+    const h = x.matmul(m.param('w', [3, 5])).add(m.param('b', [5])).relu().named('h');
+    const model = await compile(m, { loss: h.sum(), outputs: { h }, dtype: 'f64' });
+    expect(model.source).toContain('matmul(x, w, h, 4, 3, 5);');
+    expect(model.source).toContain('h[i0 * 5 + i1] = Math.max(0, h[i0 * 5 + i1] + b[i1]);');
+  });
+});
