@@ -177,7 +177,7 @@ describe('custom ops are ops', () => {
       expect(Array.from(model.outputs.y!)).toEqual([1, 8, -3.375]);
       expect(Array.from(model.grads.x!)).toEqual([3, 12, 6.75]);
       expect(model.source).toContain('for (let i = 0; i < 3; i++) y[i] = (x[i] * x[i] * x[i]);');
-      expect(model.source).toContain(dtype === 'f64' ? 'new Float64Array(3)' : 'new Float32Array(3)');
+      expect(model.source).toContain(dtype === 'f64' ? 'new Float64Array(arena, 0, 3)' : 'new Float32Array(arena, 0, 3)');
       parses(model.source);
     }
   });

@@ -71,3 +71,15 @@ export interface LowerContext {
   /** Check at run time, after feeding, that input t holds integers in [0, bound): it indexes something. */
   requireIndices(t: Node, bound: number): void;
 }
+
+/** Every load in an expression, indirect index reads included. */
+export function loads(e: KExpr): Load[] {
+  if (e.k === 'load') return [e, ...(e.indirect ?? []).flatMap((t) => loads(t.expr))];
+  if (e.k === 'guard') return [...loads(e.then), ...loads(e.otherwise)];
+  return e.k === 'op' ? e.args.flatMap(loads) : [];
+}
+
+/** The buffers a kernel reads. */
+export function reads(k: Kernel): string[] {
+  return k.kind === 'matmul' ? [k.a, k.b] : loads(k.expr).map((l) => l.buf);
+}

@@ -3,6 +3,7 @@ import type { PNode, ProgramGraph } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { broadcastStrides, sameShape, sizeOf, stridesOf, type Dims } from '../shape/shape.ts';
 import type { Kernel, KExpr, LowerContext } from './kernel.ts';
+import { planMemory, type MemoryPlan } from './memory.ts';
 
 export type FloatType = 'f32' | 'f64';
 
@@ -61,9 +62,13 @@ export interface Program {
   readonly loss?: Node;
   readonly grads: ReadonlyMap<string, Node>;
   readonly outputs: ReadonlyMap<string, Node>;
+  /** With fuse: every buffer's place in one arena, reused by liveness. */
+  readonly memory?: MemoryPlan;
 }
 
 /** Where a node's value lives: a buffer, a scalar expression, or (fused) an expression over its consumer's loop. */
+const REDUCTIONS = ['sum', 'mean', 'max', 'min'];
+
 type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr } | { kind: 'fused'; expr: KExpr };
 
 function ancestors(roots: Iterable<PNode>): Set<PNode> {
@@ -83,6 +88,10 @@ export function lower(spec: ProgramSpec): Program {
   const scalarMode = order.every((n) => n.shape.length === 0);
 
   const storage = new Map<Node, Storage>();
+  const users = new Map<PNode, PNode[]>();
+  for (const n of order) for (const i of n.inputs) users.set(i, [...(users.get(i) ?? []), n]);
+  // Read only through loads (elementwise ops, reductions), never as a whole buffer (a matmul operand).
+  const onlyLoaded = (n: PNode) => (users.get(n) ?? []).every((c) => c.op !== 'input' && c.op !== 'param' && c.op !== 'const' && (getOp(c.op).scalar || REDUCTIONS.includes(c.op)));
   const { fused, epilogue } = spec.fuse && !scalarMode ? fusionPlan(order, exported) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
@@ -155,6 +164,12 @@ export function lower(spec: ProgramSpec): Program {
       emit(n, { kind: 'map', out: ctx.bufferOf(n), shape, expr });
       continue;
     }
+    // Fused: a broadcast of a constant is that constant wherever it is read.
+    const source = storage.get(n.inputs[0]!);
+    if (spec.fuse && n.op === 'broadcastTo' && source?.kind === 'scalar' && !exported.has(n) && onlyLoaded(n)) {
+      storage.set(n, source);
+      continue;
+    }
     current = n;
     const lowered = def.lower!(n, ctx);
     current = undefined;
@@ -165,6 +180,7 @@ export function lower(spec: ProgramSpec): Program {
     }
     const src = n.inputs[lowered.alias]!;
     const s = storage.get(src)!;
+    if (s.kind === 'fused') throw new Error(`internal: '${src.name}' is fused but aliased`);
     if (s.kind === 'buffer' && !scalarMode) {
       storage.set(n, { kind: 'buffer', name: n.name });
       aliases.push({ name: n.name, of: s.name });
@@ -179,7 +195,8 @@ export function lower(spec: ProgramSpec): Program {
       emit(n, { kind: 'map', out: n.name, shape, expr: ctx.load(src, broadcastStrides(shapeOf(src), shape)) });
     }
   }
-  return { spec, inputs, params, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads: graph.grads, outputs: graph.outputs };
+  const program: Program = { spec, inputs, params, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads: graph.grads, outputs: graph.outputs };
+  return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }
 
 /**
@@ -193,7 +210,7 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>): { fus
   const consumers = new Map<PNode, PNode[]>();
   for (const n of order) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).scalar !== undefined;
-  const readsInPlace = (c: PNode, n: PNode) => (elementwise(c) && sameShape(c.shape, n.shape)) || ['sum', 'mean', 'max', 'min'].includes(c.op);
+  const readsInPlace = (c: PNode, n: PNode) => (elementwise(c) && sameShape(c.shape, n.shape)) || REDUCTIONS.includes(c.op);
   const only = (n: PNode) => {
     const users = consumers.get(n) ?? [];
     return users.length === 1 && !exported.has(n) ? users[0]! : undefined;

@@ -1,0 +1,345 @@
+// Shape-specialized WebAssembly SIMD matrix multiplies.
+//
+// Each exported function computes C (=|+=) op(A)·op(B) [+ bias] [relu] for one compile-time shape.
+// Design (BLIS-like, one level): loop over NR-column panels of B; pack the panel (k × NR floats,
+// contiguous) into scratch when B is transposed or its rows are not 16-byte multiples; then, for
+// every MR-row strip of A, run an MR×NR register-blocked micro-kernel over the whole k: MR·NR/4
+// f32x4 accumulators in locals, NR/4 vector loads of B and MR load32_splats of A per k step.
+// A is never packed: its elements are splatted straight from memory, with constant offsets for
+// both layouts (row r of the strip is +r·k·4 bytes, or +r·4 bytes when transposed).
+
+import { FunctionBody, I32, ModuleBuilder, V128 } from './encoder.ts';
+
+export interface GemmSpec {
+  m: number; k: number; n: number;
+  transA: boolean; transB: boolean;
+  accumulate?: boolean; bias?: boolean; relu?: boolean;
+}
+
+export interface GemmOptions {
+  /** Use f32x4.relaxed_madd (FMA on x86 with FMA3) instead of f32x4.mul + f32x4.add. */
+  relaxed: boolean;
+  /** Micro-tile rows (default 4). */
+  mr?: number;
+  /** Micro-tile columns, a multiple of 4 (default 8). */
+  nr?: number;
+  /** k steps per loop iteration (default 4). */
+  unrollK?: number;
+}
+
+const DEFAULTS = { mr: 4, nr: 8, unrollK: 1 };
+
+export function gemmName(s: GemmSpec): string {
+  const t = s.transA || s.transB ? `_t${s.transA ? 'A' : ''}${s.transB ? 'B' : ''}` : '';
+  return `gemm_${s.m}x${s.k}x${s.n}${t}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
+}
+
+function tuning(options: Partial<GemmOptions> = {}) {
+  const mr = options.mr ?? DEFAULTS.mr, nr = options.nr ?? DEFAULTS.nr, unrollK = options.unrollK ?? DEFAULTS.unrollK;
+  if (!Number.isInteger(mr) || mr < 1 || mr > 8) throw new RangeError(`gemm: mr must be an integer in 1..8, got ${mr}`);
+  if (!Number.isInteger(nr) || nr < 4 || nr > 32 || nr % 4 !== 0) throw new RangeError(`gemm: nr must be a multiple of 4 in 4..32, got ${nr}`);
+  if (!Number.isInteger(unrollK) || unrollK < 1 || unrollK > 32) throw new RangeError(`gemm: unrollK must be an integer in 1..32, got ${unrollK}`);
+  return { mr, nr, unrollK };
+}
+
+function checkSpec(s: GemmSpec): void {
+  for (const d of ['m', 'k', 'n'] as const) {
+    if (!Number.isInteger(s[d]) || s[d] < 1) throw new RangeError(`gemm: ${d} must be a positive integer, got ${s[d]} (${gemmName(s)})`);
+  }
+  // Offsets are u32 byte immediates: every matrix must fit in 4 GiB.
+  if (Math.max(s.m * s.k, s.k * s.n, s.m * s.n) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${gemmName(s)} is too large for 32-bit memory`);
+}
+
+/** B is read in place when it is [k×n] with 16-byte row multiples; otherwise each panel is packed. */
+function packsB(s: GemmSpec): boolean {
+  return s.transB || s.n % 4 !== 0 || process.env.PACK === "1";
+}
+
+/**
+ * Scratch bytes the functions of gemmModule(specs) need at their `scratch` argument (the most any
+ * one needs: calls do not overlap). 0 when none packs; then `scratch` is ignored.
+ */
+export function scratchBytes(specs: readonly GemmSpec[], options: Partial<GemmOptions> = {}): number {
+  const t = tuning(options);
+  let bytes = 0;
+  for (const s of specs) if (packsB(s)) bytes = Math.max(bytes, s.k * packedCols(Math.min(s.n, blockCols(s, t)), t.nr) * 4);
+  return bytes;
+}
+
+/** Columns of B packed at once: whole cache lines of B's rows per pass, and a block that stays in L2. */
+function blockCols(s: GemmSpec, t: { nr: number }): number {
+  return Math.max(t.nr, Math.floor(Number(process.env.NC ?? 32) / t.nr) * t.nr);
+}
+
+/** Floats per packed row of a block of `cols` columns: full panels, then the edge panel rounded up to 4. */
+function packedCols(cols: number, nr: number): number {
+  return Math.floor(cols / nr) * nr + roundUp4(cols % nr);
+}
+
+const roundUp4 = (x: number) => Math.ceil(x / 4) * 4;
+
+/**
+ * One module importing `env.memory` and exporting one function per distinct spec, named gemmName(spec):
+ * `(a, b, c, bias, scratch: i32) -> ()`, all byte offsets into the memory. See README in this folder.
+ */
+export function gemmModule(specs: readonly GemmSpec[], options: GemmOptions): Uint8Array<ArrayBuffer> {
+  const t = tuning(options);
+  const mod = new ModuleBuilder().importMemory('env', 'memory', 0);
+  const seen = new Set<string>();
+  for (const s of specs) {
+    checkSpec(s);
+    const name = gemmName(s);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    mod.addFunction(new GemmGen(s, options.relaxed, t).build(), name);
+  }
+  return mod.encode();
+}
+
+const A = 0, B = 1, C = 2, BIAS = 3, SCRATCH = 4;
+
+class GemmGen {
+  private readonly f = new FunctionBody([I32, I32, I32, I32, I32]);
+  private readonly acc: number[][];
+  private readonly bv: number[];
+  private readonly splat: number;
+  private readonly tmp: number;
+  // running pointers
+  private readonly ap: number; private readonly bp: number;
+  private readonly aRow: number; private readonly cTile: number;
+  private readonly bPanel: number; private readonly cCol: number; private readonly biasCol: number;
+  private readonly srcBlock: number; private readonly sp: number; private readonly dp: number; private readonly dq: number;
+
+  constructor(private readonly s: GemmSpec, private readonly relaxed: boolean, private readonly t: { mr: number; nr: number; unrollK: number }) {
+    const f = this.f;
+    const nv = t.nr / 4;
+    this.acc = Array.from({ length: t.mr }, () => Array.from({ length: nv }, () => f.local(V128)));
+    this.bv = Array.from({ length: Math.max(nv, 4) }, () => f.local(V128));
+    this.splat = f.local(V128);
+    this.tmp = f.local(V128);
+    [this.ap, this.bp, this.aRow, this.cTile, this.bPanel, this.cCol, this.biasCol, this.srcBlock, this.sp, this.dp, this.dq] =
+      Array.from({ length: 11 }, () => f.local(I32));
+  }
+
+  build(): FunctionBody {
+    const { f, s, t } = this;
+    f.get(C).set(this.cCol);
+    f.get(BIAS).set(this.biasCol);
+    if (!packsB(s)) {
+      f.get(B).set(this.bPanel);
+      this.panels(s.n, false);
+      return f;
+    }
+    const nc = blockCols(s, t);
+    f.get(B).set(this.srcBlock);
+    const block = (cols: number) => {
+      if (s.transB) this.packTransposed(cols); else this.packRows(cols);
+      f.get(SCRATCH).set(this.bPanel);
+      this.panels(cols, true);
+    };
+    this.counted(Math.floor(s.n / nc), () => block(nc), [[this.srcBlock, s.transB ? nc * s.k * 4 : nc * 4]]);
+    if (s.n % nc > 0) block(s.n % nc);
+    return f;
+  }
+
+  /** The column panels of `cols` columns from bPanel/cCol/biasCol on; packed panels are k × width, contiguous. */
+  private panels(cols: number, packed: boolean): void {
+    const { s, t } = this;
+    const full = Math.floor(cols / t.nr), rem = cols % t.nr;
+    this.counted(full, () => this.panel(t.nr / 4, t.nr, packed ? t.nr * 4 : s.n * 4), [
+      [this.cCol, t.nr * 4], [this.biasCol, t.nr * 4], [this.bPanel, packed ? s.k * t.nr * 4 : t.nr * 4],
+    ]);
+    if (rem > 0) this.panel(roundUp4(rem) / 4, rem, packed ? roundUp4(rem) * 4 : s.n * 4);
+  }
+
+  /** `count` copies of body; a loop when count > 1. Pointers are bumped after every copy. */
+  private counted(count: number, body: () => void, bumps: readonly (readonly [number, number])[]): void {
+    const f = this.f;
+    if (count === 0) return;
+    const bump = () => { for (const [l, d] of bumps) f.get(l).i32Const(d).i32Add().set(l); };
+    if (count === 1) { body(); bump(); return; }
+    const ctr = f.local(I32);
+    f.i32Const(count).set(ctr);
+    const loop = f.loop();
+    body();
+    bump();
+    f.get(ctr).i32Const(1).i32Sub().tee(ctr).brIf(loop);
+    f.end();
+  }
+
+  /**
+   * `count` steps, `unroll` per loop iteration, step u addressing with constant offsets u·stride from
+   * pointers bumped by unroll·stride per iteration; short counts are fully unrolled.
+   */
+  private steps(count: number, unroll: number, step: (u: number) => void, bumps: readonly (readonly [number, number])[]): void {
+    const f = this.f;
+    if (count <= 2 * unroll) { for (let u = 0; u < count; u++) step(u); return; }
+    const q = Math.floor(count / unroll), r = count % unroll;
+    const ctr = f.local(I32);
+    f.i32Const(q).set(ctr);
+    const loop = f.loop();
+    for (let u = 0; u < unroll; u++) step(u);
+    for (const [l, d] of bumps) f.get(l).i32Const(d * unroll).i32Add().set(l);
+    f.get(ctr).i32Const(1).i32Sub().tee(ctr).brIf(loop);
+    f.end();
+    for (let u = 0; u < r; u++) step(u);
+  }
+
+  /** All row strips of one column panel: bPanel, cCol and biasCol point at it. */
+  private panel(nv: number, cols: number, sB: number): void {
+    const { f, s, t } = this;
+    const mFull = Math.floor(s.m / t.mr), mrem = s.m % t.mr;
+    f.get(A).set(this.aRow);
+    f.get(this.cCol).set(this.cTile);
+    const aStrip = s.transA ? t.mr * 4 : t.mr * s.k * 4;
+    this.counted(mFull, () => this.kernel(t.mr, nv, cols, sB), [[this.aRow, aStrip], [this.cTile, t.mr * s.n * 4]]);
+    if (mrem > 0) this.kernel(mrem, nv, cols, sB);
+  }
+
+  /** One mr × cols block of C at cTile, from A at aRow and the panel at bPanel (row stride sB bytes). */
+  private kernel(mr: number, nv: number, cols: number, sB: number): void {
+    const { f, s, t, acc, bv } = this;
+    const rowC = s.n * 4;
+    const aStep = s.transA ? s.m * 4 : 4;
+    const aRowOff = (r: number) => (s.transA ? r * 4 : r * s.k * 4);
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < nv; v++) {
+        if (s.accumulate) this.loadPartial(this.cTile, r * rowC + v * 16, Math.min(4, cols - 4 * v));
+        else f.v128Const();
+        f.set(acc[r]![v]!);
+      }
+    }
+    f.get(this.aRow).set(this.ap);
+    f.get(this.bPanel).set(this.bp);
+    this.steps(s.k, t.unrollK, (u) => {
+      for (let v = 0; v < nv; v++) f.get(this.bp).v128Load(u * sB + v * 16).set(bv[v]!);
+      for (let r = 0; r < mr; r++) {
+        f.get(this.ap).v128Load32Splat(u * aStep + aRowOff(r)).set(this.splat);
+        for (let v = 0; v < nv; v++) {
+          const a = acc[r]![v]!;
+          if (this.relaxed) f.get(this.splat).get(bv[v]!).get(a).f32x4RelaxedMadd().set(a);
+          else f.get(a).get(this.splat).get(bv[v]!).f32x4Mul().f32x4Add().set(a);
+        }
+      }
+    }, [[this.ap, aStep], [this.bp, sB]]);
+    if (s.bias) for (let v = 0; v < nv; v++) { this.loadPartial(this.biasCol, v * 16, Math.min(4, cols - 4 * v)); f.set(bv[v]!); }
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < nv; v++) {
+        f.get(acc[r]![v]!);
+        if (s.bias) f.get(bv[v]!).f32x4Add();
+        if (s.relu) f.v128Const().f32x4Max();
+        this.storePartial(this.cTile, r * rowC + v * 16, Math.min(4, cols - 4 * v));
+      }
+    }
+  }
+
+  /** Pushes `lanes` (1..4) floats from base+offset, the rest of the vector zero; never reads past them. */
+  private loadPartial(base: number, offset: number, lanes: number): void {
+    const f = this.f;
+    if (lanes === 4) f.get(base).v128Load(offset, 2);
+    else if (lanes === 1) f.get(base).v128Load32Zero(offset);
+    else if (lanes === 2) f.get(base).v128Load64Zero(offset, 2);
+    else f.get(base).get(base).v128Load64Zero(offset, 2).v128Load32Lane(offset + 8, 2);
+  }
+
+  /** Stores the first `lanes` floats of the vector on the stack at base+offset. */
+  private storePartial(base: number, offset: number, lanes: number): void {
+    const f = this.f;
+    if (lanes === 4) { f.set(this.tmp).get(base).get(this.tmp).v128Store(offset, 2); return; }
+    f.set(this.tmp);
+    if (lanes !== 1) f.get(base).get(this.tmp).v128Store64Lane(offset, 0, 2);
+    if (lanes !== 2) f.get(base).get(this.tmp).v128Store32Lane(lanes === 1 ? offset : offset + 8, lanes === 1 ? 0 : 2);
+  }
+
+  /** Packs `cols` columns of B [k×n] from srcBlock into scratch panels, reading whole rows of the block. */
+  private packRows(cols: number): void {
+    const { f, s, t } = this;
+    const full = Math.floor(cols / t.nr), rem = cols % t.nr, we = roundUp4(rem);
+    const rowB = s.n * 4;
+    f.get(this.srcBlock).set(this.sp);
+    f.get(SCRATCH).set(this.dp);
+    f.get(SCRATCH).i32Const(full * s.k * t.nr * 4).i32Add().set(this.dq);
+    this.steps(s.k, 1, (u) => {
+      for (let q = 0; q < full; q++) {
+        for (let v = 0; v < t.nr / 4; v++) {
+          f.get(this.dp).get(this.sp).v128Load(u * rowB + q * t.nr * 4 + v * 16, 2).v128Store(q * s.k * t.nr * 4 + u * t.nr * 4 + v * 16);
+        }
+      }
+      for (let v = 0; v < we / 4; v++) {
+        f.get(this.dq);
+        this.loadPartial(this.sp, u * rowB + full * t.nr * 4 + v * 16, Math.min(4, rem - 4 * v));
+        f.v128Store(u * we * 4 + v * 16);
+      }
+    }, [[this.sp, rowB], [this.dp, t.nr * 4], ...(rem > 0 ? [[this.dq, we * 4] as const] : [])]);
+  }
+
+  /** Packs `cols` rows of B stored [n×k] from srcBlock into scratch panels (k × width each), 4×4 blocks at a time. */
+  private packTransposed(cols: number): void {
+    const { f, s, t } = this;
+    for (let q = 0; q * t.nr < cols; q++) {
+      const pc = Math.min(t.nr, cols - q * t.nr);
+      f.get(this.srcBlock).i32Const(q * t.nr * s.k * 4).i32Add().set(this.sp);
+      f.get(SCRATCH).i32Const(q * s.k * t.nr * 4).i32Add().set(this.dp);
+      this.packTransposedPanel(roundUp4(pc), pc);
+    }
+  }
+
+  private packTransposedPanel(width: number, cols: number): void {
+    const { f, s, bv } = this;
+    const rowB = s.k * 4, rowD = width * 4;
+    const blocks = Math.floor(s.k / 4), krem = s.k % 4;
+    const [r0, r1, r2, r3] = bv as [number, number, number, number];
+    const [t0, t1] = [this.splat, this.tmp];
+    // 4 rows × 4 k-steps per block, transposed with shuffles (unpcklps/unpckhps/movlhps/movhlps)
+    const block = (u: number) => {
+      for (let g = 0; g < width / 4; g++) {
+        for (let q = 0; q < 4; q++) {
+          const j = 4 * g + q;
+          if (j < cols) f.get(this.sp).v128Load(j * rowB + u * 16, 2); else f.v128Const();
+          f.set(bv[q]!);
+        }
+        f.get(r0).get(r1).f32x4Shuffle(0, 4, 1, 5).set(t0); // a0 b0 a1 b1
+        f.get(r0).get(r1).f32x4Shuffle(2, 6, 3, 7).set(t1); // a2 b2 a3 b3
+        f.get(r2).get(r3).f32x4Shuffle(0, 4, 1, 5).set(r0); // c0 d0 c1 d1
+        f.get(r2).get(r3).f32x4Shuffle(2, 6, 3, 7).set(r1); // c2 d2 c3 d3
+        const out = (row: number, x: number, y: number, lo: boolean) => {
+          f.get(this.dp).get(x).get(y);
+          if (lo) f.f32x4Shuffle(0, 1, 4, 5); else f.f32x4Shuffle(2, 3, 6, 7);
+          f.v128Store((4 * u + row) * rowD + g * 16);
+        };
+        out(0, t0, r0, true); out(1, t0, r0, false); out(2, t1, r1, true); out(3, t1, r1, false);
+      }
+    };
+    const unroll = 2;
+    this.steps(blocks, unroll, block, [[this.sp, 16], [this.dp, 4 * rowD]]);
+    if (krem === 0) return;
+    // the last k % 4 steps, one float at a time, from where the block loop left the pointers
+    const done = blocks <= 2 * unroll ? 0 : Math.floor(blocks / unroll) * unroll;
+    const p0 = blocks * 4 - done * 4;
+    for (let p = p0; p < p0 + krem; p++) {
+      for (let j = 0; j < width; j++) {
+        f.get(this.dp);
+        if (j < cols) f.get(this.sp).f32Load(j * rowB + p * 4); else f.f32Const(0);
+        f.f32Store(p * rowD + j * 4);
+      }
+    }
+  }
+}
+
+function probeBody(): FunctionBody {
+  const f = new FunctionBody([]);
+  f.v128Const().v128Const().v128Const().f32x4RelaxedMadd().drop();
+  return f;
+}
+
+/** A minimal module using f32x4.relaxed_madd: the load-time probe for relaxed SIMD. */
+export function relaxedProbeBytes(): Uint8Array<ArrayBuffer> {
+  const mod = new ModuleBuilder();
+  mod.addFunction(probeBody());
+  return mod.encode();
+}
+
+/** Whether this engine accepts relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  return WebAssembly.validate(relaxedProbeBytes());
+}
