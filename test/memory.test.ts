@@ -1,5 +1,7 @@
 // The memory plan: buffers reused by liveness, and a step() that allocates nothing.
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { compile, emit, graph, mulberry32, randn, type Tensor } from '../src/index.ts';
 import spec from '../examples/two_layer_net.ts';
@@ -12,6 +14,9 @@ function deepMlp(layers: number) {
   for (let k = 0; k < layers; k++) h = h.matmul(g.param(`w${k}`, [16, 16], { normal: 0.3 })).add(g.param(`b${k}`, [16], { init: 'zeros' })).tanh();
   return { g, loss: h.softmaxCrossEntropy(y) };
 }
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const header = (src: string) => /\/\/ dims: .*; (\d+) bytes of buffers/.exec(src)![1];
 const arenaLine = (src: string) => /const arena = new ArrayBuffer\((\d+)\); \/\/ every buffer, reused by liveness \((\d+) bytes with one per value\)/.exec(src)!;
@@ -62,18 +67,23 @@ describe('step() allocates nothing', () => {
     const loss = x.matmul(g.param('w1', [3, 8])).add(g.param('b1', [8])).relu().matmul(g.param('w2', [8, 2])).softmaxCrossEntropy(y);
     const model = await compile(g, { loss, seed: 3 });
     const feeds = { x: new Float32Array([1, 2, 3, -1, 0, 1, 2, 2, -2, 0.5, 1, -1]), y: new Int32Array([0, 1, 1, 0]) };
+    // Collections that start while the loop runs; garbage left by earlier tests is collected first.
     const collections = async (work: () => void) => {
-      let count = 0;
-      const observer = new PerformanceObserver((list) => (count += list.getEntries().length));
+      gc();
+      const seen: number[] = [];
+      const observer = new PerformanceObserver((list) => seen.push(...list.getEntries().map((e) => e.startTime)));
       observer.observe({ entryTypes: ['gc'] });
+      const start = performance.now();
       work();
+      const end = performance.now();
       await new Promise((r) => setTimeout(r, 50));
       observer.disconnect();
-      return count;
+      return seen.filter((t) => t >= start && t <= end).length;
     };
     for (let t = 0; t < 1000; t++) model.step(feeds, 0.01); // warm up: let V8 optimize first
     expect(await collections(() => { for (let t = 0; t < 100_000; t++) model.step(feeds, 0.01); })).toBe(0);
     // The same measure does see a loop that allocates, so the 0 above means something.
-    expect(await collections(() => { for (let t = 0; t < 100_000; t++) model.step({ ...feeds }, 0.01); })).toBeGreaterThan(0);
+    const sink: object[] = [];
+    expect(await collections(() => { for (let t = 0; t < 100_000; t++) model.step((sink[0] = { x: new Float32Array(feeds.x), y: feeds.y }) as typeof feeds, 0.01); })).toBeGreaterThan(0);
   });
 });
