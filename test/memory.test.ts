@@ -11,7 +11,7 @@ function deepMlp(layers: number) {
   const x = g.input('x', [8, 16]);
   const y = g.input('y', [8], 'i32');
   let h: Tensor = x;
-  for (let k = 0; k < layers; k++) h = h.matmul(g.param(`w${k}`, [16, 16], { normal: 0.3 })).add(g.param(`b${k}`, [16], { init: 'zeros' })).tanh();
+  for (let k = 0; k < layers; k++) h = h.matmul(g.param(`w${k}`, [16, 16], { init: { normal: 0.3 } })).add(g.param(`b${k}`, [16], { init: 'zeros' })).tanh();
   return { g, loss: h.softmaxCrossEntropy(y) };
 }
 
@@ -19,7 +19,9 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const header = (src: string) => /\/\/ dims: .*; (\d+) bytes of buffers/.exec(src)![1];
-const arenaLine = (src: string) => /const arena = new ArrayBuffer\((\d+)\); \/\/ every buffer, reused by liveness \((\d+) bytes with one per value\)/.exec(src)!;
+const arenaLine = (src: string) =>
+  /const arena = new ArrayBuffer\((\d+)\); \/\/ every buffer, reused by liveness \((\d+) bytes with one per value\)/.exec(src) ??
+  /const memory = new WebAssembly.Memory\(.*\); \/\/ every buffer, reused by liveness \((\d+) bytes; (\d+) with one per value\)/.exec(src)!;
 
 describe('memory plan', () => {
   it('reuses buffers of dead values: a deep net needs less than one buffer per value, and computes the same', async () => {

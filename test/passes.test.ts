@@ -114,7 +114,8 @@ describe('layout folding', () => {
 
 describe('fusion in the generated code', () => {
   const { graph: g, loss, dims } = spec;
-  const optimized = emit(g, { loss, dims });
+  const optimized = emit(g, { loss, dims, wasm: false });
+  const withWasm = emit(g, { loss, dims });
   const readable = emit(g, { loss, dims, optimize: false });
   const loops = (src: string, body: RegExp) => src.split('\n').filter((l) => body.test(l)).length;
 
@@ -134,6 +135,13 @@ describe('fusion in the generated code', () => {
     expect(optimized).toContain('matmul_tB(grad_s3, w2, grad_s0, 64, 10, 100);');
     expect(readable).toContain('= transpose(x)');
   });
+  it('with Wasm, each matmul shape is a named kernel that reads like the lecture: gemm_64x1000x100(x, w1, h)', () => {
+    expect(withWasm).toContain('gemm_64x1000x100(x, w1, h); // s0 = x · w1');
+    expect(withWasm).toContain('gemm_1000x64x100_tA(x, grad_s0, grad_w1); // grad_w1 = xᵀ · grad_s0');
+    expect(withWasm).toContain("const gemm_64x10x100_tB = gemm(kernels.exports, 'gemm_64x10x100_tB', ");
+    expect(withWasm).toMatch(/^const GEMM_WASM_SIMD = '[A-Za-z0-9+/]+=*';$/m);
+    expect(optimized).not.toContain('WebAssembly');
+  });
   it('readable mode keeps one loop per node', () => {
     expect(loops(readable, /for \(let i = 0;/)).toBeGreaterThan(loops(optimized, /for \(let i = 0;/));
   });
@@ -142,7 +150,7 @@ describe('fusion in the generated code', () => {
     const x = m.input('x', [4, 3]);
     const h = x.matmul(m.param('w', [3, 5])).add(m.param('b', [5])).relu().named('h');
     const model = await compile(m, { loss: h.sum(), outputs: { h }, dtype: 'f64' });
-    expect(model.source).toContain('matmul(x, w, h, 4, 3, 5);');
+    expect(model.source).toContain('matmul(x, w, h, 4, 3, 5);'); // f64: TypeScript loops
     expect(model.source).toContain('h[i0 * 5 + i1] = Math.max(0, h[i0 * 5 + i1] + b[i1]);');
   });
 });

@@ -37,7 +37,7 @@ it('emitted modules type-check under strict', async () => {
   const modules = await emittedModules();
   const project = new Project({
     useInMemoryFileSystem: true,
-    compilerOptions: { strict: true, noUnusedLocals: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ['lib.es2022.d.ts'] },
+    compilerOptions: { strict: true, noUnusedLocals: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'] },
   });
   for (const [name, source] of modules) project.createSourceFile(`/gen/${name}`, source);
   const problems = project.getPreEmitDiagnostics().map((d) => `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string, '\n')}`);

@@ -34,6 +34,8 @@ export interface Model {
   forward(feeds: Feeds): number;
   /** Fills grads from the values of the last forward pass. */
   backward(): void;
+  /** What runs the matmuls: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
+  readonly kernels: string;
   /** forward, backward, then plain SGD on every param: p -= lr * grad_p. Returns the loss. */
   step(feeds: Feeds, lr: number): number;
 }
@@ -78,7 +80,7 @@ export function createModel(options: { seed?: number } = {}): Model {
     return f;
   }
 
-  return { params, grads, outputs, forward, backward, step };
+  return { params, grads, outputs, kernels: 'typescript', forward, backward, step };
 }
 
 export default createModel;

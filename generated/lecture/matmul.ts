@@ -55,11 +55,13 @@ export interface Model {
   forward(feeds: Feeds): number;
   /** Fills grads from the values of the last forward pass. */
   backward(): void;
+  /** What runs the matmuls: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
+  readonly kernels: string;
   /** forward, backward, then plain SGD on every param: p -= lr * grad_p. Returns the loss. */
   step(feeds: Feeds, lr: number): number;
 }
 
-export function createModel(options: { seed?: number } = {}): Model {
+export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
   const x = new Float32Array(6); // input [2, 3]
   const w = new Float32Array(12); // input [3, 4]
   const upstream = new Float32Array(8); // input [2, 4]
@@ -116,7 +118,7 @@ export function createModel(options: { seed?: number } = {}): Model {
     return L[0];
   }
 
-  return { params: {}, grads: { x: grad_x, w: grad_w }, outputs: { y }, forward, backward, step };
+  return { params: {}, grads: { x: grad_x, w: grad_w }, outputs: { y }, kernels: 'typescript', forward, backward, step };
 }
 
 export default createModel;

@@ -2,7 +2,7 @@ import { FlatgradError } from './errors.ts';
 
 // Identifiers the generated module uses for itself, and JavaScript's reserved words.
 const reserved = new Set([
-  'params', 'grads', 'outputs', 'feeds', 'FEEDS', 'arena', 'memory', 'wasm', 'forward', 'backward', 'step', 'lr', 'acc', 'rng', 'options',
+  'params', 'grads', 'outputs', 'feeds', 'FEEDS', 'arena', 'memory', 'kernels', 'gemm', 'load_kernels', 'decode_base64', 'Gemm', 'GEMM_WASM_SIMD', 'GEMM_WASM_RELAXED_SIMD', 'forward', 'backward', 'step', 'lr', 'acc', 'rng', 'options',
   'createModel', 'Feeds', 'Model', 'Math', 'Float32Array', 'Float64Array', 'Int32Array', 'Error', 'undefined', 'NaN', 'Infinity',
   'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export',
   'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',
@@ -10,7 +10,7 @@ const reserved = new Set([
   'implements', 'interface', 'package', 'private', 'protected', 'public', 'await', 'arguments', 'eval',
 ]);
 /** Prelude helpers and loop counters: i, i0, i1, … */
-const internal = /^(i\d*|sigmoid|softplus|check_finite|check_indices|check_feeds|matmul\w*|feed|feed_number|randn|fill_randn|mulberry32|Rng)$/;
+const internal = /^(i\d*|sigmoid|softplus|check_finite|check_indices|check_feeds|matmul\w*|gemm_\w*|feed|feed_number|randn|fill_randn|mulberry32|Rng)$/;
 /** Every object has these (constructor, toString, __proto__, …): `feeds.constructor` is found even when not fed. */
 const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
 

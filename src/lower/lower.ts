@@ -19,6 +19,8 @@ export interface ProgramSpec {
   readonly checkFinite?: boolean;
   /** Fuse elementwise chains into one loop, fold transposes into matmuls, and plan buffer reuse. */
   readonly fuse?: boolean;
+  /** Run f32 matmuls as generated WebAssembly SIMD kernels (with a TypeScript fallback). */
+  readonly wasm?: boolean;
 }
 
 export interface Leaf {

@@ -26,6 +26,8 @@ export interface CompileOptions {
   readonly checkFinite?: boolean;
   /** false: the readable mode, one statement or loop per node as the lecture writes it; no passes, fusion or buffer reuse. */
   readonly optimize?: boolean;
+  /** false: no WebAssembly; matmuls run as TypeScript loops. Default: f32 matmuls run as generated Wasm SIMD kernels. */
+  readonly wasm?: boolean;
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
@@ -41,6 +43,8 @@ export interface Model {
   backward(): void;
   /** forward, backward, and plain SGD on every param. Returns the loss. */
   step(feeds: Feeds, lr: number): number;
+  /** What runs the matmuls: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
+  readonly kernels: string;
   /** What forward needs fed, with shapes bound. */
   readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32'; readonly bound?: number }[];
   /** The generated TypeScript. */
@@ -71,7 +75,7 @@ export function plan(g: Graph, options: CompileOptions): Program {
   const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
   let program = programGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims);
   if (options.optimize !== false) program = optimize(program);
-  return lower({ name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, fuse: options.optimize !== false });
+  return lower({ name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false });
 }
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */
@@ -80,11 +84,11 @@ export function emit(g: Graph, options: CompileOptions): string {
 }
 
 /** Compile the graph and load the generated module in-process. */
-export async function compile(g: Graph, options: CompileOptions & { seed?: number }): Promise<Model> {
+export async function compile(g: Graph, options: CompileOptions & { seed?: number; simd?: boolean }): Promise<Model> {
   const program = plan(g, options);
   const source = emitTypeScript(program);
-  const mod = await loadModule<{ createModel(o: { seed?: number }): Omit<Model, 'source' | 'inputs'> }>(source);
+  const mod = await loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source' | 'inputs'> }>(source);
   const bounds = new Map(program.indexChecks.map((c) => [c.input, c.bound]));
   const inputs = program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype, ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
-  return { ...mod.createModel({ seed: options.seed }), inputs, source };
+  return { ...mod.createModel({ seed: options.seed, simd: options.simd }), inputs, source };
 }

@@ -1,12 +1,16 @@
 // Shape-specialized WebAssembly SIMD matrix multiplies.
 //
 // Each exported function computes C (=|+=) op(A)·op(B) [+ bias] [relu] for one compile-time shape.
-// Design (BLIS-like, one level): loop over NR-column panels of B; pack the panel (k × NR floats,
-// contiguous) into scratch when B is transposed or its rows are not 16-byte multiples; then, for
-// every MR-row strip of A, run an MR×NR register-blocked micro-kernel over the whole k: MR·NR/4
-// f32x4 accumulators in locals, NR/4 vector loads of B and MR load32_splats of A per k step.
-// A is never packed: its elements are splatted straight from memory, with constant offsets for
-// both layouts (row r of the strip is +r·k·4 bytes, or +r·4 bytes when transposed).
+// Design (BLIS-like, one cache level): for each NR-column panel of B, for each MR-row strip of A, an
+// MR×NR register-blocked micro-kernel runs over the whole k: MR·NR/4 f32x4 accumulators in locals;
+// per k step NR/4 vector loads of B, MR load32_splats of A, MR·NR/4 multiply-adds. C is read (when
+// accumulating) and written once per tile, with bias and relu applied on the way out.
+// B is packed, a block of 32 columns at a time, into scratch as contiguous k × NR panels when it is
+// transposed (its columns are strided) or when strided panels would thrash L1 (see packsB); else
+// the kernel reads it in place. A is never packed: both layouts reach a strip's elements with
+// constant offsets (row r at +r·k·4 bytes, or +r·4 when transposed), so the splats read it directly.
+// Edges (m % MR, n % NR, n % 4, any k) get their own straight-line kernels; partial vectors are
+// read and written with load32_zero/load64_zero/store32_lane/store64_lane, never past an operand.
 
 import { FunctionBody, I32, ModuleBuilder, V128 } from './encoder.ts';
 
@@ -19,18 +23,21 @@ export interface GemmSpec {
 export interface GemmOptions {
   /** Use f32x4.relaxed_madd (FMA on x86 with FMA3) instead of f32x4.mul + f32x4.add. */
   relaxed: boolean;
-  /** Micro-tile rows (default 4). */
+  /** Micro-tile rows (default 4). Tuning knob; scratchBytes must be given the same options. */
   mr?: number;
   /** Micro-tile columns, a multiple of 4 (default 8). */
   nr?: number;
-  /** k steps per loop iteration (default 4). */
+  /** k steps per loop iteration (default 1). */
   unrollK?: number;
 }
 
+// 4×8: 8 accumulators cover the latency of 2 FMA (or mul + add) pipes and, with 2 B vectors and a
+// splat, fit x64's 16 xmm registers under V8. Unrolling k does not pay: TurboFan schedules all the
+// unrolled loads first and spills the accumulators (256³: 62 GFLOPS at 1, 30 at 4, 22 at 8).
 const DEFAULTS = { mr: 4, nr: 8, unrollK: 1 };
 
 export function gemmName(s: GemmSpec): string {
-  const t = s.transA || s.transB ? `_t${s.transA ? 'A' : ''}${s.transB ? 'B' : ''}` : '';
+  const t = `${s.transA ? '_tA' : ''}${s.transB ? (s.transA ? 'tB' : '_tB') : ''}`;
   return `gemm_${s.m}x${s.k}x${s.n}${t}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
 }
 
@@ -50,9 +57,14 @@ function checkSpec(s: GemmSpec): void {
   if (Math.max(s.m * s.k, s.k * s.n, s.m * s.n) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${gemmName(s)} is too large for 32-bit memory`);
 }
 
-/** B is read in place when it is [k×n] with 16-byte row multiples; otherwise each panel is packed. */
+/**
+ * Transposed B is always packed. B [k×n] is read in place, unless A has enough rows to pay for the
+ * copy and B's row stride is a multiple of 256 bytes: then a panel's k rows fall into a few L1
+ * sets and evict each other (512³: 54 GFLOPS in place, 62 packed; 16×512×512 tA: 43 and 55; but
+ * 4×512×512: 60 in place, 42 packed).
+ */
 function packsB(s: GemmSpec): boolean {
-  return s.transB || s.n % 4 !== 0 || process.env.PACK === "1";
+  return s.transB || (s.m > 8 && (s.n * 4) % 256 === 0);
 }
 
 /**
@@ -62,13 +74,17 @@ function packsB(s: GemmSpec): boolean {
 export function scratchBytes(specs: readonly GemmSpec[], options: Partial<GemmOptions> = {}): number {
   const t = tuning(options);
   let bytes = 0;
-  for (const s of specs) if (packsB(s)) bytes = Math.max(bytes, s.k * packedCols(Math.min(s.n, blockCols(s, t)), t.nr) * 4);
+  for (const s of specs) if (packsB(s)) bytes = Math.max(bytes, s.k * packedCols(Math.min(s.n, blockCols(t)), t.nr) * 4);
   return bytes;
 }
 
-/** Columns of B packed at once: whole cache lines of B's rows per pass, and a block that stays in L2. */
-function blockCols(s: GemmSpec, t: { nr: number }): number {
-  return Math.max(t.nr, Math.floor(Number(process.env.NC ?? 32) / t.nr) * t.nr);
+/**
+ * Columns of B packed per pass: 32 floats read two whole cache lines per row of B; wider blocks write
+ * to more panels at once, k·NR·4 bytes apart, which at power-of-two k collide in L1 (128: 42 GFLOPS
+ * at 16×512×512, 32: 55).
+ */
+function blockCols(t: { nr: number }): number {
+  return Math.max(t.nr, Math.floor(32 / t.nr) * t.nr);
 }
 
 /** Floats per packed row of a block of `cols` columns: full panels, then the edge panel rounded up to 4. */
@@ -79,8 +95,17 @@ function packedCols(cols: number, nr: number): number {
 const roundUp4 = (x: number) => Math.ceil(x / 4) * 4;
 
 /**
- * One module importing `env.memory` and exporting one function per distinct spec, named gemmName(spec):
- * `(a, b, c, bias, scratch: i32) -> ()`, all byte offsets into the memory. See README in this folder.
+ * One module importing `env.memory` (memory 0, unshared, any size) and exporting one function per
+ * distinct spec, named gemmName(spec): `(a, b, c, bias, scratch: i32) -> ()`, byte offsets into the
+ * memory, row-major f32. What the caller guarantees:
+ * - every offset 16-byte aligned (correctness needs only 4: wasm never faults on misalignment);
+ * - C overlaps nothing else; A, B and bias are only read;
+ * - `bias` holds n floats when spec.bias (else it is ignored);
+ * - `scratch` holds scratchBytes(specs) bytes that nothing else uses during a call (ignored when
+ *   that is 0); one area serves every function of the module, as calls do not overlap. Threads
+ *   sharing a memory need one area each.
+ * An operand running past the memory's end traps (RuntimeError); nothing outside the operands and
+ * the scratch area is read or written.
  */
 export function gemmModule(specs: readonly GemmSpec[], options: GemmOptions): Uint8Array<ArrayBuffer> {
   const t = tuning(options);
@@ -100,7 +125,7 @@ const A = 0, B = 1, C = 2, BIAS = 3, SCRATCH = 4;
 
 class GemmGen {
   private readonly f = new FunctionBody([I32, I32, I32, I32, I32]);
-  private readonly acc: number[][];
+  private readonly acc = new Map<string, number>();
   private readonly bv: number[];
   private readonly splat: number;
   private readonly tmp: number;
@@ -113,7 +138,6 @@ class GemmGen {
   constructor(private readonly s: GemmSpec, private readonly relaxed: boolean, private readonly t: { mr: number; nr: number; unrollK: number }) {
     const f = this.f;
     const nv = t.nr / 4;
-    this.acc = Array.from({ length: t.mr }, () => Array.from({ length: nv }, () => f.local(V128)));
     this.bv = Array.from({ length: Math.max(nv, 4) }, () => f.local(V128));
     this.splat = f.local(V128);
     this.tmp = f.local(V128);
@@ -130,7 +154,7 @@ class GemmGen {
       this.panels(s.n, false);
       return f;
     }
-    const nc = blockCols(s, t);
+    const nc = blockCols(t);
     f.get(B).set(this.srcBlock);
     const block = (cols: number) => {
       if (s.transB) this.packTransposed(cols); else this.packRows(cols);
@@ -146,10 +170,10 @@ class GemmGen {
   private panels(cols: number, packed: boolean): void {
     const { s, t } = this;
     const full = Math.floor(cols / t.nr), rem = cols % t.nr;
-    this.counted(full, () => this.panel(t.nr / 4, t.nr, packed ? t.nr * 4 : s.n * 4), [
+    this.counted(full, () => this.panel(t.nr / 4, t.nr, packed ? t.nr * 4 : s.n * 4, packed), [
       [this.cCol, t.nr * 4], [this.biasCol, t.nr * 4], [this.bPanel, packed ? s.k * t.nr * 4 : t.nr * 4],
     ]);
-    if (rem > 0) this.panel(roundUp4(rem) / 4, rem, packed ? roundUp4(rem) * 4 : s.n * 4);
+    if (rem > 0) this.panel(roundUp4(rem) / 4, rem, packed ? roundUp4(rem) * 4 : s.n * 4, packed);
   }
 
   /** `count` copies of body; a loop when count > 1. Pointers are bumped after every copy. */
@@ -186,37 +210,51 @@ class GemmGen {
   }
 
   /** All row strips of one column panel: bPanel, cCol and biasCol point at it. */
-  private panel(nv: number, cols: number, sB: number): void {
+  private panel(nv: number, cols: number, sB: number, packed: boolean): void {
     const { f, s, t } = this;
-    const mFull = Math.floor(s.m / t.mr), mrem = s.m % t.mr;
+    const mr = t.mr;
+    const mFull = Math.floor(s.m / mr), mrem = s.m % mr;
     f.get(A).set(this.aRow);
     f.get(this.cCol).set(this.cTile);
-    const aStrip = s.transA ? t.mr * 4 : t.mr * s.k * 4;
-    this.counted(mFull, () => this.kernel(t.mr, nv, cols, sB), [[this.aRow, aStrip], [this.cTile, t.mr * s.n * 4]]);
-    if (mrem > 0) this.kernel(mrem, nv, cols, sB);
+    const aStrip = s.transA ? mr * 4 : mr * s.k * 4;
+    this.counted(mFull, () => this.kernel(mr, nv, cols, sB, packed), [[this.aRow, aStrip], [this.cTile, mr * s.n * 4]]);
+    if (mrem > 0) this.kernel(mrem, nv, cols, sB, packed);
+  }
+
+  private accLocal(r: number, v: number): number {
+    const key = `${r},${v}`;
+    let l = this.acc.get(key);
+    if (l === undefined) this.acc.set(key, (l = this.f.local(V128)));
+    return l;
   }
 
   /** One mr × cols block of C at cTile, from A at aRow and the panel at bPanel (row stride sB bytes). */
-  private kernel(mr: number, nv: number, cols: number, sB: number): void {
-    const { f, s, t, acc, bv } = this;
+  private kernel(mr: number, nv: number, cols: number, sB: number, packed: boolean): void {
+    const { f, s, t, bv } = this;
     const rowC = s.n * 4;
     const aStep = s.transA ? s.m * 4 : 4;
     const aRowOff = (r: number) => (s.transA ? r * 4 : r * s.k * 4);
+    const acc = (r: number, v: number) => this.accLocal(r, v);
     for (let r = 0; r < mr; r++) {
       for (let v = 0; v < nv; v++) {
         if (s.accumulate) this.loadPartial(this.cTile, r * rowC + v * 16, Math.min(4, cols - 4 * v));
         else f.v128Const();
-        f.set(acc[r]![v]!);
+        f.set(acc(r, v));
       }
     }
     f.get(this.aRow).set(this.ap);
     f.get(this.bPanel).set(this.bp);
     this.steps(s.k, t.unrollK, (u) => {
-      for (let v = 0; v < nv; v++) f.get(this.bp).v128Load(u * sB + v * 16).set(bv[v]!);
+      for (let v = 0; v < nv; v++) {
+        // B read in place: the edge panel's last vector must not read past the row (or the buffer)
+        if (!packed && 4 * v + 4 > cols) this.loadPartial(this.bp, u * sB + v * 16, cols - 4 * v);
+        else f.get(this.bp).v128Load(u * sB + v * 16, packed ? 4 : 2);
+        f.set(bv[v]!);
+      }
       for (let r = 0; r < mr; r++) {
         f.get(this.ap).v128Load32Splat(u * aStep + aRowOff(r)).set(this.splat);
         for (let v = 0; v < nv; v++) {
-          const a = acc[r]![v]!;
+          const a = acc(r, v);
           if (this.relaxed) f.get(this.splat).get(bv[v]!).get(a).f32x4RelaxedMadd().set(a);
           else f.get(a).get(this.splat).get(bv[v]!).f32x4Mul().f32x4Add().set(a);
         }
@@ -225,7 +263,7 @@ class GemmGen {
     if (s.bias) for (let v = 0; v < nv; v++) { this.loadPartial(this.biasCol, v * 16, Math.min(4, cols - 4 * v)); f.set(bv[v]!); }
     for (let r = 0; r < mr; r++) {
       for (let v = 0; v < nv; v++) {
-        f.get(acc[r]![v]!);
+        f.get(acc(r, v));
         if (s.bias) f.get(bv[v]!).f32x4Add();
         if (s.relu) f.v128Const().f32x4Max();
         this.storePartial(this.cTile, r * rowC + v * 16, Math.min(4, cols - 4 * v));

@@ -1,0 +1,66 @@
+// Timing for the peer benchmarks: tinybench runs each (row, workload) in short rounds, rows interleaved and their
+// order rotated every round, so a noisy minute on a shared machine spreads over every row instead of landing on one;
+// the samples of all rounds are pooled into a median and a MAD (median absolute deviation).
+import { Bench } from 'tinybench';
+import { WORKLOADS, type PeerTasks, type WorkloadId } from './workloads.ts';
+
+export interface Stat {
+  readonly median: number;
+  readonly mad: number;
+  readonly samples: number;
+}
+
+export interface MeasureOptions {
+  /** Time budget per row and workload in ms, split over the rounds. */
+  readonly timeMs: number;
+  readonly rounds: number;
+  /** Fewest timed iterations per round, however slow. */
+  readonly minIterations: number;
+  readonly log?: (line: string) => void;
+}
+
+export function median(sorted: readonly number[]): number {
+  const n = sorted.length;
+  return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+}
+
+export function stat(samples: readonly number[]): Stat {
+  const s = [...samples].sort((a, b) => a - b);
+  const m = median(s);
+  return { median: m, mad: median(s.map((v) => Math.abs(v - m)).sort((a, b) => a - b)), samples: s.length };
+}
+
+export type Results = Map<string, Partial<Record<WorkloadId, Stat>>>;
+
+/** Times every task of every row; rows without a task for a workload are skipped. */
+export async function measure(peers: readonly PeerTasks[], o: MeasureOptions): Promise<Results> {
+  const pooled = new Map<string, Partial<Record<WorkloadId, number[]>>>(peers.map((p) => [p.name, {}]));
+  for (let r = 0; r < o.rounds; r++) {
+    for (const { id } of WORKLOADS) {
+      const order = peers.map((_, k) => peers[(k + r) % peers.length]!);
+      for (const peer of order) {
+        const task = peer.tasks[id];
+        if (!task) continue;
+        await peer.enter?.();
+        const bench = new Bench({
+          time: o.timeMs / o.rounds, iterations: o.minIterations, warmup: r === 0, warmupTime: 300, warmupIterations: 2,
+          retainSamples: true, throws: true,
+        });
+        bench.add(`${peer.name} ${id}`, task.fn);
+        await bench.run();
+        const result = bench.tasks[0]!.result as { latency?: { samples?: readonly number[] } };
+        const samples = result.latency?.samples;
+        if (!samples?.length) throw new Error(`bench: no samples for ${peer.name} ${id}`);
+        (pooled.get(peer.name)![id] ??= []).push(...samples);
+      }
+      o.log?.(`  round ${r + 1}/${o.rounds}: ${id} done`);
+    }
+  }
+  const results: Results = new Map();
+  for (const [name, byId] of pooled) {
+    const row: Partial<Record<WorkloadId, Stat>> = {};
+    for (const [id, samples] of Object.entries(byId) as [WorkloadId, number[]][]) row[id] = stat(samples);
+    results.set(name, row);
+  }
+  return results;
+}

@@ -1,0 +1,36 @@
+/** A matrix product c = op(a) · op(b) on buffers of the model's memory. */
+type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array) => void;
+
+/**
+ * The embedded WebAssembly SIMD kernels, instantiated on the model's memory: the relaxed-SIMD build
+ * (fused multiply-add) where the engine validates it, else plain SIMD, else none (the TypeScript loops).
+ */
+export function load_kernels(plain: string, relaxed: string, memory: WebAssembly.Memory, enabled: boolean): { exports?: WebAssembly.Exports; kind: string } {
+  if (!enabled || typeof WebAssembly !== 'object') return { kind: 'typescript' };
+  for (const [kind, text] of [['wasm-relaxed-simd', relaxed], ['wasm-simd', plain]]) {
+    const bytes = decode_base64(text);
+    if (WebAssembly.validate(bytes)) return { exports: new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports, kind };
+  }
+  return { kind: 'typescript' };
+}
+
+/** The Wasm kernel called with the buffers' byte offsets, or the TypeScript loops when there is none. */
+export function gemm(kernels: WebAssembly.Exports | undefined, name: string, scratch: number, fallback: Gemm): Gemm {
+  const f = kernels?.[name] as ((a: number, b: number, c: number, bias: number, scratch: number) => void) | undefined;
+  return f ? (a, b, c) => f(a.byteOffset, b.byteOffset, c.byteOffset, 0, scratch) : fallback;
+}
+
+function decode_base64(text: string): Uint8Array<ArrayBuffer> {
+  const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array((clean.length * 3) >> 2);
+  let bits = 0;
+  let value = 0;
+  let at = 0;
+  for (const ch of clean) {
+    value = (value << 6) | digits.indexOf(ch);
+    bits += 6;
+    if (bits >= 8) out[at++] = (value >> (bits -= 8)) & 255;
+  }
+  return out;
+}
