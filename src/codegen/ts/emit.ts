@@ -93,7 +93,7 @@ class Emitter {
 
   /** The TypeScript matmul loops for a kernel: matmul, matmul_tA, matmul_tB or matmul_tAtB. */
   private loops(k: MatmulKernel): string {
-    const fn = `matmul${k.transA || k.transB ? '_t' : ''}${k.transA ? 'A' : ''}${k.transB ? 'B' : ''}`;
+    const fn = `matmul${k.transA ? '_tA' : ''}${k.transB ? (k.transA ? 'tB' : '_tB') : ''}`;
     this.helpers.add(fn);
     return `${fn}(${k.a}, ${k.b}, ${k.out}, ${k.m}, ${k.k}, ${k.n})`;
   }
