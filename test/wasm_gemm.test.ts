@@ -263,12 +263,14 @@ describe('gemm names and API', () => {
     expect(exports.gemm_3x4x5_tB!.length).toBe(5);
   });
 
-  it('needs scratch only where B is packed: transposed B, or tall A over a B whose rows are 256-byte multiples', () => {
+  it('needs scratch only where B or A is packed: transposed B, a tall A over B rows of 256-byte multiples, such a transposed A', () => {
     const s = (m: number, k: number, n: number, transB: boolean): GemmSpec => ({ m, k, n, transA: false, transB });
     expect(scratchBytes([s(64, 1000, 100, false), s(100, 64, 10, false), s(8, 512, 512, false)])).toBe(0);
     expect(scratchBytes([s(64, 10, 100, true)])).toBe(10 * 32 * 4); // k rows × one block of 32 columns
     expect(scratchBytes([s(3, 10, 5, true)])).toBe(10 * 8 * 4); // the block is one panel of 5 → 8 columns
     expect(scratchBytes([s(256, 256, 256, false), s(64, 10, 100, true)])).toBe(256 * 32 * 4);
+    // transposed A with a 2 KiB stride is copied into 128 strips of k × 4 floats, after B's block
+    expect(scratchBytes([{ m: 512, k: 512, n: 512, transA: true, transB: false }])).toBe(512 * 32 * 4 + 128 * 512 * 4 * 4);
   });
 
   it('refuses shapes it cannot compile', () => {
@@ -288,7 +290,8 @@ describe('gemm equals a float64 reference', () => {
   });
 
   it('other micro-tiles and k unrolls (the tuning knobs) compute the same', () => {
-    const specs = ([[5, 11, 37], [9, 3, 6], [17, 29, 50], [12, 40, 64]] as const).flatMap(([m, k, n]) => variants(m, k, n));
+    // [64, 21, 40]: transposed A is packed into strips, with a partial last strip when mr does not divide 64
+    const specs = ([[5, 11, 37], [9, 3, 6], [17, 29, 50], [12, 40, 64], [64, 21, 40]] as const).flatMap(([m, k, n]) => variants(m, k, n));
     for (const [mr, nr, unrollK] of [[1, 4, 1], [3, 12, 3], [8, 4, 2], [5, 16, 4], [2, 32, 1]] as const) {
       const worst = checkAll(specs, { relaxed: false, mr, nr, unrollK });
       expect([...worst].filter(([, e]) => !(e <= 1)), `mr ${mr} nr ${nr} unrollK ${unrollK}`).toEqual([]);
@@ -307,23 +310,26 @@ describe('gemm equals a float64 reference', () => {
   });
 
   it('reads and writes nothing past its operands: each operand in turn ends at the end of memory', () => {
-    // rows of 7 floats (not 16-byte multiples) but whole operands of 16-byte multiples, so one can end the memory
-    const cs = makeCase(4, 12, 7);
-    for (const s of variants(4, 12, 7)) {
-      const bytes = gemmModule([s], { relaxed: false });
-      expect(WebAssembly.validate(bytes)).toBe(true);
-      const scratch = scratchBytes([s]);
-      const sizes = { a: 4 * 12 * 4, b: 12 * 7 * 4, c: 4 * 7 * 4, scratch };
-      for (const last of ['a', 'b', 'c', ...(scratch > 0 ? ['scratch' as const] : [])] as const) {
-        const { memory, exports } = instantiate(bytes, 1);
-        const f = new Float32Array(memory.buffer);
-        const end = memory.buffer.byteLength;
-        const at: Record<string, number> = { a: 0, b: 1024, c: 2048, bias: 3072, scratch: 4096 };
-        at[last] = end - sizes[last];
-        const { a, b } = stored(cs, s);
-        f.set(a, at.a! / 4); f.set(b, at.b! / 4); f.set(cs.c0, at.c! / 4); f.set(cs.bias, at.bias! / 4);
-        exports[gemmName(s)]!(at.a!, at.b!, at.c!, at.bias!, at.scratch!);
-        expect(worstError(cs, s, f.slice(at.c! / 4, at.c! / 4 + 28)), `${gemmName(s)} with ${last} last`).toBeLessThanOrEqual(1);
+    // Rows that are not 16-byte multiples in operands that are, so any one can end the memory.
+    // 64×5×40 with mr 3 packs transposed A into strips, the last one partial.
+    const configs = [{ shape: [4, 12, 7], options: { relaxed: false } }, { shape: [64, 5, 40], options: { relaxed: false, mr: 3 } }] as const;
+    for (const { shape: [m, k, n], options } of configs) {
+      const cs = makeCase(m, k, n);
+      for (const s of variants(m, k, n)) {
+        const bytes = gemmModule([s], options);
+        expect(WebAssembly.validate(bytes)).toBe(true);
+        const scratch = scratchBytes([s], options);
+        const sizes = { a: m * k * 4, b: k * n * 4, c: m * n * 4, scratch };
+        for (const last of ['a', 'b', 'c', ...(scratch > 0 ? ['scratch' as const] : [])] as const) {
+          const { memory, exports } = instantiate(bytes, 1);
+          const f = new Float32Array(memory.buffer);
+          const at: Record<string, number> = { a: 0, b: 4096, c: 8192, bias: 20480, scratch: 24576 };
+          at[last] = memory.buffer.byteLength - sizes[last];
+          const { a, b } = stored(cs, s);
+          f.set(a, at.a! / 4); f.set(b, at.b! / 4); f.set(cs.c0, at.c! / 4); f.set(cs.bias, at.bias! / 4);
+          exports[gemmName(s)]!(at.a!, at.b!, at.c!, at.bias!, at.scratch!);
+          expect(worstError(cs, s, f.slice(at.c! / 4, at.c! / 4 + m * n)), `${gemmName(s)} with ${last} last`).toBeLessThanOrEqual(1);
+        }
       }
     }
   });

@@ -109,7 +109,7 @@ export class Tensor implements Node {
     if (this.dtype !== 'i32') throw new FlatgradError(`oneHot: '${this.name}' must be an integer input (dtype 'i32')`, userSite());
     return this.graph.apply('oneHot', [this], { classes });
   }
-  /** Rows of this matrix [rows, D] picked by integer indices [...]: [..., D]. */
+  /** Rows of this matrix [rows, D] picked by integer indices [N]: [N, D]. */
   gather(indices: Tensor): Tensor {
     if (!(indices instanceof Tensor) || indices.dtype !== 'i32') throw new FlatgradError(`gather: indices must be an integer input (dtype 'i32')`, userSite());
     return this.graph.apply('gather', [this, indices]);

@@ -186,7 +186,7 @@ export function lower(spec: ProgramSpec): Program {
     if (s.kind === 'buffer' && !scalarMode) {
       storage.set(n, { kind: 'buffer', name: n.name });
       aliases.push({ name: n.name, of: s.name });
-    } else if (s.kind === 'scalar' && !exported.has(n)) {
+    } else if (s.kind === 'scalar' && !exported.has(n) && (scalarMode || onlyLoaded(n))) {
       if (n.autoNamed) storage.set(n, s);
       else {
         scalars.push({ name: n.name, expr: s.expr, backward: !fwdSet.has(n) });

@@ -31,17 +31,17 @@ defineOp({
   },
 });
 
-// gather(table [V, D], indices [...]) = the rows table[indices]: [..., D]. The lecture's embedding lookup.
+// gather(table [V, D], indices [N]) = the rows table[indices]: [N, D]. An embedding lookup.
 defineOp({
   name: 'gather',
   shape([table, indices]) {
     if (table!.length !== 2) throw new ShapeMismatch(`the table must be a matrix [rows, columns], got rank ${table!.length}`);
+    if (indices!.length !== 1) throw new ShapeMismatch(`the indices must be a vector [N], got rank ${indices!.length}`);
     return [...indices!, table![1]!];
   },
   vjp(g, n) {
     const [table, indices] = n.inputs as [Tensor, Tensor];
-    const rows = indices.reshape([-1]).oneHot(table.shape[0]!);
-    return [rows.transpose().matmul(g.reshape([-1, table.shape[1]!])), null];
+    return [indices.oneHot(table.shape[0]!).transpose().matmul(g), null];
   },
   evaluate([table, indices]) {
     const d = table!.shape[1]!;

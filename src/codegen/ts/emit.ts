@@ -131,8 +131,8 @@ class Emitter {
     const mem = p.memory;
     const alloc = (name: string, size: number, array = this.floatArray) => `const ${name} = new ${array}(${mem ? `arena, ${mem.offsets.get(name)}, ` : ''}${size});`;
     const inits = p.params.flatMap((l) => this.initParam(l, l.name));
-    const forward = p.forward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node)]);
-    const backward = p.backward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node)]);
+    const forward = p.forward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
+    const backward = p.backward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
     const loss = p.loss ? p.loss.name : undefined;
     const update = p.params
       .filter((l) => p.grads.has(l.name))
@@ -161,7 +161,8 @@ class Emitter {
         '}',
         '',
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
-        ...indent([LR_CHECK, 'forward(feeds);', 'backward();', ...update, ...(loss ? [`return ${loss}[0];`] : [])]),
+        // The loss is read before the update: it may live in a param's own buffer.
+        ...indent([LR_CHECK, ...(loss ? ['const loss_value = forward(feeds);'] : ['forward(feeds);']), 'backward();', ...update, ...(loss ? ['return loss_value;'] : [])]),
         '}',
         '',
         `return { params: ${braces(p.params.map((l) => l.name).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step };`,
@@ -191,8 +192,9 @@ class Emitter {
     ];
   }
 
-  private checkFinite(node: Node): string[] {
-    return this.p.spec.checkFinite ? [this.finiteLine(node.name, `${node.op} at ${node.site}`)] : [];
+  /** `buffer`: where the node's value is (a matmul writes into its epilogue's buffer). */
+  private checkFinite(node: Node, buffer = node.name): string[] {
+    return this.p.spec.checkFinite ? [this.finiteLine(buffer, `${node.op} at ${node.site}`)] : [];
   }
 
   private finiteLine(name: string, made: string): string {

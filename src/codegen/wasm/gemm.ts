@@ -7,8 +7,9 @@
 // accumulating) and written once per tile, with bias and relu applied on the way out.
 // B is packed, a block of 32 columns at a time, into scratch as contiguous k × NR panels when it is
 // transposed (its columns are strided) or when strided panels would thrash L1 (see packsB); else
-// the kernel reads it in place. A is never packed: both layouts reach a strip's elements with
-// constant offsets (row r at +r·k·4 bytes, or +r·4 when transposed), so the splats read it directly.
+// the kernel reads it in place. A is read in place too: both layouts reach a strip's elements with
+// constant offsets (row r at +r·k·4 bytes, or +r·4 when transposed), so the splats read it directly;
+// only a transposed A whose stride thrashes L1 is first copied into contiguous strips (see packsA).
 // Edges (m % MR, n % NR, n % 4, any k) get their own straight-line kernels; partial vectors are
 // read and written with load32_zero/load64_zero/store32_lane/store64_lane, never past an operand.
 
@@ -74,8 +75,25 @@ function packsB(s: GemmSpec): boolean {
 export function scratchBytes(specs: readonly GemmSpec[], options: Partial<GemmOptions> = {}): number {
   const t = tuning(options);
   let bytes = 0;
-  for (const s of specs) if (packsB(s)) bytes = Math.max(bytes, s.k * packedCols(Math.min(s.n, blockCols(t)), t.nr) * 4);
+  for (const s of specs) { const l = scratchLayout(s, t); bytes = Math.max(bytes, l.bBytes + l.aBytes); }
   return bytes;
+}
+
+/**
+ * Transposed A is read in place (each k step's MR floats are contiguous) unless its row stride is a
+ * multiple of 256 bytes and several panels reread it: then the k lines a strip touches share a few
+ * L1 sets, and the strips are copied once per call into contiguous k × MR blocks
+ * (512³ tA: 48 GFLOPS in place, 60 packed).
+ */
+function packsA(s: GemmSpec, t: { nr: number }): boolean {
+  return s.transA && (s.m * 4) % 256 === 0 && s.n > 2 * t.nr;
+}
+
+/** The scratch area of one spec: the packed block of B first, then the packed strips of A. */
+function scratchLayout(s: GemmSpec, t: { mr: number; nr: number }) {
+  const bBytes = packsB(s) ? s.k * packedCols(Math.min(s.n, blockCols(t)), t.nr) * 4 : 0;
+  const aBytes = packsA(s, t) ? Math.ceil(s.m / t.mr) * s.k * roundUp4(t.mr) * 4 : 0;
+  return { bBytes, aBytes };
 }
 
 /**
@@ -134,6 +152,10 @@ class GemmGen {
   private readonly aRow: number; private readonly cTile: number;
   private readonly bPanel: number; private readonly cCol: number; private readonly biasCol: number;
   private readonly srcBlock: number; private readonly sp: number; private readonly dp: number; private readonly dq: number;
+  private readonly aSrc: number; private readonly aDst: number;
+  private readonly aPacked: boolean;
+  /** Byte offset of the packed A strips within scratch. */
+  private readonly scratchA: number;
 
   constructor(private readonly s: GemmSpec, private readonly relaxed: boolean, private readonly t: { mr: number; nr: number; unrollK: number }) {
     const f = this.f;
@@ -141,12 +163,15 @@ class GemmGen {
     this.bv = Array.from({ length: Math.max(nv, 4) }, () => f.local(V128));
     this.splat = f.local(V128);
     this.tmp = f.local(V128);
-    [this.ap, this.bp, this.aRow, this.cTile, this.bPanel, this.cCol, this.biasCol, this.srcBlock, this.sp, this.dp, this.dq] =
-      Array.from({ length: 11 }, () => f.local(I32));
+    [this.ap, this.bp, this.aRow, this.cTile, this.bPanel, this.cCol, this.biasCol, this.srcBlock, this.sp, this.dp, this.dq, this.aSrc, this.aDst] =
+      Array.from({ length: 13 }, () => f.local(I32));
+    this.aPacked = packsA(s, t);
+    this.scratchA = scratchLayout(s, t).bBytes;
   }
 
   build(): FunctionBody {
     const { f, s, t } = this;
+    if (this.aPacked) this.packA();
     f.get(C).set(this.cCol);
     f.get(BIAS).set(this.biasCol);
     if (!packsB(s)) {
@@ -164,6 +189,27 @@ class GemmGen {
     this.counted(Math.floor(s.n / nc), () => block(nc), [[this.srcBlock, s.transB ? nc * s.k * 4 : nc * 4]]);
     if (s.n % nc > 0) block(s.n % nc);
     return f;
+  }
+
+  /** Copies A stored [k×m] into scratch, strip by strip: MR rows' floats of each k step contiguous, zero-padded to 4. */
+  private packA(): void {
+    const { f, s, t } = this;
+    const w = roundUp4(t.mr), rowA = s.m * 4;
+    const strip = (rows: number) => {
+      f.get(this.aSrc).set(this.sp);
+      f.get(this.aDst).set(this.dp);
+      this.steps(s.k, 1, (u) => {
+        for (let v = 0; v < w / 4; v++) {
+          f.get(this.dp);
+          if (rows > 4 * v) this.loadPartial(this.sp, u * rowA + v * 16, Math.min(4, rows - 4 * v)); else f.v128Const();
+          f.v128Store(u * w * 4 + v * 16);
+        }
+      }, [[this.sp, rowA], [this.dp, w * 4]]);
+    };
+    f.get(A).set(this.aSrc);
+    f.get(SCRATCH).i32Const(this.scratchA).i32Add().set(this.aDst);
+    this.counted(Math.floor(s.m / t.mr), () => strip(t.mr), [[this.aSrc, t.mr * 4], [this.aDst, s.k * w * 4]]);
+    if (s.m % t.mr > 0) strip(s.m % t.mr);
   }
 
   /** The column panels of `cols` columns from bPanel/cCol/biasCol on; packed panels are k × width, contiguous. */
@@ -214,9 +260,10 @@ class GemmGen {
     const { f, s, t } = this;
     const mr = t.mr;
     const mFull = Math.floor(s.m / mr), mrem = s.m % mr;
-    f.get(A).set(this.aRow);
+    if (this.aPacked) f.get(SCRATCH).i32Const(this.scratchA).i32Add().set(this.aRow);
+    else f.get(A).set(this.aRow);
     f.get(this.cCol).set(this.cTile);
-    const aStrip = s.transA ? mr * 4 : mr * s.k * 4;
+    const aStrip = this.aPacked ? s.k * roundUp4(mr) * 4 : s.transA ? mr * 4 : mr * s.k * 4;
     this.counted(mFull, () => this.kernel(mr, nv, cols, sB, packed), [[this.aRow, aStrip], [this.cTile, mr * s.n * 4]]);
     if (mrem > 0) this.kernel(mrem, nv, cols, sB, packed);
   }
@@ -232,7 +279,7 @@ class GemmGen {
   private kernel(mr: number, nv: number, cols: number, sB: number, packed: boolean): void {
     const { f, s, t, bv } = this;
     const rowC = s.n * 4;
-    const aStep = s.transA ? s.m * 4 : 4;
+    const aStep = this.aPacked ? roundUp4(t.mr) * 4 : s.transA ? s.m * 4 : 4;
     const aRowOff = (r: number) => (s.transA ? r * 4 : r * s.k * 4);
     const acc = (r: number, v: number) => this.accLocal(r, v);
     for (let r = 0; r < mr; r++) {

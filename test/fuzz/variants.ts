@@ -1,0 +1,177 @@
+// The compile configurations every fuzz case must agree across, and the check itself.
+// Adding a configuration is one line in `variants`: each is compared with the reference interpreter
+// and with every other variant.
+import fc from 'fast-check';
+import { compile, grad, interpret, type CompileOptions, type Model } from '../../src/index.ts';
+import { buildCase, recipeArb, type Case } from './graphs.ts';
+
+export const variants: { name: string; options: Partial<CompileOptions> }[] = [
+  { name: 'f64', options: { dtype: 'f64' } },
+  { name: 'f64 checked', options: { dtype: 'f64', checkFinite: true } }, // checkFinite must not change values
+  { name: 'f64 readable', options: { dtype: 'f64', optimize: false } }, // no passes, fusion or memory plan
+];
+
+/**
+ * Bugs the fuzzer found that are not fixed yet, each excluded as narrowly as it can be: on the variants it names
+ * (default: all), a case it `applies` to is not compared, and a run that throws an `error` it matches counts as
+ * that bug, not as a failure (the other variants are still compared). Remove the entry with the fix.
+ */
+export interface KnownBug {
+  readonly bug: string;
+  readonly variants?: readonly string[];
+  applies?(c: Case): boolean;
+  readonly error?: RegExp;
+}
+
+export const knownBugs: KnownBug[] = [];
+
+/** How many variant runs each known bug excused, by its description. */
+export const knownHits = new Map<string, number>();
+
+/** The known bug a variant's failure on a case is, if any (counted in knownHits). */
+function known(c: Case, variant: string, error?: unknown): KnownBug | undefined {
+  const bug = knownBugs.find(
+    (b) =>
+      (!b.variants || b.variants.includes(variant)) &&
+      (error === undefined ? b.error === undefined && b.applies?.(c) === true : b.error?.test(String(error)) === true && (b.applies?.(c) ?? true)),
+  );
+  if (bug) knownHits.set(bug.bug, (knownHits.get(bug.bug) ?? 0) + 1);
+  return bug;
+}
+
+/** |got − expected| ≤ TOLERANCE · max(1, |expected|): relative for large values, absolute for small. */
+export const TOLERANCE = 1e-9;
+
+/** The values a case is judged on, by key: 'loss', 'outputs.o0', 'grads.p0'. */
+export type Results = Map<string, ArrayLike<number>>;
+
+export class Mismatch extends Error {
+  override name = 'Mismatch';
+}
+
+/** The first element where two results differ by more than tol, described; undefined when they agree. */
+export function difference(got: Results, expected: Results, tol = TOLERANCE): string | undefined {
+  for (const [key, e] of expected) {
+    const g = got.get(key);
+    if (!g) return `${key} is missing`;
+    if (g.length !== e.length) return `${key} has ${g.length} values, expected ${e.length}`;
+    for (let i = 0; i < e.length; i++) {
+      const [a, b] = [g[i]!, e[i]!];
+      if (!(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b))) && !Object.is(a, b)) {
+        return `${key}[${i}] is ${a}, expected ${b} (difference ${Math.abs(a - b).toExponential(2)})`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The reference: the loss, outputs and gradients interpreted node by node in float64. */
+export function reference(c: Case): Results {
+  const grads = grad(c.loss, c.wrt);
+  const outs = Object.entries(c.outputs);
+  const values = interpret([c.loss, ...outs.map(([, t]) => t), ...grads], { dims: c.dims, feeds: c.feeds, params: c.params });
+  const results: Results = new Map();
+  results.set('loss', values.get(c.loss)!.data);
+  for (const [k, t] of outs) results.set(`outputs.${k}`, values.get(t)!.data);
+  c.wrt.forEach((w, k) => results.set(`grads.${w.name}`, values.get(grads[k]!)!.data));
+  for (const [key, v] of results) {
+    if (!Array.from(v).every(Number.isFinite)) throw new Mismatch(`fuzz generator: the reference ${key} is not finite (${Array.from(v)}): a domain guard is missing`);
+  }
+  return results;
+}
+
+
+/**
+ * Compile the case with one variant, run forward and backward twice (the second run must repeat the first exactly).
+ * Undefined when it failed with a known bug.
+ */
+export async function run(c: Case, variant: { name: string; options: Partial<CompileOptions> }): Promise<Results | undefined> {
+  const fail = (what: string) => new Mismatch(`variant '${variant.name}': ${what}`);
+  let model: Model;
+  try {
+    model = await compile(c.graph, { ...variant.options, loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims });
+  } catch (e) {
+    if (known(c, variant.name, e)) return undefined;
+    throw fail(`compile threw ${String(e)}`);
+  }
+  for (const [name, init] of Object.entries(c.inits)) {
+    const d = difference(new Map([[name, model.params[name]!]]), new Map([[name, init]]), 0);
+    if (d) throw fail(`the model does not start from the init array: ${d}`);
+  }
+  for (const [name, values] of Object.entries(c.params)) model.params[name]!.set(values);
+  const feeds = Object.fromEntries(model.inputs.map((i) => [i.name, c.feeds[i.name]!]));
+  const once = () => {
+    try {
+      // Outputs are read after forward (what the README promises), gradients after backward.
+      const results: Results = new Map([['loss', [model.forward(feeds)]]]);
+      for (const k of Object.keys(c.outputs)) results.set(`outputs.${k}`, Array.from(model.outputs[k] ?? []));
+      model.backward();
+      for (const w of c.wrt) results.set(`grads.${w.name}`, Array.from(model.grads[w.name] ?? []));
+      return results;
+    } catch (e) {
+      if (known(c, variant.name, e)) return undefined;
+      throw fail(`forward/backward threw ${String(e)}`);
+    }
+  };
+  const first = once();
+  if (!first) return undefined;
+  const again = difference(once() ?? new Map(), first, 0);
+  if (again) throw fail(`a second forward and backward differ from the first: ${again}`);
+  // step(): forward, backward and p -= lr · grad_p on every param, from the values just checked.
+  const lr = 0.5;
+  let stepLoss: number;
+  try {
+    stepLoss = model.step(feeds, lr);
+  } catch (e) {
+    if (known(c, variant.name, e)) return undefined;
+    throw fail(`step threw ${String(e)}`);
+  }
+  const updated: Results = new Map([['loss', [stepLoss]]]);
+  const expected: Results = new Map([['loss', first.get('loss')!]]);
+  for (const [name, values] of Object.entries(c.params)) {
+    const grads = first.get(`grads.${name}`) ?? model.grads[name];
+    updated.set(`params.${name}`, Array.from(model.params[name]!));
+    expected.set(`params.${name}`, values.map((v, i) => v - lr * (grads?.[i] ?? NaN)));
+  }
+  const stepped = difference(updated, expected, 0);
+  if (stepped) {
+    const e = fail(`step(feeds, ${lr}) is not forward, backward and the SGD update: ${stepped}`);
+    if (!known(c, variant.name, e)) throw e;
+  }
+  return first;
+}
+
+/** Every variant against the reference, and every pair of variants against each other. Throws a Mismatch. */
+export async function checkCase(c: Case, list = variants): Promise<void> {
+  const expected = reference(c);
+  const compared: typeof list = [];
+  const got: Results[] = [];
+  for (const v of list) {
+    if (known(c, v.name)) continue;
+    const r = await run(c, v);
+    if (!r) continue;
+    const d = difference(r, expected);
+    if (d) throw new Mismatch(`variant '${v.name}' differs from the reference interpreter: ${d}`);
+    compared.push(v);
+    got.push(r);
+  }
+  for (let i = 0; i < compared.length; i++) {
+    for (let j = i + 1; j < compared.length; j++) {
+      const d = difference(got[j]!, got[i]!);
+      if (d) throw new Mismatch(`variants '${compared[j]!.name}' and '${compared[i]!.name}' differ: ${d}`);
+    }
+  }
+}
+
+/**
+ * The fuzz property: a random recipe builds a case, which every variant must compile to the reference's values.
+ * Cases within 1e-6 of a kink (a tie a rounding could flip) are skipped. `seen` hears every case built.
+ */
+export function property(seen?: (c: Case, skipped: boolean) => void) {
+  return fc.asyncProperty(recipeArb, async (recipe) => {
+    const c = buildCase(recipe);
+    seen?.(c, c.fragile !== null);
+    fc.pre(c.fragile === null);
+    await checkCase(c);
+  });
+}
