@@ -2,6 +2,7 @@ import type { Init, Node } from '../../graph/graph.ts';
 import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../lower/kernel.ts';
 import type { MemoryPlan } from '../../lower/memory.ts';
 import { gemmModule, gemmName, scratchBytes } from '../wasm/gemm.ts';
+import { sgdFunction } from '../wasm/update.ts';
 import type { Leaf, Program, Step } from '../../lower/lower.ts';
 import { getOp } from '../../ops/registry.ts';
 import { formatShape, stridesOf } from '../../shape/shape.ts';
@@ -103,12 +104,16 @@ class Emitter {
    * matmul shape gets a named kernel (gemm_64x1000x100) that falls back to the TypeScript loops, and the
    * kernels' bytes are embedded at the end of the module.
    */
-  private wasmSetup(mem: MemoryPlan): { head: string[]; tail: string[] } {
-    const kernels = [...this.p.forward, ...this.p.backward].flatMap((s) => (s.kernel.kind === 'matmul' ? [s.kernel] : []));
+  private wasmSetup(mem: MemoryPlan, update: string[]): { head: string[]; tail: string[] } {
+    const { p } = this;
+    const kernels = [...p.forward, ...p.backward].flatMap((s) => (s.kernel.kind === 'matmul' ? [s.kernel] : []));
     const specs = [...new Map(kernels.map((k) => [gemmName(k), k])).values()];
     const scratch = scratchBytes(specs);
     const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
-    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs, { relaxed })).toString('base64');
+    const alias = new Map(p.aliases.map((a) => [a.name, a.of]));
+    const place = (name: string): number => mem.offsets.get(name) ?? place(alias.get(name)!);
+    const targets = p.params.filter((l) => p.grads.has(l.name)).map((l) => ({ param: place(l.name), grad: place(p.grads.get(l.name)!.name), size: l.size }));
+    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs, { relaxed }, [{ name: 'sgd', body: sgdFunction(targets) }])).toString('base64');
     this.helpers.add('kernels');
     return {
       head: [
@@ -116,6 +121,7 @@ class Emitter {
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...specs.map((k) => `const ${gemmName(k)} = gemm(kernels.exports, '${gemmName(k)}', ${mem.bytes}, (a, b, c) => ${this.loops({ ...k, a: 'a', b: 'b', out: 'c' })});`),
+        ...(update.length ? ['const sgd = (kernels.exports?.sgd as ((lr: number) => void) | undefined) ?? ((lr: number) => {', ...indent(update), '});'] : []),
       ],
       tail: [
         '',
@@ -138,7 +144,7 @@ class Emitter {
       .filter((l) => p.grads.has(l.name))
       .map((l) => `for (let i = 0; i < ${l.size}; i++) ${l.name}[i] -= lr * ${p.grads.get(l.name)!.name}[i];`);
     const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => (k === t.name ? k : `${k}: ${t.name}`)).join(', ');
-    const wasm = this.wasm && mem ? this.wasmSetup(mem) : undefined;
+    const wasm = this.wasm && mem ? this.wasmSetup(mem, update) : undefined;
     this.tail = wasm?.tail ?? [];
     return [
       'export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {',
@@ -162,7 +168,13 @@ class Emitter {
         '',
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
         // The loss is read before the update: it may live in a param's own buffer.
-        ...indent([LR_CHECK, ...(loss ? ['const loss_value = forward(feeds);'] : ['forward(feeds);']), 'backward();', ...update, ...(loss ? ['return loss_value;'] : [])]),
+        ...indent([
+          LR_CHECK,
+          ...(loss ? ['const loss_value = forward(feeds);'] : ['forward(feeds);']),
+          'backward();',
+          ...(wasm && update.length ? ['sgd(lr); // every param: p -= lr * grad_p'] : update),
+          ...(loss ? ['return loss_value;'] : []),
+        ]),
         '}',
         '',
         `return { params: ${braces(p.params.map((l) => l.name).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step };`,

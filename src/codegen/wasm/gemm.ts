@@ -125,9 +125,10 @@ const roundUp4 = (x: number) => Math.ceil(x / 4) * 4;
  * An operand running past the memory's end traps (RuntimeError); nothing outside the operands and
  * the scratch area is read or written.
  */
-export function gemmModule(specs: readonly GemmSpec[], options: GemmOptions): Uint8Array<ArrayBuffer> {
+export function gemmModule(specs: readonly GemmSpec[], options: GemmOptions, extra: readonly { name: string; body: FunctionBody }[] = []): Uint8Array<ArrayBuffer> {
   const t = tuning(options);
   const mod = new ModuleBuilder().importMemory('env', 'memory', 0);
+  for (const f of extra) mod.addFunction(f.body, f.name);
   const seen = new Set<string>();
   for (const s of specs) {
     checkSpec(s);
