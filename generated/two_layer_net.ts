@@ -25,8 +25,8 @@ function feed(dst: Float32Array | Int32Array, src: ArrayLike<number> | undefined
   dst.set(src);
 }
 
-/** A matrix product c = op(a) · op(b) on buffers of the model's memory. */
-type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array) => void;
+/** A matrix product c = op(a) · op(b) (+ a bias row, then ReLU, when the kernel has them) on buffers of the model's memory. */
+type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array, bias?: Float32Array) => void;
 
 /**
  * The embedded WebAssembly SIMD kernels, instantiated on the model's memory: the relaxed-SIMD build
@@ -44,7 +44,7 @@ function load_kernels(plain: string, relaxed: string, memory: WebAssembly.Memory
 /** The Wasm kernel called with the buffers' byte offsets, or the TypeScript loops when there is none. */
 function gemm(kernels: WebAssembly.Exports | undefined, name: string, scratch: number, fallback: Gemm): Gemm {
   const f = kernels?.[name] as ((a: number, b: number, c: number, bias: number, scratch: number) => void) | undefined;
-  return f ? (a, b, c) => f(a.byteOffset, b.byteOffset, c.byteOffset, 0, scratch) : fallback;
+  return f ? (a, b, c, bias) => f(a.byteOffset, b.byteOffset, c.byteOffset, bias ? bias.byteOffset : 0, scratch) : fallback;
 }
 
 function decode_base64(text: string): Uint8Array<ArrayBuffer> {
@@ -188,9 +188,9 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     check_feeds(feeds, FEEDS);
     feed(x, feeds.x, 'x', '[N, D_in] = [64, 1000]');
     feed(y, feeds.y, 'y', '[N, D_out] = [64, 10]');
-    gemm_64x1000x100(x, w1, h); // s0 = x · w1
+    gemm_64x1000x100(x, w1, h); // h = x · w1
     for (let i = 0; i < 6400; i++) h[i] = sigmoid(h[i]);
-    gemm_64x100x10(h, w2, s3); // y_pred = h · w2
+    gemm_64x100x10(h, w2, s3); // s3 = h · w2
     for (let i = 0; i < 640; i++) s3[i] = s3[i] - y[i];
     { // loss = sum(s4)
       let acc = 0;
@@ -205,7 +205,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     t1[0] = grad_loss; // t1 = reshape(grad_loss)
     for (let i = 0; i < 640; i++) grad_s4[i] = t1[0]; // grad_s4 = broadcastTo(t1)
     for (let i = 0; i < 640; i++) grad_s3[i] = grad_s4[i] * 2 * s3[i];
-    gemm_64x10x100_tB(grad_s3, w2, grad_s0); // grad_h = grad_s3 · w2ᵀ
+    gemm_64x10x100_tB(grad_s3, w2, grad_s0); // grad_s0 = grad_s3 · w2ᵀ
     gemm_100x64x10_tA(h, grad_s3, grad_w2); // grad_w2 = hᵀ · grad_s3
     for (let i = 0; i < 6400; i++) grad_s0[i] = grad_s0[i] * (1 - h[i]) * h[i];
     gemm_1000x64x100_tA(x, grad_s0, grad_w1); // grad_w1 = xᵀ · grad_s0

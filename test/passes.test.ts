@@ -136,7 +136,7 @@ describe('fusion in the generated code', () => {
     expect(readable).toContain('= transpose(x)');
   });
   it('with Wasm, each matmul shape is a named kernel that reads like the lecture: gemm_64x1000x100(x, w1, h)', () => {
-    expect(withWasm).toContain('gemm_64x1000x100(x, w1, h); // s0 = x · w1');
+    expect(withWasm).toContain('gemm_64x1000x100(x, w1, h); // h = x · w1');
     expect(withWasm).toContain('gemm_1000x64x100_tA(x, grad_s0, grad_w1); // grad_w1 = xᵀ · grad_s0');
     expect(withWasm).toContain("const gemm_64x10x100_tB = gemm(kernels.exports, 'gemm_64x10x100_tB', ");
     expect(withWasm).toMatch(/^const GEMM_WASM_SIMD = '[A-Za-z0-9+/]+=*';$/m);
@@ -144,6 +144,17 @@ describe('fusion in the generated code', () => {
   });
   it('readable mode keeps one loop per node', () => {
     expect(loops(readable, /for \(let i = 0;/)).toBeGreaterThan(loops(optimized, /for \(let i = 0;/));
+  });
+  it('with Wasm, bias add and ReLU happen inside the matmul kernel as it stores each tile', async () => {
+    const m = graph('mlp');
+    const x = m.input('x', [4, 3]);
+    const h = x.matmul(m.param('w', [3, 5])).add(m.param('b', [5])).relu().named('h');
+    const model = await compile(m, { loss: h.sum(), outputs: { h } });
+    expect(model.source).toContain('gemm_4x3x5_bias_relu(x, w, h, b); // h = relu(x · w + b)');
+    expect(model.source).not.toMatch(/h\[i0 \* 5 \+ i1\] = /);
+    const ts = await compile(m, { loss: h.sum(), outputs: { h }, wasm: false });
+    const feeds = { x: [1, -2, 3, 0.5, 0, -1, 2, 2, 2, -3, 1, 0] };
+    expect(model.forward(feeds)).toBeCloseTo(ts.forward(feeds), 5);
   });
   it('bias add and ReLU finish in the matmul output', async () => {
     const m = graph('mlp');

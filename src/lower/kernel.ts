@@ -57,6 +57,9 @@ export interface MatmulKernel {
   readonly n: number;
   readonly transA: boolean;
   readonly transB: boolean;
+  /** Epilogue: add this length-n vector to every row, then (relu) max(0, ·). */
+  readonly bias?: string;
+  readonly relu?: boolean;
 }
 
 export type Kernel = MapKernel | ReduceKernel | MatmulKernel;

@@ -2,7 +2,7 @@ import type { Init, Node } from '../graph/graph.ts';
 import type { PNode, ProgramGraph } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { broadcastStrides, sameShape, sizeOf, stridesOf, type Dims } from '../shape/shape.ts';
-import type { Kernel, KExpr, LowerContext } from './kernel.ts';
+import { reads, type Kernel, type KExpr, type LowerContext, type MapKernel } from './kernel.ts';
 import { planMemory, type MemoryPlan } from './memory.ts';
 
 export type FloatType = 'f32' | 'f64';
@@ -197,6 +197,10 @@ export function lower(spec: ProgramSpec): Program {
       emit(n, { kind: 'map', out: n.name, shape, expr: ctx.load(src, broadcastStrides(shapeOf(src), shape)) });
     }
   }
+  if (spec.wasm && spec.dtype === 'f32' && !spec.checkFinite) {
+    const leaves = new Set([...inputs, ...params].filter((l) => l.dtype === 'float').map((l) => l.name));
+    for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
+  }
   const program: Program = { spec, inputs, params, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads: graph.grads, outputs: graph.outputs };
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }
@@ -235,4 +239,33 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>): { fus
     else (epilogue.set(m, end), taken.add(end));
   }
   return { fused, epilogue };
+}
+
+/**
+ * A bias add and ReLU finishing a matmul's output in place (`c = relu(c + b)`, b a param or input) move into
+ * the matmul kernel itself, which applies them as it stores each tile.
+ */
+function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>): void {
+  for (let k = 0; k < steps.length; k++) {
+    const m = steps[k]!.kernel;
+    if (m.kind !== 'matmul' || m.bias || m.relu) continue;
+    const e = steps.findIndex((s, j) => j > k && s.kernel.kind === 'map' && s.kernel.out === m.out);
+    if (e < 0 || steps.slice(k + 1, e).some((s) => reads(s.kernel).includes(m.out))) continue;
+    const epilogue = matchEpilogue((steps[e]!.kernel as MapKernel).expr, m.out, m.n, leaves);
+    if (!epilogue) continue;
+    steps[k] = { ...steps[k]!, kernel: { ...m, ...epilogue } };
+    steps.splice(e, 1);
+  }
+}
+
+function matchEpilogue(expr: KExpr, out: string, n: number, leaves: ReadonlySet<string>): { bias?: string; relu?: boolean } | undefined {
+  const own = (x: KExpr) => x.k === 'load' && x.buf === out && !x.offset && !x.indirect && x.strides.length === 2 && x.strides[0] === n && x.strides[1] === 1;
+  const row = (x: KExpr) => x.k === 'load' && leaves.has(x.buf) && !x.offset && !x.indirect && x.strides.length === 2 && x.strides[0] === 0 && x.strides[1] === 1;
+  const relu = expr.k === 'op' && expr.op === 'relu';
+  const inner = relu ? (expr as { args: readonly KExpr[] }).args[0]! : expr;
+  if (relu && own(inner)) return { relu: true };
+  if (inner.k !== 'op' || inner.op !== 'add') return undefined;
+  const [a, b] = inner.args as [KExpr, KExpr];
+  const bias = own(a) && row(b) ? b : own(b) && row(a) ? a : undefined;
+  return bias ? { bias: (bias as { buf: string }).buf, relu } : undefined;
 }

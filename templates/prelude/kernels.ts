@@ -1,5 +1,5 @@
-/** A matrix product c = op(a) · op(b) on buffers of the model's memory. */
-type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array) => void;
+/** A matrix product c = op(a) · op(b) (+ a bias row, then ReLU, when the kernel has them) on buffers of the model's memory. */
+type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array, bias?: Float32Array) => void;
 
 /**
  * The embedded WebAssembly SIMD kernels, instantiated on the model's memory: the relaxed-SIMD build
@@ -17,7 +17,7 @@ export function load_kernels(plain: string, relaxed: string, memory: WebAssembly
 /** The Wasm kernel called with the buffers' byte offsets, or the TypeScript loops when there is none. */
 export function gemm(kernels: WebAssembly.Exports | undefined, name: string, scratch: number, fallback: Gemm): Gemm {
   const f = kernels?.[name] as ((a: number, b: number, c: number, bias: number, scratch: number) => void) | undefined;
-  return f ? (a, b, c) => f(a.byteOffset, b.byteOffset, c.byteOffset, 0, scratch) : fallback;
+  return f ? (a, b, c, bias) => f(a.byteOffset, b.byteOffset, c.byteOffset, bias ? bias.byteOffset : 0, scratch) : fallback;
 }
 
 function decode_base64(text: string): Uint8Array<ArrayBuffer> {

@@ -1,7 +1,7 @@
 import type { Init, Node } from '../../graph/graph.ts';
 import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../lower/kernel.ts';
 import type { MemoryPlan } from '../../lower/memory.ts';
-import { gemmModule, gemmName, scratchBytes } from '../wasm/gemm.ts';
+import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
 import { sgdFunction } from '../wasm/update.ts';
 import type { Leaf, Program, Step } from '../../lower/lower.ts';
 import { getOp } from '../../ops/registry.ts';
@@ -92,6 +92,14 @@ class Emitter {
     return this.helpers.has('random') ? ['const rng = mulberry32(options.seed ?? 0);', ...inits] : inits;
   }
 
+  /** The TypeScript standing in for a Wasm kernel: the matmul loops, then its bias and ReLU. */
+  private fallback(k: MatmulKernel): string {
+    const call = this.loops({ ...k, a: 'a', b: 'b', out: 'c' });
+    if (!k.bias && !k.relu) return `(a, b, c) => ${call}`;
+    const value = `c[i] ${k.bias ? `+ bias![i % ${k.n}]` : ''}`.trim();
+    return `(a, b, c, bias) => {\n    ${call};\n    for (let i = 0; i < ${k.m * k.n}; i++) c[i] = ${k.relu ? `Math.max(0, ${value})` : value};\n  }`;
+  }
+
   /** The TypeScript matmul loops for a kernel: matmul, matmul_tA, matmul_tB or matmul_tAtB. */
   private loops(k: MatmulKernel): string {
     const fn = `matmul${k.transA ? '_tA' : ''}${k.transB ? (k.transA ? 'tB' : '_tB') : ''}`;
@@ -107,20 +115,20 @@ class Emitter {
   private wasmSetup(mem: MemoryPlan, update: string[]): { head: string[]; tail: string[] } {
     const { p } = this;
     const kernels = [...p.forward, ...p.backward].flatMap((s) => (s.kernel.kind === 'matmul' ? [s.kernel] : []));
-    const specs = [...new Map(kernels.map((k) => [gemmName(k), k])).values()];
-    const scratch = scratchBytes(specs);
+    const specs = [...new Map(kernels.map((k) => [gemmName(gemmSpec(k)), k])).values()];
+    const scratch = scratchBytes(specs.map(gemmSpec));
     const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
     const alias = new Map(p.aliases.map((a) => [a.name, a.of]));
     const place = (name: string): number => mem.offsets.get(name) ?? place(alias.get(name)!);
     const targets = p.params.filter((l) => p.grads.has(l.name)).map((l) => ({ param: place(l.name), grad: place(p.grads.get(l.name)!.name), size: l.size }));
-    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs, { relaxed }, [{ name: 'sgd', body: sgdFunction(targets) }])).toString('base64');
+    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs.map(gemmSpec), { relaxed }, [{ name: 'sgd', body: sgdFunction(targets) }])).toString('base64');
     this.helpers.add('kernels');
     return {
       head: [
         `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
-        ...specs.map((k) => `const ${gemmName(k)} = gemm(kernels.exports, '${gemmName(k)}', ${mem.bytes}, (a, b, c) => ${this.loops({ ...k, a: 'a', b: 'b', out: 'c' })});`),
+        ...specs.map((k) => `const ${gemmName(gemmSpec(k))} = gemm(kernels.exports, '${gemmName(gemmSpec(k))}', ${mem.bytes}, ${this.fallback(k)});`),
         ...(update.length ? ['const sgd = (kernels.exports?.sgd as ((lr: number) => void) | undefined) ?? ((lr: number) => {', ...indent(update), '});'] : []),
       ],
       tail: [
@@ -226,8 +234,9 @@ class Emitter {
         return this.reduceKernel(kernel, node);
       case 'matmul': {
         const [a, b] = [`${node.inputs[0]!.name}${kernel.transA ? 'ᵀ' : ''}`, `${node.inputs[1]!.name}${kernel.transB ? 'ᵀ' : ''}`];
-        const comment = ` // ${node.name} = ${a} · ${b}`;
-        if (this.wasm) return [`${gemmName(kernel)}(${kernel.a}, ${kernel.b}, ${kernel.out});${comment}`];
+        const product = `${a} · ${b}${kernel.bias ? ` + ${kernel.bias}` : ''}`;
+        const comment = ` // ${kernel.out} = ${kernel.relu ? `relu(${product})` : product}`;
+        if (this.wasm) return [`${gemmName(gemmSpec(kernel))}(${kernel.a}, ${kernel.b}, ${kernel.out}${kernel.bias ? `, ${kernel.bias}` : ''});${comment}`];
         return [`${this.loops(kernel)};${comment}`];
       }
     }
@@ -357,6 +366,8 @@ class Emitter {
     ];
   }
 }
+
+const gemmSpec = (k: MatmulKernel): GemmSpec => ({ m: k.m, k: k.k, n: k.n, transA: k.transA, transB: k.transB, bias: k.bias !== undefined, relu: k.relu === true });
 
 // A NaN or infinite learning rate would corrupt every param; refuse it before anything runs.
 const LR_CHECK = "if (!Number.isFinite(lr)) throw new Error(`the learning rate must be a finite number, got ${lr}`);";
