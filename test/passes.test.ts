@@ -119,6 +119,10 @@ describe('fusion in the generated code', () => {
   const readable = emit(g, { loss, dims, optimize: false });
   const loops = (src: string, body: RegExp) => src.split('\n').filter((l) => body.test(l)).length;
 
+  it("the gradient of the sum is a literal where it is read: the lecture's grad_y_pred = 2.0 * (y_pred - y)", () => {
+    expect(optimized).toContain('grad_s3[i] = grad_loss * 2 * s3[i];');
+    expect(optimized).not.toMatch(/grad_s4|broadcastTo/);
+  });
   it('sum((y_pred − y)²) is one loop, with no buffer for the square', () => {
     expect(optimized).toMatch(/acc \+= s3\[i\] \* s3\[i\];/);
     expect(optimized).not.toMatch(/const s4 = /);

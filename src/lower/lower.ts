@@ -70,6 +70,7 @@ export interface Program {
 
 /** Where a node's value lives: a buffer, a scalar expression, or (fused) an expression over its consumer's loop. */
 const REDUCTIONS = ['sum', 'mean', 'max', 'min'];
+const PASS_THROUGH = ['reshape', 'broadcastTo', 'identity', 'stopGradient'];
 
 type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr } | { kind: 'fused'; expr: KExpr };
 
@@ -93,7 +94,9 @@ export function lower(spec: ProgramSpec): Program {
   const users = new Map<PNode, PNode[]>();
   for (const n of order) for (const i of n.inputs) users.set(i, [...(users.get(i) ?? []), n]);
   // Read only through loads (elementwise ops, reductions), never as a whole buffer (a matmul operand).
-  const onlyLoaded = (n: PNode) => (users.get(n) ?? []).every((c) => c.op !== 'input' && c.op !== 'param' && c.op !== 'const' && (getOp(c.op).scalar || REDUCTIONS.includes(c.op)));
+  // (or through reshapes and broadcasts that are themselves only loaded).
+  const onlyLoaded = (n: PNode): boolean =>
+    (users.get(n) ?? []).every((c) => getOp(c.op).scalar || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && onlyLoaded(c)));
   const { fused, epilogue } = spec.fuse && !scalarMode ? fusionPlan(order, exported) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
