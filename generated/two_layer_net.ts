@@ -142,6 +142,8 @@ export interface Feeds {
 export interface Model {
   readonly params: { readonly w1: Float32Array; readonly w2: Float32Array };
   readonly grads: { readonly w1: Float32Array; readonly w2: Float32Array };
+  readonly state: {};
+  readonly shapes: { readonly [name: string]: readonly number[] };
   readonly outputs: {};
   /** Runs the forward pass and returns the loss. */
   forward(feeds: Feeds): number;
@@ -215,7 +217,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     return loss_value;
   }
 
-  return { params: { w1, w2 }, grads: { w1: grad_w1, w2: grad_w2 }, outputs: {}, kernels: kernels.kind, forward, backward, step };
+  return { params: { w1, w2 }, grads: { w1: grad_w1, w2: grad_w2 }, outputs: {}, state: {}, shapes: { w1: [1000, 100], w2: [100, 10] }, kernels: kernels.kind, forward, backward, step };
 }
 
 export default createModel;

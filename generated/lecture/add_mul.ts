@@ -29,6 +29,8 @@ export interface Feeds {
 export interface Model {
   readonly params: {};
   readonly grads: { readonly x: Float32Array; readonly y: Float32Array; readonly z: Float32Array };
+  readonly state: {};
+  readonly shapes: { readonly [name: string]: readonly number[] };
   readonly outputs: { readonly q: Float32Array };
   /** Runs the forward pass and returns the loss. */
   forward(feeds: Feeds): number;
@@ -44,6 +46,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   const params = {};
   const grads = { x: new Float32Array(1), y: new Float32Array(1), z: new Float32Array(1) };
   const outputs = { q: new Float32Array(1) };
+  const state = {};
   let x = 0;
   let y = 0;
   let z = 0;
@@ -80,7 +83,7 @@ export function createModel(options: { seed?: number } = {}): Model {
     return f;
   }
 
-  return { params, grads, outputs, kernels: 'typescript', forward, backward, step };
+  return { params, grads, outputs, state, shapes: {}, kernels: 'typescript', forward, backward, step };
 }
 
 export default createModel;

@@ -50,6 +50,8 @@ export interface Feeds {
 export interface Model {
   readonly params: {};
   readonly grads: { readonly x: Float32Array; readonly w: Float32Array };
+  readonly state: {};
+  readonly shapes: { readonly [name: string]: readonly number[] };
   readonly outputs: { readonly y: Float32Array };
   /** Runs the forward pass and returns the loss. */
   forward(feeds: Feeds): number;
@@ -118,7 +120,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     return loss_value;
   }
 
-  return { params: {}, grads: { x: grad_x, w: grad_w }, outputs: { y }, kernels: 'typescript', forward, backward, step };
+  return { params: {}, grads: { x: grad_x, w: grad_w }, outputs: { y }, state: {}, shapes: {}, kernels: 'typescript', forward, backward, step };
 }
 
 export default createModel;

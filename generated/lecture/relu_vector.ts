@@ -35,6 +35,8 @@ export interface Feeds {
 export interface Model {
   readonly params: {};
   readonly grads: { readonly x: Float32Array };
+  readonly state: {};
+  readonly shapes: { readonly [name: string]: readonly number[] };
   readonly outputs: { readonly z: Float32Array };
   /** Runs the forward pass and returns the loss. */
   forward(feeds: Feeds): number;
@@ -87,7 +89,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     return loss_value;
   }
 
-  return { params: {}, grads: { x: grad_x }, outputs: { z }, kernels: 'typescript', forward, backward, step };
+  return { params: {}, grads: { x: grad_x }, outputs: { z }, state: {}, shapes: {}, kernels: 'typescript', forward, backward, step };
 }
 
 export default createModel;

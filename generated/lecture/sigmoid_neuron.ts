@@ -32,6 +32,8 @@ export interface Feeds {
 export interface Model {
   readonly params: { readonly w0: Float32Array; readonly w1: Float32Array; readonly w2: Float32Array };
   readonly grads: { readonly w0: Float32Array; readonly x0: Float32Array; readonly w1: Float32Array; readonly x1: Float32Array; readonly w2: Float32Array };
+  readonly state: {};
+  readonly shapes: { readonly [name: string]: readonly number[] };
   readonly outputs: {};
   /** Runs the forward pass and returns the loss. */
   forward(feeds: Feeds): number;
@@ -47,6 +49,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   const params = { w0: new Float32Array(1), w1: new Float32Array(1), w2: new Float32Array(1) };
   const grads = { w0: new Float32Array(1), x0: new Float32Array(1), w1: new Float32Array(1), x1: new Float32Array(1), w2: new Float32Array(1) };
   const outputs = {};
+  const state = {};
   params.w0.fill(2);
   params.w1.fill(-3);
   params.w2.fill(-3);
@@ -105,7 +108,7 @@ export function createModel(options: { seed?: number } = {}): Model {
     return L;
   }
 
-  return { params, grads, outputs, kernels: 'typescript', forward, backward, step };
+  return { params, grads, outputs, state, shapes: { w0: [], w1: [], w2: [] }, kernels: 'typescript', forward, backward, step };
 }
 
 export default createModel;

@@ -1,4 +1,6 @@
 import type { Init, Node } from '../graph/graph.ts';
+import { FlatgradError } from '../graph/errors.ts';
+import type { OptimizerPlan } from '../codegen/ts/optimizer.ts';
 import type { PNode, ProgramGraph } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { broadcastStrides, sameShape, sizeOf, stridesOf, type Dims } from '../shape/shape.ts';
@@ -21,6 +23,8 @@ export interface ProgramSpec {
   readonly fuse?: boolean;
   /** Run f32 matmuls as generated WebAssembly SIMD kernels (with a TypeScript fallback). */
   readonly wasm?: boolean;
+  /** How step() updates the params. */
+  readonly optimizer: OptimizerPlan;
 }
 
 export interface Leaf {
@@ -54,6 +58,8 @@ export interface Program {
   readonly scalars: readonly { name: string; expr: KExpr; backward: boolean }[];
   /** A second name for another node's buffer, as in grad_s2 = grad_s3. */
   readonly aliases: readonly { name: string; of: string }[];
+  /** The optimizer's buffers: one per slot per differentiated param, named `<slot>_<param>`, zero at start. */
+  readonly state: readonly Leaf[];
   /** Integer inputs used as indices: each value must lie in [0, bound). */
   readonly indexChecks: readonly { input: string; bound: number }[];
   readonly forward: readonly Step[];
@@ -204,7 +210,12 @@ export function lower(spec: ProgramSpec): Program {
     const leaves = new Set([...inputs, ...params].filter((l) => l.dtype === 'float').map((l) => l.name));
     for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
   }
-  const program: Program = { spec, inputs, params, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads: graph.grads, outputs: graph.outputs };
+  const state = params
+    .filter((l) => graph.grads.has(l.name))
+    .flatMap((l) => spec.optimizer.slots.map((slot): Leaf => ({ ...l, name: `${slot}_${l.name}`, init: 'zeros' })));
+  const clash = state.find((l) => order.some((n) => n.name === l.name));
+  if (clash) throw new FlatgradError(`compile: the optimizer keeps a buffer named '${clash.name}', which is also a node's name; rename the node`);
+  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads: graph.grads, outputs: graph.outputs };
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }
 

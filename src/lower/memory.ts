@@ -13,7 +13,7 @@ export interface MemoryPlan {
 const align = (n: number) => Math.ceil(n / 16) * 16;
 
 /**
- * Assign buffers by liveness. Params, inputs and exported values (loss, grads, outputs) keep their own
+ * Assign buffers by liveness. Params, optimizer state, inputs and exported values (loss, grads, outputs) keep their own
  * space for good; every other value is live from the kernel that writes it to the last one that reads it
  * (the backward pass comes after the forward one), and a later value may take the space of one already dead.
  * Forward values the backward pass reads are never reused, so backward() may be called again.
@@ -38,7 +38,7 @@ export function planMemory(p: Program, elementBytes: number): MemoryPlan {
     offsets.set(name, bytes);
     bytes += align(size);
   };
-  for (const l of [...p.params, ...p.inputs]) place(l.name, l.size * (l.dtype === 'i32' ? 4 : elementBytes));
+  for (const l of [...p.params, ...p.state, ...p.inputs]) place(l.name, l.size * (l.dtype === 'i32' ? 4 : elementBytes));
   const slots: { offset: number; size: number; freeAfter: number }[] = [];
   const planned = [...p.buffers].sort((a, b) => (first.get(a.name) ?? -1) - (first.get(b.name) ?? -1));
   for (const b of planned) {
@@ -60,6 +60,6 @@ export function planMemory(p: Program, elementBytes: number): MemoryPlan {
       place(b.name, size);
     }
   }
-  withoutReuse += [...p.params, ...p.inputs].reduce((s, l) => s + align(l.size * (l.dtype === 'i32' ? 4 : elementBytes)), 0);
+  withoutReuse += [...p.params, ...p.state, ...p.inputs].reduce((s, l) => s + align(l.size * (l.dtype === 'i32' ? 4 : elementBytes)), 0);
   return { bytes, withoutReuse, offsets };
 }

@@ -10,6 +10,7 @@ import { programGraph } from '../passes/program.ts';
 import { optimize } from '../passes/index.ts';
 import { formatShape } from '../shape/shape.ts';
 import { loadModule } from './load.ts';
+import { planOptimizer, type Optimizer } from '../codegen/ts/optimizer.ts';
 
 export interface CompileOptions {
   /** A scalar to minimize: forward returns it, backward differentiates it. */
@@ -28,6 +29,8 @@ export interface CompileOptions {
   readonly optimize?: boolean;
   /** false: no WebAssembly; matmuls run as TypeScript loops. Default: f32 matmuls run as generated Wasm SIMD kernels. */
   readonly wasm?: boolean;
+  /** How step(feeds, lr) updates the params (default { sgd: {} }): sgd, momentum (nesterov), rmsprop, adam, adamw. */
+  readonly optimizer?: Optimizer;
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
@@ -43,6 +46,10 @@ export interface Model {
   backward(): void;
   /** forward, backward, and plain SGD on every param. Returns the loss. */
   step(feeds: Feeds, lr: number): number;
+  /** The optimizer's buffers (Adam's m_w and v_w, and its step_count; momentum's velocity_w; …). */
+  readonly state: Readonly<Record<string, FloatBuffer>>;
+  /** The shape of every param and state buffer, by the same names. */
+  readonly shapes: Readonly<Record<string, readonly number[]>>;
   /** What runs the matmuls: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
   readonly kernels: string;
   /** What forward needs fed, with shapes bound. */
@@ -75,7 +82,7 @@ export function plan(g: Graph, options: CompileOptions): Program {
   const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
   let program = programGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims);
   if (options.optimize !== false) program = optimize(program);
-  return lower({ name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false });
+  return lower({ name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false, optimizer: planOptimizer(options.optimizer, site) });
 }
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */

@@ -3,6 +3,10 @@ import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel
 import type { MemoryPlan } from '../../lower/memory.ts';
 import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
 import { sgdFunction } from '../wasm/update.ts';
+import { describeOptimizer, stepPrologue, updateStatements } from './optimizer.ts';
+
+/** How an update reads a param, its gradient and a state slot. */
+type Accessors = [param: string, grad: string, slot: (name: string) => string];
 import type { Leaf, Program, Step } from '../../lower/lower.ts';
 import { getOp } from '../../ops/registry.ts';
 import { formatShape, stridesOf } from '../../shape/shape.ts';
@@ -66,6 +70,8 @@ class Emitter {
       'export interface Model {',
       `  readonly params: ${record(p.params.map((l) => l.name))};`,
       `  readonly grads: ${record(p.grads.keys())};`,
+      `  readonly state: ${braces([...p.state.map((l) => `readonly ${l.name}: ${this.floatArray}`), ...(p.spec.optimizer.counter ? ['readonly step_count: Float64Array'] : [])].join('; '))};`,
+      '  readonly shapes: { readonly [name: string]: readonly number[] };',
       `  readonly outputs: ${record(p.outputs.keys())};`,
       p.loss ? '  /** Runs the forward pass and returns the loss. */' : '  /** Runs the forward pass; read the results from outputs. */',
       `  forward(feeds: Feeds): ${p.loss ? 'number' : 'void'};`,
@@ -148,17 +154,19 @@ class Emitter {
     const forward = p.forward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
     const backward = p.backward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
     const loss = p.loss ? p.loss.name : undefined;
-    const update = p.params
-      .filter((l) => p.grads.has(l.name))
-      .map((l) => `for (let i = 0; i < ${l.size}; i++) ${l.name}[i] -= lr * ${p.grads.get(l.name)!.name}[i];`);
+    const update = this.update((l) => [`${l.name}[i]`, `${p.grads.get(l.name)!.name}[i]`, (slot) => `${slot}_${l.name}[i]`], true);
     const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => (k === t.name ? k : `${k}: ${t.name}`)).join(', ');
-    const wasm = this.wasm && mem ? this.wasmSetup(mem, update) : undefined;
+    // Plain SGD runs as one Wasm SIMD loop; the other optimizers stay fused TypeScript loops.
+    const simdUpdate = this.wasm && mem && this.plainSgd();
+    const wasm = this.wasm && mem ? this.wasmSetup(mem, simdUpdate ? update : []) : undefined;
     this.tail = wasm?.tail ?? [];
     return [
       'export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {',
       ...indent([
         ...(wasm ? wasm.head : mem ? [`const arena = new ArrayBuffer(${mem.bytes}); // every buffer, reused by liveness (${mem.withoutReuse} bytes with one per value)`] : []),
         ...p.params.map((l) => `${alloc(l.name, l.size)} // param ${describeShape(l)}`),
+        ...p.state.map((l) => `${alloc(l.name, l.size)} // ${p.spec.optimizer.kind} state ${describeShape(l)}`),
+        ...this.counter(),
         ...this.rngLine(inits),
         ...p.inputs.map((l) => `${alloc(l.name, l.size, l.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // input ${describeShape(l)}`),
         ...p.buffers.map((b) => `${alloc(b.name, b.size, b.node.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // ${formatShape(b.node.shape)}`),
@@ -180,15 +188,49 @@ class Emitter {
           LR_CHECK,
           ...(loss ? ['const loss_value = forward(feeds);'] : ['forward(feeds);']),
           'backward();',
-          ...(wasm && update.length ? ['sgd(lr); // every param: p -= lr * grad_p'] : update),
+          ...(simdUpdate && update.length ? ['sgd(lr); // every param: p -= lr * grad_p'] : update),
           ...(loss ? ['return loss_value;'] : []),
         ]),
         '}',
         '',
-        `return { params: ${braces(p.params.map((l) => l.name).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step };`,
+        `return { params: ${braces(p.params.map((l) => l.name).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateNames().join(', '))}, shapes: ${this.shapes()}, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step };`,
       ]),
       '}',
     ];
+  }
+
+  private plainSgd(): boolean {
+    const { optimizer } = this.p.spec;
+    return optimizer.kind === 'sgd' && optimizer.settings.weightDecay === 0;
+  }
+
+  /** The optimizer's update of every differentiated param: the prologue, then one fused loop (or statement) per param. */
+  private update(access: (l: Leaf) => Accessors, loop: boolean): string[] {
+    const { p } = this;
+    const plan = p.spec.optimizer;
+    const lines = p.params
+      .filter((l) => p.grads.has(l.name))
+      .flatMap((l) => {
+        const [param, grad, slot] = access(l);
+        const body = updateStatements(plan, param, grad, slot);
+        if (!loop) return body.length === 1 ? body : ['{', ...indent(body), '}'];
+        return body.length === 1 ? [`for (let i = 0; i < ${l.size}; i++) ${body[0]}`] : [`for (let i = 0; i < ${l.size}; i++) {`, ...indent(body), '}'];
+      });
+    return lines.length && !this.plainSgd() ? [`// ${describeOptimizer(plan)}`, ...stepPrologue(plan), ...lines] : lines;
+  }
+
+  private counter(): string[] {
+    return this.p.spec.optimizer.counter ? ['const step_count = new Float64Array(1); // the optimizer\'s step count'] : [];
+  }
+
+  private stateNames(): string[] {
+    return [...this.p.state.map((l) => l.name), ...(this.p.spec.optimizer.counter ? ['step_count'] : [])];
+  }
+
+  private shapes(): string {
+    const { p } = this;
+    const entries = [...p.params, ...p.state].map((l) => `${l.name}: [${l.shape.join(', ')}]`);
+    return braces([...entries, ...(p.spec.optimizer.counter ? ['step_count: [1]'] : [])].join(', '));
   }
 
   private feedNames(): string {
@@ -330,6 +372,8 @@ class Emitter {
         `const params = ${braces(p.params.map((l) => arr(l.name)).join(', '))};`,
         `const grads = ${braces([...p.grads.keys()].map(arr).join(', '))};`,
         `const outputs = ${braces([...p.outputs.keys()].map(arr).join(', '))};`,
+        ...this.counter(),
+        `const state = ${braces([...p.state.map((l) => arr(l.name)), ...(p.spec.optimizer.counter ? ['step_count'] : [])].join(', '))};`,
         ...this.rngLine(inits),
         ...[...leaves, ...forwardValues].map((n) => `let ${n} = 0;`),
         ...this.scalars(false),
@@ -355,12 +399,12 @@ class Emitter {
           LR_CHECK,
           'forward(feeds);',
           'backward();',
-          ...p.params.filter((l) => p.grads.has(l.name)).map((l) => `params.${l.name}[0] -= lr * grads.${l.name}[0];`),
+          ...this.update((l) => [`params.${l.name}[0]`, `grads.${l.name}[0]`, (slot) => `state.${slot}_${l.name}[0]`], false),
           ...(loss ? [`return ${loss};`] : []),
         ]),
         '}',
         '',
-        "return { params, grads, outputs, kernels: 'typescript', forward, backward, step };",
+        `return { params, grads, outputs, state, shapes: ${this.shapes()}, kernels: 'typescript', forward, backward, step };`,
       ]),
       '}',
     ];

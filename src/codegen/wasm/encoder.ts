@@ -41,7 +41,11 @@ export const Simd = {
   load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, shuffle: 0x0d,
   f32x4Splat: 0x13, f32x4ExtractLane: 0x1f, f32x4ReplaceLane: 0x20,
   load32Lane: 0x56, load64Lane: 0x57, store32Lane: 0x5a, store64Lane: 0x5b, load32Zero: 0x5c, load64Zero: 0x5d,
-  f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Min: 0xe8, f32x4Max: 0xe9,
+  f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
+  v128Not: 0x4d, v128And: 0x4e, v128AndNot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52,
+  f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3,
+  f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
+  f32x4Pmin: 0xea, f32x4Pmax: 0xeb,
   f32x4RelaxedMadd: 0x105,
 } as const;
 
@@ -127,8 +131,34 @@ export class FunctionBody {
   f32x4Add(): this { return this.simd(Simd.f32x4Add); }
   f32x4Sub(): this { return this.simd(Simd.f32x4Sub); }
   f32x4Mul(): this { return this.simd(Simd.f32x4Mul); }
+  f32x4Div(): this { return this.simd(Simd.f32x4Div); }
+  /** IEEE min: NaN if either lane is NaN, -0 < +0. */
   f32x4Min(): this { return this.simd(Simd.f32x4Min); }
+  /** IEEE max: NaN if either lane is NaN, -0 < +0. */
   f32x4Max(): this { return this.simd(Simd.f32x4Max); }
+  /** Pseudo-min b < a ? b : a (stack: a b). */
+  f32x4Pmin(): this { return this.simd(Simd.f32x4Pmin); }
+  /** Pseudo-max a < b ? b : a (stack: a b). */
+  f32x4Pmax(): this { return this.simd(Simd.f32x4Pmax); }
+  f32x4Abs(): this { return this.simd(Simd.f32x4Abs); }
+  f32x4Neg(): this { return this.simd(Simd.f32x4Neg); }
+  f32x4Sqrt(): this { return this.simd(Simd.f32x4Sqrt); }
+  // Lane-wise comparisons (stack: a b): all ones where a OP b, else all zeros. Ordered, so false where
+  // either lane is NaN, except ne, which is true there.
+  f32x4Eq(): this { return this.simd(Simd.f32x4Eq); }
+  f32x4Ne(): this { return this.simd(Simd.f32x4Ne); }
+  f32x4Lt(): this { return this.simd(Simd.f32x4Lt); }
+  f32x4Gt(): this { return this.simd(Simd.f32x4Gt); }
+  f32x4Le(): this { return this.simd(Simd.f32x4Le); }
+  f32x4Ge(): this { return this.simd(Simd.f32x4Ge); }
+  v128Not(): this { return this.simd(Simd.v128Not); }
+  v128And(): this { return this.simd(Simd.v128And); }
+  /** a & ~b (stack: a b). */
+  v128AndNot(): this { return this.simd(Simd.v128AndNot); }
+  v128Or(): this { return this.simd(Simd.v128Or); }
+  v128Xor(): this { return this.simd(Simd.v128Xor); }
+  /** (a & mask) | (b & ~mask), bit by bit (stack: a b mask). */
+  v128Bitselect(): this { return this.simd(Simd.v128Bitselect); }
   /** a * b + c, fused or not as the engine chooses (relaxed SIMD). Stack: a b c. */
   f32x4RelaxedMadd(): this { return this.simd(Simd.f32x4RelaxedMadd); }
 

@@ -1,0 +1,82 @@
+// Each optimizer's compiled update equals its formula on a hand-checked example (numbers from the
+// formulas, computed once in float64 with python's math: see the comments).
+import { describe, expect, it } from 'vitest';
+import { compile, emit, graph, type CompileOptions } from '../src/index.ts';
+
+// w = [1, -2], loss = Σ w·c with c = [3, 0.5], so the gradient is c at every step; lr 0.1, three steps.
+async function threeSteps(optimizer: CompileOptions['optimizer'], options: Partial<CompileOptions> = {}) {
+  const g = graph('opt');
+  const w = g.param('w', [2], { init: [1, -2] });
+  const c = g.input('c', [2]);
+  const model = await compile(g, { loss: w.mul(c).sum(), optimizer, dtype: 'f64', ...options });
+  for (let t = 0; t < 3; t++) model.step({ c: [3, 0.5] }, 0.1);
+  return model;
+}
+
+const cases: [string, CompileOptions['optimizer'], [number, number]][] = [
+  // w -= lr·g
+  ['sgd', { sgd: {} }, [0.09999999999999987, -2.1499999999999995]],
+  // g + λw with λ = 0.5
+  ['sgd with weight decay', { sgd: { weightDecay: 0.5 } }, [0.0016249999999998765, -1.8573749999999998]],
+  // v = 0.9v − lr·g; w += v
+  ['momentum', { momentum: {} }, [-0.6830000000000003, -2.2805]],
+  // v_prev = v; v = 0.9v − lr·g; w += −0.9·v_prev + 1.9·v
+  ['nesterov', { momentum: { nesterov: true } }, [-1.4147, -2.40245]],
+  // cache = 0.99·cache + 0.01·g²; w −= lr·g / (√cache + 1e-8)
+  ['rmsprop', { rmsprop: {} }, [-1.2891302284663935, -4.28912992193286]],
+  // m, v moving averages (0.9, 0.999), bias-corrected; w −= lr·m̂ / (√v̂ + 1e-8)
+  ['adam', { adam: {} }, [0.7000000010000005, -2.2999999939999993]],
+  // Adam, then w −= lr·0.01·w (decoupled weight decay)
+  ['adamw', { adamw: { weightDecay: 0.01 } }, [0.6973028999990007, -2.2937060920059977]],
+];
+
+describe('optimizers compiled into step()', () => {
+  it.each(cases)('%s matches its formula', async (_name, optimizer, expected) => {
+    const model = await threeSteps(optimizer);
+    const w = model.params.w!;
+    expect(Math.abs(w[0]! - expected[0]) / Math.abs(expected[0])).toBeLessThan(1e-12);
+    expect(Math.abs(w[1]! - expected[1]) / Math.abs(expected[1])).toBeLessThan(1e-12);
+  });
+
+  it.each(cases)('%s: the readable mode gives the same numbers', async (_name, optimizer, expected) => {
+    const model = await threeSteps(optimizer, { optimize: false });
+    expect(Math.max(...Array.from(model.params.w!).map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThan(1e-12);
+  });
+
+  it('Adam keeps its moments and step count in model.state, with their shapes', async () => {
+    const model = await threeSteps({ adam: {} });
+    expect(Object.keys(model.state).sort()).toEqual(['m_w', 'step_count', 'v_w']);
+    expect(model.state.step_count![0]).toBe(3);
+    expect(model.shapes).toEqual({ w: [2], m_w: [2], v_w: [2], step_count: [1] });
+    // m after three steps of a constant gradient g: g·(1 − 0.9³)
+    expect(model.state.m_w![0]).toBeCloseTo(3 * (1 - 0.9 ** 3), 12);
+  });
+
+  it('the update is one fused loop per param, with no allocation', () => {
+    const g = graph('fused');
+    const w = g.param('w', [300]);
+    const src = emit(g, { loss: w.square().sum(), optimizer: { adam: {} } });
+    const step = src.slice(src.indexOf('function step('), src.indexOf('return {', src.indexOf('function step(')));
+    expect(step).toContain('for (let i = 0; i < 300; i++) {');
+    expect(step).toContain('m_w[i] = 0.9 * m_w[i] + 0.1 * gi;');
+    expect(step).not.toMatch(/\bnew\b(?! Error)/);
+  });
+
+  it('a scalar graph gets the same update', async () => {
+    const g = graph('scalar');
+    const w = g.param('w', [], { init: 1 });
+    const model = await compile(g, { loss: w.mul(3), optimizer: { momentum: {} }, dtype: 'f64' });
+    for (let t = 0; t < 3; t++) model.step({}, 0.1);
+    expect(model.params.w![0]).toBeCloseTo(-0.6830000000000003, 12);
+    expect(model.state.velocity_w![0]).toBeCloseTo(-0.3 * (1 + 0.9 + 0.81), 12);
+  });
+
+  it('bad settings are clear errors', async () => {
+    const g = graph('bad');
+    const w = g.param('w', [2]);
+    const loss = w.sum();
+    expect(() => emit(g, { loss, optimizer: { adam: { beta1: 1.5 } } })).toThrow('compile: adam.beta1 must be a number in [0, 1), got 1.5');
+    expect(() => emit(g, { loss, optimizer: { adam: { lr: 0.1 } } as never })).toThrow("compile: adam has no setting 'lr'");
+    expect(() => emit(g, { loss, optimizer: { lion: {} } as never })).toThrow('compile: optimizer must be one of');
+  });
+});
