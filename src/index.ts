@@ -13,4 +13,6 @@ export {
 } from './ops/composite.ts';
 export { customOp, type CustomOp, type CustomOpSpec, type CustomOpDomain } from './ops/custom.ts';
 export { mulberry32, randn } from '../templates/prelude/random.ts';
+export { cosine, inverseSqrt, linear, stepDecay, warmup, type Schedule } from './runtime/schedules.ts';
+export type { Optimizer } from './codegen/ts/optimizer.ts';
 export { VERSION } from './version.ts';

@@ -8,8 +8,12 @@ import * as composite from '../ops/composite.ts';
 import type { DType, Node, Phase } from './node.ts';
 
 export type { DType, Node, Phase };
-/** How a parameter starts: zeros, standard normal (the lecture's randn), normal with a std, a constant, or values. */
-export type Init = 'zeros' | 'randn' | { normal: number } | number | readonly number[];
+/**
+ * How a parameter starts: zeros, standard normal (the lecture's randn), Xavier/Glorot normal
+ * (std √(2 / (fan_in + fan_out))), He/Kaiming normal (std √(2 / fan_in)), normal with a std, a constant, or
+ * values. fan_out is the last dim, fan_in the product of the others (a weight [in, out] used as x·W).
+ */
+export type Init = 'zeros' | 'randn' | 'xavier' | 'he' | { normal: number } | number | readonly number[];
 export type TensorLike = Tensor | number;
 
 /** A node of the graph. Immutable but for its name; ops build new nodes. */
@@ -243,7 +247,7 @@ export class Graph {
 
 function checkInit(init: Init, name: string, shape: Shape, site: string): void {
   const what = `param('${name}')`;
-  if (init === 'zeros' || init === 'randn' || (typeof init === 'number' && Number.isFinite(init))) return;
+  if (init === 'zeros' || init === 'randn' || init === 'xavier' || init === 'he' || (typeof init === 'number' && Number.isFinite(init))) return;
   if (typeof init === 'object' && init !== null && 'normal' in init && Number.isFinite(init.normal) && init.normal >= 0) return;
   if (Array.isArray(init)) {
     if (!shape.every((d) => typeof d === 'number')) throw new FlatgradError(`${what}: init values need a fixed shape, got ${formatShape(shape)}`, site);
@@ -251,7 +255,7 @@ function checkInit(init: Init, name: string, shape: Shape, site: string): void {
     if (init.length !== size) throw new FlatgradError(`${what}: init has ${init.length} values, shape ${formatShape(shape)} holds ${size}`, site);
     if (init.every((v) => Number.isFinite(v))) return;
   }
-  throw new FlatgradError(`${what}: bad init ${JSON.stringify(init)}; use 'zeros', 'randn', { normal: std }, a number, or an array of values`, site);
+  throw new FlatgradError(`${what}: bad init ${JSON.stringify(init)}; use 'zeros', 'randn', 'xavier', 'he', { normal: std }, a number, or an array of values`, site);
 }
 
 /** Start a graph. Its name names the generated module. */

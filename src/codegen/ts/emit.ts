@@ -89,6 +89,12 @@ class Emitter {
     const init: Init = l.init ?? 'zeros';
     if (init === 'zeros') return [];
     if (init === 'randn') return (this.helpers.add('random'), [`fill_randn(${target}, rng, 1);`]);
+    if (init === 'xavier' || init === 'he') {
+      const fanOut = l.shape.at(-1) ?? 1;
+      const fanIn = l.size / fanOut;
+      const std = Math.sqrt(2 / (init === 'he' ? fanIn : fanIn + fanOut));
+      return (this.helpers.add('random'), [`fill_randn(${target}, rng, ${literal(std).text}); // ${init === 'he' ? 'He: √(2 / fan_in)' : 'Xavier: √(2 / (fan_in + fan_out))'}`]);
+    }
     if (typeof init === 'number') return [`${target}.fill(${literal(init).text});`];
     if (Array.isArray(init)) return [`${target}.set([${init.map((v) => literal(v).text).join(', ')}]);`];
     return (this.helpers.add('random'), [`fill_randn(${target}, rng, ${literal((init as { normal: number }).normal).text});`]);

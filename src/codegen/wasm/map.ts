@@ -18,13 +18,14 @@
 // axes [m, n] whose loads each read one of: the output's own element (strides [n, 1]), a scalar
 // ([0, 0]), a row-broadcast vector of n floats ([0, 1], a bias), a column-broadcast vector of m
 // floats ([1, 0], splat once per row).
-// - One axis: one loop over ceil(N / 4) vectors, which may read the operands' and write the output's
+// - One axis: a loop over ceil(N / 4) vectors, which may read the operands' and write the output's
 //   padding (every buffer's slot is whole 16-byte vectors).
 // - Two axes: a loop over rows, in each a loop over the row's floor(n / 4) whole vectors; when n is not
 //   a multiple of 4 each row ends with a partial vector read with load32_zero / load64_zero (+ a lane)
 //   and written with store32_lane / store64_lane, so nothing outside the output's m·n floats is written
 //   and nothing past a contiguous operand's m·n floats is read (a bias's last vector is read whole,
 //   within its padded slot).
+// Vector loops do four vectors per iteration (MapOptions.unroll), then the rest straight-line.
 // Loop-invariant subexpressions (literals, scalars, scalar loads, and what depends on them alone) are
 // computed once before the loops; those that depend on a column-broadcast load once per row.
 

@@ -1,0 +1,364 @@
+// Minibatches for a training loop, and evaluation over a whole data set.
+//
+// A compiled model has a fixed batch dim, so every batch handed to it is exactly `batchSize` examples.
+// The buffers a batch is written into are allocated once, when the batches are made, and reused for every
+// batch: iterating allocates nothing per batch (the iterator and its result object are reused too).
+import { FlatgradError } from '../graph/errors.ts';
+import { mulberry32 } from '../../templates/prelude/random.ts';
+
+/** One entry of a data set: its values, row-major, and its shape; shape[0] is the number of examples. */
+export interface DataEntry {
+  readonly values: Float32Array | Float64Array | Int32Array | readonly number[];
+  readonly shape: readonly number[];
+}
+
+/** A data set: entries by feed name, all with the same number of examples (shape[0]). */
+export type Dataset = Readonly<Record<string, DataEntry>>;
+
+/** One batch's buffer: Int32Array for Int32Array data, Float32Array for Float32Array data, Float64Array otherwise (plain arrays keep their float64 values). */
+export type BatchBuffer = Float32Array | Float64Array | Int32Array;
+
+/** One batch: a buffer of [batchSize, ...shape.slice(1)] values per entry, by name. */
+export type BatchFeeds = Readonly<Record<string, BatchBuffer>>;
+
+export interface BatchOptions {
+  /** Examples per batch: the model's batch dim. */
+  readonly batchSize: number;
+  /** Seeds the shuffles (default 0): the same seed gives the same batches, bit for bit. */
+  readonly seed?: number;
+  /** Shuffle every epoch (default true); false keeps the data's order. */
+  readonly shuffle?: boolean;
+  /**
+   * The last partial batch, when batchSize does not divide the example count:
+   * 'drop' (default) skips the remainder this epoch (another epoch's shuffle puts other examples there, so
+   * every example is seen over epochs); 'wrap' fills the last batch from the start of the next epoch's
+   * order, so every example is seen every epoch and a few twice.
+   */
+  readonly last?: 'drop' | 'wrap';
+}
+
+/**
+ * A data set cut into minibatches. `for (const feeds of data.epoch(e)) model.step(feeds, lr)`.
+ *
+ * The feeds yielded are always the same object holding the same buffers (`feeds` below), overwritten by
+ * the next batch: copy a batch you want to keep. Nothing is allocated per batch. Iterate one epoch at a
+ * time per Batches object (two iterations at once share the buffers).
+ */
+export interface Batches {
+  /** Examples in the data set. */
+  readonly count: number;
+  readonly batchSize: number;
+  /** Batches each epoch yields: floor(count / batchSize) with 'drop', ceil(count / batchSize) with 'wrap'. */
+  readonly batchesPerEpoch: number;
+  /** count % batchSize: the examples a 'drop' epoch skips, or the real examples in a 'wrap' epoch's last batch. */
+  readonly remainder: number;
+  readonly last: 'drop' | 'wrap';
+  /** The buffers every batch is written into. */
+  readonly feeds: BatchFeeds;
+  /** The batches of epoch k (an integer in [0, 2³²)): its own permutation, the same for the same seed and k. */
+  epoch(k: number): IterableIterator<BatchFeeds>;
+  /**
+   * Every batch of every epoch from `from` on, without end (the lecture's `while True: sample_training_data(data, 256)`):
+   * `for (const { epoch, batch, feeds } of data.stream()) { …; if (done) break; }`. The yielded object is reused too.
+   */
+  stream(from?: number): IterableIterator<{ readonly epoch: number; readonly batch: number; readonly feeds: BatchFeeds }>;
+}
+
+interface Column {
+  readonly name: string;
+  readonly src: ArrayLike<number>;
+  readonly dst: BatchBuffer;
+  /** Values per example. */
+  readonly row: number;
+  readonly shape: readonly number[];
+}
+
+const list = (names: readonly string[]) => names.map((n) => `'${n}'`).join(', ');
+const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+
+/** Check a data set; returns its example count and, per entry, its values and values per example. */
+function checkData(data: Dataset, who: string): { count: number; entries: { name: string; values: DataEntry['values']; shape: readonly number[]; row: number }[] } {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new FlatgradError(`${who}: data must be an object { name: { values, shape } }, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
+  }
+  const names = Object.keys(data);
+  if (names.length === 0) throw new FlatgradError(`${who}: data has no entries; give { name: { values, shape } } for each feed`);
+  const entries = names.map((name) => {
+    const e = data[name];
+    if (typeof e !== 'object' || e === null) throw new FlatgradError(`${who}: data '${name}' must be { values, shape }, got ${e === null ? 'null' : typeof e}`);
+    const { values, shape } = e;
+    const typed = values instanceof Float32Array || values instanceof Float64Array || values instanceof Int32Array;
+    if (!typed && !Array.isArray(values)) throw new FlatgradError(`${who}: data '${name}': values must be a Float32Array, Float64Array, Int32Array or an array of numbers`);
+    if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new FlatgradError(`${who}: data '${name}': shape must be [examples, ...] of non-negative integers, got ${JSON.stringify(shape)}`);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (values.length !== size) throw new FlatgradError(`${who}: data '${name}' has ${values.length} values, but its shape ${fmt(shape)} holds ${size}`);
+    return { name, values, shape, row: shape.slice(1).reduce((a, b) => a * b, 1) };
+  });
+  const count = entries[0]!.shape[0]!;
+  if (entries.some((e) => e.shape[0] !== count)) {
+    throw new FlatgradError(`${who}: the entries hold different numbers of examples (shape[0]): ${entries.map((e) => `'${e.name}' ${e.shape[0]}`).join(', ')}; every entry needs one row per example`);
+  }
+  if (count === 0) throw new FlatgradError(`${who}: the data has no examples (shape[0] is 0 in ${list(names)})`);
+  return { count, entries };
+}
+
+function checkBatchSize(batchSize: unknown, count: number, who: string): number {
+  if (typeof batchSize !== 'number' || !Number.isSafeInteger(batchSize) || batchSize < 1) throw new FlatgradError(`${who}: batchSize must be a positive integer, got ${String(batchSize)}`);
+  if (batchSize > count) throw new FlatgradError(`${who}: batchSize ${batchSize} is more than the ${count} examples of the data`);
+  return batchSize;
+}
+
+/** The preallocated batch buffers, and copying one example into one row of them. */
+class Loader {
+  readonly feeds: BatchFeeds;
+  private readonly columns: readonly Column[];
+
+  constructor(entries: ReturnType<typeof checkData>['entries'], readonly batchSize: number) {
+    this.columns = entries.map(({ name, values, shape, row }) => {
+      const size = batchSize * row;
+      const dst = values instanceof Int32Array ? new Int32Array(size) : values instanceof Float32Array ? new Float32Array(size) : new Float64Array(size);
+      return { name, src: values, dst, row, shape };
+    });
+    this.feeds = Object.freeze(Object.fromEntries(this.columns.map((c) => [c.name, c.dst])));
+  }
+
+  /** Copy example `example` into row `slot` of every buffer. */
+  load(slot: number, example: number): void {
+    const columns = this.columns;
+    for (let c = 0; c < columns.length; c++) {
+      const { src, dst, row } = columns[c]!;
+      const from = example * row;
+      const to = slot * row;
+      for (let j = 0; j < row; j++) dst[to + j] = src[from + j]!;
+    }
+  }
+
+  column(name: string): Column | undefined {
+    return this.columns.find((c) => c.name === name);
+  }
+}
+
+/** A 32-bit seed for epoch k's shuffle, mixed from the user's seed and k (murmur3's finalizer). */
+function epochSeed(seed: number, k: number): number {
+  let h = (Math.imul(seed ^ 0x3c6ef372, 0x9e3779b1) + Math.imul(k, 0x85ebca6b) + k) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Cut `data` into minibatches of `batchSize` examples: see `Batches` and `BatchOptions`. */
+export function batches(data: Dataset, options: BatchOptions): Batches {
+  const who = 'batches';
+  const { count, entries } = checkData(data, who);
+  if (typeof options !== 'object' || options === null) throw new FlatgradError(`${who}: options must be { batchSize, seed?, shuffle?, last? }`);
+  const batchSize = checkBatchSize(options.batchSize, count, who);
+  const { seed = 0, shuffle = true, last = 'drop' } = options;
+  if (!Number.isSafeInteger(seed)) throw new FlatgradError(`${who}: seed must be an integer, got ${String(seed)}`);
+  if (shuffle !== true && shuffle !== false) throw new FlatgradError(`${who}: shuffle must be true or false, got ${String(shuffle)}`);
+  if (last !== 'drop' && last !== 'wrap') throw new FlatgradError(`${who}: last must be 'drop' or 'wrap', got ${JSON.stringify(last)}`);
+  const loader = new Loader(entries, batchSize);
+  const remainder = count % batchSize;
+  const batchesPerEpoch = last === 'drop' ? Math.floor(count / batchSize) : Math.ceil(count / batchSize);
+
+  // Two permutation buffers, each tagged with the epoch it holds: epoch k's, and k + 1's for a wrapped last batch.
+  const perms = shuffle ? [new Uint32Array(count), new Uint32Array(count)] : [];
+  const held = [-1, -1];
+  const permutation = (k: number): Uint32Array => {
+    if (held[0] === k) return perms[0]!;
+    if (held[1] === k) return perms[1]!;
+    const slot = held[0] === k - 1 ? 1 : 0; // keep the previous epoch's when a wrap may still read it
+    const p = perms[slot]!;
+    for (let i = 0; i < count; i++) p[i] = i;
+    const rng = mulberry32(epochSeed(seed, k));
+    for (let i = count - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      const t = p[i]!;
+      p[i] = p[j]!;
+      p[j] = t;
+    }
+    held[slot] = k;
+    return p;
+  };
+  /** Example at position `pos` of epoch k's order; positions past the end read the next epoch's order. */
+  const exampleAt = (k: number, pos: number): number => {
+    if (pos >= count) return shuffle ? permutation(k + 1)[pos - count]! : pos - count;
+    return shuffle ? permutation(k)[pos]! : pos;
+  };
+  const fill = (k: number, b: number): void => {
+    const start = b * batchSize;
+    if (shuffle) permutation(k); // so that the wrap's permutation(k + 1) lands in the other buffer
+    for (let i = 0; i < batchSize; i++) loader.load(i, exampleAt(k, start + i));
+  };
+  const checkEpoch = (k: unknown, what: string): number => {
+    if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 0 || k >= 2 ** 32) throw new FlatgradError(`${who}: ${what} must be an integer in [0, 2^32), got ${String(k)}`);
+    return k;
+  };
+
+  return {
+    count,
+    batchSize,
+    batchesPerEpoch,
+    remainder,
+    last,
+    feeds: loader.feeds,
+    epoch(k: number): IterableIterator<BatchFeeds> {
+      checkEpoch(k, 'epoch');
+      let b = 0;
+      const result: IteratorResult<BatchFeeds> = { value: loader.feeds, done: false };
+      const end: IteratorResult<BatchFeeds> = { value: undefined, done: true };
+      const it: IterableIterator<BatchFeeds> = {
+        next() {
+          if (b >= batchesPerEpoch) return end;
+          fill(k, b++);
+          return result;
+        },
+        [Symbol.iterator]: () => it,
+      };
+      return it;
+    },
+    stream(from = 0) {
+      let k = checkEpoch(from, 'stream(from)');
+      let b = 0;
+      const value = { epoch: k, batch: 0, feeds: loader.feeds };
+      const result = { value, done: false as const };
+      const it = {
+        next() {
+          if (b >= batchesPerEpoch) (b = 0, k++);
+          fill(k, b);
+          value.epoch = k;
+          value.batch = b++;
+          return result;
+        },
+        [Symbol.iterator]: () => it,
+      };
+      return it;
+    },
+  };
+}
+
+/** What evaluate() needs of a model: a compiled Model, or what a generated module's createModel() returns. */
+export interface EvaluatedModel {
+  /** Any model's forward: feeds by name, returns the loss. */
+  forward(feeds: never): number;
+  readonly outputs: Readonly<Record<string, Float32Array | Float64Array>>;
+  /** A compiled Model's inputs (generated modules have none): used to pick and check the feeds. */
+  readonly inputs?: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32' }[];
+}
+
+export interface EvaluateOptions {
+  /** The model's batch dim. Default: the first dim of the model's inputs (a compiled Model); required for a generated module's model. */
+  readonly batchSize?: number;
+  /** The key of `model.outputs` holding the scores, [batchSize, classes]: gives the accuracy. */
+  readonly scores?: string;
+  /** The data entry holding the integer labels. Default: the model's one 'i32' input, else the data's one Int32Array entry. */
+  readonly labels?: string;
+  /** How the model's loss reduces its batch: 'mean' (default: every built-in loss) or 'sum' (e.g. sumOfSquares). */
+  readonly reduction?: 'mean' | 'sum';
+}
+
+export interface Evaluation {
+  /** The mean over all `count` examples of the per-example loss (see evaluate). */
+  readonly loss: number;
+  /** The fraction of examples whose scores row has its largest value (the first, on ties) at the label. */
+  readonly accuracy?: number;
+  /** Examples evaluated: every example of the data, once. */
+  readonly count: number;
+}
+
+/**
+ * Forward only, over every example in order, in batches of the model's batch size. Returns the loss averaged
+ * over the examples, and the accuracy when `scores` is given. Nothing is allocated per batch.
+ *
+ * The loss of a batch is taken to be the mean (`reduction: 'sum'`: the sum) over its rows of a per-example
+ * loss, plus anything that does not depend on the batch (a regularizer). The full batches each count as
+ * batchSize examples. When batchSize does not divide the count, the r leftover examples are counted exactly,
+ * and only once: their batch is run with the r real examples followed by batchSize − r copies of the first of
+ * them, e, and one more batch of batchSize copies of e gives e's own loss ℓ_e; the copies' share,
+ * (batchSize − r)·ℓ_e, is subtracted, leaving the r real examples' sum. (No example of another batch is
+ * wrapped in, so none is counted twice.) The accuracy counts only the r real rows of that batch. So the loss
+ * is exactly Σ ℓ_i / count, up to float rounding, at the cost of one extra forward pass.
+ */
+export function evaluate(model: EvaluatedModel, data: Dataset, options: EvaluateOptions = {}): Evaluation {
+  const who = 'evaluate';
+  if (typeof model !== 'object' || model === null || typeof model.forward !== 'function') throw new FlatgradError(`${who}: model must be a compiled model (with forward)`);
+  const { count, entries: all } = checkData(data, who);
+  const { scores, reduction = 'mean' } = options;
+  if (reduction !== 'mean' && reduction !== 'sum') throw new FlatgradError(`${who}: reduction must be 'mean' or 'sum', got ${JSON.stringify(reduction)}`);
+
+  // The feeds: the model's inputs when it says what they are (other data entries are not fed), else every entry.
+  let entries = all;
+  let batchSize = options.batchSize;
+  if (model.inputs) {
+    const missing = model.inputs.filter((i) => !(i.name in data));
+    if (missing.length > 0) throw new FlatgradError(`${who}: the model is fed ${list(model.inputs.map((i) => i.name))}, but the data has no ${list(missing.map((i) => i.name))} (it has ${list(Object.keys(data))})`);
+    entries = model.inputs.map((i) => all.find((e) => e.name === i.name)!);
+    batchSize ??= model.inputs[0]?.shape[0];
+    for (const input of model.inputs) {
+      const e = entries.find((x) => x.name === input.name)!;
+      const row = input.shape.slice(1).reduce((a, b) => a * b, 1);
+      if (input.shape.length === 0 || input.shape[0] !== batchSize || row !== e.row) {
+        throw new FlatgradError(`${who}: the model's input '${input.name}' has shape ${fmt(input.shape)}, but batches of ${batchSize} of data '${e.name}' ${fmt(e.shape)} would be ${fmt([batchSize ?? 0, ...e.shape.slice(1)])}${input.shape[0] !== batchSize ? ' (the batch size is fixed when the model is compiled)' : ''}`);
+      }
+    }
+  }
+  if (batchSize === undefined) throw new FlatgradError(`${who}: give batchSize, the model's batch dim (this model does not list its inputs)`);
+  checkBatchSize(batchSize, count, who);
+  const B = batchSize;
+  const loader = new Loader(entries, B);
+  const feeds = loader.feeds as never;
+
+  // Accuracy: the scores output [B, C] and the labels column.
+  let scoreBuf: Float32Array | Float64Array | undefined;
+  let classes = 0;
+  let labels: Column | undefined;
+  if (scores !== undefined) {
+    scoreBuf = model.outputs[scores];
+    if (!scoreBuf) throw new FlatgradError(`${who}: scores '${scores}' is not one of the model's outputs (${Object.keys(model.outputs).length ? list(Object.keys(model.outputs)) : 'it has none; compile it with outputs: { scores }'})`);
+    classes = scoreBuf.length / B;
+    if (!Number.isInteger(classes) || classes < 1) throw new FlatgradError(`${who}: output '${scores}' has ${scoreBuf.length} values, not [${B}, classes] rows`);
+    let name = options.labels;
+    if (name === undefined) {
+      const ints = model.inputs ? model.inputs.filter((i) => i.dtype === 'i32').map((i) => i.name) : entries.filter((e) => e.values instanceof Int32Array).map((e) => e.name);
+      if (ints.length !== 1) throw new FlatgradError(`${who}: give labels, the data entry holding the labels (${ints.length ? `candidates: ${list(ints)}` : 'no integer entry found'})`);
+      name = ints[0]!;
+    }
+    labels = loader.column(name);
+    if (!labels) throw new FlatgradError(`${who}: labels '${name}' is not a fed data entry (${list(entries.map((e) => e.name))})`);
+    if (labels.row !== 1) throw new FlatgradError(`${who}: labels '${name}' must hold one label per example, but its shape is ${fmt(labels.shape)}`);
+  }
+  const labelBuf = labels?.dst;
+  /** Rows [0, rows) of the batch whose scores' argmax is the label. */
+  const correct = (rows: number): number => {
+    if (!scoreBuf || !labelBuf) return 0;
+    let hits = 0;
+    for (let i = 0; i < rows; i++) {
+      const at = i * classes;
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (scoreBuf[at + c]! > scoreBuf[at + best]!) best = c;
+      if (best === labelBuf[i]) hits++;
+    }
+    return hits;
+  };
+
+  const perBatch = reduction === 'mean' ? B : 1; // batch loss × perBatch = the sum of its per-example losses
+  const full = Math.floor(count / B);
+  let sum = 0;
+  let hits = 0;
+  for (let b = 0; b < full; b++) {
+    for (let i = 0; i < B; i++) loader.load(i, b * B + i);
+    sum += model.forward(feeds) * perBatch;
+    hits += correct(B);
+  }
+  const r = count - full * B;
+  if (r > 0) {
+    const first = full * B;
+    for (let i = 0; i < B; i++) loader.load(i, first); // B copies of e: its own loss
+    const own = (model.forward(feeds) * perBatch) / B;
+    for (let i = 0; i < B; i++) loader.load(i, i < r ? first + i : first);
+    sum += model.forward(feeds) * perBatch - (B - r) * own;
+    hits += correct(r);
+  }
+  return { loss: sum / count, ...(scoreBuf ? { accuracy: hits / count } : {}), count };
+}
