@@ -5,37 +5,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Project, ts as tsm } from 'ts-morph';
 import ts from 'typescript';
+import { markers, thrown, rejected } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { allOps, compile, customOp, emit, FlatgradError, getOp, grad, gradcheck, graph, interpret, mulberry32, type Tensor } from '../src/index.ts';
 import { atom, binary, literal } from '../src/codegen/ts/code.ts';
 
-// The line of an offending call ends with `// @tag`; lineOf('tag') is its 1-based number (as in errors.test.ts).
+const { at } = markers(import.meta.url);
 const thisFile = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-function lineOf(tag: string): number {
-  const hits = thisFile.flatMap((text, k) => (text.trimEnd().endsWith(`// @${tag}`) ? [k + 1] : []));
-  if (hits.length !== 1) throw new Error(`marker '// @${tag}' appears ${hits.length} times in custom_ops.test.ts`);
-  return hits[0]!;
-}
-const at = (tag: string) => `test/custom_ops.test.ts:${lineOf(tag)}:`;
-
-function thrown(f: () => unknown): FlatgradError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FlatgradError);
-    return e as FlatgradError;
-  }
-  throw new Error('expected a FlatgradError, but nothing was thrown');
-}
-async function rejected(p: () => Promise<unknown>): Promise<FlatgradError> {
-  try {
-    await p();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FlatgradError);
-    return e as FlatgradError;
-  }
-  throw new Error('expected a FlatgradError, but nothing was thrown');
-}
 
 /** The module parses as TypeScript with no syntax errors. */
 function parses(source: string): void {

@@ -1,49 +1,10 @@
 // Errors are for people: each names what went wrong, the values involved, and the user's line that caused it.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { markers, thrown, rejected, thrownError } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
-import { compile, emit, FlatgradError, grad, graph } from '../src/index.ts';
+import { compile, emit, grad, graph } from '../src/index.ts';
 
 // The expected line of an offending call is found by reading this file, not the stack the library also reads:
-// the call's line ends with the comment `// @tag`, and lineOf('tag') returns its 1-based number.
-const thisFile = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-function lineOf(tag: string): number {
-  const hits = thisFile.flatMap((text, k) => (text.trimEnd().endsWith(`// @${tag}`) ? [k + 1] : []));
-  if (hits.length !== 1) throw new Error(`marker '// @${tag}' appears ${hits.length} times in errors.test.ts`);
-  return hits[0]!;
-}
-/** `test/errors.test.ts:<line>:` — the trailing colon keeps line 12 from matching 123. */
-const at = (tag: string) => `test/errors.test.ts:${lineOf(tag)}:`;
-
-/** The FlatgradError that f throws; fails the test if it throws nothing or something else. */
-function thrown(f: () => unknown): FlatgradError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FlatgradError);
-    return e as FlatgradError;
-  }
-  throw new Error('expected a FlatgradError, but nothing was thrown');
-}
-async function rejected(p: () => Promise<unknown>): Promise<FlatgradError> {
-  try {
-    await p();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FlatgradError);
-    return e as FlatgradError;
-  }
-  throw new Error('expected a FlatgradError, but nothing was thrown');
-}
-/** Any Error f throws (the generated module throws plain Errors). */
-function thrownError(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(Error);
-    return e as Error;
-  }
-  throw new Error('expected an Error, but nothing was thrown');
-}
+const { lineOf, at } = markers(import.meta.url);
 
 describe('the line helper itself', () => {
   it('finds exactly the marked line', () => {

@@ -11,34 +11,9 @@ import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, customOp, emit, FlatgradError, Graph, graph, type Model, type Tensor } from '../src/index.ts';
 import { loadModule } from '../src/runtime/load.ts';
+import { markers, thrown, rejected } from './helpers.ts';
 
-// The line of an offending call ends with `// @tag`; lineOf('tag') is its 1-based number (as in errors.test.ts).
-const thisFile = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-function lineOf(tag: string): number {
-  const hits = thisFile.flatMap((text, k) => (text.trimEnd().endsWith(`// @${tag}`) ? [k + 1] : []));
-  if (hits.length !== 1) throw new Error(`marker '// @${tag}' appears ${hits.length} times in names.test.ts`);
-  return hits[0]!;
-}
-const at = (tag: string) => `test/names.test.ts:${lineOf(tag)}:`;
-
-function thrown(f: () => unknown): FlatgradError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FlatgradError);
-    return e as FlatgradError;
-  }
-  throw new Error('expected a FlatgradError, but nothing was thrown');
-}
-async function rejected(p: () => Promise<unknown>): Promise<FlatgradError> {
-  try {
-    await p();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FlatgradError);
-    return e as FlatgradError;
-  }
-  throw new Error('expected a FlatgradError, but nothing was thrown');
-}
+const { at } = markers(import.meta.url);
 
 /** Code-shaped, comment-shaped, multi-line, quoted, escaped, invisible and lookalike strings. */
 const hostile = [
