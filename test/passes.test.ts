@@ -145,6 +145,10 @@ describe('fusion in the generated code', () => {
     expect(withWasm).toContain("const gemm_64x10x100_tB = gemm(kernels.exports, 'gemm_64x10x100_tB', ");
     expect(withWasm).toMatch(/^const GEMM_WASM_SIMD = '[A-Za-z0-9+/]+=*';$/m);
     expect(optimized).not.toContain('WebAssembly');
+    // A large arithmetic-only fused loop runs as Wasm SIMD, its TypeScript beside it as fallback and comment.
+    expect(withWasm).toContain('loop_grad_s0(); // grad_s0[i] = grad_s0[i] * (1 - h[i]) * h[i];');
+    expect(withWasm).toContain('for (let i = 0; i < 6400; i++) grad_s0[i] = grad_s0[i] * (1 - h[i]) * h[i];');
+    expect(withWasm).toContain('h[i] = sigmoid(h[i])'); // exp has no Wasm SIMD instruction: stays TypeScript
   });
   it('readable mode keeps one loop per node', () => {
     expect(loops(readable, /for \(let i = 0;/)).toBeGreaterThan(loops(optimized, /for \(let i = 0;/));

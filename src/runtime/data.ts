@@ -4,7 +4,6 @@
 // The buffers a batch is written into are allocated once, when the batches are made, and reused for every
 // batch: iterating allocates nothing per batch (the iterator and its result object are reused too).
 import { FlatgradError } from '../graph/errors.ts';
-import { mulberry32 } from '../../templates/prelude/random.ts';
 
 /** One entry of a data set: its values, row-major, and its shape; shape[0] is the number of examples. */
 export interface DataEntry {
@@ -58,10 +57,10 @@ export interface Batches {
   /** The batches of epoch k (an integer in [0, 2³²)): its own permutation, the same for the same seed and k. */
   epoch(k: number): IterableIterator<BatchFeeds>;
   /**
-   * Every batch of every epoch from `from` on, without end (the lecture's `while True: sample_training_data(data, 256)`):
+   * Every batch of every epoch from batch `fromBatch` of epoch `fromEpoch` on (default 0, 0: resume mid-epoch with both), without end (the lecture's `while True: sample_training_data(data, 256)`):
    * `for (const { epoch, batch, feeds } of data.stream()) { …; if (done) break; }`. The yielded object is reused too.
    */
-  stream(from?: number): IterableIterator<{ readonly epoch: number; readonly batch: number; readonly feeds: BatchFeeds }>;
+  stream(fromEpoch?: number, fromBatch?: number): IterableIterator<{ readonly epoch: number; readonly batch: number; readonly feeds: BatchFeeds }>;
 }
 
 interface Column {
@@ -148,6 +147,28 @@ function epochSeed(seed: number, k: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/**
+ * Fisher–Yates: p becomes a uniformly random permutation of 0 … p.length − 1, drawn from mulberry32(seed).
+ * The generator is mulberry32's own steps (the same stream as templates/prelude/random.ts) with its state in
+ * a local, so that shuffling allocates nothing (a closure's state above 2³¹ is a heap number per draw).
+ */
+export function shuffleInto(p: Uint32Array, seed: number): void {
+  const n = p.length;
+  for (let i = 0; i < n; i++) p[i] = i;
+  let a = seed >>> 0;
+  for (let i = n - 1; i > 0; i--) {
+    a = (a + 0x6d2b79f5) >>> 0; // mulberry32
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    const j = Math.floor(u * (i + 1));
+    const v = p[i]!;
+    p[i] = p[j]!;
+    p[j] = v;
+  }
+}
+
 /** Cut `data` into minibatches of `batchSize` examples: see `Batches` and `BatchOptions`. */
 export function batches(data: Dataset, options: BatchOptions): Batches {
   const who = 'batches';
@@ -169,17 +190,9 @@ export function batches(data: Dataset, options: BatchOptions): Batches {
     if (held[0] === k) return perms[0]!;
     if (held[1] === k) return perms[1]!;
     const slot = held[0] === k - 1 ? 1 : 0; // keep the previous epoch's when a wrap may still read it
-    const p = perms[slot]!;
-    for (let i = 0; i < count; i++) p[i] = i;
-    const rng = mulberry32(epochSeed(seed, k));
-    for (let i = count - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      const t = p[i]!;
-      p[i] = p[j]!;
-      p[j] = t;
-    }
+    shuffleInto(perms[slot]!, epochSeed(seed, k));
     held[slot] = k;
-    return p;
+    return perms[slot]!;
   };
   /** Example at position `pos` of epoch k's order; positions past the end read the next epoch's order. */
   const exampleAt = (k: number, pos: number): number => {
@@ -218,9 +231,10 @@ export function batches(data: Dataset, options: BatchOptions): Batches {
       };
       return it;
     },
-    stream(from = 0) {
-      let k = checkEpoch(from, 'stream(from)');
-      let b = 0;
+    stream(fromEpoch = 0, fromBatch = 0) {
+      let k = checkEpoch(fromEpoch, 'stream: fromEpoch');
+      if (!Number.isSafeInteger(fromBatch) || fromBatch < 0 || fromBatch >= batchesPerEpoch) throw new FlatgradError(`${who}: stream: fromBatch must be an integer in [0, ${batchesPerEpoch}), got ${String(fromBatch)}`);
+      let b = fromBatch;
       const value = { epoch: k, batch: 0, feeds: loader.feeds };
       const result = { value, done: false as const };
       const it = {

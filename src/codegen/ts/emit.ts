@@ -3,6 +3,8 @@ import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel
 import type { MemoryPlan } from '../../lower/memory.ts';
 import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
 import { sgdFunction } from '../wasm/update.ts';
+import { mapFunction, scalarNames, wasmSupports } from '../wasm/map.ts';
+import type { FunctionBody } from '../wasm/encoder.ts';
 import { describeOptimizer, stepPrologue, updateStatements } from './optimizer.ts';
 
 /** How an update reads a param, its gradient and a state slot. */
@@ -29,6 +31,8 @@ class Emitter {
   private readonly wasm: boolean;
   /** Lines after the factory: the Wasm kernels' bytes. */
   private tail: string[] = [];
+  /** Fused loops that run as Wasm SIMD, with their TypeScript fallback. */
+  private readonly wasmLoops: { name: string; out: string; body: FunctionBody; scalars: string[]; typescript: string[] }[] = [];
 
   constructor(private readonly p: Program) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
@@ -133,7 +137,8 @@ class Emitter {
     const alias = new Map(p.aliases.map((a) => [a.name, a.of]));
     const place = (name: string): number => mem.offsets.get(name) ?? place(alias.get(name)!);
     const targets = p.params.filter((l) => p.grads.has(l.name)).map((l) => ({ param: place(l.name), grad: place(p.grads.get(l.name)!.name), size: l.size }));
-    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs.map(gemmSpec), { relaxed }, [{ name: 'sgd', body: sgdFunction(targets) }])).toString('base64');
+    const extra = [{ name: 'sgd', body: sgdFunction(targets) }, ...this.wasmLoops];
+    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs.map(gemmSpec), { relaxed }, extra)).toString('base64');
     this.helpers.add('kernels');
     return {
       head: [
@@ -142,6 +147,10 @@ class Emitter {
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...specs.map((k) => `const ${gemmName(gemmSpec(k))} = gemm(kernels.exports, '${gemmName(gemmSpec(k))}', ${mem.bytes}, ${this.fallback(k)});`),
         ...(update.length ? ['const sgd = (kernels.exports?.sgd as ((lr: number) => void) | undefined) ?? ((lr: number) => {', ...indent(update), '});'] : []),
+        ...this.wasmLoops.flatMap((l) => {
+          const params = l.scalars.map((n) => `${n}: number`).join(', ');
+          return [`const ${l.name} = (kernels.exports?.${l.name} as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
+        }),
       ],
       tail: [
         '',
@@ -276,8 +285,11 @@ class Emitter {
 
   private kernel({ node, kernel }: Step): string[] {
     switch (kernel.kind) {
-      case 'map':
-        return this.mapKernel(kernel, node);
+      case 'map': {
+        // Elementwise code says what it does; layout ops get a note.
+        const note = node.op === 'const' || getOp(node.op).scalar ? '' : ` // ${node.name} = ${node.op}(${node.inputs.map((i) => i.name).join(', ')})`;
+        return this.wasmLoop(kernel) ?? this.mapKernel(kernel, note);
+      }
       case 'reduce':
         return this.reduceKernel(kernel, node);
       case 'matmul': {
@@ -290,9 +302,26 @@ class Emitter {
     }
   }
 
-  private mapKernel(k: MapKernel, node: Node): string[] {
-    // Elementwise code says what it does; layout ops get a note.
-    const comment = getOp(node.op === 'const' ? 'identity' : node.op).scalar || node.op === 'const' ? '' : ` // ${node.name} = ${node.op}(${node.inputs.map((i) => i.name).join(', ')})`;
+  /**
+   * With Wasm, a large fused loop of arithmetic only (no exp, log, …) runs as a generated SIMD loop; the
+   * TypeScript loop stays beside it as the fallback, and the call carries it as a comment.
+   */
+  private wasmLoop(k: MapKernel): string[] | undefined {
+    const mem = this.p.memory;
+    if (!this.wasm || !mem || k.shape.reduce((a, b) => a * b, 1) < WASM_LOOP_MIN || !wasmSupports(k.expr)) return undefined;
+    const floats = new Map([...this.p.buffers.filter((b) => b.node.dtype === 'float').map((b) => b.name), ...this.p.params.map((l) => l.name), ...this.p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)].map((n) => [n, mem.offsets.get(n)!]));
+    for (const a of this.p.aliases) if (floats.has(a.of)) floats.set(a.name, floats.get(a.of)!);
+    const scalars = scalarNames(k.expr);
+    const body = mapFunction(k, floats, scalars);
+    if (!body) return undefined;
+    const name = `loop_${k.out}${this.wasmLoops.filter((l) => l.out === k.out).length || ''}`;
+    const typescript = this.mapKernel(k);
+    this.wasmLoops.push({ name, out: k.out, body, scalars, typescript });
+    const statement = typescript.find((l) => l.includes(`${k.out}[`) && l.includes(' = '))!.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '');
+    return [`${name}(${scalars.join(', ')}); // ${statement}`];
+  }
+
+  private mapKernel(k: MapKernel, comment = ''): string[] {
     const size = k.shape.reduce((a, b) => a * b, 1);
     if (size === 1) return [`${k.out}[0] = ${this.expr(k.expr, 'single').text};${comment}`];
     if (flatLoop(k.expr, k.shape)) return [`for (let i = 0; i < ${size}; i++) ${k.out}[i] = ${this.expr(k.expr, 'flat').text};${comment}`];
@@ -416,6 +445,9 @@ class Emitter {
     ];
   }
 }
+
+/** Elements below which a fused loop stays TypeScript: the call would cost more than it saves. */
+const WASM_LOOP_MIN = 1024;
 
 const gemmSpec = (k: MatmulKernel): GemmSpec => ({ m: k.m, k: k.k, n: k.n, transA: k.transA, transB: k.transB, bias: k.bias !== undefined, relu: k.relu === true });
 

@@ -1,0 +1,349 @@
+// Checkpoints: a model's params and optimizer state in one versioned, checksummed binary file.
+//
+// Format, version 1 (all integers little-endian):
+//
+//   offset 0   8 bytes   magic: the ASCII bytes "FLATGRAD"
+//          8   u32       format version: 1
+//         12   u32       H: the byte length of the header
+//         16   H bytes   header: UTF-8 JSON, padded with spaces so that 16 + H is a multiple of 8
+//     16 + H   …         data: each entry's values, little-endian f32 or f64, at its offset (a multiple of 8;
+//                        zero bytes between entries)
+//  bytes - 4   u32       CRC-32 (IEEE 802.3, as zlib and PNG compute it) of every byte before it
+//
+// The header: { version: 1, dtype: 'f32' | 'f64' (the model's float type), graph?: the graph's name when
+// known, bytes: the file's length, entries: [{ key, kind: 'param' | 'state', shape, dtype: 'f32' | 'f64',
+// offset: from the start of the file, length: the number of values }], meta: the caller's JSON }.
+// `bytes` lets a reader tell a truncated file from a corrupted one. Every later version keeps the magic, the
+// version word and the CRC-32 at the end.
+//
+// Loading checks everything before it writes anything: a load that fails leaves the model as it was.
+// f32 ↔ f64: a value stored as f64 loads into an f32 buffer rounded to nearest, an f32 into an f64 exactly;
+// so a checkpoint moves between a model compiled with dtype 'f32' and one with 'f64' (resuming is bit for
+// bit only between models of the same dtype).
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { FlatgradError } from '../graph/errors.ts';
+
+export type FloatBuffer = Float32Array | Float64Array;
+
+/** What a checkpoint reads and writes: a compiled Model, or what a generated module's createModel() returns. */
+export interface CheckpointModel {
+  readonly params: Readonly<Record<string, FloatBuffer>>;
+  /** The optimizer's buffers (empty for plain SGD). */
+  readonly state: Readonly<Record<string, FloatBuffer>>;
+  /** The shape of every param and state buffer, by the same keys. */
+  readonly shapes: Readonly<Record<string, readonly number[]>>;
+  /** A compiled Model's generated source: its header names the graph. */
+  readonly source?: string;
+}
+
+export interface CheckpointEntry {
+  readonly key: string;
+  readonly kind: 'param' | 'state';
+  readonly shape: readonly number[];
+  readonly dtype: 'f32' | 'f64';
+  /** Byte offset of the values from the start of the file: a multiple of 8. */
+  readonly offset: number;
+  /** The number of values: the product of the shape. */
+  readonly length: number;
+}
+
+export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+
+export interface CheckpointHeader {
+  readonly version: 1;
+  /** The saved model's float type (its params'). */
+  readonly dtype: 'f32' | 'f64';
+  /** The graph's name, when the model said it. */
+  readonly graph?: string;
+  /** The length of the whole file in bytes. */
+  readonly bytes: number;
+  readonly entries: readonly CheckpointEntry[];
+  /** What the caller passed to saveCheckpoint (e.g. { epoch: 3 }); {} when nothing. */
+  readonly meta: { readonly [key: string]: Json };
+}
+
+export const CHECKPOINT_MAGIC = 'FLATGRAD';
+export const CHECKPOINT_VERSION = 1;
+
+const MAGIC = new TextEncoder().encode(CHECKPOINT_MAGIC);
+const PREFIX = 16; // magic, version, header length
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const SIZE = { f32: 4, f64: 8 } as const;
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE 802.3, reflected, as zlib.crc32): crc32("123456789") = 0xcbf43926. */
+export function crc32(bytes: Uint8Array, end = bytes.length): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
+const list = (keys: readonly string[]) => (keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'none');
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function fail(who: string, message: string): never {
+  throw new FlatgradError(`${who}: ${message}`);
+}
+
+/** The graph's name, from the model when it says it (`name`, or the header of its generated source). */
+function graphName(model: CheckpointModel): string | undefined {
+  const named = (model as { name?: unknown }).name;
+  if (typeof named === 'string') return named;
+  const m = typeof model.source === 'string' ? /^\/\/ graph: (.*), declared in /m.exec(model.source.slice(0, 2000)) : null;
+  return m ? m[1] : undefined;
+}
+
+interface Slot {
+  readonly key: string;
+  readonly kind: 'param' | 'state';
+  readonly shape: readonly number[];
+  readonly buffer: FloatBuffer;
+}
+
+/** The model's params and state with their shapes, checked against the state/shapes contract. */
+function slotsOf(model: CheckpointModel, who: string): Slot[] {
+  if (typeof model !== 'object' || model === null || typeof model.params !== 'object' || model.params === null) fail(who, 'model must be a compiled model (with params, state and shapes)');
+  const { state, shapes } = model as Partial<CheckpointModel>;
+  if (typeof state !== 'object' || state === null || typeof shapes !== 'object' || shapes === null) {
+    fail(who, `the model has no ${typeof state !== 'object' || state === null ? '`state`' : '`shapes`'}: every model flatgrad compiles has \`state\` (the optimizer's buffers) and \`shapes\`; recompile or regenerate it with this flatgrad`);
+  }
+  const slots: Slot[] = [];
+  for (const [kind, buffers] of [['param', model.params], ['state', state]] as const) {
+    for (const [key, buffer] of Object.entries(buffers)) {
+      if (!(buffer instanceof Float32Array || buffer instanceof Float64Array)) fail(who, `the model's ${kind} '${key}' is not a Float32Array or Float64Array`);
+      const shape = shapes[key];
+      if (!Array.isArray(shape)) fail(who, `the model's shapes has no entry for ${kind} '${key}'`);
+      if (sizeOf(shape) !== buffer.length) fail(who, `the model's ${kind} '${key}' holds ${buffer.length} values, but its shape ${fmt(shape)} holds ${sizeOf(shape)}`);
+      if (slots.some((s) => s.key === key)) fail(who, `the model has '${key}' both as a param and as state`);
+      slots.push({ key, kind, shape: [...shape], buffer });
+    }
+  }
+  return slots;
+}
+
+/**
+ * The model's params and optimizer state as checkpoint bytes (see the format above). `meta`: any JSON object
+ * to keep beside them (the epoch, the learning rate, …); read it back with checkpointHeader(bytes).meta.
+ */
+export function saveCheckpoint(model: CheckpointModel, meta: { readonly [key: string]: Json } = {}): Uint8Array {
+  const who = 'saveCheckpoint';
+  const slots = slotsOf(model, who);
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) fail(who, 'meta must be a JSON object');
+  let metaJson: { [key: string]: Json };
+  try {
+    metaJson = JSON.parse(JSON.stringify(meta)) as { [key: string]: Json };
+  } catch (e) {
+    fail(who, `meta must be JSON: ${(e as Error).message}`);
+  }
+  const firstParam = Object.values(model.params)[0];
+  const dtype = firstParam instanceof Float64Array ? 'f64' : 'f32';
+  const graph = graphName(model);
+  const dtypes = slots.map((s) => (s.buffer instanceof Float64Array ? 'f64' : 'f32') as 'f32' | 'f64');
+
+  // Lay the entries out after a header that ends at `start`; grow `start` until the header fits before it.
+  const layout = (start: number) => {
+    let at = start;
+    const entries: CheckpointEntry[] = slots.map((s, k) => {
+      const offset = align8(at);
+      at = offset + s.buffer.length * SIZE[dtypes[k]!];
+      return { key: s.key, kind: s.kind, shape: s.shape, dtype: dtypes[k]!, offset, length: s.buffer.length };
+    });
+    const header: CheckpointHeader = { version: CHECKPOINT_VERSION, dtype, ...(graph !== undefined ? { graph } : {}), bytes: at + 4, entries, meta: metaJson };
+    return { header, text: new TextEncoder().encode(JSON.stringify(header)) };
+  };
+  let start = align8(PREFIX);
+  let { header, text } = layout(start);
+  while (PREFIX + text.length > start) {
+    start = align8(PREFIX + text.length);
+    ({ header, text } = layout(start));
+  }
+
+  const out = new Uint8Array(header.bytes);
+  const view = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  view.setUint32(8, CHECKPOINT_VERSION, true);
+  view.setUint32(12, start - PREFIX, true);
+  out.set(text, PREFIX);
+  out.fill(0x20, PREFIX + text.length, start); // spaces: still JSON
+  header.entries.forEach((e, k) => {
+    const src = slots[k]!.buffer;
+    if (littleEndian) (e.dtype === 'f64' ? new Float64Array(out.buffer, e.offset, e.length) : new Float32Array(out.buffer, e.offset, e.length)).set(src);
+    else for (let i = 0; i < e.length; i++) e.dtype === 'f64' ? view.setFloat64(e.offset + 8 * i, src[i]!, true) : view.setFloat32(e.offset + 4 * i, src[i]!, true);
+  });
+  view.setUint32(out.length - 4, crc32(out, out.length - 4), true);
+  return out;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Parse the header's JSON, or undefined when it is not there in full or not JSON. */
+function parseHeader(bytes: Uint8Array, view: DataView): unknown {
+  const length = view.getUint32(12, true);
+  if (PREFIX + length > bytes.length) return undefined;
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX, PREFIX + length)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file length the header states, when its entries agree with it (laid out as saveCheckpoint does: the CRC right after the last entry). */
+function describedLength(header: unknown, dataStart: number): number | undefined {
+  if (typeof header !== 'object' || header === null) return undefined;
+  const { bytes, entries } = header as { bytes?: unknown; entries?: unknown };
+  if (!isCount(bytes) || !Array.isArray(entries)) return undefined;
+  let end = dataStart;
+  for (const e of entries as { offset?: unknown; length?: unknown; dtype?: unknown; shape?: unknown }[]) {
+    if (typeof e !== 'object' || e === null || !isCount(e.offset) || !isCount(e.length) || (e.dtype !== 'f32' && e.dtype !== 'f64')) return undefined;
+    if (!Array.isArray(e.shape) || !e.shape.every(isCount) || sizeOf(e.shape) !== e.length) return undefined;
+    end = Math.max(end, e.offset + e.length * SIZE[e.dtype]);
+  }
+  // One flipped byte cannot change both `bytes` and the entries consistently, so agreement means the header is sound.
+  return end + 4 === bytes ? bytes : undefined;
+}
+
+/** Check the file's bytes and header; returns the header. Throws a FlatgradError naming the first problem. */
+function readHeader(bytes: Uint8Array, who: string): CheckpointHeader {
+  if (!(bytes instanceof Uint8Array)) fail(who, `expected the checkpoint's bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  const n = bytes.length;
+  const magicDiffers = MAGIC.filter((b, i) => bytes[i] !== b).length;
+  if (n < MAGIC.length && magicDiffers === MAGIC.length - n) fail(who, `truncated: the file has ${n} bytes, not even the 8 magic bytes "FLATGRAD"`);
+  const ascii = Array.from(bytes.subarray(0, 8), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  // Two or more wrong magic bytes: another kind of file. One: a corrupted checkpoint, as the CRC will say.
+  if (magicDiffers > 1) fail(who, `not a flatgrad checkpoint: it starts with "${ascii}", not the magic bytes "FLATGRAD"`);
+  if (n < PREFIX + 4) fail(who, `truncated: the file has ${n} bytes, fewer than the ${PREFIX + 4} of even an empty checkpoint`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+
+  const stored = view.getUint32(n - 4, true);
+  const actual = crc32(bytes, n - 4);
+  if (stored !== actual) {
+    // Truncated, or corrupted? A truncated file's header, when it is all there, describes more bytes than there are.
+    const crc = `CRC-32 mismatch (the file says ${stored.toString(16).padStart(8, '0')}, its bytes give ${actual.toString(16).padStart(8, '0')})`;
+    if (magicDiffers === 0 && version === CHECKPOINT_VERSION) {
+      const header = parseHeader(bytes, view);
+      const described = describedLength(header, PREFIX + view.getUint32(12, true));
+      if (described !== undefined && described > n) fail(who, `truncated: the file has ${n} bytes, but its header describes ${described}`);
+      const headerLength = view.getUint32(12, true);
+      if (header === undefined && PREFIX + headerLength > n - 4) fail(who, `truncated or corrupted: ${crc}, and the header should be ${headerLength} bytes, but the file has ${n} bytes in all`);
+      if (described !== undefined && described < n) fail(who, `corrupted: ${crc}; the file has ${n - described} bytes more than its header describes`);
+    }
+    const what = magicDiffers ? `, and its magic bytes read "${ascii}"` : version !== CHECKPOINT_VERSION ? `, and its version word reads ${version}` : '';
+    fail(who, `corrupted: ${crc}${what}`);
+  }
+
+  if (version !== CHECKPOINT_VERSION) fail(who, `format version ${version} is not supported: this flatgrad reads version ${CHECKPOINT_VERSION} (was the file written by a newer flatgrad?)`);
+  const headerLength = view.getUint32(12, true);
+  const dataStart = PREFIX + headerLength;
+  if (dataStart > n - 4) fail(who, `the header length ${headerLength} runs past the end of the file (${n} bytes)`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX, dataStart)));
+  } catch (e) {
+    fail(who, `the header is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(who, 'the header must be a JSON object');
+  const h = header as Record<string, unknown>;
+  if (h.version !== CHECKPOINT_VERSION) fail(who, `the header's version is ${JSON.stringify(h.version)}, but the file's version word is ${version}`);
+  if (h.dtype !== 'f32' && h.dtype !== 'f64') fail(who, `the header's dtype must be 'f32' or 'f64', got ${JSON.stringify(h.dtype)}`);
+  if (h.graph !== undefined && typeof h.graph !== 'string') fail(who, `the header's graph must be a string, got ${JSON.stringify(h.graph)}`);
+  if (h.bytes !== n) fail(who, `the header says the file has ${JSON.stringify(h.bytes)} bytes, but it has ${n}`);
+  if (typeof h.meta !== 'object' || h.meta === null || Array.isArray(h.meta)) fail(who, 'the header\'s meta must be a JSON object');
+  if (!Array.isArray(h.entries)) fail(who, 'the header has no entries list');
+  const keys = new Set<string>();
+  const spans: [number, number, string][] = [];
+  for (const [k, raw] of (h.entries as unknown[]).entries()) {
+    if (typeof raw !== 'object' || raw === null) fail(who, `entry ${k} of the header is not an object`);
+    const e = raw as Record<string, unknown>;
+    const name = typeof e.key === 'string' ? `'${e.key}'` : `${k}`;
+    if (typeof e.key !== 'string' || e.key === '') fail(who, `entry ${k} has no key`);
+    if (keys.has(e.key)) fail(who, `the file has two entries named '${e.key}'`);
+    keys.add(e.key);
+    if (e.kind !== 'param' && e.kind !== 'state') fail(who, `entry ${name}: kind must be 'param' or 'state', got ${JSON.stringify(e.kind)}`);
+    if (e.dtype !== 'f32' && e.dtype !== 'f64') fail(who, `entry ${name}: dtype must be 'f32' or 'f64', got ${JSON.stringify(e.dtype)}`);
+    if (!Array.isArray(e.shape) || !e.shape.every(isCount)) fail(who, `entry ${name}: shape must be a list of non-negative integers, got ${JSON.stringify(e.shape)}`);
+    if (!isCount(e.length) || e.length !== sizeOf(e.shape)) fail(who, `entry ${name}: length ${JSON.stringify(e.length)} is not the size of its shape ${fmt(e.shape)}`);
+    if (!isCount(e.offset) || e.offset % 8 !== 0 || e.offset < dataStart) fail(who, `entry ${name}: offset ${JSON.stringify(e.offset)} must be a multiple of 8 at or after the data's start, ${dataStart}`);
+    const end = e.offset + e.length * SIZE[e.dtype];
+    if (end > n - 4) fail(who, `entry ${name}: its ${e.length} values at offset ${e.offset} run past the data's end, ${n - 4}`);
+    spans.push([e.offset, end, e.key]);
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  for (let k = 1; k < spans.length; k++) if (spans[k]![0] < spans[k - 1]![1]) fail(who, `entries '${spans[k - 1]![2]}' and '${spans[k]![2]}' overlap`);
+  return header as CheckpointHeader;
+}
+
+/** The header of a checkpoint (version, dtype, graph, entries, meta), after checking the whole file as loadCheckpoint does. */
+export function checkpointHeader(bytes: Uint8Array): CheckpointHeader {
+  return readHeader(bytes, 'checkpoint');
+}
+
+function load(model: CheckpointModel, bytes: Uint8Array, who: string): void {
+  const header = readHeader(bytes, who);
+  const slots = slotsOf(model, who);
+
+  // Match the file's entries to the model's, by key and kind; collect every problem before failing.
+  const problems: string[] = [];
+  const byKey = new Map(header.entries.map((e) => [e.key, e]));
+  for (const s of slots) {
+    const e = byKey.get(s.key);
+    if (!e) problems.push(`the model's ${s.kind} '${s.key}' ${fmt(s.shape)} is not in the file (its ${s.kind === 'param' ? 'params' : 'state'}: ${list(header.entries.filter((x) => x.kind === s.kind).map((x) => x.key))})`);
+    else if (e.kind !== s.kind) problems.push(`'${s.key}' is ${e.kind === 'param' ? 'a param' : 'state'} in the file but ${s.kind === 'param' ? 'a param' : 'state'} in the model`);
+    else if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) problems.push(`${s.kind} '${s.key}' has shape ${fmt(e.shape)} in the file but ${fmt(s.shape)} in the model`);
+  }
+  const mine = new Set(slots.map((s) => s.key));
+  for (const e of header.entries) {
+    if (!mine.has(e.key)) problems.push(`the file has ${e.kind} '${e.key}' ${fmt(e.shape)}, which the model does not (the model's ${e.kind === 'param' ? 'params' : 'state'}: ${list(slots.filter((s) => s.kind === e.kind).map((s) => s.key))})`);
+  }
+  if (problems.length > 0) {
+    const graph = graphName(model);
+    const graphs = header.graph !== undefined && graph !== undefined && header.graph !== graph ? ` (the file was saved from graph '${header.graph}', this model is graph '${graph}')` : '';
+    fail(who, `${problems.join('; ')}${graphs}`);
+  }
+
+  // Everything checked: now copy (converting f32 ↔ f64 where the model's buffer differs from the file's).
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const s of slots) {
+    const e = byKey.get(s.key)!;
+    const at = bytes.byteOffset + e.offset;
+    const size = SIZE[e.dtype];
+    if (littleEndian && at % size === 0) s.buffer.set(e.dtype === 'f64' ? new Float64Array(bytes.buffer, at, e.length) : new Float32Array(bytes.buffer, at, e.length));
+    else for (let i = 0; i < e.length; i++) s.buffer[i] = e.dtype === 'f64' ? view.getFloat64(e.offset + 8 * i, true) : view.getFloat32(e.offset + 4 * i, true);
+  }
+}
+
+/**
+ * Set the model's params and optimizer state from checkpoint bytes. Every param and state entry of the model
+ * must be in the file with the same shape, and the file may hold no others; all is checked before anything is
+ * written, so a failed load leaves the model unchanged. f32 ↔ f64 entries convert (f64 → f32 rounds).
+ */
+export function loadCheckpoint(model: CheckpointModel, bytes: Uint8Array): void {
+  load(model, bytes, 'checkpoint');
+}
+
+/**
+ * saveCheckpoint to a file. Written to `<path>.tmp` and then renamed over `path`, so a crash mid-write leaves
+ * the previous checkpoint whole.
+ */
+export function writeCheckpoint(path: string, model: CheckpointModel, meta?: { readonly [key: string]: Json }): void {
+  const bytes = saveCheckpoint(model, meta);
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
+/** loadCheckpoint from a file; errors name the file. */
+export function readCheckpoint(path: string, model: CheckpointModel): void {
+  load(model, new Uint8Array(readFileSync(path)), `checkpoint '${path}'`);
+}
