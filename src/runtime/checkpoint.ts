@@ -23,7 +23,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { FlatgradError } from '../graph/errors.ts';
 
-export type FloatBuffer = Float32Array | Float64Array;
+import type { FloatBuffer } from './compile.ts';
 
 /** What a checkpoint reads and writes: a compiled Model, or what a generated module's createModel() returns. */
 export interface CheckpointModel {
