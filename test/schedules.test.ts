@@ -49,3 +49,22 @@ describe('initialization', () => {
     expect(Array.from(await weights('he', 7))).not.toEqual(Array.from(await weights('he', 8)));
   });
 });
+
+describe('determinism', () => {
+  it('the same seed gives the same loss curve, bit for bit (Adam, He init, f32 with Wasm kernels)', async () => {
+    const curve = async (seed: number) => {
+      const g = graph('curve');
+      const x = g.input('x', [16, 8]);
+      const y = g.input('y', [16], 'i32');
+      const loss = x.matmul(g.param('w1', [8, 32], { init: 'he' })).relu().matmul(g.param('w2', [32, 4], { init: 'xavier' })).softmaxCrossEntropy(y);
+      const model = await compile(g, { loss, optimizer: { adam: {} }, seed });
+      const feeds = { x: Array.from({ length: 128 }, (_, i) => Math.sin(i * 0.7)), y: Array.from({ length: 16 }, (_, i) => i % 4) };
+      const lr = cosine(0.01, 30);
+      return Array.from({ length: 30 }, (_, t) => model.step(feeds, lr(t)));
+    };
+    const [a, b, c] = [await curve(5), await curve(5), await curve(6)];
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    expect(a.at(-1)!).toBeLessThan(a[0]! / 2);
+  });
+});
