@@ -59,8 +59,8 @@ describe('determinism', () => {
       const loss = x.matmul(g.param('w1', [8, 32], { init: 'he' })).relu().matmul(g.param('w2', [32, 4], { init: 'xavier' })).softmaxCrossEntropy(y);
       const model = await compile(g, { loss, optimizer: { adam: {} }, seed });
       const feeds = { x: Array.from({ length: 128 }, (_, i) => Math.sin(i * 0.7)), y: Array.from({ length: 16 }, (_, i) => i % 4) };
-      const lr = cosine(0.01, 30);
-      return Array.from({ length: 30 }, (_, t) => model.step(feeds, lr(t)));
+      const lr = cosine(0.05, 60);
+      return Array.from({ length: 60 }, (_, t) => model.step(feeds, lr(t)));
     };
     const [a, b, c] = [await curve(5), await curve(5), await curve(6)];
     expect(a).toEqual(b);
