@@ -252,6 +252,29 @@ const vsMain = (id: WorkloadId) => {
   return a && b ? ` (against jax-js of the first process, ${fmtMs(b.median)}: ${(b.median / a.median).toFixed(2)}×)` : '';
 };
 
+/**
+ * Why the relaxed-SIMD step targets can be out of reach here: the matmuls' floor at the measured matmul
+ * speed, and what relaxed SIMD changes for each side.
+ */
+function whyMissed(): string[] {
+  const gf = fRelaxed?.results.mm256 ? gflops('mm256', fRelaxed.results.mm256) : undefined;
+  if (!gf) return [];
+  // W2's matmuls: x·W1 and xᵀ·g (128·784·256 each), h·W2, g·W2ᵀ, hᵀ·g (128·256·10 each); 2 flops a multiply-add.
+  const w2Flops = 2 * (2 * 128 * 784 * 256 + 3 * 128 * 256 * 10);
+  // W1's: x·w1, xᵀ·g (64·1000·100 each), h·w2, g·w2ᵀ, hᵀ·g (64·100·10 each).
+  const w1Flops = 2 * (2 * 64 * 1000 * 100 + 3 * 64 * 100 * 10);
+  const floor = (flops: number) => fmtMs(flops / (gf * 1e6));
+  return [
+    '**Why a relaxed-SIMD target can be missed.** jax-js speeds up with `f32x4.relaxed_madd`; flatgrad\'s kernels',
+    'barely do on this CPU, whose separate add units keep a multiply then an add as fast as a fused one. At the',
+    `matmul speed measured above (${gf.toFixed(1)} GFLOPS, near the 128-bit SIMD peak of one core), W2's matmuls alone`,
+    `take ${floor(w2Flops)} and W1's ${floor(w1Flops)}; the rest of a W1 step is mostly the sigmoid's exp, a TypeScript loop`,
+    'because Wasm SIMD has no exp instruction. Closing the gap needs a Wasm exp (a polynomial) for the elementwise',
+    'loops, or threads.',
+    '',
+  ];
+}
+
 const readableIgnored = WORKLOADS.every((w) => readable.notes?.[w.id]);
 const gitHead = (() => {
   try {
@@ -315,6 +338,7 @@ const report = [
   speedLine('relaxed SIMD: W2 step vs jax-js', fRelaxed, jRelaxed, 'w2', 2, vsMain('w2')),
   gflopsLine('relaxed SIMD: matmul 256³', fRelaxed, 'mm256', 48),
   '',
+  ...whyMissed(),
   '## First-step losses on identical data and weights (and Σ|C| for the products)',
   '',
   `| | W1 loss | W2 loss | ${MATMUL_SIZES.map((n) => `Σ\\|C\\| ${n}³`).join(' | ')} | max relative difference from flatgrad |`,
