@@ -1,8 +1,6 @@
 // Minibatches (batches) and evaluation (evaluate): seeded shuffles, the partial-batch rules, errors, and
 // evaluate's loss and accuracy against numbers worked out by hand.
-import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { collections } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { compile, graph, mulberry32 } from '../src/index.ts';
 import { batches, evaluate, shuffleInto, type BatchFeeds, type Dataset } from '../src/runtime/data.ts';
@@ -16,21 +14,6 @@ function numbered(n: number): Dataset {
   };
 }
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-/** Garbage collections that start while `work` runs (garbage left from before is collected first). */
-async function collections(work: () => void): Promise<number> {
-  gc();
-  const seen: number[] = [];
-  const observer = new PerformanceObserver((list) => seen.push(...list.getEntries().map((x) => x.startTime)));
-  observer.observe({ entryTypes: ['gc'] });
-  const start = performance.now();
-  work();
-  const end = performance.now();
-  await new Promise((r) => setTimeout(r, 50));
-  observer.disconnect();
-  return seen.filter((t) => t >= start && t <= end).length;
-}
 
 const ids = (feeds: BatchFeeds) => Array.from(feeds.id!);
 const epochIds = (it: Iterable<BatchFeeds>) => Array.from(it, ids);

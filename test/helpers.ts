@@ -1,5 +1,8 @@
 // Shared by the tests that check errors: where an offending call is, and what it throws.
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -51,4 +54,35 @@ export function thrownError(f: () => unknown): Error {
     return e as Error;
   }
   throw new Error('expected an Error, but nothing was thrown');
+}
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** Garbage collections that start while `work` runs (garbage left from before is collected first). */
+export async function collections(work: () => void): Promise<number> {
+  gc();
+  const seen: number[] = [];
+  const observer = new PerformanceObserver((list) => seen.push(...list.getEntries().map((e) => e.startTime)));
+  observer.observe({ entryTypes: ['gc'] });
+  const start = performance.now();
+  work();
+  const end = performance.now();
+  await new Promise((r) => setTimeout(r, 50));
+  observer.disconnect();
+  return seen.filter((t) => t >= start && t <= end).length;
+}
+
+/** f64 agrees to 1e-12 relative; f32 to 1e-5 relative (plus twice the smallest f32 subnormal, for values near 0). */
+export function expectClose(dtype: 'f32' | 'f64', actual: ArrayLike<number> | number, expected: readonly number[] | number, what = ''): void {
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
+  const e = typeof expected === 'number' ? [expected] : expected;
+  expect(a.length, `${what}: length`).toBe(e.length);
+  const rel = dtype === 'f64' ? 1e-12 : 1e-5;
+  const abs = dtype === 'f64' ? 0 : 2 * 2 ** -149;
+  e.forEach((ei, i) => {
+    const ai = a[i]!;
+    expect(Number.isFinite(ai), `${what}[${i}] = ${ai} is not finite`).toBe(true);
+    expect(Math.abs(ai - ei), `${what}[${i}]: got ${ai}, expected ${ei}`).toBeLessThanOrEqual(rel * Math.abs(ei) + abs);
+  });
 }

@@ -3,23 +3,11 @@
 // (the snippet is next to each block), never with flatgrad, so these tests do not share a code path
 // with what they check.
 import { describe, expect, it } from 'vitest';
+import { expectClose } from './helpers.ts';
 import { compile, graph, l1, l2, type Feeds, type Graph, type Tensor } from '../src/index.ts';
 
 type DType = 'f32' | 'f64';
 
-/** f64 agrees to 1e-12 relative; f32 to 1e-5 relative (plus twice the smallest f32 subnormal, for values near 0). */
-function expectClose(dtype: DType, actual: ArrayLike<number> | number, expected: readonly number[] | number, what = ''): void {
-  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
-  const e = typeof expected === 'number' ? [expected] : expected;
-  expect(a.length, `${what}: length`).toBe(e.length);
-  const rel = dtype === 'f64' ? 1e-12 : 1e-5;
-  const abs = dtype === 'f64' ? 0 : 2 * 2 ** -149;
-  e.forEach((ei, i) => {
-    const ai = a[i]!;
-    expect(Number.isFinite(ai), `${what}[${i}] = ${ai} is not finite`).toBe(true);
-    expect(Math.abs(ai - ei), `${what}[${i}]: got ${ai}, expected ${ei}`).toBeLessThanOrEqual(rel * Math.abs(ei) + abs);
-  });
-}
 
 interface Built {
   loss?: Tensor;

@@ -1,7 +1,5 @@
 // The memory plan: buffers reused by liveness, and a step() that allocates nothing.
-import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { collections } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { compile, emit, graph, mulberry32, randn, type Tensor } from '../src/index.ts';
 import spec from '../examples/two_layer_net.ts';
@@ -15,8 +13,6 @@ function deepMlp(layers: number) {
   return { g, loss: h.softmaxCrossEntropy(y) };
 }
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 const header = (src: string) => /\/\/ dims: .*; (\d+) bytes of buffers/.exec(src)![1];
 const arenaLine = (src: string) =>
@@ -69,19 +65,6 @@ describe('step() allocates nothing', () => {
     const loss = x.matmul(g.param('w1', [3, 8])).add(g.param('b1', [8])).relu().matmul(g.param('w2', [8, 2])).softmaxCrossEntropy(y);
     const model = await compile(g, { loss, seed: 3 });
     const feeds = { x: new Float32Array([1, 2, 3, -1, 0, 1, 2, 2, -2, 0.5, 1, -1]), y: new Int32Array([0, 1, 1, 0]) };
-    // Collections that start while the loop runs; garbage left by earlier tests is collected first.
-    const collections = async (work: () => void) => {
-      gc();
-      const seen: number[] = [];
-      const observer = new PerformanceObserver((list) => seen.push(...list.getEntries().map((e) => e.startTime)));
-      observer.observe({ entryTypes: ['gc'] });
-      const start = performance.now();
-      work();
-      const end = performance.now();
-      await new Promise((r) => setTimeout(r, 50));
-      observer.disconnect();
-      return seen.filter((t) => t >= start && t <= end).length;
-    };
     for (let t = 0; t < 5000; t++) model.step(feeds, 0.01); // warm up: let V8 optimize first
     // V8 may still install optimized code (which allocates) during a run on a loaded machine: take the best of
     // three runs. A loop that allocates collects in every run (the control below).

@@ -2,25 +2,13 @@
 // for inputs of ±1000 and mixes such as [1000, -1000, 0], in f32 and f64, and give the right limits.
 // Expected numbers are literals worked out by hand (the limits), or once with python3's `math` where noted.
 import { describe, expect, it } from 'vitest';
+import { expectClose } from './helpers.ts';
 import { compile, graph, type Feeds, type Graph, type Tensor } from '../src/index.ts';
 
 type DType = 'f32' | 'f64';
 
 const LN2 = 0.6931471805599453; // python3 -c "import math; print(math.log(2))"
 
-/** f64 agrees to 1e-12 relative; f32 to 1e-5 relative (plus twice the smallest f32 subnormal, for values near 0). */
-function expectClose(dtype: DType, actual: ArrayLike<number> | number, expected: readonly number[] | number, what = ''): void {
-  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
-  const e = typeof expected === 'number' ? [expected] : expected;
-  expect(a.length, `${what}: length`).toBe(e.length);
-  const rel = dtype === 'f64' ? 1e-12 : 1e-5;
-  const abs = dtype === 'f64' ? 0 : 2 * 2 ** -149;
-  e.forEach((ei, i) => {
-    const ai = a[i]!;
-    expect(Number.isFinite(ai), `${what}[${i}] = ${ai} is not finite`).toBe(true);
-    expect(Math.abs(ai - ei), `${what}[${i}]: got ${ai}, expected ${ei}`).toBeLessThanOrEqual(rel * Math.abs(ei) + abs);
-  });
-}
 
 /** Every number in every buffer is finite: no NaN, no ±Infinity anywhere the model exposes. */
 function expectAllFinite(buffers: Readonly<Record<string, ArrayLike<number>>>, what: string): void {
