@@ -1,20 +1,20 @@
 import type { Init, Node } from '../../graph/graph.ts';
 import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../lower/kernel.ts';
-import type { MemoryPlan } from '../../lower/memory.ts';
-import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
-import { sgdFunction } from '../wasm/update.ts';
-import { mapFunction, scalarNames, wasmSupports } from '../wasm/map.ts';
-import type { FunctionBody } from '../wasm/encoder.ts';
-import { describeOptimizer, stepPrologue, updateStatements } from './optimizer.ts';
-
-/** How an update reads a param, its gradient and a state slot. */
-type Accessors = [param: string, grad: string, slot: (name: string) => string];
 import type { Leaf, Program, Step } from '../../lower/lower.ts';
+import type { MemoryPlan } from '../../lower/memory.ts';
 import { getOp } from '../../ops/registry.ts';
 import { formatShape, stridesOf } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
+import type { FunctionBody } from '../wasm/encoder.ts';
+import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
+import { mapFunction, scalarNames, wasmSupports } from '../wasm/map.ts';
+import { sgdFunction } from '../wasm/update.ts';
 import { atom, binary, literal, ternary, type Code } from './code.ts';
+import { describeOptimizer, stepPrologue, updateStatements } from './optimizer.ts';
 import { prelude } from './templates.ts';
+
+/** How an update reads a param, its gradient and a state slot. */
+type Accessors = [param: string, grad: string, slot: (name: string) => string];
 
 /** Emit a self-contained TypeScript module (no imports) for a lowered program. */
 export function emitTypeScript(p: Program): string {
