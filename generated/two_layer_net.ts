@@ -63,7 +63,7 @@ function decode_base64(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /** c = a · b for row-major a [m, k], b [k, n], c [m, n]; i-k-j order so the inner loop runs along rows. */
-function matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): void {
+function matmul(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c: Float32Array, m: number, k: number, n: number): void {
   for (let i = 0; i < m; i++) {
     const ci = i * n;
     for (let j = 0; j < n; j++) c[ci + j] = 0;
@@ -76,7 +76,7 @@ function matmul(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k:
 }
 
 /** c = aᵀ · b for a [k, m] (read transposed in place), b [k, n], c [m, n]. */
-function matmul_tA(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): void {
+function matmul_tA(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c: Float32Array, m: number, k: number, n: number): void {
   c.fill(0, 0, m * n);
   for (let p = 0; p < k; p++) {
     const bp = p * n;
@@ -89,7 +89,7 @@ function matmul_tA(a: Float32Array, b: Float32Array, c: Float32Array, m: number,
 }
 
 /** c = a · bᵀ for a [m, k], b [n, k] (read transposed in place), c [m, n]: each entry a dot product of two rows. */
-function matmul_tB(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): void {
+function matmul_tB(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c: Float32Array, m: number, k: number, n: number): void {
   for (let i = 0; i < m; i++) {
     const ai = i * k;
     for (let j = 0; j < n; j++) {

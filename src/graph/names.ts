@@ -10,7 +10,7 @@ const reserved = new Set([
   'implements', 'interface', 'package', 'private', 'protected', 'public', 'await', 'arguments', 'eval',
 ]);
 /** Prelude helpers and loop counters: i, i0, i1, … */
-const internal = /^(i\d*|sigmoid|softplus|check_finite|check_indices|check_feeds|matmul\w*|gemm_\w*|feed|feed_number|randn|fill_randn|mulberry32|Rng)$/;
+const internal = /^(i\d*|sigmoid|softplus|check_finite|check_indices|check_feeds|matmul\w*|gemm_\w*|loop_\w*|feed|feed_number|randn|fill_randn|mulberry32|Rng)$/;
 /** Every object has these (constructor, toString, __proto__, …): `feeds.constructor` is found even when not fed. */
 const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
 

@@ -103,7 +103,8 @@ export function lower(spec: ProgramSpec): Program {
   // (or through reshapes and broadcasts that are themselves only loaded).
   const onlyLoaded = (n: PNode): boolean =>
     (users.get(n) ?? []).every((c) => getOp(c.op).scalar || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && onlyLoaded(c)));
-  const { fused, epilogue } = spec.fuse && !scalarMode ? fusionPlan(order, exported) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
+  // checkFinite checks every value where it is stored, so nothing is fused away.
+  const { fused, epilogue } = spec.fuse && !scalarMode && !spec.checkFinite ? fusionPlan(order, exported) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
@@ -132,7 +133,10 @@ export function lower(spec: ProgramSpec): Program {
       return s.kind === 'scalar' ? s.expr : { k: 'load', buf: s.name, strides, ...extra };
     },
     requireIndices(t, bound) {
-      if (t.op === 'input' && !indexChecks.some((c) => c.input === t.name && c.bound === bound)) indexChecks.push({ input: t.name, bound });
+      // Indices may reach the op through reshapes, slices, concats…: check the inputs they come from.
+      if (t.op === 'input') {
+        if (!indexChecks.some((c) => c.input === t.name && c.bound === bound)) indexChecks.push({ input: t.name, bound });
+      } else for (const i of t.inputs) if (i.dtype === 'i32') ctx.requireIndices(i, bound);
     },
   };
   const emit = (node: PNode, kernel: Kernel) => (fwdSet.has(node) ? forward : backward).push({ node, kernel });
@@ -206,6 +210,20 @@ export function lower(spec: ProgramSpec): Program {
       emit(n, { kind: 'map', out: n.name, shape, expr: ctx.load(src, broadcastStrides(shapeOf(src), shape)) });
     }
   }
+  // A gradient that simplified to a param or input (the grad of a·b is b) gets a copy of its own: step() updates
+  // params one after another, and must not read a gradient that an earlier update already changed.
+  const grads = new Map<string, Node>(graph.grads);
+  for (const [key, g] of graph.grads) {
+    const s = storage.get(g);
+    const leaf = s?.kind === 'buffer' && [...inputs, ...params].some((l) => l.name === s.name);
+    if (!leaf) continue;
+    let name = `grad_${key}`;
+    for (let k = 2; order.some((n) => n.name === name) || buffers.some((b) => b.name === name); k++) name = `grad_${key}_${k}`;
+    const copy: Node = { op: 'identity', inputs: [g], attrs: {}, shape: g.shape, dtype: g.dtype, name, site: g.site, phase: 'backward', autoNamed: false };
+    buffers.push({ name, size: sizeOf(shapeOf(g)), node: copy });
+    backward.push({ node: copy, kernel: { kind: 'map', out: name, shape: shapeOf(g), expr: ctx.load(g, stridesOf(shapeOf(g))) } });
+    grads.set(key, copy);
+  }
   if (spec.wasm && spec.dtype === 'f32' && !spec.checkFinite) {
     const leaves = new Set([...inputs, ...params].filter((l) => l.dtype === 'float').map((l) => l.name));
     for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
@@ -215,7 +233,7 @@ export function lower(spec: ProgramSpec): Program {
     .flatMap((l) => spec.optimizer.slots.map((slot): Leaf => ({ ...l, name: `${slot}_${l.name}`, init: 'zeros' })));
   const clash = state.find((l) => order.some((n) => n.name === l.name));
   if (clash) throw new FlatgradError(`compile: the optimizer keeps a buffer named '${clash.name}', which is also a node's name; rename the node`);
-  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads: graph.grads, outputs: graph.outputs };
+  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }
 
@@ -262,7 +280,7 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>): { fus
 function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>): void {
   for (let k = 0; k < steps.length; k++) {
     const m = steps[k]!.kernel;
-    if (m.kind !== 'matmul' || m.bias || m.relu) continue;
+    if (m.kind !== 'matmul' || m.bias || m.relu || steps[k]!.node.inputs.some((i) => i.dtype !== 'float')) continue;
     const e = steps.findIndex((s, j) => j > k && s.kernel.kind === 'map' && s.kernel.out === m.out);
     if (e < 0 || steps.slice(k + 1, e).some((s) => reads(s.kernel).includes(m.out))) continue;
     const epilogue = matchEpilogue((steps[e]!.kernel as MapKernel).expr, m.out, m.n, leaves);

@@ -1,5 +1,5 @@
 /** c = aᵀ · bᵀ for a [k, m], b [n, k], c [m, n], both read transposed in place. */
-export function matmul_tAtB(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): void {
+export function matmul_tAtB(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c: Float32Array, m: number, k: number, n: number): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       const bj = j * k;

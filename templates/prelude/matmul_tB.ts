@@ -1,5 +1,5 @@
 /** c = a · bᵀ for a [m, k], b [n, k] (read transposed in place), c [m, n]: each entry a dot product of two rows. */
-export function matmul_tB(a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number): void {
+export function matmul_tB(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c: Float32Array, m: number, k: number, n: number): void {
   for (let i = 0; i < m; i++) {
     const ai = i * k;
     for (let j = 0; j < n; j++) {

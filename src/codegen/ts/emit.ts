@@ -130,7 +130,7 @@ class Emitter {
    */
   private wasmSetup(mem: MemoryPlan, update: string[]): { head: string[]; tail: string[] } {
     const { p } = this;
-    const kernels = [...p.forward, ...p.backward].flatMap((s) => (s.kernel.kind === 'matmul' ? [s.kernel] : []));
+    const kernels = [...p.forward, ...p.backward].flatMap((s) => (s.kernel.kind === 'matmul' && onFloats(s.node) ? [s.kernel] : []));
     const specs = [...new Map(kernels.map((k) => [gemmName(gemmSpec(k)), k])).values()];
     const scratch = scratchBytes(specs.map(gemmSpec));
     const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
@@ -296,7 +296,7 @@ class Emitter {
         const [a, b] = [`${node.inputs[0]!.name}${kernel.transA ? 'ᵀ' : ''}`, `${node.inputs[1]!.name}${kernel.transB ? 'ᵀ' : ''}`];
         const product = `${a} · ${b}${kernel.bias ? ` + ${kernel.bias}` : ''}`;
         const comment = ` // ${kernel.out} = ${kernel.relu ? `relu(${product})` : product}`;
-        if (this.wasm) return [`${gemmName(gemmSpec(kernel))}(${kernel.a}, ${kernel.b}, ${kernel.out}${kernel.bias ? `, ${kernel.bias}` : ''});${comment}`];
+        if (this.wasm && onFloats(node)) return [`${gemmName(gemmSpec(kernel))}(${kernel.a}, ${kernel.b}, ${kernel.out}${kernel.bias ? `, ${kernel.bias}` : ''});${comment}`];
         return [`${this.loops(kernel)};${comment}`];
       }
     }
@@ -445,6 +445,9 @@ class Emitter {
     ];
   }
 }
+
+/** The Wasm kernels read f32: a matmul of integers stays in the TypeScript loops. */
+const onFloats = (node: Node) => node.inputs.every((i) => i.dtype === 'float');
 
 /** Elements below which a fused loop stays TypeScript: the call would cost more than it saves. */
 const WASM_LOOP_MIN = 1024;
