@@ -1,6 +1,6 @@
 // The compile configurations every fuzz case must agree across, and the check itself.
 // Adding a configuration is one line in `variants`: each is compared with the reference interpreter
-// and with every other variant.
+// and with every other variant. Then f32 with the Wasm kernels is compared with f32 TypeScript loops.
 import fc from 'fast-check';
 import { compile, grad, interpret, type CompileOptions, type Model } from '../../src/index.ts';
 import { buildCase, recipeArb, type Case } from './graphs.ts';
@@ -160,6 +160,29 @@ export async function checkCase(c: Case, list = variants): Promise<void> {
       const d = difference(got[j]!, got[i]!);
       if (d) throw new Mismatch(`variants '${compared[j]!.name}' and '${compared[i]!.name}' differ: ${d}`);
     }
+  }
+  // f32: the generated Wasm SIMD kernels against the TypeScript loops (f32 rounds per op in Wasm, so 1e-3).
+  const [simd, loops] = [await forwardBackward(c, { dtype: 'f32' }), await forwardBackward(c, { dtype: 'f32', wasm: false })];
+  if ((simd === undefined) !== (loops === undefined)) throw new Mismatch(`f32 with Wasm ${simd ? 'runs' : 'throws'} where the TypeScript loops ${loops ? 'run' : 'throw'}`);
+  const d = simd && loops && difference(simd, loops, F32_TOLERANCE);
+  if (d) throw new Mismatch(`f32 with Wasm kernels differs from f32 TypeScript loops: ${d}`);
+}
+
+export const F32_TOLERANCE = 1e-3;
+
+/** Loss, outputs and grads after one forward and backward, or undefined when compiling or running throws. */
+async function forwardBackward(c: Case, options: Partial<CompileOptions>): Promise<Results | undefined> {
+  try {
+    const model = await compile(c.graph, { ...options, loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims });
+    for (const [name, values] of Object.entries(c.params)) model.params[name]!.set(values);
+    const feeds = Object.fromEntries(model.inputs.map((i) => [i.name, c.feeds[i.name]!]));
+    const results: Results = new Map([['loss', [model.forward(feeds)]]]);
+    for (const k of Object.keys(c.outputs)) results.set(`outputs.${k}`, Array.from(model.outputs[k] ?? []));
+    model.backward();
+    for (const w of c.wrt) results.set(`grads.${w.name}`, Array.from(model.grads[w.name] ?? []));
+    return results;
+  } catch {
+    return undefined;
   }
 }
 
