@@ -1,5 +1,6 @@
 import { FlatgradError } from '../graph/errors.ts';
 import type { Tensor } from '../graph/graph.ts';
+import { ancestors } from '../graph/node.ts';
 import { userSite } from '../graph/source.ts';
 import { formatShape } from '../shape/shape.ts';
 import { getOp } from '../ops/registry.ts';
@@ -33,11 +34,7 @@ function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>
   // Only nodes between a wrt and the loss carry gradient.
   const fromWrt = new Set<Tensor>(wrt);
   for (const n of g.nodes) if (n.inputs.some((i) => fromWrt.has(i))) fromWrt.add(n);
-  const live = new Set<Tensor>([loss]);
-  for (let id = loss.id; id >= 0; id--) {
-    const n = g.nodes[id]!;
-    if (live.has(n)) for (const i of n.inputs) live.add(i);
-  }
+  const live = ancestors(g.nodes, [loss]);
   const active = (n: Tensor) => fromWrt.has(n) && live.has(n);
 
   const saved = g.phase;

@@ -18,3 +18,10 @@ export interface Node {
   /** True while it has the name the graph gave it (s0, t3, …). */
   readonly autoNamed: boolean;
 }
+
+/** The nodes of `order` (inputs before their users) that the roots need, themselves included. */
+export function ancestors<N extends Node>(order: readonly N[], roots: Iterable<N>): Set<N> {
+  const needed = new Set<Node>(roots);
+  for (let k = order.length - 1; k >= 0; k--) if (needed.has(order[k]!)) for (const i of order[k]!.inputs) needed.add(i);
+  return needed as Set<N>;
+}

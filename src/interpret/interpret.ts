@@ -1,5 +1,6 @@
 import { FlatgradError } from '../graph/errors.ts';
 import type { Tensor } from '../graph/graph.ts';
+import { ancestors } from '../graph/node.ts';
 import { getOp, type NDArray } from '../ops/registry.ts';
 import { resolveShape, sizeOf, type Dims } from '../shape/shape.ts';
 import { bindDims } from '../shape/bind.ts';
@@ -12,11 +13,7 @@ export type Values = Readonly<Record<string, ArrayLike<number> | number>>;
  */
 export function interpret(targets: readonly Tensor[], options: { dims?: Dims; feeds?: Values; params?: Values }): Map<Tensor, NDArray> {
   const g = targets[0]!.graph;
-  const needed = new Set<Tensor>(targets);
-  for (let id = g.nodes.length - 1; id >= 0; id--) {
-    const n = g.nodes[id]!;
-    if (needed.has(n)) for (const i of n.inputs) needed.add(i);
-  }
+  const needed = ancestors(g.nodes, targets);
   const order = g.nodes.filter((n) => needed.has(n));
   const dims = bindDims(order, options.dims ?? {}, 'interpret');
   const values = new Map<Tensor, NDArray>();

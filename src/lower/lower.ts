@@ -1,4 +1,5 @@
 import type { Init, Node } from '../graph/graph.ts';
+import { ancestors } from '../graph/node.ts';
 import { FlatgradError } from '../graph/errors.ts';
 import type { OptimizerPlan } from '../codegen/ts/optimizer.ts';
 import type { PNode, ProgramGraph } from '../passes/program.ts';
@@ -80,17 +81,10 @@ const PASS_THROUGH = ['reshape', 'broadcastTo', 'identity', 'stopGradient'];
 
 type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr } | { kind: 'fused'; expr: KExpr };
 
-function ancestors(roots: Iterable<PNode>): Set<PNode> {
-  const seen = new Set<PNode>(roots);
-  const stack = [...seen];
-  while (stack.length) for (const i of stack.pop()!.inputs) if (!seen.has(i)) (seen.add(i), stack.push(i));
-  return seen;
-}
-
 export function lower(spec: ProgramSpec): Program {
   const { graph } = spec;
   const fwdRoots = [...(graph.loss ? [graph.loss] : []), ...graph.outputs.values()];
-  const fwdSet = ancestors(fwdRoots);
+  const fwdSet = ancestors(graph.nodes, fwdRoots);
   const order = graph.nodes;
   const exported = new Set<Node>([...fwdRoots, ...graph.grads.values()]);
   const shapeOf = (t: Node) => t.shape as readonly number[];

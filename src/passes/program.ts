@@ -1,4 +1,5 @@
 import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
+import { ancestors } from '../graph/node.ts';
 import type { Attrs } from '../ops/registry.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
 import { deadCode } from './dce.ts';
@@ -34,8 +35,7 @@ export function programGraph(
   roots: { loss?: Tensor; grads: ReadonlyMap<string, Tensor>; outputs: ReadonlyMap<string, Tensor> },
   dims: Dims,
 ): ProgramGraph {
-  const needed = new Set<Tensor>([...(roots.loss ? [roots.loss] : []), ...roots.grads.values(), ...roots.outputs.values(), ...all.filter((n) => n.op === 'param')]);
-  for (let k = all.length - 1; k >= 0; k--) if (needed.has(all[k]!)) for (const i of all[k]!.inputs) needed.add(i);
+  const needed = ancestors(all, [...(roots.loss ? [roots.loss] : []), ...roots.grads.values(), ...roots.outputs.values(), ...all.filter((n) => n.op === 'param')]);
   const copy = new Map<Tensor, PNode>();
   const nodes: PNode[] = [];
   for (const t of all) {

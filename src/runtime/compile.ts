@@ -4,6 +4,7 @@ import { FlatgradError } from '../graph/errors.ts';
 import { checkName } from '../graph/names.ts';
 import { userSite } from '../graph/source.ts';
 import { Tensor, type Graph } from '../graph/graph.ts';
+import { ancestors } from '../graph/node.ts';
 import { lower, type FloatType, type Program } from '../lower/lower.ts';
 import { bindDims } from '../shape/bind.ts';
 import { programGraph } from '../passes/program.ts';
@@ -77,8 +78,7 @@ export function plan(g: Graph, options: CompileOptions): Program {
   const grads = new Map<string, Tensor>();
   if (loss) grad(loss, wrt).forEach((gt, k) => grads.set(wrt[k]!.name, gt));
   const roots = [...(loss ? [loss] : []), ...Object.values(outputs), ...grads.values(), ...g.params()];
-  const seen = new Set<Tensor>(roots);
-  for (let id = g.nodes.length - 1; id >= 0; id--) if (seen.has(g.nodes[id]!)) for (const i of g.nodes[id]!.inputs) seen.add(i);
+  const seen = ancestors(g.nodes, roots);
   const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
   let program = programGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims);
   if (options.optimize !== false) program = optimize(program);
