@@ -92,13 +92,13 @@ export function lower(spec: ProgramSpec): Program {
 
   const storage = new Map<Node, Storage>();
   const users = new Map<PNode, PNode[]>();
-  for (const n of order) for (const i of n.inputs) users.set(i, [...(users.get(i) ?? []), n]);
+  for (const n of order) for (const i of n.inputs) users.get(i)?.push(n) ?? users.set(i, [n]);
   // Read only through loads (elementwise ops, reductions), never as a whole buffer (a matmul operand).
   // (or through reshapes and broadcasts that are themselves only loaded).
   const onlyLoaded = (n: PNode): boolean =>
     (users.get(n) ?? []).every((c) => getOp(c.op).scalar || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && onlyLoaded(c)));
   // checkFinite checks every value where it is stored, so nothing is fused away.
-  const { fused, epilogue } = spec.fuse && !scalarMode && !spec.checkFinite ? fusionPlan(order, exported) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
+  const { fused, epilogue } = spec.fuse && !scalarMode && !spec.checkFinite ? fusionPlan(order, exported, users) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
@@ -238,9 +238,7 @@ export function lower(spec: ProgramSpec): Program {
  * A matmul whose one consumer is such an elementwise op (bias add, activation) writes into that op's buffer,
  * which then finishes the job in place.
  */
-function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>): { fused: Set<PNode>; epilogue: Map<PNode, PNode> } {
-  const consumers = new Map<PNode, PNode[]>();
-  for (const n of order) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consumers: ReadonlyMap<PNode, PNode[]>): { fused: Set<PNode>; epilogue: Map<PNode, PNode> } {
   const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).scalar !== undefined;
   const readsInPlace = (c: PNode, n: PNode) => (elementwise(c) && sameShape(c.shape, n.shape)) || REDUCTIONS.includes(c.op);
   const only = (n: PNode) => {
