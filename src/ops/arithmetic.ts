@@ -60,30 +60,26 @@ defineElementwise({
   sample: (g, rng) => g.param('a', sampleShapes(rng)[0]).neg(),
 });
 
-// The lecture's max gate: a gradient router. Ties route to the first operand.
-defineElementwise({
-  name: 'maximum', arity: 2,
-  f64: (a, b) => (b > a ? b : a),
-  ts: ([a, b]) => ternary(binary('>', b!, a!), b!, a!),
-  vjp: (g, n) => {
-    const [a, b] = n.inputs as [Tensor, Tensor];
-    const bWins = b.greater(a);
-    return [sumTo(g.mul(oneMinus(bWins)), a.shape), sumTo(g.mul(bWins), b.shape)];
-  },
-  sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.maximum(b); },
-});
-
-defineElementwise({
-  name: 'minimum', arity: 2,
-  f64: (a, b) => (b < a ? b : a),
-  ts: ([a, b]) => ternary(binary('<', b!, a!), b!, a!),
-  vjp: (g, n) => {
-    const [a, b] = n.inputs as [Tensor, Tensor];
-    const bWins = a.greater(b);
-    return [sumTo(g.mul(oneMinus(bWins)), a.shape), sumTo(g.mul(bWins), b.shape)];
-  },
-  sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.minimum(b); },
-});
+/**
+ * maximum and minimum: the lecture's max gate, a gradient router. b wins when it is strictly better
+ * (b > a for max, b < a for min); ties route the gradient to the first operand.
+ */
+function defineWinner(name: 'maximum' | 'minimum', better: '>' | '<'): void {
+  const bWins = better === '>' ? (a: number, b: number) => b > a : (a: number, b: number) => b < a;
+  defineElementwise({
+    name, arity: 2,
+    f64: (a, b) => (bWins(a, b) ? b : a),
+    ts: ([a, b]) => ternary(binary(better, b!, a!), b!, a!),
+    vjp: (g, n) => {
+      const [a, b] = n.inputs as [Tensor, Tensor];
+      const wins = better === '>' ? b.greater(a) : a.greater(b);
+      return [sumTo(g.mul(oneMinus(wins)), a.shape), sumTo(g.mul(wins), b.shape)];
+    },
+    sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a[name](b); },
+  });
+}
+defineWinner('maximum', '>');
+defineWinner('minimum', '<');
 
 // a^b. The exponent's gradient, y·ln a, is taken only when the exponent is differentiated (a > 0 there).
 defineElementwise({
