@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../templates/prelude/random.ts';
 import { F32, FunctionBody, I32, ModuleBuilder, sleb, uleb, V128 } from '../src/codegen/wasm/encoder.ts';
 import { gemmModule, gemmName, relaxedProbeBytes, relaxedSimdSupported, scratchBytes, type GemmOptions, type GemmSpec } from '../src/codegen/wasm/gemm.ts';
 
@@ -8,14 +9,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const gemmUrl = pathToFileURL(`${root}src/codegen/wasm/gemm.ts`).href;
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The logical operands of one shape (f32 values), op(A) [m×k], op(B) [k×n], and the float64 product. */
 interface Case {

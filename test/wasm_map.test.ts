@@ -1,5 +1,6 @@
 // Generated Wasm SIMD elementwise loops (src/codegen/wasm/map.ts) against the TypeScript semantics.
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../templates/prelude/random.ts';
 import { FunctionBody, ModuleBuilder } from '../src/codegen/wasm/encoder.ts';
 import { mapFunction, scalarNames, wasmSupports } from '../src/codegen/wasm/map.ts';
 import { atom, literal, type Code } from '../src/codegen/ts/code.ts';
@@ -17,14 +18,6 @@ const kernel = (shape: number[], expr: KExpr, out = 'out'): MapKernel => ({ kind
 
 // ---- inputs ----
 
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -0.5, 2, 3e38, -3e38, 1e-40, -1e-40, 1e-30];
 
