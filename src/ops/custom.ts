@@ -134,7 +134,7 @@ function operand(c: Code): string {
 }
 
 /** Why `text` cannot be pasted into generated code as one expression, or undefined when it can. */
-export function expressionProblem(text: unknown): string | undefined {
+function expressionProblem(text: unknown): string | undefined {
   if (typeof text !== 'string') return `it returned ${typeof text}, not a string`;
   if (text.trim() === '') return 'it is empty';
   if (text.includes(';')) return 'it contains `;`';

@@ -137,7 +137,7 @@ function fromIndex(shape: readonly number[], f: (idx: readonly number[]) => numb
 const offsetOf = (idx: readonly number[], strides: readonly number[]) => idx.reduce((o, v, k) => o + v * strides[k]!, 0);
 
 /** The region [begin, begin + size) of each axis; size -1 runs to the end. Symbolic axes can only be kept whole. */
-export function sliceShape(x: Shape, begin: readonly number[], size: readonly number[]): Shape {
+function sliceShape(x: Shape, begin: readonly number[], size: readonly number[]): Shape {
   if (!Array.isArray(begin) || !Array.isArray(size) || begin.length !== x.length || size.length !== x.length) {
     throw new ShapeMismatch(`begin and size need one entry per axis (rank ${x.length}), got ${JSON.stringify(begin)} and ${JSON.stringify(size)}`);
   }

@@ -62,8 +62,8 @@ export interface CheckpointHeader {
   readonly meta: { readonly [key: string]: Json };
 }
 
-export const CHECKPOINT_MAGIC = 'FLATGRAD';
-export const CHECKPOINT_VERSION = 1;
+const CHECKPOINT_MAGIC = 'FLATGRAD';
+const CHECKPOINT_VERSION = 1;
 
 const MAGIC = new TextEncoder().encode(CHECKPOINT_MAGIC);
 const PREFIX = 16; // magic, version, header length

@@ -37,7 +37,7 @@ function name(out: number[], s: string): void {
 }
 
 /** SIMD opcodes (after the 0xFD prefix, LEB128-encoded), from the SIMD and relaxed SIMD specs. */
-export const Simd = {
+const Simd = {
   load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, shuffle: 0x0d,
   f32x4Splat: 0x13, f32x4ExtractLane: 0x1f, f32x4ReplaceLane: 0x20,
   load32Lane: 0x56, load64Lane: 0x57, store32Lane: 0x5a, store64Lane: 0x5b, load32Zero: 0x5c, load64Zero: 0x5d,
