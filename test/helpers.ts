@@ -59,8 +59,18 @@ export function thrownError(f: () => unknown): Error {
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** Garbage collections that start while `work` runs (garbage left from before is collected first). */
+/**
+ * Garbage collections that start while `work` runs (garbage left from before is collected first), the fewest
+ * over up to three runs: V8 may install optimized code (which allocates) during a run on a loaded machine, but a
+ * loop that allocates collects in every run.
+ */
 export async function collections(work: () => void): Promise<number> {
+  let fewest = Infinity;
+  for (let run = 0; run < 3 && fewest > 0; run++) fewest = Math.min(fewest, await collectionsOnce(work));
+  return fewest;
+}
+
+async function collectionsOnce(work: () => void): Promise<number> {
   gc();
   const seen: number[] = [];
   const observer = new PerformanceObserver((list) => seen.push(...list.getEntries().map((e) => e.startTime)));
