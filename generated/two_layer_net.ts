@@ -187,7 +187,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const grad_w1 = new Float32Array(arena, 722896, 100000); // [1000, 100]
   const FEEDS: readonly string[] = ['x', 'y'];
 
-  function forward(feeds: Feeds): number {
+  function forward_pass(feeds: Feeds): void {
     check_feeds(feeds, FEEDS);
     feed(x, feeds.x, 'x', '[N, D_in] = [64, 1000]');
     feed(y, feeds.y, 'y', '[N, D_out] = [64, 10]');
@@ -200,7 +200,6 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
       for (let i = 0; i < 640; i++) acc += s3[i] * s3[i];
       loss[0] = acc;
     }
-    return loss[0];
   }
 
   function backward(): void {
@@ -212,9 +211,17 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     gemm_1000x64x100_tA(x, grad_s0, grad_w1); // grad_w1 = xᵀ · grad_s0
   }
 
+  // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return
+  // then needs no heap number (a large function returning a fraction allocates one per call).
+  function forward(feeds: Feeds): number {
+    forward_pass(feeds);
+    return loss[0];
+  }
+
   function step(feeds: Feeds, lr: number): number {
     if (!Number.isFinite(lr)) throw new Error(`the learning rate must be a finite number, got ${lr}`);
-    const loss_value = forward(feeds);
+    forward_pass(feeds);
+    const loss_value = loss[0]; // before the update: the loss may share a param's buffer
     backward();
     sgd(lr); // every param: p -= lr * grad_p
     return loss_value;

@@ -1,7 +1,7 @@
 // The memory plan: buffers reused by liveness, and a step() that allocates nothing.
-import { collections } from './helpers.ts';
+import { allocation, HEAP_SLACK } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
-import { compile, emit, graph, mulberry32, randn, type Tensor } from '../src/index.ts';
+import { compile, emit, evaluate, graph, mulberry32, randn, type Tensor } from '../src/index.ts';
 import spec from '../examples/two_layer_net.ts';
 
 function deepMlp(layers: number) {
@@ -45,8 +45,8 @@ describe('memory plan', () => {
 });
 
 describe('step() allocates nothing', () => {
-  const body = (src: string) => src.slice(src.indexOf('function forward('), src.lastIndexOf('return { params'));
-  const allocation = /\bnew\s|\.(slice|map|filter|concat|from|of|subarray)\(|\[\s*\]|\{\s*\}|=>|\.\.\./;
+  const body = (src: string) => src.slice(src.search(/function forward(_pass)?\(/), src.lastIndexOf('return { params'));
+  const allocating = /\bnew\s|\.(slice|map|filter|concat|from|of|subarray)\(|\[\s*\]|\{\s*\}|=>|\.\.\./;
 
   it('the generated forward, backward and step bodies contain no allocation', () => {
     const { g, loss } = deepMlp(3);
@@ -54,21 +54,51 @@ describe('step() allocates nothing', () => {
       const code = body(source);
       expect(code).toContain('function step(');
       // Only the error path may allocate (the Error it throws).
-      expect(code.split('\n').filter((l) => allocation.test(l.replace(/throw new Error\(.*\);/, '')))).toEqual([]);
+      expect(code.split('\n').filter((l) => allocating.test(l.replace(/throw new Error\(.*\);/, '')))).toEqual([]);
     }
   });
 
-  it('10^5 steps of a small net run without a single garbage collection', async () => {
+  it('10^5 steps of a small net leave the heap flat: no garbage collection, and no growth per step', async () => {
     const g = graph('small');
     const x = g.input('x', [4, 3]);
     const y = g.input('y', [4], 'i32');
     const loss = x.matmul(g.param('w1', [3, 8])).add(g.param('b1', [8])).relu().matmul(g.param('w2', [8, 2])).softmaxCrossEntropy(y);
     const model = await compile(g, { loss, seed: 3 });
     const feeds = { x: new Float32Array([1, 2, 3, -1, 0, 1, 2, 2, -2, 0.5, 1, -1]), y: new Int32Array([0, 1, 1, 0]) };
-    for (let t = 0; t < 5000; t++) model.step(feeds, 0.01); // warm up: let V8 optimize first
-    expect(await collections(() => { for (let t = 0; t < 100_000; t++) model.step(feeds, 0.01); })).toBe(0);
-    // The same measure does see a loop that allocates, so the 0 above means something.
+    const sum = new Float64Array(1); // a captured `let` would hold a heap number of its own
+    const train = () => { let s = 0; for (let t = 0; t < 100_000; t++) s += model.step(feeds, 0.01); sum[0]! += s; };
+    const infer = () => { let s = 0; for (let t = 0; t < 100_000; t++) s += model.forward(feeds); sum[0]! += s; };
+    train(); infer(); // warm up: let V8 optimize first
+    // The loss each call returns is used: a step that handed it back as a heap number would grow the heap 1.6 MB.
+    for (const work of [train, infer]) {
+      const { collections, bytes } = await allocation(work);
+      expect(collections).toBe(0);
+      expect(bytes).toBeLessThan(HEAP_SLACK);
+    }
+    expect(sum[0]).toBeGreaterThan(0);
+    // The same measure sees a loop that allocates 16 bytes a step, so the numbers above mean something.
     const sink: object[] = [];
-    expect(await collections(() => { for (let t = 0; t < 100_000; t++) model.step((sink[0] = { x: new Float32Array(feeds.x), y: feeds.y }) as typeof feeds, 0.01); })).toBeGreaterThan(0);
+    const boxed = await allocation(() => { for (let t = 0; t < 100_000; t++) sink[0] = { loss: model.step(feeds, 0.01) }; });
+    expect(boxed.collections > 0 || boxed.bytes > 1_000_000).toBe(true);
+  });
+
+  // Here, where evaluate() meets one model: a call site that has seen more than four models' forward (as in
+  // test/data.test.ts) no longer inlines it, and V8 boxes each batch's loss (16 bytes).
+  it('evaluate() allocates nothing per batch: the heap stays flat over 10^5 batches', async () => {
+    const g = graph('tiny_eval');
+    const x = g.input('x', ['N', 2]);
+    const y = g.input('y', ['N'], 'i32');
+    const scores = x.matmul(g.param('w', [2, 3], { init: [1, 0, 0, 0, 1, 0] })).named('scores');
+    const model = await compile(g, { loss: scores.softmaxCrossEntropy(y), outputs: { scores }, dims: { N: 4 }, dtype: 'f64' });
+    const n = 400_001; // a partial last batch too
+    const data = (count: number) => ({ x: { values: Float32Array.from({ length: 2 * count }, (_, k) => [1, 0, 0, 1][k % 4]!), shape: [count, 2] }, y: { values: Int32Array.from({ length: count }, (_, i) => i % 2), shape: [count] } });
+    const big = data(n);
+    evaluate(model, data(4001), { scores: 'scores' }); // warm up
+    let r: ReturnType<typeof evaluate> | undefined;
+    const { collections, bytes } = await allocation(() => (r = evaluate(model, big, { scores: 'scores' })));
+    expect(collections).toBe(0);
+    expect(bytes).toBeLessThan(HEAP_SLACK); // a boxed loss per batch would be 1.6 MB
+    // Scores (1, 0, 0) and (0, 1, 0) with labels 0 and 1: each example's loss is log(2 + e) − 1, all correct.
+    expect(r).toEqual({ loss: expect.closeTo(Math.log(2 + Math.E) - 1, 9), accuracy: 1, count: n }); // summed over 400,001 examples
   });
 });

@@ -60,7 +60,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const grad_x = new Float32Array(4); // [4]
   const FEEDS: readonly string[] = ['x', 'upstream'];
 
-  function forward(feeds: Feeds): number {
+  function forward_pass(feeds: Feeds): void {
     check_feeds(feeds, FEEDS);
     feed(x, feeds.x, 'x', '[4]');
     feed(upstream, feeds.upstream, 'upstream', '[4]');
@@ -71,7 +71,6 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
       for (let i = 0; i < 4; i++) acc += s1[i];
       L[0] = acc;
     }
-    return L[0];
   }
 
   function backward(): void {
@@ -82,9 +81,17 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     for (let i = 0; i < 4; i++) grad_x[i] = grad_z[i] * t6[i];
   }
 
+  // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return
+  // then needs no heap number (a large function returning a fraction allocates one per call).
+  function forward(feeds: Feeds): number {
+    forward_pass(feeds);
+    return L[0];
+  }
+
   function step(feeds: Feeds, lr: number): number {
     if (!Number.isFinite(lr)) throw new Error(`the learning rate must be a finite number, got ${lr}`);
-    const loss_value = forward(feeds);
+    forward_pass(feeds);
+    const loss_value = L[0]; // before the update: the loss may share a param's buffer
     backward();
     return loss_value;
   }

@@ -174,6 +174,7 @@ class Emitter {
     // Plain SGD runs as one Wasm SIMD loop; the other optimizers stay fused TypeScript loops.
     const simdUpdate = this.wasm && mem && this.plainSgd();
     const wasm = this.wasm && mem ? this.wasmSetup(mem, simdUpdate ? update : []) : undefined;
+    const updates = simdUpdate ? [] : update;
     this.tail = wasm?.tail ?? [];
     return [
       'export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {',
@@ -189,21 +190,27 @@ class Emitter {
         ...this.scalars(false),
         this.feedNames(),
         '',
-        `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
-        ...indent([...this.feeding((l) => (l.shape.length === 0 ? `${l.name}[0] = ` : '')), ...forward, ...(loss ? [`return ${loss}[0];`] : [])]),
+        'function forward_pass(feeds: Feeds): void {',
+        ...indent([...this.feeding((l) => (l.shape.length === 0 ? `${l.name}[0] = ` : '')), ...forward]),
         '}',
         '',
         'function backward(): void {',
         ...indent([...this.scalars(true), ...backward]),
         '}',
         '',
+        ...(updates.length ? ['function update_params(lr: number): void {', ...indent(updates), '}', ''] : []),
+        ...(loss ? ['// forward and step are small so that V8 inlines them into the loop that calls them: the loss they return', '// then needs no heap number (a large function returning a fraction allocates one per call).'] : []),
+        `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
+        ...indent(['forward_pass(feeds);', ...(loss ? [`return ${loss}[0];`] : [])]),
+        '}',
+        '',
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
-        // The loss is read before the update: it may live in a param's own buffer.
         ...indent([
           LR_CHECK,
-          ...(loss ? ['const loss_value = forward(feeds);'] : ['forward(feeds);']),
+          'forward_pass(feeds);',
+          ...(loss ? [`const loss_value = ${loss}[0]; // before the update: the loss may share a param's buffer`] : []),
           'backward();',
-          ...(simdUpdate && update.length ? ['sgd(lr); // every param: p -= lr * grad_p'] : update),
+          ...(simdUpdate && update.length ? ['sgd(lr); // every param: p -= lr * grad_p'] : updates.length ? ['update_params(lr);'] : []),
           ...(loss ? ['return loss_value;'] : []),
         ]),
         '}',
