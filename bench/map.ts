@@ -10,6 +10,7 @@ import { Bench } from 'tinybench';
 import { ModuleBuilder } from '../src/codegen/wasm/encoder.ts';
 import { mapFunction } from '../src/codegen/wasm/map.ts';
 import type { KExpr, Load, MapKernel } from '../src/lower/kernel.ts';
+import { sigmoid } from '../templates/prelude/sigmoid.ts';
 
 const TIME = Number(process.env.BENCH_TIME_MS ?? 500);
 
@@ -59,6 +60,22 @@ const CASES: Case[] = [
     buffers: { out: 200704, a: 200704, b: 200704 },
     ts: 'for (let i = 0; i < 200704; i++) out[i] = a[i] - 0.01 * b[i];',
   },
+  {
+    name: 'sigmoid(s) [64, 100] (the lecture net)',
+    kernel: { kind: 'map', out: 'out', shape: [6400], expr: o('sigmoid', load('s', [1])) },
+    buffers: { out: 6400, s: 6400 },
+    ts: 'for (let i = 0; i < 6400; i++) out[i] = sigmoid(s[i]);',
+  },
+  {
+    name: 'exp(s − m[row]) [128, 10] (softmax)',
+    kernel: { kind: 'map', out: 'out', shape: [128, 10], expr: o('exp', o('sub', load('s', [10, 1]), load('m', [1, 0]))) },
+    buffers: { out: 1280, s: 1280, m: 128 },
+    ts: `for (let i0 = 0; i0 < 128; i0++) {
+  for (let i1 = 0; i1 < 10; i1++) {
+    out[i0 * 10 + i1] = Math.exp(s[i0 * 10 + i1] - m[i0]);
+  }
+}`,
+  },
 ];
 
 let seed = 7;
@@ -76,12 +93,12 @@ for (const c of CASES) {
   mod.addFunction(mapFunction(c.kernel, offsets, [])!, 'map');
   const wasm = new WebAssembly.Instance(new WebAssembly.Module(mod.encode()), { env: { memory } }).exports.map as () => void;
   // As in a generated model: views made once in the factory (createModel), the loop in a function closing over them.
-  const factory = new Function('memory', [
+  const factory = new Function('memory', 'sigmoid', [
     'const arena = memory.buffer;',
     ...[...offsets].map(([name, at]) => `const ${name} = new Float32Array(arena, ${at}, ${c.buffers[name]});`),
     `return function kernel() {\n${c.ts}\n};`,
-  ].join('\n')) as (memory: WebAssembly.Memory) => () => void;
-  const ts = factory(memory);
+  ].join('\n')) as (memory: WebAssembly.Memory, helper: typeof sigmoid) => () => void;
+  const ts = factory(memory, sigmoid);
 
   // Same results (the TypeScript rounds once, Wasm per op: a few ulps of the operands apart at most).
   wasm();

@@ -1,6 +1,7 @@
 // Generated Wasm SIMD elementwise loops (src/codegen/wasm/map.ts) against the TypeScript semantics.
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../templates/prelude/random.ts';
+import { sigmoid } from '../templates/prelude/sigmoid.ts';
 import { FunctionBody, ModuleBuilder } from '../src/codegen/wasm/encoder.ts';
 import { mapFunction, scalarNames, wasmSupports } from '../src/codegen/wasm/map.ts';
 import { atom, literal, type Code } from '../src/codegen/ts/code.ts';
@@ -128,7 +129,8 @@ function printedTs(e: KExpr): { fn: (...xs: number[]) => number; leaves: KExpr[]
     return atom(`x${leaves.length - 1}`);
   };
   const text = print(e).text;
-  return { fn: new Function(...leaves.map((_, i) => `x${i}`), `return ${text};`) as (...xs: number[]) => number, leaves, text };
+  const fn = new Function('sigmoid', ...leaves.map((_, i) => `x${i}`), `return ${text};`) as (...xs: unknown[]) => number;
+  return { fn: (...xs: number[]) => fn(sigmoid, ...xs), leaves, text };
 }
 
 function multiIndex(shape: readonly number[], flat: number): number[] {
@@ -175,6 +177,7 @@ describe('encoder: the SIMD opcodes map.ts uses', () => {
     ['v128Not', 77], ['v128And', 78], ['v128AndNot', 79], ['v128Or', 80], ['v128Xor', 81], ['v128Bitselect', 82],
     ['f32x4Abs', 224], ['f32x4Neg', 225], ['f32x4Sqrt', 227], ['f32x4Add', 228], ['f32x4Sub', 229], ['f32x4Mul', 230],
     ['f32x4Div', 231], ['f32x4Min', 232], ['f32x4Max', 233], ['f32x4Pmin', 234], ['f32x4Pmax', 235],
+    ['i32x4Shl', 171], ['i32x4ShrS', 172], ['i32x4Add', 174], ['i32x4Sub', 177],
   ];
   it.each(table)('%s encodes as 0xFD %i (LEB128)', (method, opcode) => {
     const f = new FunctionBody([]);
@@ -197,6 +200,7 @@ describe('encoder: the SIMD opcodes map.ts uses', () => {
     ['v128Bitselect', 3, (x, y, z) => ((bits(x) & bits(z)) | (bits(y) & ~bits(z))) >>> 0],
     ['f32x4Abs', 1, (x) => (bits(x) & 0x7fffffff) >>> 0], ['f32x4Neg', 1, (x) => (bits(x) ^ 0x80000000) >>> 0], ['f32x4Sqrt', 1, (x) => bits(Math.sqrt(x)), true],
     ['f32x4Div', 2, (x, y) => bits(x / y), true], ['f32x4Pmin', 2, (x, y) => bits(y < x ? y : x), true], ['f32x4Pmax', 2, (x, y) => bits(x < y ? y : x), true],
+    ['i32x4Add', 2, (x, y) => (bits(x) + bits(y)) >>> 0], ['i32x4Sub', 2, (x, y) => (bits(x) - bits(y)) >>> 0],
   ];
   it.each(specs)('%s computes the spec result', (method, arity, want, float) => {
     const f = new FunctionBody([]);
@@ -229,21 +233,21 @@ describe('wasmSupports / mapFunction: what is supported', () => {
   const offsets = new Map([['out', 0], ['a', 1024], ['b', 2048], ['i', 4096]]);
   const x = load('a', [1]);
 
-  it.each([...UNARY, ...BINARY, 'where'])('supports %s', (op) => {
-    const arity = op === 'where' ? 3 : UNARY.includes(op) ? 1 : 2;
+  it.each([...UNARY, ...BINARY, 'where', 'exp', 'sigmoid'])('supports %s', (op) => {
+    const arity = op === 'where' ? 3 : [...UNARY, 'exp', 'sigmoid'].includes(op) ? 1 : 2;
     const e = o(op, ...[x, load('b', [1]), x].slice(0, arity));
     expect(wasmSupports(e)).toBe(true);
     expect(mapFunction(kernel([100], e), offsets, [])).toBeInstanceOf(FunctionBody);
   });
 
   const unsupported: [string, KExpr][] = [
-    ['exp', o('exp', x)], ['log', o('log', x)], ['tanh', o('tanh', x)], ['sigmoid', o('sigmoid', x)], ['softplus', o('softplus', x)],
+    ['log', o('log', x)], ['tanh', o('tanh', x)], ['softplus', o('softplus', x)],
     ['pow', o('pow', x, lit(2))], ['an unknown op', o('cube', x)], ['a wrong arity', o('add', x)],
     ['index', o('add', x, { k: 'index', axis: 0 })],
     ['guard', { k: 'guard', ranges: [{ axis: 0, lo: 0, hi: 5 }], then: x, otherwise: lit(0) }],
     ['an indirect load', load('a', [0], { indirect: [{ expr: load('i', [1]), stride: 1 }] })],
     ['an offset load', load('a', [1], { offset: 4 })],
-    ['exp deep inside', o('add', o('mul', x, x), o('relu', o('exp', x)))],
+    ['log deep inside', o('add', o('mul', x, x), o('relu', o('log', x)))],
   ];
   it.each(unsupported)('does not support %s', (_, e) => {
     expect(wasmSupports(e)).toBe(false);
@@ -410,6 +414,9 @@ describe('mapFunction against the TypeScript text the emitter prints (float64, r
     ['g · (h > 0)', o('mul', g, o('greater', h, lit(0)))],
     ['where(h > g, h·h, g/2)', o('where', o('greater', h, g), o('square', h), o('div', g, lit(2)))],
     ['sqrt(|g|)·sign(h) − min(g, max(h, x))', o('sub', o('mul', o('sqrt', o('abs', g)), o('sign', h)), o('minimum', g, o('maximum', h, x)))],
+    ['exp(g − h)', o('exp', o('sub', g, h))],
+    ['g · sigmoid(h) · (1 − sigmoid(h))', o('mul', o('mul', g, o('sigmoid', h)), o('sub', lit(1), o('sigmoid', h)))],
+    ['sigmoid(20·g) + exp(−|h|)', o('add', o('sigmoid', o('mul', lit(20), g)), o('exp', o('neg', o('abs', h))))],
   ];
   it.each(formulas)('%s', (_, e) => {
     const n = 6400;
@@ -426,5 +433,47 @@ describe('mapFunction against the TypeScript text the emitter prints (float64, r
       worst = Math.max(worst, Math.abs(got - want) / Math.max(1, Math.abs(want)));
     }
     expect(worst, ts.text).toBeLessThanOrEqual(1e-6);
+  });
+});
+
+describe('mapFunction: exp and sigmoid, computed in f32 lanes', () => {
+  const ulps = (a: number, b: number) => {
+    const u = new Int32Array(new Float32Array([a, b]).buffer);
+    return Math.abs(u[0]! - u[1]!);
+  };
+  const runOp = (op: string, xs: Float32Array) => runWasm(kernel([xs.length], o(op, load('a', [1]))), { a: xs }).out;
+  const REF: Record<string, (x: number) => number> = { exp: Math.exp, sigmoid };
+
+  it.each([['exp', 1], ['sigmoid', 2]] as const)('%s is within %i ulp(s) of the float64 result rounded to f32, from where it is 0 to where it overflows', (op, bound) => {
+    // every 2^-10 across [−110, 95], and the f32 neighbours of where exp overflows and turns subnormal or 0
+    const edges = [88.72283, 88.7228317, 88.72284, -87.33654, -87.3365479, -103.972, -103.279, -103.28, -104, -104.5];
+    const xs = Float32Array.from([...Array.from({ length: 205 * 1024 }, (_, i) => -110 + i / 1024), ...edges, ...edges.map((e) => -e)]);
+    const got = runOp(op, xs);
+    let worst = 0;
+    for (let i = 0; i < xs.length; i++) {
+      const u = ulps(got[i]!, fr(REF[op]!(xs[i]!)));
+      if (u > worst) worst = u;
+    }
+    expect(worst).toBeLessThanOrEqual(bound);
+  });
+
+  it.each(['exp', 'sigmoid'])('%s of NaN, ±Infinity, ±0 and tiny values is exactly the TypeScript result', (op) => {
+    const xs = new Float32Array([NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1e-30, -1e-30, 3e38, -3e38]);
+    expect([...runOp(op, xs)].map(show)).toEqual([...xs].map((x) => show(fr(REF[op]!(x)))));
+  });
+
+  it('sigmoid does not overflow where e^-x does: σ(−100) is e^-100, a subnormal f32, not 0', () => {
+    const got = runOp('sigmoid', new Float32Array([-100, -90, 100]));
+    expect([...got]).toEqual([fr(Math.exp(-100)), fr(Math.exp(-90)), 1]);
+    expect(got[0]).toBeGreaterThan(0);
+  });
+
+  it('works in fused rows: exp(s − max[row]) with a column broadcast, every row length', () => {
+    for (const n of [1, 3, 4, 10, 37]) {
+      const m = 5;
+      const s = values(m * n, n, 0), mx = values(m, n + 1, 0);
+      const out = runWasm(kernel([m, n], o('exp', o('sub', load('s', [n, 1]), load('mx', [1, 0])))), { s, mx }).out;
+      for (let i = 0; i < m * n; i++) expect(ulps(out[i]!, fr(Math.exp(fr(s[i]! - mx[Math.floor(i / n)]!)))), `n ${n} at ${i}`).toBeLessThanOrEqual(1);
+    }
   });
 });

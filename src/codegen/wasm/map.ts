@@ -10,8 +10,13 @@
 //   where(c, a, b)= c !== 0 ? a : b   bitselect(a, b, c != 0) (NaN != 0 holds; -0 != 0 does not)
 //   greater etc.  = a > b ? 1 : 0     the compare's mask & 1.0 (a compare feeding `where` is used as a mask)
 //   sign(x)       = Math.sign(x)      (x & -0.0 | 1.0) where |x| > 0, else x itself (±0 and NaN)
-// Anything else (exp, log, tanh, sigmoid, softplus, pow, custom ops, index, guard, indirect or offset
-// loads) makes mapFunction return undefined: the caller keeps the TypeScript loop.
+// exp and sigmoid have no f32x4 instruction and are computed, not looked up (see EXP below); they agree
+// with the TypeScript's Math.exp within a few f32 ulps, over the whole range, subnormals, ±Infinity and
+// NaN included:
+//   exp(x)        = Math.exp(x)       2^n · e^r, n = nearest(x·log2 e), r = x − n·ln 2, e^r a polynomial
+//   sigmoid(x)    = 1 / (1 + e^-x)    e = exp(-|x|), s = 1 / (1 + e), then x ≥ 0 ? s : e·s (no overflow)
+// Anything else (log, tanh, softplus, pow, custom ops, index, guard, indirect or offset loads) makes
+// mapFunction return undefined: the caller keeps the TypeScript loop.
 //
 // The index space is simplified first: axes of extent 1 are dropped and neighbouring axes every load
 // walks as one are merged. What remains must be one axis [N] (loads contiguous or a scalar) or two
@@ -46,8 +51,21 @@ export interface MapOptions {
 /** Ops taken, with their arity. */
 const OPS: Readonly<Record<string, number>> = {
   add: 2, sub: 2, mul: 2, div: 2, neg: 1, abs: 1, sqrt: 1, square: 1, minimum: 2, maximum: 2, relu: 1,
-  where: 3, sign: 1, greater: 2, less: 2, greaterEqual: 2, lessEqual: 2, equal: 2,
+  where: 3, sign: 1, greater: 2, less: 2, greaterEqual: 2, lessEqual: 2, equal: 2, exp: 1, sigmoid: 1,
 };
+
+/**
+ * e^x in f32 (Cephes' expf): x is clamped to [LO, HI] (beyond, e^x is 0 or +Infinity in f32; NaN stays NaN),
+ * n = nearest(x · log2 e) by adding and subtracting 1.5·2^23 (whose float bits then hold n as an integer), r =
+ * x − n·C1 − n·C2 (ln 2 in two parts, so r is exact to f32), e^r ≈ 1 + r + r²·P(r) on |r| ≤ ln2 / 2, times 2^n
+ * built as 2^h · 2^(n − h), h = n >> 1, so that both factors are normal floats from the subnormal results (n
+ * down to −150) to overflow (n = 128).
+ */
+const EXP = {
+  HI: 89, LO: -104, LOG2E: Math.LOG2E, C1: 0.693359375, C2: -2.12194440e-4, ROUND: 1.5 * 2 ** 23,
+  P: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
+} as const;
+
 const COMPARE: Readonly<Record<string, (f: FunctionBody) => FunctionBody>> = {
   greater: (f) => f.f32x4Gt(), less: (f) => f.f32x4Lt(), greaterEqual: (f) => f.f32x4Ge(), lessEqual: (f) => f.f32x4Le(), equal: (f) => f.f32x4Eq(),
 };
@@ -98,7 +116,11 @@ type Node =
 const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
 
 function lit(value: number): Node {
-  const bits = f32Bits(value);
+  return litBits(f32Bits(value));
+}
+
+/** A constant given by its bits (an i32 in every lane, or an f32's pattern). */
+function litBits(bits: number): Node {
   return { t: 'lit', bits, key: `#${bits.toString(16)}`, level: 0 };
 }
 
@@ -185,6 +207,13 @@ export function mapFunction(kernel: MapKernel, offsets: ReadonlyMap<string, numb
         if (e.op in COMPARE) return op('bit', [op(e.op, args), lit(1)]);
         if (e.op === 'sign') return op('sign', [args[0]!, lit(-0), lit(1), lit(0)]);
         if (e.op === 'where') return op('where', [mask(args[0]!), args[1]!, args[2]!]);
+        if (e.op === 'exp') return exp(args[0]!);
+        if (e.op === 'sigmoid') {
+          const x = args[0]!;
+          const ex = exp(op('neg', [op('abs', [x])]));
+          const s = op('div', [lit(1), op('add', [lit(1), ex])]);
+          return op('where', [op('greaterEqual', [x, lit(0)]), s, op('mul', [ex, s])]);
+        }
         return op(e.op, args);
       }
       default:
@@ -192,6 +221,7 @@ export function mapFunction(kernel: MapKernel, offsets: ReadonlyMap<string, numb
         return lit(0);
     }
   };
+  const exp = (x: Node): Node => op('exp', [x, ...[EXP.HI, EXP.LO, EXP.LOG2E, EXP.ROUND, EXP.C1, EXP.C2, ...EXP.P, 1].map(lit), litBits(127)]);
   // `c !== 0` as a lane mask: a comparison's own mask, else c != 0.
   const mask = (c: Node): Node => (c.t === 'op' && c.op === 'bit' ? c.args[0]! : op('ne', [c, lit(0)]));
   const root = convert(kernel.expr);
@@ -380,6 +410,25 @@ class MapGen {
     return local;
   }
 
+  /** e^x (see EXP); args: x, HI, LO, LOG2E, ROUND, C1, C2, P[0..5], 1.0, the integer 127. */
+  private exp(node: Extract<Node, { t: 'op' }>, level: Level): void {
+    const { f } = this;
+    const [x, hi, lo, log2e, round, c1, c2, ...rest] = node.args;
+    const p = rest.slice(0, 6), [one, bias] = rest.slice(6);
+    const c = (k: Node) => this.emit(k, level);
+    const xc = f.local(V128), t = f.local(V128), n = f.local(V128), r = f.local(V128), ni = f.local(V128), h = f.local(V128);
+    // pmin(x, HI) = HI < x ? HI : x and pmax(·, LO) keep a NaN x (single instructions, unlike min and max)
+    this.emit(x!, level); c(hi!); f.f32x4Pmin(); c(lo!); f.f32x4Pmax().set(xc);
+    f.get(xc); c(log2e!); f.f32x4Mul(); c(round!); f.f32x4Add().tee(t); c(round!); f.f32x4Sub().set(n);
+    f.get(xc).get(n); c(c1!); f.f32x4Mul().f32x4Sub().get(n); c(c2!); f.f32x4Mul().f32x4Sub().set(r);
+    c(p[0]!);
+    for (const k of p.slice(1)) { f.get(r).f32x4Mul(); c(k); f.f32x4Add(); }
+    f.get(r).get(r).f32x4Mul().f32x4Mul().get(r).f32x4Add(); c(one!); f.f32x4Add();
+    // × 2^h × 2^(n − h); (k + 127) << 23 is the bit pattern of the float 2^k
+    f.get(t); c(round!); f.i32x4Sub().tee(ni).i32Const(1).i32x4ShrS().tee(h); c(bias!); f.i32x4Add().i32Const(23).i32x4Shl().f32x4Mul();
+    f.get(ni).get(h).i32x4Sub(); c(bias!); f.i32x4Add().i32Const(23).i32x4Shl().f32x4Mul();
+  }
+
   private op(node: Extract<Node, { t: 'op' }>, level: Level): void {
     const { f } = this;
     const [a, b, c, d] = node.args;
@@ -402,6 +451,7 @@ class MapGen {
         f.f32x4Le().v128AndNot();
         return;
       }
+      case 'exp': this.exp(node, level); return;
       case 'bit': both(() => f.v128And()); return; // mask & 1.0
       case 'ne': both(() => f.f32x4Ne()); return;
       case 'where': // args: mask, then, otherwise
