@@ -268,9 +268,9 @@ function whyMissed(): string[] {
     '**Why a relaxed-SIMD target can be missed.** jax-js speeds up with `f32x4.relaxed_madd`; flatgrad\'s kernels',
     'barely do on this CPU, whose separate add units keep a multiply then an add as fast as a fused one. At the',
     `matmul speed measured above (${gf.toFixed(1)} GFLOPS, near the 128-bit SIMD peak of one core), W2's matmuls alone`,
-    `take ${floor(w2Flops)} and W1's ${floor(w1Flops)}; the rest of a W1 step is mostly the sigmoid's exp, a TypeScript loop`,
-    'because Wasm SIMD has no exp instruction. Closing the gap needs a Wasm exp (a polynomial) for the elementwise',
-    'loops, or threads.',
+    `take ${floor(w2Flops)} and W1's ${floor(w1Flops)}: on one thread a step is no faster than that, whatever the rest`,
+    'costs (its elementwise loops, exp and sigmoid included, run as Wasm SIMD too). Closing the gap further needs',
+    'more than one core (Wasm threads) or wider vectors than Wasm\'s 128 bits.',
     '',
   ];
 }
