@@ -38,6 +38,19 @@ describe('optimizers compiled into step()', () => {
     expect(Math.abs(w[1]! - expected[1]) / Math.abs(expected[1])).toBeLessThan(1e-12);
   });
 
+  it.each(cases)('%s: the Wasm SIMD update (f32, a graph with a matmul) matches it too', async (_name, optimizer, expected) => {
+    // the same gradient, through a matmul so that the model runs Wasm kernels: w [2, 1], c [1, 2], ∂(c·w)/∂w = cᵀ
+    const g = graph('opt_wasm');
+    const w = g.param('w', [2, 1], { init: [1, -2] });
+    const c = g.input('c', [1, 2]);
+    const model = await compile(g, { loss: c.matmul(w).sum(), optimizer });
+    expect(model.kernels).toMatch(/^wasm/);
+    expect(model.source).toContain('apply_update(');
+    for (let t = 0; t < 3; t++) model.step({ c: [3, 0.5] }, 0.1);
+    // f32: within 1e-6 of the weights' scale (sgd with decay ends near 0.0016 by cancellation)
+    for (let i = 0; i < 2; i++) expect(Math.abs(model.params.w![i]! - expected[i]!)).toBeLessThan(1e-6);
+  });
+
   it.each(cases)('%s: the readable mode gives the same numbers', async (_name, optimizer, expected) => {
     const model = await threeSteps(optimizer, { optimize: false });
     expect(Math.max(...Array.from(model.params.w!).map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThan(1e-12);
@@ -79,5 +92,31 @@ describe('optimizers compiled into step()', () => {
     expect(() => emit(g, { loss, optimizer: { adam: { beta1: 1.5 } } })).toThrow('compile: adam.beta1 must be a number in [0, 1), got 1.5');
     expect(() => emit(g, { loss, optimizer: { adam: { lr: 0.1 } } as never })).toThrow("compile: adam has no setting 'lr'");
     expect(() => emit(g, { loss, optimizer: { lion: {} } as never })).toThrow('compile: optimizer must be one of');
+  });
+});
+
+describe('the Wasm SIMD update equals the TypeScript loops', () => {
+  const configs: CompileOptions['optimizer'][] = [
+    { sgd: {} }, { sgd: { weightDecay: 0.1 } }, { momentum: {} }, { momentum: { nesterov: true, weightDecay: 0.05 } },
+    { rmsprop: { weightDecay: 0.01 } }, { adam: {} }, { adam: { weightDecay: 0.02 } }, { adamw: {} },
+  ];
+  it.each(configs.map((o) => [JSON.stringify(o), o] as const))('%s: params and state after 5 steps, sizes not multiples of 4', async (_, optimizer) => {
+    const g = graph('wasm_update');
+    const x = g.input('x', [6, 7]);
+    const y = g.input('y', [6], 'i32');
+    const h = x.matmul(g.param('w1', [7, 9], { init: { normal: 0.5 } })).add(g.param('b1', [9], { init: 'zeros' })).tanh();
+    const loss = h.matmul(g.param('w2', [9, 3], { init: { normal: 0.5 } })).add(g.param('b2', [3], { init: 'zeros' })).softmaxCrossEntropy(y);
+    const [simd, ts] = await Promise.all([compile(g, { loss, optimizer, seed: 4 }), compile(g, { loss, optimizer, seed: 4, wasm: false })]);
+    expect(simd.kernels).toMatch(/^wasm/);
+    expect(ts.kernels).toBe('typescript');
+    const feeds = { x: Array.from({ length: 42 }, (_, i) => Math.sin(i * 1.7)), y: [0, 1, 2, 2, 1, 0] };
+    for (let t = 0; t < 5; t++) expect(simd.step(feeds, 0.05)).toBeCloseTo(ts.step(feeds, 0.05), 5);
+    for (const group of ['params', 'state'] as const) {
+      for (const [name, values] of Object.entries(ts[group])) {
+        const got = Array.from(simd[group][name]!), want = Array.from(values);
+        const worst = Math.max(...want.map((v, i) => Math.abs(got[i]! - v) / Math.max(1e-3, Math.abs(v))));
+        expect(worst, `${group}.${name}`).toBeLessThan(1e-4);
+      }
+    }
   });
 });

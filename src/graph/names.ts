@@ -2,7 +2,7 @@ import { FlatgradError } from './errors.ts';
 
 // Identifiers the generated module uses for itself, and JavaScript's reserved words.
 const reserved = new Set([
-  'params', 'grads', 'outputs', 'state', 'shapes', 'step_count', 'gi', 'bc1', 'bc2', 'vprev', 'feeds', 'FEEDS', 'loss_value', 'arena', 'memory', 'kernels', 'sgd', 'gemm', 'load_kernels', 'decode_base64', 'Gemm', 'GEMM_WASM_SIMD', 'GEMM_WASM_RELAXED_SIMD', 'forward', 'forward_pass', 'backward', 'step', 'update_params', 'lr', 'acc', 'rng', 'options',
+  'params', 'grads', 'outputs', 'state', 'shapes', 'step_count', 'gi', 'bc1', 'bc2', 'vprev', 'feeds', 'FEEDS', 'loss_value', 'arena', 'memory', 'kernels', 'apply_update', 'gemm', 'load_kernels', 'decode_base64', 'Gemm', 'GEMM_WASM_SIMD', 'GEMM_WASM_RELAXED_SIMD', 'forward', 'forward_pass', 'backward', 'step', 'update_params', 'lr', 'acc', 'rng', 'options',
   'createModel', 'Feeds', 'Model', 'Math', 'Float32Array', 'Float64Array', 'Int32Array', 'Error', 'undefined', 'NaN', 'Infinity',
   'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum', 'export',
   'extends', 'false', 'finally', 'for', 'function', 'if', 'import', 'in', 'instanceof', 'new', 'null', 'return', 'super',

@@ -8,7 +8,7 @@ import { VERSION } from '../../version.ts';
 import type { FunctionBody } from '../wasm/encoder.ts';
 import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
 import { mapFunction, scalarNames, wasmSupports } from '../wasm/map.ts';
-import { sgdFunction } from '../wasm/update.ts';
+import { updateFunction } from '../wasm/update.ts';
 import { atom, binary, literal, ternary, type Code } from './code.ts';
 import { describeOptimizer, stepPrologue, updateStatements } from './optimizer.ts';
 import { prelude } from './templates.ts';
@@ -128,7 +128,7 @@ class Emitter {
    * matmul shape gets a named kernel (gemm_64x1000x100) that falls back to the TypeScript loops, and the
    * kernels' bytes are embedded at the end of the module.
    */
-  private wasmSetup(mem: MemoryPlan, update: string[]): { head: string[]; tail: string[] } {
+  private wasmSetup(mem: MemoryPlan, updateLoops: string[]): { head: string[]; tail: string[] } {
     const { p } = this;
     const kernels = [...p.forward, ...p.backward].flatMap((s) => (s.kernel.kind === 'matmul' && onFloats(s.node) ? [s.kernel] : []));
     const specs = [...new Map(kernels.map((k) => [gemmName(gemmSpec(k)), k])).values()];
@@ -136,8 +136,13 @@ class Emitter {
     const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
     const alias = new Map(p.aliases.map((a) => [a.name, a.of]));
     const place = (name: string): number => mem.offsets.get(name) ?? place(alias.get(name)!);
-    const targets = p.params.filter((l) => p.grads.has(l.name)).map((l) => ({ param: place(l.name), grad: place(p.grads.get(l.name)!.name), size: l.size }));
-    const extra = [{ name: 'sgd', body: sgdFunction(targets) }, ...this.wasmLoops];
+    const plan = p.spec.optimizer;
+    const targets = p.params.filter((l) => p.grads.has(l.name)).map((l) => ({
+      param: place(l.name), grad: place(p.grads.get(l.name)!.name), size: l.size,
+      slots: Object.fromEntries(plan.slots.map((slot) => [slot, place(`${slot}_${l.name}`)])),
+    }));
+    const extra = [...(updateLoops.length ? [{ name: 'apply_update', body: updateFunction(plan, targets) }] : []), ...this.wasmLoops];
+    const params = this.updateParams().map((n) => `${n}: number`).join(', ');
     const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs.map(gemmSpec), { relaxed }, extra)).toString('base64');
     this.helpers.add('kernels');
     return {
@@ -146,7 +151,7 @@ class Emitter {
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...specs.map((k) => `const ${gemmName(gemmSpec(k))} = gemm(kernels.exports, '${gemmName(gemmSpec(k))}', ${mem.bytes}, ${this.fallback(k)});`),
-        ...(update.length ? ['const sgd = (kernels.exports?.sgd as ((lr: number) => void) | undefined) ?? ((lr: number) => {', ...indent(update), '});'] : []),
+        ...(updateLoops.length ? [`const apply_update = (kernels.exports?.apply_update as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(updateLoops), '});'] : []),
         ...this.wasmLoops.flatMap((l) => {
           const params = l.scalars.map((n) => `${n}: number`).join(', ');
           return [`const ${l.name} = (kernels.exports?.${l.name} as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
@@ -171,10 +176,9 @@ class Emitter {
     const loss = p.loss ? p.loss.name : undefined;
     const update = this.update((l) => [`${l.name}[i]`, `${p.grads.get(l.name)!.name}[i]`, (slot) => `${slot}_${l.name}[i]`], true);
     const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => (k === t.name ? k : `${k}: ${t.name}`)).join(', ');
-    // Plain SGD runs as one Wasm SIMD loop; the other optimizers stay fused TypeScript loops.
-    const simdUpdate = this.wasm && mem && this.plainSgd();
-    const wasm = this.wasm && mem ? this.wasmSetup(mem, simdUpdate ? update : []) : undefined;
-    const updates = simdUpdate ? [] : update;
+    const wasm = this.wasm && mem ? this.wasmSetup(mem, update.loops) : undefined;
+    const apply = `apply_update(${this.updateParams().join(', ')}); // every param${this.plainSgd() ? ': p -= lr * grad_p,' : ','} one SIMD loop each`;
+    const updates = update.loops.length ? [...update.head, ...(wasm ? [apply] : update.loops)] : [];
     this.tail = wasm?.tail ?? [];
     return [
       'export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {',
@@ -210,7 +214,7 @@ class Emitter {
           'forward_pass(feeds);',
           ...(loss ? [`const loss_value = ${loss}[0]; // before the update: the loss may share a param's buffer`] : []),
           'backward();',
-          ...(simdUpdate && update.length ? ['sgd(lr); // every param: p -= lr * grad_p'] : updates.length ? ['update_params(lr);'] : []),
+          ...(updates.length ? ['update_params(lr);'] : []),
           ...(loss ? ['return loss_value;'] : []),
         ]),
         '}',
@@ -226,8 +230,11 @@ class Emitter {
     return optimizer.kind === 'sgd' && optimizer.settings.weightDecay === 0;
   }
 
-  /** The optimizer's update of every differentiated param: the prologue, then one fused loop (or statement) per param. */
-  private update(access: (l: Leaf) => Accessors, loop: boolean): string[] {
+  /**
+   * The optimizer's update of every differentiated param: `head`, its description and prologue (Adam's step
+   * count and bias corrections), and `loops`, one fused loop (or statement) per param.
+   */
+  private update(access: (l: Leaf) => Accessors, loop: boolean): { head: string[]; loops: string[] } {
     const { p } = this;
     const plan = p.spec.optimizer;
     const lines = p.params
@@ -238,7 +245,12 @@ class Emitter {
         if (!loop) return body.length === 1 ? body : ['{', ...indent(body), '}'];
         return body.length === 1 ? [`for (let i = 0; i < ${l.size}; i++) ${body[0]}`] : [`for (let i = 0; i < ${l.size}; i++) {`, ...indent(body), '}'];
       });
-    return lines.length && !this.plainSgd() ? [`// ${describeOptimizer(plan)}`, ...stepPrologue(plan), ...lines] : lines;
+    return { head: lines.length && !this.plainSgd() ? [`// ${describeOptimizer(plan)}`, ...stepPrologue(plan)] : [], loops: lines };
+  }
+
+  /** The parameters of the Wasm update (and of its TypeScript fallback): the rate, and Adam's bias corrections. */
+  private updateParams(): string[] {
+    return this.p.spec.optimizer.counter ? ['lr', 'bc1', 'bc2'] : ['lr'];
   }
 
   private counter(): string[] {
@@ -408,6 +420,7 @@ class Emitter {
     const leaves = [...p.params, ...p.inputs].filter(read).map((l) => l.name);
     const arr = (n: string) => `${n}: new ${this.floatArray}(1)`;
     const loss = p.loss?.name;
+    const update = this.update((l) => [`params.${l.name}[0]`, `grads.${l.name}[0]`, (slot) => `state.${slot}_${l.name}[0]`], false);
     return [
       'export function createModel(options: { seed?: number } = {}): Model {',
       ...indent([
@@ -441,7 +454,8 @@ class Emitter {
           LR_CHECK,
           'forward(feeds);',
           'backward();',
-          ...this.update((l) => [`params.${l.name}[0]`, `grads.${l.name}[0]`, (slot) => `state.${slot}_${l.name}[0]`], false),
+          ...update.head,
+          ...update.loops,
           ...(loss ? [`return ${loss};`] : []),
         ]),
         '}',

@@ -59,8 +59,7 @@ export function planOptimizer(optimizer: Optimizer | undefined, site?: string): 
  * Adam's bias corrections `bc1`, `bc2` are computed once per step, before the loops (see stepPrologue).
  */
 export function updateStatements(plan: OptimizerPlan, p: string, grad: string, slot: (s: string) => string): string[] {
-  // 1 − 0.9 prints as 0.1, not 0.09999999999999998.
-  const n = (v: number | boolean) => literal(Number((v as number).toPrecision(12))).text;
+  const n = (v: number | boolean) => literal(coefficient(v as number)).text;
   const s = plan.settings;
   const wd = s.weightDecay as number;
   const g = wd > 0 && plan.kind !== 'adamw' ? `(${grad} + ${n(wd)} * ${p})` : grad;
@@ -88,6 +87,11 @@ export function updateStatements(plan: OptimizerPlan, p: string, grad: string, s
       ];
     }
   }
+}
+
+/** A constant of an update formula as the generated code writes it: 1 − 0.9 is 0.1, not 0.09999999999999998. */
+export function coefficient(v: number): number {
+  return Number(v.toPrecision(12));
 }
 
 /** Lines before the per-param loops: Adam counts the step and computes its bias corrections. */

@@ -1,30 +1,101 @@
 import { F32, FunctionBody, I32, V128 } from './encoder.ts';
+import { coefficient, type OptimizerPlan } from '../ts/optimizer.ts';
 
-/** A param's buffer and its gradient's, as byte offsets into the memory, and its length in floats. */
+/** A param's buffer, its gradient's and its optimizer state's (by slot name), as byte offsets into the memory. */
 export interface UpdateTarget {
   readonly param: number;
   readonly grad: number;
+  readonly slots: Readonly<Record<string, number>>;
+  /** Floats in the param. */
   readonly size: number;
 }
 
 /**
- * `sgd(lr)`: p -= lr · grad_p for every param, four floats at a time. The memory plan gives every buffer a
- * 16-byte-aligned slot of whole vectors, so the last vector may run into the param's own padding, never
- * into another buffer.
+ * `apply_update(lr[, bc1, bc2])`: the optimizer's update of every param, one loop of f32x4 vectors per param
+ * doing what src/codegen/ts/optimizer.ts's updateStatements does per element (in the same order of
+ * operations, rounding each to f32). The memory plan gives every buffer a 16-byte-aligned slot of whole
+ * vectors, so a loop's last vector may run into its buffers' own padding, never into another buffer.
  */
-export function sgdFunction(targets: readonly UpdateTarget[]): FunctionBody {
-  const f = new FunctionBody([F32]);
-  const rate = f.local(V128);
+export function updateFunction(plan: OptimizerPlan, targets: readonly UpdateTarget[]): FunctionBody {
+  const f = new FunctionBody(plan.counter ? [F32, F32, F32] : [F32]);
+  const s = plan.settings;
+  const splat = (param: number) => { const l = f.local(V128); f.get(param).f32x4Splat().set(l); return l; };
+  const constant = (v: number) => {
+    const l = f.local(V128);
+    const bits = new Uint32Array(new Float32Array([coefficient(v)]).buffer)[0]!;
+    f.v128Const(new Uint8Array(new Uint32Array([bits, bits, bits, bits]).buffer)).set(l);
+    return l;
+  };
+  const lr = splat(0);
+  const [bc1, bc2] = plan.counter ? [splat(1), splat(2)] : [];
+  const wd = s.weightDecay as number;
+  const decay = wd > 0 ? constant(wd) : undefined;
   const at = f.local(I32);
-  f.get(0).f32x4Splat().set(rate);
-  for (const { param, grad, size } of targets) {
-    const bytes = Math.ceil(size / 4) * 16;
+  const g = f.local(V128), p = f.local(V128), a = f.local(V128), b = f.local(V128);
+  /** Pushes local x · local y. */
+  const mul = (x: number, y: number) => f.get(x).get(y).f32x4Mul();
+  /** Stores the vector computed by `value` at `offset` + at. */
+  const store = (offset: number, value: () => void) => { f.get(at); value(); f.v128Store(offset); };
+
+  const k = (() => {
+    switch (plan.kind) {
+      case 'momentum': return { mu: constant(s.beta as number), negMu: constant(-(s.beta as number)), onePlusMu: constant(1 + (s.beta as number)) };
+      case 'rmsprop': return { d: constant(s.decay as number), oneMinusD: constant(1 - (s.decay as number)), eps: constant(s.eps as number) };
+      case 'adam':
+      case 'adamw': return { b1: constant(s.beta1 as number), oneMinusB1: constant(1 - (s.beta1 as number)), b2: constant(s.beta2 as number), oneMinusB2: constant(1 - (s.beta2 as number)), eps: constant(s.eps as number) };
+      default: return {};
+    }
+  })() as Record<string, number>;
+
+  for (const t of targets) {
+    const bytes = Math.ceil(t.size / 4) * 16;
     f.i32Const(0).set(at);
     const loop = f.loop();
-    f.get(at); // where to store
-    f.get(at).v128Load(param);
-    f.get(rate).get(at).v128Load(grad).f32x4Mul();
-    f.f32x4Sub().v128Store(param);
+    f.get(at).v128Load(t.param).set(p);
+    // gi = grad (+ λ·p: L2 weight decay, except AdamW's, which decays the weights directly)
+    f.get(at).v128Load(t.grad);
+    if (decay !== undefined && plan.kind !== 'adamw') { mul(decay, p); f.f32x4Add(); }
+    f.set(g);
+    switch (plan.kind) {
+      case 'sgd': // p -= lr·gi
+        store(t.param, () => { f.get(p); mul(lr, g); f.f32x4Sub(); });
+        break;
+      case 'momentum': { // v = μ·v − lr·gi; p += v, or Nesterov: p += −μ·v_prev + (1 + μ)·v
+        const v = t.slots.velocity!;
+        f.get(at).v128Load(v).set(a); // v_prev
+        mul(k.mu!, a); mul(lr, g); f.f32x4Sub().set(b); // v
+        store(v, () => f.get(b));
+        if (s.nesterov) store(t.param, () => { f.get(p); mul(k.negMu!, a); mul(k.onePlusMu!, b); f.f32x4Add().f32x4Add(); });
+        else store(t.param, () => { f.get(p).get(b).f32x4Add(); });
+        break;
+      }
+      case 'rmsprop': { // c = d·c + (1 − d)·gi·gi; p -= lr·gi / (√c + ε)
+        const c = t.slots.cache!;
+        f.get(at).v128Load(c).set(a);
+        mul(k.d!, a); mul(k.oneMinusD!, g); f.get(g).f32x4Mul().f32x4Add().set(a);
+        store(c, () => f.get(a));
+        store(t.param, () => { f.get(p); mul(lr, g); f.get(a).f32x4Sqrt().get(k.eps!).f32x4Add().f32x4Div().f32x4Sub(); });
+        break;
+      }
+      case 'adam':
+      case 'adamw': { // m = β1·m + (1 − β1)·gi; v = β2·v + (1 − β2)·gi·gi; p -= lr·(m·bc1) / (√(v·bc2) + ε) (+ lr·λ·p for AdamW)
+        const [m, v] = [t.slots.m!, t.slots.v!];
+        f.get(at).v128Load(m).set(a);
+        mul(k.b1!, a); mul(k.oneMinusB1!, g); f.f32x4Add().set(a);
+        store(m, () => f.get(a));
+        f.get(at).v128Load(v).set(b);
+        mul(k.b2!, b); mul(k.oneMinusB2!, g); f.get(g).f32x4Mul().f32x4Add().set(b);
+        store(v, () => f.get(b));
+        store(t.param, () => {
+          f.get(p);
+          f.get(lr); mul(a, bc1!); f.f32x4Mul();
+          mul(b, bc2!); f.f32x4Sqrt().get(k.eps!).f32x4Add().f32x4Div();
+          if (plan.kind === 'adamw' && decay !== undefined) { mul(lr, decay); f.get(p).f32x4Mul().f32x4Add(); }
+          f.f32x4Sub();
+        });
+        break;
+      }
+    }
     f.get(at).i32Const(16).i32Add().tee(at).i32Const(bytes).i32LtU().brIf(loop);
     f.end();
   }
