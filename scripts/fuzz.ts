@@ -1,10 +1,11 @@
-// npm run fuzz [-- --runs N] [--seed S] [--path P]: differential fuzzing of the compiler against the reference
-// interpreter (test/fuzz/), many more runs than the test suite's fixed seed. Prints progress, a summary, and on
+// npm run fuzz [-- --runs N] [--seed S] [--path P] [--large]: differential fuzzing of the compiler against the
+// reference interpreter (test/fuzz/), many more runs than the test suite's fixed seed. --large: graphs of 1,024
+// floats and more, f32 with the Wasm kernels against the TypeScript loops only. Prints progress, a summary, and on
 // failure fast-check's shrunk counterexample (the TypeScript that builds it) and how to replay it; exits 1.
 // npm run fuzz -- --recipe '<json>' checks the one case a printed counterexample's recipe describes.
 import fc from 'fast-check';
 import { buildCase, type Recipe } from '../test/fuzz/graphs.ts';
-import { checkCase, knownHits, property, variants } from '../test/fuzz/variants.ts';
+import { checkCase, knownHits, largeProperty, property, variants } from '../test/fuzz/variants.ts';
 
 function option(name: string): string | undefined {
   const k = process.argv.indexOf(`--${name}`);
@@ -36,7 +37,7 @@ const path = option('path');
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${option('runs')}`);
 if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${option('seed')}`);
 
-console.log(`fuzz: ${runs} runs, seed ${seed}${path ? `, path ${path}` : ''}; variants: ${variants.map((v) => v.name).join(', ')}`);
+console.log(`fuzz: ${runs} runs, seed ${seed}${path ? `, path ${path}` : ''}; ${process.argv.includes('--large') ? 'large graphs, f32 Wasm against TypeScript' : `variants: ${variants.map((v) => v.name).join(', ')}`}`);
 const start = performance.now();
 const ops = new Map<string, number>();
 let built = 0;
@@ -55,7 +56,8 @@ const seen = (c: { ops: readonly string[]; graph: { nodes: readonly unknown[] } 
   }
 };
 
-const prop = property(seen);
+const large = process.argv.includes('--large');
+const prop = large ? largeProperty(seen) : property(seen);
 const details = await fc.check(prop, {
   numRuns: runs,
   seed,
@@ -70,7 +72,7 @@ console.log(`ops applied: ${counts}`);
 for (const [bug, n] of knownHits) console.log(`known bug, excused ${n} variant runs: ${bug}`);
 if (details.failed) {
   console.log(`\nFAILED\n${await fc.asyncDefaultReportMessage(details)}`);
-  if (details.counterexamplePath) console.log(`\nreplay: npm run fuzz -- --seed ${details.seed} --path ${details.counterexamplePath}`);
+  if (details.counterexamplePath) console.log(`\nreplay: npm run fuzz -- --seed ${details.seed} --path ${details.counterexamplePath}${large ? ' --large' : ''}`);
   process.exit(1);
 }
 console.log('no counterexample');

@@ -4,9 +4,9 @@
 // (buildCase(recipe) rebuilds it). `npm run fuzz` runs the same property many more times.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allOps } from '../src/index.ts';
+import { allOps, emit } from '../src/index.ts';
 import { buildCase, OPS, recipeFromSeed, type Case } from './fuzz/graphs.ts';
-import { property } from './fuzz/variants.ts';
+import { largeProperty, property } from './fuzz/variants.ts';
 
 const SEED = 20261126;
 const RUNS = 150;
@@ -24,6 +24,27 @@ describe('differential fuzzing against the reference interpreter', () => {
     // a new op fails here until test/fuzz/graphs.ts generates it.
     expect(OPS.filter((op) => !applied.has(op))).toEqual([]);
     expect(allOps().map((o) => o.name).filter((op) => !nodeOps.has(op))).toEqual([]);
+  }, 120_000);
+
+  it('30 random graphs of 1,024 floats and more: f32 with the Wasm kernels equals the TypeScript loops', async () => {
+    // the Wasm calls each case's generated code makes, by what the fused loop computes
+    const calls = { gemm: 0, loop: 0, exp: 0 };
+    let checked = 0;
+    const seen = (c: Case, skipped: boolean) => {
+      if (skipped) return;
+      checked++;
+      const source = emit(c.graph, { loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims });
+      const lines = source.slice(source.indexOf('function forward_pass(')).split('\n');
+      calls.gemm += lines.filter((l) => /^\s*gemm_\w+\(/.test(l)).length;
+      const loops = lines.filter((l) => /^\s*loop_\w+\(.*\); \/\//.test(l));
+      calls.loop += loops.length;
+      calls.exp += loops.filter((l) => /Math\.exp|sigmoid\(/.test(l)).length;
+    };
+    await fc.assert(largeProperty(seen), { seed: SEED, numRuns: 30, includeErrorInReport: true });
+    expect(checked).toBeGreaterThan(15);
+    expect(calls.gemm).toBeGreaterThan(0);
+    expect(calls.loop).toBeGreaterThan(20);
+    expect(calls.exp).toBeGreaterThan(0);
   }, 120_000);
 
   it('a case is reproducible from its recipe, and from a seed alone', () => {

@@ -50,4 +50,27 @@ describe('Wasm SIMD kernels', () => {
     }
     expect(wasm.source).toContain('gemm_7x13x5_tAtB(');
   });
+
+  it('a graph without a matmul uses them where it has the work: a large fused loop, or many params to update', async () => {
+    // 64 × 40 = 2,560 floats: the sigmoid, the loss's square and the update are Wasm SIMD loops
+    const g = graph('no_matmul');
+    const x = g.input('x', [64, 40]);
+    const loss = x.mul(g.param('scale', [40], { init: { normal: 1 } })).add(g.param('shift', [64, 40], { init: 'zeros' })).sigmoid().sub(0.5).square().sum();
+    const feeds = { x: normal(2560) };
+    const [wasm, ts] = await Promise.all([compile(g, { loss, seed: 3, optimizer: { adam: {} } }), compile(g, { loss, seed: 3, optimizer: { adam: {} }, wasm: false })]);
+    expect(wasm.kernels).toMatch(/^wasm/);
+    expect(wasm.source).toMatch(/loop_\w+\(\); \/\/ .*sigmoid\(/);
+    expect(wasm.source).toContain('apply_update(lr, bc1, bc2);');
+    for (let t = 0; t < 5; t++) expect(wasm.step(feeds, 0.01)).toBeCloseTo(ts.step(feeds, 0.01), 3);
+    for (const name of ['scale', 'shift']) {
+      const [a, b] = [wasm.params[name]!, ts.params[name]!];
+      for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${name}[${i}]`).toBeLessThan(1e-5);
+    }
+    // a small one keeps plain TypeScript and an ArrayBuffer arena, no WebAssembly.Memory
+    const small = graph('small');
+    const w = small.param('w', [10]);
+    const tiny = await compile(small, { loss: w.sigmoid().sum(), seed: 1 });
+    expect(tiny.kernels).toBe('typescript');
+    expect(tiny.source).not.toContain('WebAssembly');
+  });
 });

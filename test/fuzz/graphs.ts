@@ -119,11 +119,12 @@ export interface Case {
 
 const nat = (max: number) => fc.nat({ max });
 
-const leafArb: fc.Arbitrary<LeafSpec> = fc.record({
+/** Leaves with dims of the given codes; `ones` picks which axes become 1 (broadcasting partners). */
+const leafArb = (code: fc.Arbitrary<number>, ones: fc.Arbitrary<number>, rank: fc.Arbitrary<number>): fc.Arbitrary<LeafSpec> => fc.record({
   input: fc.boolean(),
-  rank: nat(3),
-  ones: nat(7),
-  own: fc.option(fc.array(nat(DIM_CODES.length - 1), { minLength: 0, maxLength: 3 }), { freq: 4, nil: null }),
+  rank,
+  ones,
+  own: fc.option(fc.array(code, { minLength: 0, maxLength: 3 }), { freq: 4, nil: null }),
 });
 
 const stepArb: fc.Arbitrary<StepSpec> = fc.record({
@@ -135,23 +136,32 @@ const stepArb: fc.Arbitrary<StepSpec> = fc.record({
 });
 
 /** A recipe with readable printing: fast-check shows a counterexample as the code that builds it. */
-export const recipeArb: fc.Arbitrary<Recipe> = fc
-  .record({
+export const recipeArb: fc.Arbitrary<Recipe> = recipes(1, 4, nat(DIM_CODES.length - 1), leafArb(nat(DIM_CODES.length - 1), nat(7), nat(3)));
+
+/**
+ * Recipes whose shapes are made of 'N', 'M' (16 to 40) and 5, mostly of rank 2 and 3 with few broadcast
+ * axes, so that values of 1,024 floats and more occur and the Wasm kernels run their fused SIMD loops, not
+ * only the matmuls; never scalar-only.
+ */
+export const largeRecipeArb: fc.Arbitrary<Recipe> = recipes(16, 40, fc.constantFrom(4, 5, 6), leafArb(fc.constantFrom(4, 5, 6), fc.constantFrom(0, 0, 0, 1, 2, 4), fc.constantFrom(1, 2, 2, 3, 3)));
+
+function recipes(minDim: number, maxDim: number, baseCode: fc.Arbitrary<number>, leaf: fc.Arbitrary<LeafSpec>): fc.Arbitrary<Recipe> {
+  return fc.record({
     seed: fc.nat(),
-    N: fc.integer({ min: 1, max: 4 }),
-    M: fc.integer({ min: 1, max: 4 }),
-    base: fc.array(nat(DIM_CODES.length - 1), { minLength: 3, maxLength: 3 }),
-    leaves: fc.array(leafArb, { minLength: 1, maxLength: 4 }),
+    N: fc.integer({ min: minDim, max: maxDim }),
+    M: fc.integer({ min: minDim, max: maxDim }),
+    base: fc.array(baseCode, { minLength: 3, maxLength: 3 }),
+    leaves: fc.array(leaf, { minLength: 1, maxLength: 4 }),
     steps: fc.array(stepArb, { minLength: 1, maxLength: 24 }),
     lossPicks: fc.array(nat(99), { maxLength: 2 }),
     outputs: fc.array(nat(99), { minLength: 1, maxLength: 3 }),
     wrtInputs: nat(255),
     plain: nat(15),
     extraOutput: nat(4),
-    scalarOnly: fc.nat(3).map((k) => k === 3), // about 1 in 4
+    scalarOnly: minDim > 1 ? fc.constant(false) : fc.nat(3).map((k) => k === 3), // about 1 in 4
     grid: fc.nat(4).map((k) => k === 0),
-  })
-  .map(printable);
+  }).map(printable);
+}
 
 /** Attach fast-check's printer to a recipe (JSON.stringify ignores it). */
 export function printable(recipe: Recipe): Recipe {

@@ -3,7 +3,7 @@
 // and with every other variant. Then f32 with the Wasm kernels is compared with f32 TypeScript loops.
 import fc from 'fast-check';
 import { compile, grad, interpret, type CompileOptions, type Model } from '../../src/index.ts';
-import { buildCase, recipeArb, type Case } from './graphs.ts';
+import { buildCase, largeRecipeArb, recipeArb, type Case } from './graphs.ts';
 
 export const variants: { name: string; options: Partial<CompileOptions> }[] = [
   { name: 'f64', options: { dtype: 'f64' } },
@@ -161,7 +161,11 @@ export async function checkCase(c: Case, list = variants): Promise<void> {
       if (d) throw new Mismatch(`variants '${compared[j]!.name}' and '${compared[i]!.name}' differ: ${d}`);
     }
   }
-  // f32: the generated Wasm SIMD kernels against the TypeScript loops (f32 rounds per op in Wasm, so 1e-3).
+  await checkF32(c);
+}
+
+/** f32: the generated Wasm SIMD kernels against the TypeScript loops (f32 rounds per op in Wasm, so 1e-3). */
+export async function checkF32(c: Case): Promise<void> {
   const [simd, loops] = [await forwardBackward(c, { dtype: 'f32' }), await forwardBackward(c, { dtype: 'f32', wasm: false })];
   if ((simd === undefined) !== (loops === undefined)) throw new Mismatch(`f32 with Wasm ${simd ? 'runs' : 'throws'} where the TypeScript loops ${loops ? 'run' : 'throw'}`);
   const d = simd && loops && difference(simd, loops, F32_TOLERANCE);
@@ -196,5 +200,15 @@ export function property(seen?: (c: Case, skipped: boolean) => void) {
     seen?.(c, c.fragile !== null);
     fc.pre(c.fragile === null);
     await checkCase(c);
+  });
+}
+
+/** Large graphs (see largeRecipeArb): f32 with the Wasm kernels against the TypeScript loops only. */
+export function largeProperty(seen?: (c: Case, skipped: boolean) => void) {
+  return fc.asyncProperty(largeRecipeArb, async (recipe) => {
+    const c = buildCase(recipe);
+    seen?.(c, c.fragile !== null);
+    fc.pre(c.fragile === null);
+    await checkF32(c);
   });
 }

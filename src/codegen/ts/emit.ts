@@ -27,7 +27,7 @@ class Emitter {
   /** Scalar mode: single-use backward temporaries printed inside their one consumer. */
   private readonly inlined = new Map<string, Code>();
   private readonly exported: Set<Node>;
-  /** Matmuls run as generated WebAssembly SIMD kernels (f32, optimized, arena planned). */
+  /** Matmuls, large fused loops and the update run as generated WebAssembly SIMD kernels (f32, optimized, arena planned). */
   private readonly wasm: boolean;
   /** Lines after the factory: the Wasm kernels' bytes. */
   private tail: string[] = [];
@@ -37,7 +37,7 @@ class Emitter {
   constructor(private readonly p: Program) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
     this.exported = new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
-    this.wasm = p.spec.wasm === true && p.spec.dtype === 'f32' && p.memory !== undefined && [...p.forward, ...p.backward].some((s) => s.kernel.kind === 'matmul');
+    this.wasm = p.spec.wasm === true && p.spec.dtype === 'f32' && p.memory !== undefined && worthWasm(p);
   }
 
   module(): string {
@@ -472,6 +472,18 @@ const onFloats = (node: Node) => node.inputs.every((i) => i.dtype === 'float');
 
 /** Elements below which a fused loop stays TypeScript: the call would cost more than it saves. */
 const WASM_LOOP_MIN = 1024;
+
+/**
+ * Whether Wasm kernels have work to do: a float matmul, a fused loop of WASM_LOOP_MIN elements or more that
+ * map.ts can compile, or as many differentiated param floats for the update. Else the module stays plain
+ * TypeScript, without a WebAssembly.Memory.
+ */
+function worthWasm(p: Program): boolean {
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const updated = p.params.filter((l) => p.grads.has(l.name)).reduce((n, l) => n + l.size, 0);
+  return updated >= WASM_LOOP_MIN || [...p.forward, ...p.backward].some(({ kernel: k, node }) =>
+    (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && size(k.shape) >= WASM_LOOP_MIN && wasmSupports(k.expr)));
+}
 
 const gemmSpec = (k: MatmulKernel): GemmSpec => ({ m: k.m, k: k.k, n: k.n, transA: k.transA, transB: k.transB, bias: k.bias !== undefined, relu: k.relu === true });
 
