@@ -82,14 +82,16 @@ describe('step() allocates nothing', () => {
     expect(boxed.collections > 0 || boxed.bytes > 1_000_000).toBe(true);
   });
 
-  // Here, where evaluate() meets one model: a call site that has seen more than four models' forward (as in
-  // test/data.test.ts) no longer inlines it, and V8 boxes each batch's loss (16 bytes).
+  // Here, where evaluate() meets one generated module: V8's call feedback is one function or "megamorphic", so
+  // once evaluate has called a second module's forward (as in test/data.test.ts, or the f64 twin of this model)
+  // it no longer inlines forward, and each batch's loss comes back as a 16-byte heap number.
   it('evaluate() allocates nothing per batch: the heap stays flat over 10^5 batches', async () => {
     const g = graph('tiny_eval');
     const x = g.input('x', ['N', 2]);
     const y = g.input('y', ['N'], 'i32');
     const scores = x.matmul(g.param('w', [2, 3], { init: [1, 0, 0, 0, 1, 0] })).named('scores');
-    const model = await compile(g, { loss: scores.softmaxCrossEntropy(y), outputs: { scores }, dims: { N: 4 }, dtype: 'f64' });
+    const model = await compile(g, { loss: scores.softmaxCrossEntropy(y), outputs: { scores }, dims: { N: 4 } });
+    expect(model.kernels).toMatch(/^wasm/);
     const n = 400_001; // a partial last batch too
     const data = (count: number) => ({ x: { values: Float32Array.from({ length: 2 * count }, (_, k) => [1, 0, 0, 1][k % 4]!), shape: [count, 2] }, y: { values: Int32Array.from({ length: count }, (_, i) => i % 2), shape: [count] } });
     const big = data(n);
@@ -99,6 +101,6 @@ describe('step() allocates nothing', () => {
     expect(collections).toBe(0);
     expect(bytes).toBeLessThan(HEAP_SLACK); // a boxed loss per batch would be 1.6 MB
     // Scores (1, 0, 0) and (0, 1, 0) with labels 0 and 1: each example's loss is log(2 + e) − 1, all correct.
-    expect(r).toEqual({ loss: expect.closeTo(Math.log(2 + Math.E) - 1, 9), accuracy: 1, count: n }); // summed over 400,001 examples
+    expect(r).toEqual({ loss: expect.closeTo(Math.log(2 + Math.E) - 1, 6), accuracy: 1, count: n }); // f32, summed over 400,001 examples
   });
 });

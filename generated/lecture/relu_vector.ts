@@ -42,7 +42,7 @@ export interface Model {
   forward(feeds: Feeds): number;
   /** Fills grads from the values of the last forward pass. */
   backward(): void;
-  /** What runs the matmuls: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
+  /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
   readonly kernels: string;
   /** forward, backward, then plain SGD on every param: p -= lr * grad_p. Returns the loss. */
   step(feeds: Feeds, lr: number): number;

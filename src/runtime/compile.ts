@@ -28,7 +28,7 @@ export interface CompileOptions {
   readonly checkFinite?: boolean;
   /** false: the readable mode, one statement or loop per node as the lecture writes it; no passes, fusion or buffer reuse. */
   readonly optimize?: boolean;
-  /** false: no WebAssembly; matmuls run as TypeScript loops. Default: f32 matmuls run as generated Wasm SIMD kernels. */
+  /** false: no WebAssembly, only TypeScript loops. Default (f32): matmuls, fused loops of 1,024 floats or more and the update run as generated Wasm SIMD kernels. */
   readonly wasm?: boolean;
   /** How step(feeds, lr) updates the params (default { sgd: {} }): sgd, momentum (nesterov), rmsprop, adam, adamw. */
   readonly optimizer?: Optimizer;
@@ -45,13 +45,13 @@ export interface Model {
   /** Runs the forward pass; returns the loss (undefined without one). */
   forward(feeds: Feeds): number;
   backward(): void;
-  /** forward, backward, and plain SGD on every param. Returns the loss. */
+  /** forward, backward, then the optimizer's update of every param (default plain SGD). Returns the loss. */
   step(feeds: Feeds, lr: number): number;
   /** The optimizer's buffers (Adam's m_w and v_w, and its step_count; momentum's velocity_w; …). */
   readonly state: Readonly<Record<string, FloatBuffer>>;
   /** The shape of every param and state buffer, by the same names. */
   readonly shapes: Readonly<Record<string, readonly number[]>>;
-  /** What runs the matmuls: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
+  /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
   readonly kernels: string;
   /** What forward needs fed, with shapes bound. */
   readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32'; readonly bound?: number }[];

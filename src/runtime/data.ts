@@ -309,9 +309,9 @@ function fullBatches(model: EvaluatedModel, loader: Loader, full: number, perBat
 
 /**
  * Forward only, over every example in order, in batches of the model's batch size. Returns the loss averaged
- * over the examples, and the accuracy when `scores` is given. Nothing is allocated per batch (but where one
- * process evaluates more than four different models, V8 stops inlining their forward here and boxes each
- * batch's loss: 16 bytes a batch).
+ * over the examples, and the accuracy when `scores` is given. Nothing is allocated per batch, with one
+ * exception: once a process has evaluated models of two different generated modules, V8 stops inlining
+ * their forward here and boxes each batch's loss (16 bytes a batch).
  *
  * The loss of a batch is taken to be the mean (`reduction: 'sum'`: the sum) over its rows of a per-example
  * loss, plus anything that does not depend on the batch (a regularizer). The full batches each count as

@@ -10,9 +10,9 @@
 //   where(c, a, b)= c !== 0 ? a : b   bitselect(a, b, c != 0) (NaN != 0 holds; -0 != 0 does not)
 //   greater etc.  = a > b ? 1 : 0     the compare's mask & 1.0 (a compare feeding `where` is used as a mask)
 //   sign(x)       = Math.sign(x)      (x & -0.0 | 1.0) where |x| > 0, else x itself (±0 and NaN)
-// exp and sigmoid have no f32x4 instruction and are computed, not looked up (see EXP below); they agree
-// with the TypeScript's Math.exp within a few f32 ulps, over the whole range, subnormals, ±Infinity and
-// NaN included:
+// exp and sigmoid have no f32x4 instruction and are computed, not looked up (see EXP below): exp within 1
+// f32 ulp of the TypeScript's Math.exp, sigmoid within 3 (e^-|x|'s ulp, then 1 + e and the division each
+// round), over the whole range, subnormals, ±Infinity and NaN included:
 //   exp(x)        = Math.exp(x)       2^n · e^r, n = nearest(x·log2 e), r = x − n·ln 2, e^r a polynomial
 //   sigmoid(x)    = 1 / (1 + e^-x)    e = exp(-|x|), s = 1 / (1 + e), then x ≥ 0 ? s : e·s (no overflow)
 // Anything else (log, tanh, softplus, pow, custom ops, index, guard, indirect or offset loads) makes
