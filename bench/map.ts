@@ -23,7 +23,7 @@ interface Case {
   kernel: MapKernel;
   /** Buffer lengths in floats. */
   buffers: Record<string, number>;
-  /** The TypeScript loop as the emitter prints it (src/codegen/ts/emit.ts mapKernel). */
+  /** The TypeScript loop as the emitter prints it (src/codegen/ts/tensor.ts mapKernel). */
   ts: string;
 }
 

@@ -1,0 +1,75 @@
+// The createModel factory of a scalar module: straight-line code over plain numbers, the lecture's flat
+// backprop statement for statement (s0 = w0 * x0; … const grad_s3 = grad_L * (1 - L) * L;).
+import { loads, type MapKernel, type ReduceKernel } from '../../lower/kernel.ts';
+import type { Leaf, Step } from '../../lower/lower.ts';
+import { binary, literal } from './code.ts';
+import { braces, indent, LR_CHECK, ModuleEmitter } from './module.ts';
+
+export class ScalarEmitter extends ModuleEmitter {
+  protected factory(): string[] {
+    const { p } = this;
+    const uses = new Map<string, number>();
+    for (const s of [...p.forward, ...p.backward]) for (const l of loads(s.kernel.kind === 'map' || s.kernel.kind === 'reduce' ? s.kernel.expr : { k: 'lit', value: 0 })) uses.set(l.buf, (uses.get(l.buf) ?? 0) + 1);
+    const line = (s: Step, decl: string) => {
+      const k = s.kernel as MapKernel | ReduceKernel;
+      const code = k.kind === 'reduce' && k.scale !== 1 ? binary('*', this.expr(k.expr), literal(k.scale)) : this.expr(k.expr);
+      if (s.node.phase === 'backward' && s.node.autoNamed && !this.exported.has(s.node) && uses.get(k.out) === 1 && !p.spec.checkFinite) {
+        this.inlined.set(k.out, code);
+        return [];
+      }
+      return [`${decl}${k.out} = ${code.text};`, ...this.checkFinite(s.node)];
+    };
+    const forwardValues = p.forward.map((s) => s.node.name);
+    const forward = p.forward.flatMap((s) => line(s, ''));
+    const backward = p.backward.flatMap((s) => line(s, forwardValues.includes(s.node.name) ? '' : 'const '));
+    const inits = p.params.flatMap((l) => this.initParam(l, `params.${l.name}`));
+    const read = (l: Leaf) => uses.has(l.name) || [...this.exported].some((t) => t.name === l.name);
+    const leaves = [...p.params, ...p.inputs].filter(read).map((l) => l.name);
+    const arr = (n: string) => `${n}: new ${this.floatArray}(1)`;
+    const loss = p.loss?.name;
+    const update = this.update((l) => [`params.${l.name}[0]`, `grads.${l.name}[0]`, (slot) => `state.${slot}_${l.name}[0]`], false);
+    return [
+      'export function createModel(options: { seed?: number } = {}): Model {',
+      ...indent([
+        `const params = ${braces(p.params.map((l) => arr(l.name)).join(', '))};`,
+        `const grads = ${braces([...p.grads.keys()].map(arr).join(', '))};`,
+        `const outputs = ${braces([...p.outputs.keys()].map(arr).join(', '))};`,
+        ...this.counter(),
+        `const state = ${braces([...p.state.map((l) => arr(l.name)), ...(p.spec.optimizer.counter ? ['step_count'] : [])].join(', '))};`,
+        ...this.rngLine(inits),
+        ...[...leaves, ...forwardValues].map((n) => `let ${n} = 0;`),
+        ...this.scalars(false),
+        this.feedNames(),
+        '',
+        `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
+        ...indent([
+          ...this.feeding((l) => (read(l) ? `${l.name} = ` : '')),
+          ...p.params.filter(read).flatMap((l) => [`${l.name} = params.${l.name}[0];`, ...(p.spec.checkFinite ? [this.finiteLine(l.name, `the param '${l.name}'`)] : [])]),
+          ...(p.spec.checkFinite ? p.inputs.filter(read).map((l) => this.finiteLine(l.name, `the feed '${l.name}'`)) : []),
+          ...forward,
+          ...[...p.outputs].map(([k, t]) => `outputs.${k}[0] = ${t.name};`),
+          ...(loss ? [`return ${loss};`] : []),
+        ]),
+        '}',
+        '',
+        'function backward(): void {',
+        ...indent([...this.scalars(true), ...backward, ...[...p.grads].map(([k, t]) => `grads.${k}[0] = ${t.name};`)]),
+        '}',
+        '',
+        `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
+        ...indent([
+          LR_CHECK,
+          'forward(feeds);',
+          'backward();',
+          ...update.head,
+          ...update.loops,
+          ...(loss ? [`return ${loss};`] : []),
+        ]),
+        '}',
+        '',
+        `return { params, grads, outputs, state, shapes: ${this.shapes()}, kernels: 'typescript', forward, backward, step };`,
+      ]),
+      '}',
+    ];
+  }
+}

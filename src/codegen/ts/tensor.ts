@@ -1,0 +1,248 @@
+// The createModel factory of a tensor module: preallocated buffers (one arena, reused by liveness), a loop
+// nest or matmul per kernel, and, where worthwhile, generated Wasm SIMD kernels with their TypeScript fallbacks.
+import type { Node } from '../../graph/graph.ts';
+import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../lower/kernel.ts';
+import type { Program, Step } from '../../lower/lower.ts';
+import type { MemoryPlan } from '../../lower/memory.ts';
+import { getOp } from '../../ops/registry.ts';
+import { formatShape, stridesOf } from '../../shape/shape.ts';
+import { VERSION } from '../../version.ts';
+import type { FunctionBody } from '../wasm/encoder.ts';
+import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
+import { mapFunction, scalarNames, wasmSupports } from '../wasm/map.ts';
+import { updateFunction } from '../wasm/update.ts';
+import { literal } from './code.ts';
+import { braces, describeShape, indent, index, LR_CHECK, ModuleEmitter, term } from './module.ts';
+
+export class TensorEmitter extends ModuleEmitter {
+  /** Matmuls, large fused loops and the update run as generated WebAssembly SIMD kernels (f32, optimized, arena planned). */
+  private readonly wasm: boolean;
+  /** Fused loops that run as Wasm SIMD, with their TypeScript fallback. */
+  private readonly wasmLoops: { name: string; out: string; body: FunctionBody; scalars: string[]; typescript: string[] }[] = [];
+
+
+  constructor(p: Program) {
+    super(p);
+    this.wasm = p.spec.wasm === true && p.spec.dtype === 'f32' && p.memory !== undefined && worthWasm(p);
+  }
+
+  /** The TypeScript standing in for a Wasm kernel: the matmul loops, then its bias and ReLU. */
+  private fallback(k: MatmulKernel): string {
+    const call = this.loops({ ...k, a: 'a', b: 'b', out: 'c' });
+    if (!k.bias && !k.relu) return `(a, b, c) => ${call}`;
+    const value = `c[i] ${k.bias ? `+ bias![i % ${k.n}]` : ''}`.trim();
+    return `(a, b, c, bias) => {\n    ${call};\n    for (let i = 0; i < ${k.m * k.n}; i++) c[i] = ${k.relu ? `Math.max(0, ${value})` : value};\n  }`;
+  }
+
+  /** The TypeScript matmul loops for a kernel: matmul, matmul_tA, matmul_tB or matmul_tAtB. */
+  private loops(k: MatmulKernel): string {
+    const fn = `matmul${k.transA ? '_tA' : ''}${k.transB ? (k.transA ? 'tB' : '_tB') : ''}`;
+    this.helpers.add(fn);
+    return `${fn}(${k.a}, ${k.b}, ${k.out}, ${k.m}, ${k.k}, ${k.n})`;
+  }
+
+  /**
+   * With Wasm: the model's memory is a WebAssembly.Memory holding the arena and the kernels' scratch, each
+   * matmul shape gets a named kernel (gemm_64x1000x100) that falls back to the TypeScript loops, and the
+   * kernels' bytes are embedded at the end of the module.
+   */
+  private wasmSetup(mem: MemoryPlan, updateLoops: string[]): { head: string[]; tail: string[] } {
+    const { p } = this;
+    const kernels = [...p.forward, ...p.backward].flatMap((s) => (s.kernel.kind === 'matmul' && onFloats(s.node) ? [s.kernel] : []));
+    const specs = [...new Map(kernels.map((k) => [gemmName(gemmSpec(k)), k])).values()];
+    const scratch = scratchBytes(specs.map(gemmSpec));
+    const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
+    const alias = new Map(p.aliases.map((a) => [a.name, a.of]));
+    const place = (name: string): number => mem.offsets.get(name) ?? place(alias.get(name)!);
+    const plan = p.spec.optimizer;
+    const targets = p.params.filter((l) => p.grads.has(l.name)).map((l) => ({
+      param: place(l.name), grad: place(p.grads.get(l.name)!.name), size: l.size,
+      slots: Object.fromEntries(plan.slots.map((slot) => [slot, place(`${slot}_${l.name}`)])),
+    }));
+    const extra = [...(updateLoops.length ? [{ name: 'apply_update', body: updateFunction(plan, targets) }] : []), ...this.wasmLoops];
+    const params = this.updateParams().map((n) => `${n}: number`).join(', ');
+    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs.map(gemmSpec), { relaxed }, extra)).toString('base64');
+    this.helpers.add('kernels');
+    return {
+      head: [
+        `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
+        'const arena = memory.buffer;',
+        'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
+        ...specs.map((k) => `const ${gemmName(gemmSpec(k))} = gemm(kernels.exports, '${gemmName(gemmSpec(k))}', ${mem.bytes}, ${this.fallback(k)});`),
+        ...(updateLoops.length ? [`const apply_update = (kernels.exports?.apply_update as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(updateLoops), '});'] : []),
+        ...this.wasmLoops.flatMap((l) => {
+          const params = l.scalars.map((n) => `${n}: number`).join(', ');
+          return [`const ${l.name} = (kernels.exports?.${l.name} as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
+        }),
+      ],
+      tail: [
+        '',
+        `// WebAssembly SIMD kernels for the code above, generated by flatgrad ${VERSION} (src/codegen/wasm/): one build with`,
+        `// relaxed SIMD's fused multiply-add in the matmuls, one without${specs.length ? '' : ' (without a matmul nothing differs: no relaxed build)'}.`,
+        `const GEMM_WASM_SIMD = '${base64(false)}';`,
+        `const GEMM_WASM_RELAXED_SIMD = '${specs.length ? base64(true) : ''}';`,
+      ],
+    };
+  }
+
+  protected factory(): string[] {
+    const { p } = this;
+    const mem = p.memory;
+    const alloc = (name: string, size: number, array = this.floatArray) => `const ${name} = new ${array}(${mem ? `arena, ${mem.offsets.get(name)}, ` : ''}${size});`;
+    const inits = p.params.flatMap((l) => this.initParam(l, l.name));
+    const forward = p.forward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
+    const backward = p.backward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
+    const loss = p.loss ? p.loss.name : undefined;
+    const update = this.update((l) => [`${l.name}[i]`, `${p.grads.get(l.name)!.name}[i]`, (slot) => `${slot}_${l.name}[i]`], true);
+    const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => (k === t.name ? k : `${k}: ${t.name}`)).join(', ');
+    const wasm = this.wasm && mem ? this.wasmSetup(mem, update.loops) : undefined;
+    const apply = `apply_update(${this.updateParams().join(', ')}); // every param${this.plainSgd() ? ': p -= lr * grad_p,' : ','} one SIMD loop each`;
+    const updates = update.loops.length ? [...update.head, ...(wasm ? [apply] : update.loops)] : [];
+    this.tail = wasm?.tail ?? [];
+    return [
+      'export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {',
+      ...indent([
+        ...(wasm ? wasm.head : mem ? [`const arena = new ArrayBuffer(${mem.bytes}); // every buffer, reused by liveness (${mem.withoutReuse} bytes with one per value)`] : []),
+        ...p.params.map((l) => `${alloc(l.name, l.size)} // param ${describeShape(l)}`),
+        ...p.state.map((l) => `${alloc(l.name, l.size)} // ${p.spec.optimizer.kind} state ${describeShape(l)}`),
+        ...this.counter(),
+        ...this.rngLine(inits),
+        ...p.inputs.map((l) => `${alloc(l.name, l.size, l.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // input ${describeShape(l)}`),
+        ...p.buffers.map((b) => `${alloc(b.name, b.size, b.node.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // ${formatShape(b.node.shape)}`),
+        ...p.aliases.map((a) => `const ${a.name} = ${a.of}; // same buffer`),
+        ...this.scalars(false),
+        this.feedNames(),
+        '',
+        'function forward_pass(feeds: Feeds): void {',
+        ...indent([...this.feeding((l) => (l.shape.length === 0 ? `${l.name}[0] = ` : '')), ...forward]),
+        '}',
+        '',
+        'function backward(): void {',
+        ...indent([...this.scalars(true), ...backward]),
+        '}',
+        '',
+        ...(updates.length ? ['function update_params(lr: number): void {', ...indent(updates), '}', ''] : []),
+        ...(loss ? ['// forward and step are small so that V8 inlines them into the loop that calls them: the loss they return', '// then needs no heap number (a large function returning a fraction allocates one per call).'] : []),
+        `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
+        ...indent(['forward_pass(feeds);', ...(loss ? [`return ${loss}[0];`] : [])]),
+        '}',
+        '',
+        `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
+        ...indent([
+          LR_CHECK,
+          'forward_pass(feeds);',
+          ...(loss ? [`const loss_value = ${loss}[0]; // before the update: the loss may share a param's buffer`] : []),
+          'backward();',
+          ...(updates.length ? ['update_params(lr);'] : []),
+          ...(loss ? ['return loss_value;'] : []),
+        ]),
+        '}',
+        '',
+        `return { params: ${braces(p.params.map((l) => l.name).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateNames().join(', '))}, shapes: ${this.shapes()}, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step };`,
+      ]),
+      '}',
+    ];
+  }
+
+  /** The parameters of the Wasm update (and of its TypeScript fallback): the rate, and Adam's bias corrections. */
+  private updateParams(): string[] {
+    return this.p.spec.optimizer.counter ? ['lr', 'bc1', 'bc2'] : ['lr'];
+  }
+
+  private kernel({ node, kernel }: Step): string[] {
+    switch (kernel.kind) {
+      case 'map': {
+        // Elementwise code says what it does; layout ops get a note.
+        const note = node.op === 'const' || getOp(node.op).scalar ? '' : ` // ${node.name} = ${node.op}(${node.inputs.map((i) => i.name).join(', ')})`;
+        return this.wasmLoop(kernel) ?? this.mapKernel(kernel, note);
+      }
+      case 'reduce':
+        return this.reduceKernel(kernel, node);
+      case 'matmul': {
+        const [a, b] = [`${node.inputs[0]!.name}${kernel.transA ? 'ᵀ' : ''}`, `${node.inputs[1]!.name}${kernel.transB ? 'ᵀ' : ''}`];
+        const product = `${a} · ${b}${kernel.bias ? ` + ${kernel.bias}` : ''}`;
+        const comment = ` // ${kernel.out} = ${kernel.relu ? `relu(${product})` : product}`;
+        if (this.wasm && onFloats(node)) return [`${gemmName(gemmSpec(kernel))}(${kernel.a}, ${kernel.b}, ${kernel.out}${kernel.bias ? `, ${kernel.bias}` : ''});${comment}`];
+        return [`${this.loops(kernel)};${comment}`];
+      }
+    }
+  }
+
+  /**
+   * With Wasm, a large fused loop of arithmetic only (no exp, log, …) runs as a generated SIMD loop; the
+   * TypeScript loop stays beside it as the fallback, and the call carries it as a comment.
+   */
+  private wasmLoop(k: MapKernel): string[] | undefined {
+    const mem = this.p.memory;
+    if (!this.wasm || !mem || k.shape.reduce((a, b) => a * b, 1) < WASM_LOOP_MIN || !wasmSupports(k.expr)) return undefined;
+    const floats = new Map([...this.p.buffers.filter((b) => b.node.dtype === 'float').map((b) => b.name), ...this.p.params.map((l) => l.name), ...this.p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)].map((n) => [n, mem.offsets.get(n)!]));
+    for (const a of this.p.aliases) if (floats.has(a.of)) floats.set(a.name, floats.get(a.of)!);
+    const scalars = scalarNames(k.expr);
+    const body = mapFunction(k, floats, scalars);
+    if (!body) return undefined;
+    const name = `loop_${k.out}${this.wasmLoops.filter((l) => l.out === k.out).length || ''}`;
+    const typescript = this.mapKernel(k);
+    this.wasmLoops.push({ name, out: k.out, body, scalars, typescript });
+    const statement = typescript.find((l) => l.includes(`${k.out}[`) && l.includes(' = '))!.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '');
+    return [`${name}(${scalars.join(', ')}); // ${statement}`];
+  }
+
+  private mapKernel(k: MapKernel, comment = ''): string[] {
+    const size = k.shape.reduce((a, b) => a * b, 1);
+    if (size === 1) return [`${k.out}[0] = ${this.expr(k.expr, 'single').text};${comment}`];
+    if (flatLoop(k.expr, k.shape)) return [`for (let i = 0; i < ${size}; i++) ${k.out}[i] = ${this.expr(k.expr, 'flat').text};${comment}`];
+    const axes = k.shape.map((_, d) => d);
+    const body = `${k.out}[${index(stridesOf(k.shape), axes)}] = ${this.expr(k.expr, 'nested').text};`;
+    return [...(comment ? [comment.trim()] : []), ...loopNest(k.shape, axes, [body])];
+  }
+
+  private reduceKernel(k: ReduceKernel, node: Node): string[] {
+    const kept = k.shape.map((_, d) => d).filter((d) => !k.axes.includes(d));
+    const outStrides = stridesOf(kept.map((d) => k.shape[d]!));
+    const outIndex = kept.map((d, j) => term(d, outStrides[j]!)).filter(Boolean).join(' + ') || '0';
+    const scaled = k.scale === 1 ? 'acc' : `acc * ${literal(k.scale).text}`;
+    const init = { sum: '0', max: '-Infinity', min: 'Infinity' }[k.op];
+    const add = (v: string) => (k.op === 'sum' ? `acc += ${v};` : `acc = Math.${k.op}(acc, ${v});`);
+    const size = k.shape.reduce((a, b) => a * b, 1);
+    const comment = `// ${node.name} = ${node.op}(${node.inputs[0]!.name}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
+    if (kept.length === 0 && flatLoop(k.expr, k.shape)) {
+      return [`{ ${comment}`, ...indent([`let acc = ${init};`, `for (let i = 0; i < ${size}; i++) ${add(this.expr(k.expr, 'flat').text)}`, `${k.out}[0] = ${scaled};`]), '}'];
+    }
+    const inner = loopNest(k.shape, k.axes, [add(this.expr(k.expr, 'nested').text)]);
+    return [comment, ...loopNest(k.shape, kept, [`let acc = ${init};`, ...inner, `${k.out}[${outIndex}] = ${scaled};`], true)];
+  }
+}
+
+/** The Wasm kernels read f32: a matmul of integers stays in the TypeScript loops. */
+const onFloats = (node: Node) => node.inputs.every((i) => i.dtype === 'float');
+
+/** Elements below which a fused loop stays TypeScript: the call would cost more than it saves. */
+const WASM_LOOP_MIN = 1024;
+
+/**
+ * Whether Wasm kernels have work to do: a float matmul, a fused loop of WASM_LOOP_MIN elements or more that
+ * map.ts can compile, or as many differentiated param floats for the update. Else the module stays plain
+ * TypeScript, without a WebAssembly.Memory.
+ */
+function worthWasm(p: Program): boolean {
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const updated = p.params.filter((l) => p.grads.has(l.name)).reduce((n, l) => n + l.size, 0);
+  return updated >= WASM_LOOP_MIN || [...p.forward, ...p.backward].some(({ kernel: k, node }) =>
+    (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && size(k.shape) >= WASM_LOOP_MIN && wasmSupports(k.expr)));
+}
+
+const gemmSpec = (k: MatmulKernel): GemmSpec => ({ m: k.m, k: k.k, n: k.n, transA: k.transA, transB: k.transB, bias: k.bias !== undefined, relu: k.relu === true });
+
+/** One counter serves when every load walks the buffer in order or reads a single element. */
+function flatLoop(e: KExpr, shape: readonly number[]): boolean {
+  const own = stridesOf(shape);
+  const uses = (x: KExpr): boolean => x.k === 'index' || x.k === 'guard' || (x.k === 'op' && x.args.some(uses)) || (x.k === 'load' && (x.indirect ?? []).length > 0);
+  return !uses(e) && loads(e).every((l) => !l.offset && (l.strides.every((s, d) => s === own[d]) || l.strides.every((s) => s === 0)));
+}
+
+/** for-loops over the given axes of shape, innermost last, around body. `block` keeps a scope even with no axes. */
+function loopNest(shape: readonly number[], axes: readonly number[], body: string[], block = false): string[] {
+  if (axes.length === 0) return block ? ['{', ...indent(body), '}'] : body;
+  const [d, ...rest] = axes as [number, ...number[]];
+  return [`for (let i${d} = 0; i${d} < ${shape[d]}; i${d}++) {`, ...indent(loopNest(shape, rest, body)), '}'];
+}
