@@ -67,6 +67,16 @@ const CASES: Case[] = [
     ts: 'for (let i = 0; i < 6400; i++) out[i] = sigmoid(s[i]);',
   },
   {
+    name: 'tanh(s + b) [128, 256], b a [256] bias',
+    kernel: { kind: 'map', out: 'out', shape: [128, 256], expr: o('tanh', o('add', load('s', [256, 1]), load('b', [0, 1]))) },
+    buffers: { out: 128 * 256, s: 128 * 256, b: 256 },
+    ts: `for (let i0 = 0; i0 < 128; i0++) {
+  for (let i1 = 0; i1 < 256; i1++) {
+    out[i0 * 256 + i1] = Math.tanh(s[i0 * 256 + i1] + b[i1]);
+  }
+}`,
+  },
+  {
     name: 'exp(s − m[row]) [128, 10] (softmax)',
     kernel: { kind: 'map', out: 'out', shape: [128, 10], expr: o('exp', o('sub', load('s', [10, 1]), load('m', [1, 0]))) },
     buffers: { out: 1280, s: 1280, m: 128 },

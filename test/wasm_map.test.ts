@@ -233,15 +233,15 @@ describe('wasmSupports / mapFunction: what is supported', () => {
   const offsets = new Map([['out', 0], ['a', 1024], ['b', 2048], ['i', 4096]]);
   const x = load('a', [1]);
 
-  it.each([...UNARY, ...BINARY, 'where', 'exp', 'sigmoid'])('supports %s', (op) => {
-    const arity = op === 'where' ? 3 : [...UNARY, 'exp', 'sigmoid'].includes(op) ? 1 : 2;
+  it.each([...UNARY, ...BINARY, 'where', 'exp', 'sigmoid', 'tanh'])('supports %s', (op) => {
+    const arity = op === 'where' ? 3 : [...UNARY, 'exp', 'sigmoid', 'tanh'].includes(op) ? 1 : 2;
     const e = o(op, ...[x, load('b', [1]), x].slice(0, arity));
     expect(wasmSupports(e)).toBe(true);
     expect(mapFunction(kernel([100], e), offsets, [])).toBeInstanceOf(FunctionBody);
   });
 
   const unsupported: [string, KExpr][] = [
-    ['log', o('log', x)], ['tanh', o('tanh', x)], ['softplus', o('softplus', x)],
+    ['log', o('log', x)], ['softplus', o('softplus', x)],
     ['pow', o('pow', x, lit(2))], ['an unknown op', o('cube', x)], ['a wrong arity', o('add', x)],
     ['index', o('add', x, { k: 'index', axis: 0 })],
     ['guard', { k: 'guard', ranges: [{ axis: 0, lo: 0, hi: 5 }], then: x, otherwise: lit(0) }],
@@ -417,6 +417,7 @@ describe('mapFunction against the TypeScript text the emitter prints (float64, r
     ['exp(g − h)', o('exp', o('sub', g, h))],
     ['g · sigmoid(h) · (1 − sigmoid(h))', o('mul', o('mul', g, o('sigmoid', h)), o('sub', lit(1), o('sigmoid', h)))],
     ['sigmoid(20·g) + exp(−|h|)', o('add', o('sigmoid', o('mul', lit(20), g)), o('exp', o('neg', o('abs', h))))],
+    ['g · (1 − tanh(h)²) + tanh(x/8)', o('add', o('mul', g, o('sub', lit(1), o('square', o('tanh', h)))), o('tanh', o('div', x, lit(8))))],
   ];
   it.each(formulas)('%s', (_, e) => {
     const n = 6400;
@@ -436,15 +437,15 @@ describe('mapFunction against the TypeScript text the emitter prints (float64, r
   });
 });
 
-describe('mapFunction: exp and sigmoid, computed in f32 lanes', () => {
+describe('mapFunction: exp, sigmoid and tanh, computed in f32 lanes', () => {
   const ulps = (a: number, b: number) => {
     const u = new Int32Array(new Float32Array([a, b]).buffer);
     return Math.abs(u[0]! - u[1]!);
   };
   const runOp = (op: string, xs: Float32Array) => runWasm(kernel([xs.length], o(op, load('a', [1]))), { a: xs }).out;
-  const REF: Record<string, (x: number) => number> = { exp: Math.exp, sigmoid };
+  const REF: Record<string, (x: number) => number> = { exp: Math.exp, sigmoid, tanh: Math.tanh };
 
-  it.each([['exp', 1], ['sigmoid', 3]] as const)('%s is within %i ulp(s) of the float64 result rounded to f32, from where it is 0 to where it overflows', (op, bound) => {
+  it.each([['exp', 1], ['sigmoid', 3], ['tanh', 1]] as const)('%s is within %i ulp(s) of the float64 result rounded to f32, from where it is 0 to where it overflows', (op, bound) => {
     // every 2^-10 across [−110, 95], the f32 neighbours of where exp overflows and turns subnormal or 0, and
     // inputs where sigmoid's three roundings add up (a review found −1.0988062620162964 off by 3 ulps)
     const edges = [88.72283, 88.7228317, 88.72284, -87.33654, -87.3365479, -103.972, -103.279, -103.28, -104, -104.5, -1.0988062620162964];
@@ -458,12 +459,28 @@ describe('mapFunction: exp and sigmoid, computed in f32 lanes', () => {
     expect(worst).toBeLessThanOrEqual(bound);
   });
 
+  it('tanh is within 1 ulp near 0, where 1 − 2 / (e^2x + 1) would lose every digit, and on both sides of 0.625', () => {
+    // every 1,001st f32 bit pattern from the smallest subnormal to 20, both signs
+    const top = new Uint32Array(new Float32Array([20]).buffer)[0]!;
+    const bits = Uint32Array.from({ length: Math.floor(top / 1001) }, (_, i) => 1 + i * 1001);
+    const xs = new Float32Array(bits.buffer);
+    for (const x of [xs, xs.map((v) => -v)]) {
+      const got = runOp('tanh', x);
+      let worst = 0;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, ulps(got[i]!, fr(Math.tanh(x[i]!))));
+      expect(worst).toBeLessThanOrEqual(1);
+    }
+    const edges = new Float32Array([0.62499994, 0.625, -0.625, 9.01, 1e10]);
+    const got = runOp('tanh', edges);
+    edges.forEach((x, i) => expect(ulps(got[i]!, fr(Math.tanh(x))), `tanh(${x})`).toBeLessThanOrEqual(1));
+  });
+
   it('sigmoid is 3 ulps off at −1.0988062620162964, so 3 is the bound above, not 2', () => {
     const x = new Float32Array([-1.0988062620162964]);
     expect(ulps(runOp('sigmoid', x)[0]!, fr(sigmoid(x[0]!)))).toBe(3);
   });
 
-  it.each(['exp', 'sigmoid'])('%s of NaN, ±Infinity, ±0 and tiny values is exactly the TypeScript result', (op) => {
+  it.each(['exp', 'sigmoid', 'tanh'])('%s of NaN, ±Infinity, ±0 and tiny values is exactly the TypeScript result', (op) => {
     const xs = new Float32Array([NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 1e-30, -1e-30, 3e38, -3e38]);
     expect([...runOp(op, xs)].map(show)).toEqual([...xs].map((x) => show(fr(REF[op]!(x)))));
   });

@@ -10,12 +10,13 @@
 //   where(c, a, b)= c !== 0 ? a : b   bitselect(a, b, c != 0) (NaN != 0 holds; -0 != 0 does not)
 //   greater etc.  = a > b ? 1 : 0     the compare's mask & 1.0 (a compare feeding `where` is used as a mask)
 //   sign(x)       = Math.sign(x)      (x & -0.0 | 1.0) where |x| > 0, else x itself (±0 and NaN)
-// exp and sigmoid have no f32x4 instruction and are computed, not looked up (see EXP below): exp within 1
-// f32 ulp of the TypeScript's Math.exp, sigmoid within 3 (e^-|x|'s ulp, then 1 + e and the division each
-// round), over the whole range, subnormals, ±Infinity and NaN included:
+// exp, sigmoid and tanh have no f32x4 instruction and are computed, not looked up (see EXP below): exp within
+// 1 f32 ulp of the TypeScript's Math.exp, sigmoid within 3 (e^-|x|'s ulp, then 1 + e and the division each
+// round), tanh within TANH_ULPS, over the whole range, subnormals, ±Infinity and NaN included:
 //   exp(x)        = Math.exp(x)       2^n · e^r, n = nearest(x·log2 e), r = x − n·ln 2, e^r a polynomial
 //   sigmoid(x)    = 1 / (1 + e^-x)    e = exp(-|x|), s = 1 / (1 + e), then x ≥ 0 ? s : e·s (no overflow)
-// Anything else (log, tanh, softplus, pow, custom ops, index, guard, indirect or offset loads) makes
+//   tanh(x)       = Math.tanh(x)      |x| < 0.625: x + x·x²·P(x²) (Cephes' tanhf); else ±(1 − 2 / (e^2|x| + 1))
+// Anything else (log, softplus, pow, custom ops, index, guard, indirect or offset loads) makes
 // mapFunction return undefined: the caller keeps the TypeScript loop.
 //
 // The index space is simplified first: axes of extent 1 are dropped and neighbouring axes every load
@@ -51,7 +52,7 @@ export interface MapOptions {
 /** Ops taken, with their arity. */
 const OPS: Readonly<Record<string, number>> = {
   add: 2, sub: 2, mul: 2, div: 2, neg: 1, abs: 1, sqrt: 1, square: 1, minimum: 2, maximum: 2, relu: 1,
-  where: 3, sign: 1, greater: 2, less: 2, greaterEqual: 2, lessEqual: 2, equal: 2, exp: 1, sigmoid: 1,
+  where: 3, sign: 1, greater: 2, less: 2, greaterEqual: 2, lessEqual: 2, equal: 2, exp: 1, sigmoid: 1, tanh: 1,
 };
 
 /**
@@ -65,6 +66,9 @@ const EXP = {
   HI: 89, LO: -104, LOG2E: Math.LOG2E, C1: 0.693359375, C2: -2.12194440e-4, ROUND: 1.5 * 2 ** 23,
   P: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
 } as const;
+
+/** tanh(x) ≈ x + x·z·P(z), z = x², on |x| < 0.625 (Cephes' tanhf coefficients, highest power first). */
+const TANH_P = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1] as const;
 
 const COMPARE: Readonly<Record<string, (f: FunctionBody) => FunctionBody>> = {
   greater: (f) => f.f32x4Gt(), less: (f) => f.f32x4Lt(), greaterEqual: (f) => f.f32x4Ge(), lessEqual: (f) => f.f32x4Le(), equal: (f) => f.f32x4Eq(),
@@ -213,6 +217,17 @@ export function mapFunction(kernel: MapKernel, offsets: ReadonlyMap<string, numb
           const ex = exp(op('neg', [op('abs', [x])]));
           const s = op('div', [lit(1), op('add', [lit(1), ex])]);
           return op('where', [op('greaterEqual', [x, lit(0)]), s, op('mul', [ex, s])]);
+        }
+        if (e.op === 'tanh') {
+          // tanh(|x|) with x's sign bit (so -0 stays -0, ±Infinity gives ±1, NaN stays NaN): near 0, a + a·z·P(z)
+          // with a = |x|, z = a² (1 − 2 / (e^2a + 1) would lose a's digits there); elsewhere 1 − 2 / (e^2a + 1)
+          const x = args[0]!;
+          const a = op('abs', [x]);
+          const z = op('mul', [a, a]);
+          const poly = TANH_P.slice(1).reduce((acc, c) => op('add', [op('mul', [acc, z]), lit(c)]), lit(TANH_P[0]));
+          const small = op('add', [op('mul', [op('mul', [poly, z]), a]), a]);
+          const large = op('sub', [lit(1), op('div', [lit(2), op('add', [exp(op('add', [a, a])), lit(1)])])]);
+          return op('or', [op('and', [x, lit(-0)]), op('where', [op('less', [a, lit(0.625)]), small, large])]);
         }
         return op(e.op, args);
       }
@@ -453,6 +468,8 @@ class MapGen {
       }
       case 'exp': this.exp(node, level); return;
       case 'bit': both(() => f.v128And()); return; // mask & 1.0
+      case 'and': both(() => f.v128And()); return;
+      case 'or': both(() => f.v128Or()); return;
       case 'ne': both(() => f.f32x4Ne()); return;
       case 'where': // args: mask, then, otherwise
         this.emit(b!, level); this.emit(c!, level); this.emit(a!, level);
