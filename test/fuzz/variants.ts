@@ -194,21 +194,16 @@ async function forwardBackward(c: Case, options: Partial<CompileOptions>): Promi
  * The fuzz property: a random recipe builds a case, which every variant must compile to the reference's values.
  * Cases within 1e-6 of a kink (a tie a rounding could flip) are skipped. `seen` hears every case built.
  */
-export function property(seen?: (c: Case, skipped: boolean) => void) {
-  return fc.asyncProperty(recipeArb, async (recipe) => {
+export function property(seen?: (c: Case, skipped: boolean) => void, recipes = recipeArb, check = checkCase) {
+  return fc.asyncProperty(recipes, async (recipe) => {
     const c = buildCase(recipe);
     seen?.(c, c.fragile !== null);
     fc.pre(c.fragile === null);
-    await checkCase(c);
+    await check(c);
   });
 }
 
 /** Large graphs (see largeRecipeArb): f32 with the Wasm kernels against the TypeScript loops only. */
 export function largeProperty(seen?: (c: Case, skipped: boolean) => void) {
-  return fc.asyncProperty(largeRecipeArb, async (recipe) => {
-    const c = buildCase(recipe);
-    seen?.(c, c.fragile !== null);
-    fc.pre(c.fragile === null);
-    await checkF32(c);
-  });
+  return property(seen, largeRecipeArb, checkF32);
 }
