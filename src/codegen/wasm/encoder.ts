@@ -25,6 +25,9 @@ export function sleb(out: number[], value: number): void {
   }
 }
 
+/** An f32's bit pattern, as a u32. */
+export const f32Bits = (v: number): number => new Uint32Array(new Float32Array([v]).buffer)[0]!;
+
 // push(...big) overflows the stack for large bodies
 function append(out: number[], bytes: readonly number[]): void {
   for (let i = 0; i < bytes.length; i++) out.push(bytes[i]!);
@@ -114,6 +117,10 @@ export class FunctionBody {
     this.simd(Simd.const);
     for (let i = 0; i < 16; i++) this.code.push(bytes[i]! & 0xff);
     return this;
+  }
+  /** A v128 constant with the same 32 bits (an i32, or an f32's pattern: f32Bits) in every lane. */
+  v128Splat32(bits: number): this {
+    return this.v128Const(new Uint8Array(new Uint32Array([bits, bits, bits, bits]).buffer));
   }
   /** i8x16.shuffle with byte lanes 0..31 (16..31 pick from the second operand). */
   i8x16Shuffle(lanes: readonly number[]): this {

@@ -35,7 +35,7 @@
 // Loop-invariant subexpressions (literals, scalars, scalar loads, and what depends on them alone) are
 // computed once before the loops; those that depend on a column-broadcast load once per row.
 
-import { F32, FunctionBody, I32, V128 } from './encoder.ts';
+import { F32, f32Bits, FunctionBody, I32, V128 } from './encoder.ts';
 import { loads, type KExpr, type Load, type MapKernel } from '../../lower/kernel.ts';
 
 /**
@@ -116,8 +116,6 @@ type Node =
   | { readonly t: 'var'; readonly param: number; readonly key: string; readonly level: Level }
   | { readonly t: 'load'; readonly access: Access; readonly at: number; readonly key: string; readonly level: Level }
   | { readonly t: 'op'; readonly op: string; readonly args: readonly Node[]; readonly key: string; readonly level: Level };
-
-const f32Bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0]!;
 
 function lit(value: number): Node {
   return litBits(f32Bits(value));
@@ -371,7 +369,7 @@ class MapGen {
     if (cached) { f.get(cached.local); return; }
     switch (node.t) {
       case 'lit':
-        f.v128Const(new Uint8Array(new Uint32Array([node.bits, node.bits, node.bits, node.bits]).buffer));
+        f.v128Splat32(node.bits);
         break;
       case 'var':
         f.get(node.param).f32x4Splat();

@@ -1,4 +1,4 @@
-import { F32, FunctionBody, I32, V128 } from './encoder.ts';
+import { F32, f32Bits, FunctionBody, I32, V128 } from './encoder.ts';
 import { coefficient, type OptimizerPlan } from '../ts/optimizer.ts';
 
 /** A param's buffer, its gradient's and its optimizer state's (by slot name), as byte offsets into the memory. */
@@ -20,12 +20,7 @@ export function updateFunction(plan: OptimizerPlan, targets: readonly UpdateTarg
   const f = new FunctionBody(plan.counter ? [F32, F32, F32] : [F32]);
   const s = plan.settings;
   const splat = (param: number) => { const l = f.local(V128); f.get(param).f32x4Splat().set(l); return l; };
-  const constant = (v: number) => {
-    const l = f.local(V128);
-    const bits = new Uint32Array(new Float32Array([coefficient(v)]).buffer)[0]!;
-    f.v128Const(new Uint8Array(new Uint32Array([bits, bits, bits, bits]).buffer)).set(l);
-    return l;
-  };
+  const constant = (v: number) => { const l = f.local(V128); f.v128Splat32(f32Bits(coefficient(v))).set(l); return l; };
   const lr = splat(0);
   const [bc1, bc2] = plan.counter ? [splat(1), splat(2)] : [];
   const wd = s.weightDecay as number;
