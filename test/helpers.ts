@@ -26,13 +26,7 @@ export function markers(testFileUrl: string): { lineOf(tag: string): number; at(
 
 /** The FlatgradError that f throws; fails the test if it throws nothing or something else. */
 export function thrown(f: () => unknown): FlatgradError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(FlatgradError);
-    return e as FlatgradError;
-  }
-  throw new Error('expected a FlatgradError, but nothing was thrown');
+  return thrownOf(f, FlatgradError);
 }
 
 export async function rejected(p: () => Promise<unknown>): Promise<FlatgradError> {
@@ -47,13 +41,17 @@ export async function rejected(p: () => Promise<unknown>): Promise<FlatgradError
 
 /** Any Error f throws (the generated module throws plain Errors). */
 export function thrownError(f: () => unknown): Error {
+  return thrownOf(f, Error);
+}
+
+function thrownOf<E extends Error>(f: () => unknown, kind: new (...args: never[]) => E): E {
   try {
     f();
   } catch (e) {
-    expect(e).toBeInstanceOf(Error);
-    return e as Error;
+    expect(e).toBeInstanceOf(kind);
+    return e as E;
   }
-  throw new Error('expected an Error, but nothing was thrown');
+  throw new Error(`expected ${kind.name === 'Error' ? 'an Error' : `a ${kind.name}`}, but nothing was thrown`);
 }
 
 setFlagsFromString('--expose-gc');
