@@ -1,4 +1,4 @@
-// The lecture's worked examples (shared/reference/lecture-examples.json), built with the public API, compiled, run.
+// The lecture's worked examples (test/fixtures/lecture-examples.json; test/fixtures/README.md says where they come from), built with the public API, compiled, run.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compile, type Model } from '../src/index.ts';
@@ -7,7 +7,7 @@ import sigmoidNeuron from '../examples/lecture/sigmoid_neuron.ts';
 import reluVector from '../examples/lecture/relu_vector.ts';
 import matmulExample from '../examples/lecture/matmul.ts';
 
-const reference = JSON.parse(readFileSync(new URL('../../shared/reference/lecture-examples.json', import.meta.url), 'utf8')) as {
+const reference = JSON.parse(readFileSync(new URL('./fixtures/lecture-examples.json', import.meta.url), 'utf8')) as {
   examples: { name: string; inputs: Record<string, number | number[] | number[][]>; upstream?: number[] | number[][]; output: number | number[] | number[][]; intermediates?: Record<string, number>; grads: Record<string, number | number[] | number[][]> }[];
 };
 const example = (name: string) => reference.examples.find((e) => e.name === name)!;
