@@ -1,6 +1,5 @@
 import type { Init, Node } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
-import { FlatgradError } from '../graph/errors.ts';
 import type { OptimizerPlan } from '../codegen/ts/optimizer.ts';
 import type { PNode, ProgramGraph } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
@@ -20,6 +19,8 @@ export interface ProgramSpec {
   readonly graph: ProgramGraph;
   /** Check every value for NaN and ±Infinity as it is computed. */
   readonly checkFinite?: boolean;
+  /** step() checks that the loss and every gradient are finite before its update, and refuses it otherwise. */
+  readonly guardStep?: boolean;
   /** Fuse elementwise chains into one loop, fold transposes into matmuls, and plan buffer reuse. */
   readonly fuse?: boolean;
   /** Run f32 matmuls as generated WebAssembly SIMD kernels (with a TypeScript fallback). */
@@ -29,12 +30,18 @@ export interface ProgramSpec {
 }
 
 export interface Leaf {
+  /** Its identifier in the program: unique among every value, buffer and state buffer. */
   readonly name: string;
+  /** What params, feeds, state and messages call it: the user's name (an optimizer buffer's is `<slot>_<param key>`). */
+  readonly key: string;
   readonly shape: readonly number[];
   readonly symbolic: readonly (number | string)[];
   readonly size: number;
   readonly dtype: 'float' | 'i32';
   readonly init?: Init;
+  /** An optimizer buffer's slot ('m', 'velocity', …) and the name of the param it belongs to. */
+  readonly slot?: string;
+  readonly param?: string;
 }
 
 export interface Buffer {
@@ -145,7 +152,7 @@ export function lower(spec: ProgramSpec): Program {
   for (const n of order) {
     const shape = shapeOf(n);
     if (n.op === 'input' || n.op === 'param') {
-      const leaf: Leaf = { name: n.name, shape, symbolic: n.symbolic, size: sizeOf(shape), dtype: n.dtype, init: n.attrs.init as Init | undefined };
+      const leaf: Leaf = { name: n.name, key: n.name, shape, symbolic: n.symbolic, size: sizeOf(shape), dtype: n.dtype, init: n.attrs.init as Init | undefined };
       (n.op === 'input' ? inputs : params).push(leaf);
       storage.set(n, { kind: 'buffer', name: n.name });
       continue;
@@ -206,13 +213,16 @@ export function lower(spec: ProgramSpec): Program {
   }
   // A gradient that simplified to a param or input (the grad of a·b is b) gets a copy of its own: step() updates
   // params one after another, and must not read a gradient that an earlier update already changed.
+  // Every name in the program, for the names lowering makes up (a gradient's copy, the optimizer's buffers).
+  const names = new Set(order.map((n) => n.name));
   const grads = new Map<string, Node>(graph.grads);
   for (const [key, g] of graph.grads) {
     const s = storage.get(g);
     const leaf = s?.kind === 'buffer' && [...inputs, ...params].some((l) => l.name === s.name);
     if (!leaf) continue;
     let name = `grad_${key}`;
-    for (let k = 2; order.some((n) => n.name === name) || buffers.some((b) => b.name === name); k++) name = `grad_${key}_${k}`;
+    for (let k = 2; names.has(name); k++) name = `grad_${key}_${k}`;
+    names.add(name);
     const copy: Node = { op: 'identity', inputs: [g], attrs: {}, shape: g.shape, dtype: g.dtype, name, site: g.site, phase: 'backward', autoNamed: false };
     buffers.push({ name, size: sizeOf(shapeOf(g)), node: copy });
     backward.push({ node: copy, kernel: { kind: 'map', out: name, shape: shapeOf(g), expr: ctx.load(g, stridesOf(shapeOf(g))) } });
@@ -222,11 +232,15 @@ export function lower(spec: ProgramSpec): Program {
     const leaves = new Set([...inputs, ...params].filter((l) => l.dtype === 'float').map((l) => l.name));
     for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
   }
+  // The optimizer's buffers are state.m_w (their key) whatever the nodes are called; a node named m_w moves the buffer's own name aside.
   const state = params
-    .filter((l) => graph.grads.has(l.name))
-    .flatMap((l) => spec.optimizer.slots.map((slot): Leaf => ({ ...l, name: `${slot}_${l.name}`, init: 'zeros' })));
-  const clash = state.find((l) => order.some((n) => n.name === l.name));
-  if (clash) throw new FlatgradError(`compile: the optimizer keeps a buffer named '${clash.name}', which is also a node's name; rename the node`);
+    .filter((l) => graph.grads.has(l.key))
+    .flatMap((l) => spec.optimizer.slots.map((slot): Leaf => {
+      let name = `${slot}_${l.name}`;
+      for (let k = 2; names.has(name); k++) name = `${slot}_${l.name}_${k}`;
+      names.add(name);
+      return { ...l, name, key: `${slot}_${l.key}`, init: 'zeros', slot, param: l.name };
+    }));
   const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }

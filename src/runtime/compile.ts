@@ -24,8 +24,13 @@ export interface CompileOptions {
   readonly dims?: Readonly<Record<string, number>>;
   /** Float buffers: 'f32' (default) or 'f64'. */
   readonly dtype?: FloatType;
-  /** Throw at the first node whose value is NaN or ±Infinity, naming it (slower: for debugging). */
-  readonly checkFinite?: boolean;
+  /**
+   * What is checked for NaN and ±Infinity. 'step' (default): step() checks the loss and every gradient before
+   * its update and, if one is not finite, throws naming the first non-finite feed, param, loss or gradient, with
+   * the params and optimizer state unchanged. true: every value as it is made, naming the node (slower: for
+   * debugging). false: nothing (non-finite values flow into the params).
+   */
+  readonly checkFinite?: boolean | 'step';
   /** false: the readable mode, one statement or loop per node as the lecture writes it; no passes, fusion or buffer reuse. */
   readonly optimize?: boolean;
   /** false: no WebAssembly, only TypeScript loops. Default (f32): matmuls, fused loops of 1,024 floats or more and the update run as generated Wasm SIMD kernels. */
@@ -64,6 +69,8 @@ export function plan(g: Graph, options: CompileOptions): Program {
   const site = userSite();
   const { loss, outputs = {}, dtype = 'f32' } = options;
   if (dtype !== 'f32' && dtype !== 'f64') throw new FlatgradError(`compile: dtype must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`, site);
+  const { checkFinite = 'step' } = options;
+  if (checkFinite !== true && checkFinite !== false && checkFinite !== 'step') throw new FlatgradError(`compile: checkFinite must be 'step' (the default), true or false, got ${JSON.stringify(checkFinite)}`, site);
   const own = (t: unknown, what: string): Tensor => {
     if (!(t instanceof Tensor)) throw new FlatgradError(`compile: ${what} must be a tensor of the graph, got ${String(t)}`, site);
     if (t.graph !== g) throw new FlatgradError(`compile: ${what} '${t.name}' belongs to graph '${t.graph.name}', not '${g.name}'`, site);
@@ -82,7 +89,7 @@ export function plan(g: Graph, options: CompileOptions): Program {
   const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
   let program = programGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims);
   if (options.optimize !== false) program = optimize(program);
-  return lower({ name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false, optimizer: planOptimizer(options.optimizer, site) });
+  return lower({ name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false, optimizer: planOptimizer(options.optimizer, site) });
 }
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */

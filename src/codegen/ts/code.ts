@@ -42,3 +42,8 @@ export function call(fn: string, ...args: Code[]): Code {
 export function ternary(cond: Code, a: Code, b: Code): Code {
   return { text: `${wrap(cond, TERNARY + 1)} ? ${wrap(a, TERNARY)} : ${wrap(b, TERNARY)}`, prec: TERNARY };
 }
+
+/** A string literal of any text: JSON's escapes, and the line and paragraph separators escaped too. */
+export function quote(text: string): string {
+  return JSON.stringify(text).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}

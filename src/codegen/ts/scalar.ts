@@ -3,9 +3,13 @@
 import { loads, type MapKernel, type ReduceKernel } from '../../lower/kernel.ts';
 import type { Leaf, Step } from '../../lower/lower.ts';
 import { binary, literal } from './code.ts';
-import { braces, indent, LR_CHECK, ModuleEmitter } from './module.ts';
+import { braces, indent, ModuleEmitter } from './module.ts';
 
 export class ScalarEmitter extends ModuleEmitter {
+  protected gradValue(key: string): string {
+    return `grads.${key}`;
+  }
+
   protected factory(): string[] {
     const { p } = this;
     const uses = new Map<string, number>();
@@ -17,50 +21,61 @@ export class ScalarEmitter extends ModuleEmitter {
         this.inlined.set(k.out, code);
         return [];
       }
-      return [`${decl}${k.out} = ${code.text};`, ...this.checkFinite(s.node)];
+      return [`${decl}${this.id(k.out)} = ${code.text};`, ...this.checkFinite(s.node)];
     };
-    const forwardValues = p.forward.map((s) => s.node.name);
+    const forwardValues = new Set(p.forward.map((s) => s.node.name));
     const forward = p.forward.flatMap((s) => line(s, ''));
-    const backward = p.backward.flatMap((s) => line(s, forwardValues.includes(s.node.name) ? '' : 'const '));
-    const inits = p.params.flatMap((l) => this.initParam(l, `params.${l.name}`));
+    const backward = p.backward.flatMap((s) => line(s, forwardValues.has(s.node.name) ? '' : 'const '));
+    const inits = p.params.flatMap((l) => this.initParam(l, `params.${l.key}`));
     const read = (l: Leaf) => uses.has(l.name) || [...this.exported].some((t) => t.name === l.name);
     const leaves = [...p.params, ...p.inputs].filter(read).map((l) => l.name);
     const arr = (n: string) => `${n}: new ${this.floatArray}(1)`;
-    const loss = p.loss?.name;
-    const update = this.update((l) => [`params.${l.name}[0]`, `grads.${l.name}[0]`, (slot) => `state.${slot}_${l.name}[0]`], false);
+    const loss = p.loss && this.id(p.loss.name);
+    const update = this.update((l) => [`params.${l.key}[0]`, `grads.${l.key}[0]`, (slot) => `state.${this.stateOf(l, slot).key}[0]`], false);
+    const finite = [...(loss ? [loss] : []), ...this.updated().map((l) => `grads.${l.key}[0]`)].map((v) => `Number.isFinite(${v})`).join(' && ');
+    const checkStep = loss ? this.guard(finite, (l) => (p.inputs.includes(l) ? `[${this.id(l.name)}]` : `params.${l.key}`), `[${loss}]`) : [];
     return [
       'export function createModel(options: { seed?: number } = {}): Model {',
       ...indent([
-        `const params = ${braces(p.params.map((l) => arr(l.name)).join(', '))};`,
+        `const params = ${braces(p.params.map((l) => arr(l.key)).join(', '))};`,
         `const grads = ${braces([...p.grads.keys()].map(arr).join(', '))};`,
         `const outputs = ${braces([...p.outputs.keys()].map(arr).join(', '))};`,
         ...this.counter(),
-        `const state = ${braces([...p.state.map((l) => arr(l.name)), ...(p.spec.optimizer.counter ? ['step_count'] : [])].join(', '))};`,
+        `const state = ${braces([...p.state.map((l) => arr(l.key)), ...(p.spec.optimizer.counter ? ['step_count'] : [])].join(', '))};`,
         ...this.rngLine(inits),
-        ...[...leaves, ...forwardValues].map((n) => `let ${n} = 0;`),
+        ...[...leaves, ...forwardValues].map((n) => `let ${this.id(n)} = 0;`),
         ...this.scalars(false),
-        this.feedNames(),
+        ...this.feedSpecs(),
+        'let forward_done = false; // backward() needs the values of a whole forward pass',
         '',
-        `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
+        `function forward_pass(feeds: Feeds): void {`,
         ...indent([
-          ...this.feeding((l) => (read(l) ? `${l.name} = ` : '')),
-          ...p.params.filter(read).flatMap((l) => [`${l.name} = params.${l.name}[0];`, ...(p.spec.checkFinite ? [this.finiteLine(l.name, `the param '${l.name}'`)] : [])]),
-          ...(p.spec.checkFinite ? p.inputs.filter(read).map((l) => this.finiteLine(l.name, `the feed '${l.name}'`)) : []),
+          'forward_done = false;',
+          ...this.feeding((l) => (read(l) ? `${this.id(l.name)} = ` : '')),
+          ...p.params.filter(read).flatMap((l) => [`${this.id(l.name)} = params.${l.key}[0];`, ...(p.spec.checkFinite ? [this.finiteLine(l.name, `the param '${l.key}'`)] : [])]),
+          ...(p.spec.checkFinite ? p.inputs.filter(read).map((l) => this.finiteLine(l.name, `the feed '${l.key}'`)) : []),
           ...forward,
-          ...[...p.outputs].map(([k, t]) => `outputs.${k}[0] = ${t.name};`),
-          ...(loss ? [`return ${loss};`] : []),
+          ...[...p.outputs].map(([k, t]) => `outputs.${k}[0] = ${this.id(t.name)};`),
+          'forward_done = true;',
         ]),
         '}',
         '',
-        'function backward(): void {',
-        ...indent([...this.scalars(true), ...backward, ...[...p.grads].map(([k, t]) => `grads.${k}[0] = ${t.name};`)]),
+        `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
+        ...indent(['forward_pass(feeds);', ...(loss ? [`return ${loss};`] : [])]),
         '}',
         '',
+        'function backward_pass(): void {',
+        ...indent([...this.scalars(true), ...backward, ...[...p.grads].map(([k, t]) => `grads.${k}[0] = ${this.id(t.name)};`)]),
+        '}',
+        '',
+        ...this.publicBackward(),
+        ...checkStep,
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
         ...indent([
-          LR_CHECK,
-          'forward(feeds);',
-          'backward();',
+          'check_rate(lr);',
+          'forward_pass(feeds);',
+          'backward_pass();',
+          ...(checkStep.length ? ['check_step();'] : []),
           ...update.head,
           ...update.loops,
           ...(loss ? [`return ${loss};`] : []),

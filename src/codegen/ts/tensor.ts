@@ -5,25 +5,34 @@ import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel
 import type { Program, Step } from '../../lower/lower.ts';
 import type { MemoryPlan } from '../../lower/memory.ts';
 import { getOp } from '../../ops/registry.ts';
-import { formatShape, stridesOf } from '../../shape/shape.ts';
+import { formatShape, sizeOf, stridesOf } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
 import type { FunctionBody } from '../wasm/encoder.ts';
 import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
 import { mapFunction, scalarNames, wasmSupports } from '../wasm/map.ts';
-import { updateFunction } from '../wasm/update.ts';
+import { finiteFunction, updateFunction } from '../wasm/update.ts';
 import { literal } from './code.ts';
-import { braces, describeShape, indent, index, LR_CHECK, ModuleEmitter, term } from './module.ts';
+import { braces, describeShape, entry, indent, index, ModuleEmitter, term } from './module.ts';
 
 export class TensorEmitter extends ModuleEmitter {
   /** Matmuls, large fused loops and the update run as generated WebAssembly SIMD kernels (f32, optimized, arena planned). */
   private readonly wasm: boolean;
   /** Fused loops that run as Wasm SIMD, with their TypeScript fallback. */
-  private readonly wasmLoops: { name: string; out: string; body: FunctionBody; scalars: string[]; typescript: string[] }[] = [];
+  /** Fused loops that run as Wasm SIMD (exported under their identifier), with their TypeScript fallback. */
+  private readonly wasmLoops: { id: string; body: FunctionBody; scalars: string[]; typescript: string[] }[] = [];
 
 
   constructor(p: Program) {
     super(p);
     this.wasm = p.spec.wasm === true && p.spec.dtype === 'f32' && p.memory !== undefined && worthWasm(p);
+  }
+
+  protected usesWasm(): boolean {
+    return this.wasm;
+  }
+
+  protected gradValue(_key: string, g: Node): string {
+    return this.id(g.name);
   }
 
   /** The TypeScript standing in for a Wasm kernel: the matmul loops, then its bias and ReLU. */
@@ -41,6 +50,15 @@ export class TensorEmitter extends ModuleEmitter {
     return `${fn}(${k.a}, ${k.b}, ${k.out}, ${k.m}, ${k.k}, ${k.n})`;
   }
 
+  /** The identifier of each matmul shape's Wasm kernel (gemm_64x1000x100), fresh beside every value's. */
+  private readonly gemms = new Map<string, string>();
+  private gemmId(k: MatmulKernel): string {
+    const name = gemmName(gemmSpec(k));
+    let id = this.gemms.get(name);
+    if (id === undefined) this.gemms.set(name, (id = this.ids.fresh(name)));
+    return id;
+  }
+
   /**
    * With Wasm: the model's memory is a WebAssembly.Memory holding the arena and the kernels' scratch, each
    * matmul shape gets a named kernel (gemm_64x1000x100) that falls back to the TypeScript loops, and the
@@ -55,11 +73,16 @@ export class TensorEmitter extends ModuleEmitter {
     const alias = new Map(p.aliases.map((a) => [a.name, a.of]));
     const place = (name: string): number => mem.offsets.get(name) ?? place(alias.get(name)!);
     const plan = p.spec.optimizer;
-    const targets = p.params.filter((l) => p.grads.has(l.name)).map((l) => ({
-      param: place(l.name), grad: place(p.grads.get(l.name)!.name), size: l.size,
-      slots: Object.fromEntries(plan.slots.map((slot) => [slot, place(`${slot}_${l.name}`)])),
+    const targets = this.updated().map((l) => ({
+      param: place(l.name), grad: place(p.grads.get(l.key)!.name), size: l.size,
+      slots: Object.fromEntries(plan.slots.map((slot) => [slot, place(this.stateOf(l, slot).name)])),
     }));
-    const extra = [...(updateLoops.length ? [{ name: 'apply_update', body: updateFunction(plan, targets) }] : []), ...this.wasmLoops];
+    const finite = this.finiteBuffers();
+    const extra = [
+      ...(updateLoops.length ? [{ name: 'apply_update', body: updateFunction(plan, targets) }] : []),
+      ...(finite ? [{ name: 'step_finite', body: finiteFunction(finite.map((b) => ({ offset: place(b.name), size: b.size }))) }] : []),
+      ...this.wasmLoops.map((l) => ({ name: l.id, body: l.body })),
+    ];
     const params = this.updateParams().map((n) => `${n}: number`).join(', ');
     const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs.map(gemmSpec), { relaxed }, extra)).toString('base64');
     this.helpers.add('kernels');
@@ -68,11 +91,12 @@ export class TensorEmitter extends ModuleEmitter {
         `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
-        ...specs.map((k) => `const ${gemmName(gemmSpec(k))} = gemm(kernels.exports, '${gemmName(gemmSpec(k))}', ${mem.bytes}, ${this.fallback(k)});`),
+        ...specs.map((k) => `const ${this.gemmId(k)} = gemm(kernels.exports, '${gemmName(gemmSpec(k))}', ${mem.bytes}, ${this.fallback(k)});`),
         ...(updateLoops.length ? [`const apply_update = (kernels.exports?.apply_update as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(updateLoops), '});'] : []),
+        ...(finite ? ['const step_finite = (kernels.exports?.step_finite as (() => number) | undefined) ?? (() => {', ...indent(this.finiteLoops(finite, 'number')), '});'] : []),
         ...this.wasmLoops.flatMap((l) => {
-          const params = l.scalars.map((n) => `${n}: number`).join(', ');
-          return [`const ${l.name} = (kernels.exports?.${l.name} as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
+          const params = l.scalars.map((n) => `${this.id(n)}: number`).join(', ');
+          return [`const ${l.id} = (kernels.exports?.${l.id} as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
         }),
       ],
       tail: [
@@ -88,16 +112,18 @@ export class TensorEmitter extends ModuleEmitter {
   protected factory(): string[] {
     const { p } = this;
     const mem = p.memory;
-    const alloc = (name: string, size: number, array = this.floatArray) => `const ${name} = new ${array}(${mem ? `arena, ${mem.offsets.get(name)}, ` : ''}${size});`;
-    const inits = p.params.flatMap((l) => this.initParam(l, l.name));
+    const alloc = (name: string, size: number, array = this.floatArray) => `const ${this.id(name)} = new ${array}(${mem ? `arena, ${mem.offsets.get(name)}, ` : ''}${size});`;
+    const inits = p.params.flatMap((l) => this.initParam(l, this.id(l.name)));
     const forward = p.forward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
     const backward = p.backward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
-    const loss = p.loss ? p.loss.name : undefined;
-    const update = this.update((l) => [`${l.name}[i]`, `${p.grads.get(l.name)!.name}[i]`, (slot) => `${slot}_${l.name}[i]`], true);
-    const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => (k === t.name ? k : `${k}: ${t.name}`)).join(', ');
+    const loss = p.loss ? this.id(p.loss.name) : undefined;
+    const update = this.update((l) => [`${this.id(l.name)}[i]`, `${this.id(p.grads.get(l.key)!.name)}[i]`, (slot) => `${this.id(this.stateOf(l, slot).name)}[i]`], true);
+    const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => entry(k, this.id(t.name))).join(', ');
     const wasm = this.wasm && mem ? this.wasmSetup(mem, update.loops) : undefined;
     const apply = `apply_update(${this.updateParams().join(', ')}); // every param${this.plainSgd() ? ': p -= lr * grad_p,' : ','} one SIMD loop each`;
     const updates = update.loops.length ? [...update.head, ...(wasm ? [apply] : update.loops)] : [];
+    const finite = this.finiteBuffers();
+    const checkStep = finite ? this.guard('step_finite()', (l) => this.id(l.name), loss!) : [];
     this.tail = wasm?.tail ?? [];
     return [
       'export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {',
@@ -109,38 +135,60 @@ export class TensorEmitter extends ModuleEmitter {
         ...this.rngLine(inits),
         ...p.inputs.map((l) => `${alloc(l.name, l.size, l.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // input ${describeShape(l)}`),
         ...p.buffers.map((b) => `${alloc(b.name, b.size, b.node.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // ${formatShape(b.node.shape)}`),
-        ...p.aliases.map((a) => `const ${a.name} = ${a.of}; // same buffer`),
+        ...p.aliases.map((a) => `const ${this.id(a.name)} = ${this.id(a.of)}; // same buffer`),
         ...this.scalars(false),
-        this.feedNames(),
+        ...this.feedSpecs(),
+        'let forward_done = false; // backward() needs the values of a whole forward pass',
         '',
         'function forward_pass(feeds: Feeds): void {',
-        ...indent([...this.feeding((l) => (l.shape.length === 0 ? `${l.name}[0] = ` : '')), ...forward]),
+        ...indent(['forward_done = false;', ...this.feeding((l) => `${this.id(l.name)}[0] = `), ...forward, 'forward_done = true;']),
         '}',
         '',
-        'function backward(): void {',
+        'function backward_pass(): void {',
         ...indent([...this.scalars(true), ...backward]),
         '}',
         '',
         ...(updates.length ? ['function update_params(lr: number): void {', ...indent(updates), '}', ''] : []),
+        ...(finite && !wasm ? ['/** Whether the loss and every gradient are finite: x * 0 is 0 for a finite x, NaN for NaN and ±Infinity. */', 'function step_finite(): boolean {', ...indent(this.finiteLoops(finite, 'boolean')), '}', ''] : []),
+        ...checkStep,
         ...(loss ? ['// forward and step are small so that V8 inlines them into the loop that calls them: the loss they return', '// then needs no heap number (a large function returning a fraction allocates one per call).'] : []),
         `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
         ...indent(['forward_pass(feeds);', ...(loss ? [`return ${loss}[0];`] : [])]),
         '}',
         '',
+        ...this.publicBackward(),
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
         ...indent([
-          LR_CHECK,
+          'check_rate(lr);',
           'forward_pass(feeds);',
           ...(loss ? [`const loss_value = ${loss}[0]; // before the update: the loss may share a param's buffer`] : []),
-          'backward();',
+          'backward_pass();',
+          ...(checkStep.length ? ['check_step();'] : []),
           ...(updates.length ? ['update_params(lr);'] : []),
           ...(loss ? ['return loss_value;'] : []),
         ]),
         '}',
         '',
-        `return { params: ${braces(p.params.map((l) => l.name).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateNames().join(', '))}, shapes: ${this.shapes()}, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step };`,
+        `return { params: ${braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateEntries().join(', '))}, shapes: ${this.shapes()}, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step };`,
       ]),
       '}',
+    ];
+  }
+
+  /** The buffers step()'s guard reads: the loss and every gradient (undefined when there is no guard). */
+  private finiteBuffers(): { name: string; size: number }[] | undefined {
+    const { p } = this;
+    const grads = this.updated().map((l) => p.grads.get(l.key)!);
+    if (!p.spec.guardStep || !p.loss || grads.length === 0) return undefined;
+    return [p.loss, ...grads].map((n) => ({ name: n.name, size: sizeOf(n.shape as readonly number[]) }));
+  }
+
+  /** The TypeScript of step_finite: one sum of x * 0 over the loss and every gradient. */
+  private finiteLoops(buffers: readonly { name: string; size: number }[], result: 'number' | 'boolean'): string[] {
+    return [
+      'let acc = 0;',
+      ...buffers.map((b) => (b.size === 1 ? `acc += ${this.id(b.name)}[0] * 0;` : `for (let i = 0; i < ${b.size}; i++) acc += ${this.id(b.name)}[i] * 0;`)),
+      result === 'number' ? 'return acc === 0 ? 1 : 0;' : 'return acc === 0;',
     ];
   }
 
@@ -153,17 +201,18 @@ export class TensorEmitter extends ModuleEmitter {
     switch (kernel.kind) {
       case 'map': {
         // Elementwise code says what it does; layout ops get a note.
-        const note = node.op === 'const' || getOp(node.op).scalar ? '' : ` // ${node.name} = ${node.op}(${node.inputs.map((i) => i.name).join(', ')})`;
+        const note = node.op === 'const' || getOp(node.op).scalar ? '' : ` // ${this.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.id(i.name)).join(', ')})`;
         return this.wasmLoop(kernel) ?? this.mapKernel(kernel, note);
       }
       case 'reduce':
         return this.reduceKernel(kernel, node);
       case 'matmul': {
-        const [a, b] = [`${node.inputs[0]!.name}${kernel.transA ? 'ᵀ' : ''}`, `${node.inputs[1]!.name}${kernel.transB ? 'ᵀ' : ''}`];
-        const product = `${a} · ${b}${kernel.bias ? ` + ${kernel.bias}` : ''}`;
-        const comment = ` // ${kernel.out} = ${kernel.relu ? `relu(${product})` : product}`;
-        if (this.wasm && onFloats(node)) return [`${gemmName(gemmSpec(kernel))}(${kernel.a}, ${kernel.b}, ${kernel.out}${kernel.bias ? `, ${kernel.bias}` : ''});${comment}`];
-        return [`${this.loops(kernel)};${comment}`];
+        const k = { ...kernel, a: this.id(kernel.a), b: this.id(kernel.b), out: this.id(kernel.out), bias: kernel.bias && this.id(kernel.bias) };
+        const [a, b] = [`${this.id(node.inputs[0]!.name)}${k.transA ? 'ᵀ' : ''}`, `${this.id(node.inputs[1]!.name)}${k.transB ? 'ᵀ' : ''}`];
+        const product = `${a} · ${b}${k.bias ? ` + ${k.bias}` : ''}`;
+        const comment = ` // ${k.out} = ${k.relu ? `relu(${product})` : product}`;
+        if (this.wasm && onFloats(node)) return [`${this.gemmId(kernel)}(${k.a}, ${k.b}, ${k.out}${k.bias ? `, ${k.bias}` : ''});${comment}`];
+        return [`${this.loops(k)};${comment}`];
       }
     }
   }
@@ -180,19 +229,21 @@ export class TensorEmitter extends ModuleEmitter {
     const scalars = scalarNames(k.expr);
     const body = mapFunction(k, floats, scalars);
     if (!body) return undefined;
-    const name = `loop_${k.out}${this.wasmLoops.filter((l) => l.out === k.out).length || ''}`;
+    const id = this.ids.fresh(`loop_${this.id(k.out)}`);
     const typescript = this.mapKernel(k);
-    this.wasmLoops.push({ name, out: k.out, body, scalars, typescript });
-    const statement = typescript.find((l) => l.includes(`${k.out}[`) && l.includes(' = '))!.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '');
-    return [`${name}(${scalars.join(', ')}); // ${statement}`];
+    this.wasmLoops.push({ id, body, scalars, typescript });
+    const out = this.id(k.out);
+    const statement = typescript.find((l) => l.includes(`${out}[`) && l.includes(' = '))!.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '');
+    return [`${id}(${scalars.map((n) => this.id(n)).join(', ')}); // ${statement}`];
   }
 
   private mapKernel(k: MapKernel, comment = ''): string[] {
     const size = k.shape.reduce((a, b) => a * b, 1);
-    if (size === 1) return [`${k.out}[0] = ${this.expr(k.expr, 'single').text};${comment}`];
-    if (flatLoop(k.expr, k.shape)) return [`for (let i = 0; i < ${size}; i++) ${k.out}[i] = ${this.expr(k.expr, 'flat').text};${comment}`];
+    const out = this.id(k.out);
+    if (size === 1) return [`${out}[0] = ${this.expr(k.expr, 'single').text};${comment}`];
+    if (flatLoop(k.expr, k.shape)) return [`for (let i = 0; i < ${size}; i++) ${out}[i] = ${this.expr(k.expr, 'flat').text};${comment}`];
     const axes = k.shape.map((_, d) => d);
-    const body = `${k.out}[${index(stridesOf(k.shape), axes)}] = ${this.expr(k.expr, 'nested').text};`;
+    const body = `${out}[${index(stridesOf(k.shape), axes)}] = ${this.expr(k.expr, 'nested').text};`;
     return [...(comment ? [comment.trim()] : []), ...loopNest(k.shape, axes, [body])];
   }
 
@@ -204,12 +255,13 @@ export class TensorEmitter extends ModuleEmitter {
     const init = { sum: '0', max: '-Infinity', min: 'Infinity' }[k.op];
     const add = (v: string) => (k.op === 'sum' ? `acc += ${v};` : `acc = Math.${k.op}(acc, ${v});`);
     const size = k.shape.reduce((a, b) => a * b, 1);
-    const comment = `// ${node.name} = ${node.op}(${node.inputs[0]!.name}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
+    const out = this.id(k.out);
+    const comment = `// ${this.id(node.name)} = ${node.op}(${this.id(node.inputs[0]!.name)}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
     if (kept.length === 0 && flatLoop(k.expr, k.shape)) {
-      return [`{ ${comment}`, ...indent([`let acc = ${init};`, `for (let i = 0; i < ${size}; i++) ${add(this.expr(k.expr, 'flat').text)}`, `${k.out}[0] = ${scaled};`]), '}'];
+      return [`{ ${comment}`, ...indent([`let acc = ${init};`, `for (let i = 0; i < ${size}; i++) ${add(this.expr(k.expr, 'flat').text)}`, `${out}[0] = ${scaled};`]), '}'];
     }
     const inner = loopNest(k.shape, k.axes, [add(this.expr(k.expr, 'nested').text)]);
-    return [comment, ...loopNest(k.shape, kept, [`let acc = ${init};`, ...inner, `${k.out}[${outIndex}] = ${scaled};`], true)];
+    return [comment, ...loopNest(k.shape, kept, [`let acc = ${init};`, ...inner, `${out}[${outIndex}] = ${scaled};`], true)];
   }
 }
 
@@ -226,7 +278,7 @@ const WASM_LOOP_MIN = 1024;
  */
 function worthWasm(p: Program): boolean {
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-  const updated = p.params.filter((l) => p.grads.has(l.name)).reduce((n, l) => n + l.size, 0);
+  const updated = p.params.filter((l) => p.grads.has(l.key)).reduce((n, l) => n + l.size, 0);
   return updated >= WASM_LOOP_MIN || [...p.forward, ...p.backward].some(({ kernel: k, node }) =>
     (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && size(k.shape) >= WASM_LOOP_MIN && wasmSupports(k.expr)));
 }

@@ -46,7 +46,7 @@ const Simd = {
   load32Lane: 0x56, load64Lane: 0x57, store32Lane: 0x5a, store64Lane: 0x5b, load32Zero: 0x5c, load64Zero: 0x5d,
   f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
   v128Not: 0x4d, v128And: 0x4e, v128AndNot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52,
-  i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4Add: 0xae, i32x4Sub: 0xb1,
+  i32x4AllTrue: 0xa3, i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4Add: 0xae, i32x4Sub: 0xb1,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3,
   f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
   f32x4Pmin: 0xea, f32x4Pmax: 0xeb,
@@ -94,10 +94,14 @@ export class FunctionBody {
   i32Add(): this { return this.op(0x6a); }
   i32Sub(): this { return this.op(0x6b); }
   i32Mul(): this { return this.op(0x6c); }
+  i32And(): this { return this.op(0x71); }
 
   // f32 (alignment as log2 bytes; wasm treats it as a hint)
   f32Load(offset = 0, alignLog2 = 2): this { return this.op(0x2a).memarg(offset, alignLog2); }
   f32Store(offset = 0, alignLog2 = 2): this { return this.op(0x38).memarg(offset, alignLog2); }
+  f32Eq(): this { return this.op(0x5b); }
+  f32Add(): this { return this.op(0x92); }
+  f32Mul(): this { return this.op(0x94); }
   f32Const(v: number): this {
     const b = new Uint8Array(new Float32Array([v]).buffer);
     return this.op(0x43, ...b);
@@ -152,6 +156,8 @@ export class FunctionBody {
   f32x4Neg(): this { return this.simd(Simd.f32x4Neg); }
   f32x4Sqrt(): this { return this.simd(Simd.f32x4Sqrt); }
   i32x4Add(): this { return this.simd(Simd.i32x4Add); }
+  /** 1 when every i32 lane is nonzero, else 0. */
+  i32x4AllTrue(): this { return this.simd(Simd.i32x4AllTrue); }
   i32x4Sub(): this { return this.simd(Simd.i32x4Sub); }
   /** Each i32 lane shifted left by the i32 on top of the stack (stack: v128 i32). */
   i32x4Shl(): this { return this.simd(Simd.i32x4Shl); }

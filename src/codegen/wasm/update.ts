@@ -96,3 +96,31 @@ export function updateFunction(plan: OptimizerPlan, targets: readonly UpdateTarg
   }
   return f;
 }
+
+/**
+ * `step_finite() → i32`: 1 when every float of the buffers is finite, else 0. One sum of x · 0, which stays 0
+ * for finite x and becomes NaN at the first NaN or ±Infinity: f32x4 over whole vectors, then the last 1–3
+ * floats one by one (a buffer's padding may hold anything, so it is not read).
+ */
+export function finiteFunction(buffers: readonly { readonly offset: number; readonly size: number }[]): FunctionBody {
+  const f = new FunctionBody([], [I32]);
+  const acc = f.local(V128), zero = f.local(V128), at = f.local(I32), tail = f.local(F32);
+  f.v128Const().set(zero);
+  f.v128Const().set(acc);
+  f.f32Const(0).set(tail);
+  for (const b of buffers) {
+    const whole = Math.floor(b.size / 4) * 16;
+    if (whole > 0) {
+      f.i32Const(0).set(at);
+      const loop = f.loop();
+      f.get(acc).get(at).v128Load(b.offset).get(zero).f32x4Mul().f32x4Add().set(acc);
+      f.get(at).i32Const(16).i32Add().tee(at).i32Const(whole).i32LtU().brIf(loop);
+      f.end();
+    }
+    for (let i = whole / 4; i < b.size; i++) f.get(tail).i32Const(0).f32Load(b.offset + 4 * i).f32Const(0).f32Mul().f32Add().set(tail);
+  }
+  // Finite everywhere: every lane of acc, and tail, equals itself (NaN does not).
+  f.get(acc).get(acc).f32x4Eq().i32x4AllTrue();
+  f.get(tail).get(tail).f32Eq().i32And();
+  return f;
+}
