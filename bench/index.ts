@@ -46,11 +46,11 @@ interface Row {
 
 const data = makeData();
 log(`bench: ${TIME_MS} ms per row and workload, in ${ROUNDS} interleaved rounds`);
-const [flat, readable] = await flatgradPeers(data);
+const [flat, unguarded, readable] = await flatgradPeers(data);
 const tfCpu = await tfjsPeer('cpu', data);
 const tfWasm = await tfjsPeer('wasm', data);
 const jax = await jaxPeer(data);
-const peers: PeerTasks[] = [flat, readable, tfCpu, tfWasm, jax];
+const peers: PeerTasks[] = [flat, unguarded, readable, tfCpu, tfWasm, jax];
 const checksOf = (p: PeerTasks) => Object.fromEntries(Object.entries(p.tasks).map(([id, t]) => [id, t!.check])) as Row['checks'];
 
 const disagreements: string[] = [];
@@ -219,7 +219,7 @@ function table(list: Row[], fallback?: Row): string[] {
   return [
     `| | ${WORKLOADS.map((w) => `${w.title}, ms`).join(' | ')} |`,
     `|---|${WORKLOADS.map(() => '---').join('|')}|`,
-    ...list.map((r) => `| ${r.name} | ${WORKLOADS.map((w) => cell(r, w.id, r.name.startsWith('flatgrad readable') ? fallback : undefined)).join(' | ')} |`),
+    ...list.map((r) => `| ${r.name} | ${WORKLOADS.map((w) => cell(r, w.id, r.name.startsWith('flatgrad ') ? fallback : undefined)).join(' | ')} |`),
   ];
 }
 
@@ -275,6 +275,18 @@ function whyMissed(): string[] {
   ];
 }
 
+/** What the default step guard (loss and gradients checked finite before the update) costs: the two rows of the same run. */
+function guardCost(list: Row[]): string[] {
+  const on = byName(list, 'flatgrad'), off = byName(list, 'flatgrad without the step guard');
+  const parts = (['w1', 'w2'] as const).flatMap((id) => {
+    const a = on?.results[id], b = off?.results[id];
+    return a && b ? [`${id.toUpperCase()} ${fmtMs(a.median)} vs ${fmtMs(b.median)} without it: ${(((a.median - b.median) / b.median) * 100).toFixed(1)}%`] : [];
+  });
+  return parts.length
+    ? [`The step guard, on by default (\`checkFinite: 'step'\`: one pass checking that the loss and every gradient are finite before the update): ${parts.join('; ')} (medians of the rows above, same run; within the MADs, it is noise).`]
+    : [];
+}
+
 const readableIgnored = WORKLOADS.every((w) => readable.notes?.[w.id]);
 const gitHead = (() => {
   try {
@@ -321,6 +333,8 @@ const report = [
   readableIgnored
     ? '`compile()` does not honour `{ optimize: false }` yet (same generated source as the default): the readable row repeats the default\'s numbers.'
     : 'flatgrad readable: `compile(g, { ..., optimize: false })`; where its generated source equals the default\'s, the row repeats the default\'s numbers.',
+  '',
+  ...guardCost(rows),
   '',
   `## flatgrad with relaxed SIMD (second process, \`node --experimental-wasm-relaxed-simd\`: relaxed SIMD ${relaxed.relaxedSimd ? 'on' : 'NOT available'})`,
   '',

@@ -117,17 +117,17 @@ function set(model: Model, name: string, values: Float32Array): void {
 /** What a flatgrad compile produced for one workload. */
 interface Compiled { model: Model; source: string }
 
-async function compileSpec(spec: Spec, readable: boolean): Promise<Compiled> {
-  const model = await compile(spec.g, { ...spec.options, ...(readable ? READABLE_OPTIONS : {}), seed: 0 });
+async function compileSpec(spec: Spec, extra: object): Promise<Compiled> {
+  const model = await compile(spec.g, { ...spec.options, ...extra, seed: 0 });
   return { model, source: model.source };
 }
 
-/** flatgrad's tasks: `readable` compiles with READABLE_OPTIONS. Returns the sources too, to tell the two modes apart. */
-export async function flatgradTasks(data: BenchData, readable: boolean): Promise<{ tasks: Record<WorkloadId, Task>; sources: Record<WorkloadId, string> }> {
+/** flatgrad's tasks, compiled with `extra` options (READABLE_OPTIONS, …). Returns the sources too, to tell variants apart. */
+export async function flatgradTasks(data: BenchData, extra: object = {}): Promise<{ tasks: Record<WorkloadId, Task>; sources: Record<WorkloadId, string> }> {
   const tasks = {} as Record<WorkloadId, Task>;
   const sources = {} as Record<WorkloadId, string>;
 
-  const c1 = await compileSpec(w1Graph(), readable);
+  const c1 = await compileSpec(w1Graph(), extra);
   set(c1.model, 'w1', data.w1.w1);
   set(c1.model, 'w2', data.w1.w2);
   const feeds1 = { x: data.w1.x, y: data.w1.y };
@@ -135,7 +135,7 @@ export async function flatgradTasks(data: BenchData, readable: boolean): Promise
   tasks.w1 = { fn: step1, check: step1() };
   sources.w1 = c1.source;
 
-  const c2 = await compileSpec(w2Graph(), readable);
+  const c2 = await compileSpec(w2Graph(), extra);
   for (const k of ['w1', 'b1', 'w2', 'b2'] as const) set(c2.model, k, data.w2[k]);
   const feeds2 = { x: data.w2.x, labels: data.w2.labels };
   const step2 = () => c2.model.step(feeds2, W2.lr);
@@ -143,7 +143,7 @@ export async function flatgradTasks(data: BenchData, readable: boolean): Promise
   sources.w2 = c2.source;
 
   for (const n of MATMUL_SIZES) {
-    const c = await compileSpec(matmulGraph(n), readable);
+    const c = await compileSpec(matmulGraph(n), extra);
     set(c.model, 'w', data.mm[n]!.b);
     const feeds = { x: data.mm[n]!.a };
     const fn = () => c.model.forward(feeds); // copies x into its buffer, then c = x·w
@@ -154,23 +154,30 @@ export async function flatgradTasks(data: BenchData, readable: boolean): Promise
   return { tasks, sources };
 }
 
+/** The options of the row that measures what the default step guard costs: the same compile without it. */
+export const UNGUARDED_OPTIONS = { checkFinite: false } as const;
+
 /**
- * The two flatgrad rows: default options, and the readable mode. Where the readable mode's generated source equals
- * the default's (compile() does not know the option yet, or it changes nothing for that graph), the readable row
- * reuses the default's numbers and says so.
+ * The flatgrad rows: default options, without the step guard (to measure it), and the readable mode. Where a
+ * variant's generated source equals the default's (compile() does not know the option yet, or it changes nothing
+ * for that graph), its row reuses the default's numbers and says so.
  */
-export async function flatgradPeers(data: BenchData): Promise<[PeerTasks, PeerTasks]> {
-  const def = await flatgradTasks(data, false);
-  const rd = await flatgradTasks(data, true);
-  const tasks: Partial<Record<WorkloadId, Task>> = {};
-  const notes: Partial<Record<WorkloadId, string>> = {};
-  for (const { id } of WORKLOADS) {
-    if (rd.sources[id] === def.sources[id]) notes[id] = 'same source as default';
-    else tasks[id] = rd.tasks[id];
-  }
+export async function flatgradPeers(data: BenchData): Promise<[PeerTasks, PeerTasks, PeerTasks]> {
+  const def = await flatgradTasks(data);
+  const variant = async (name: string, options: object): Promise<PeerTasks> => {
+    const v = await flatgradTasks(data, options);
+    const tasks: Partial<Record<WorkloadId, Task>> = {};
+    const notes: Partial<Record<WorkloadId, string>> = {};
+    for (const { id } of WORKLOADS) {
+      if (v.sources[id] === def.sources[id]) notes[id] = 'same source as default';
+      else tasks[id] = v.tasks[id];
+    }
+    return { name, tasks, notes };
+  };
   return [
     { name: 'flatgrad', tasks: def.tasks },
-    { name: 'flatgrad readable (optimize: false)', tasks, notes },
+    await variant('flatgrad without the step guard (checkFinite: false)', UNGUARDED_OPTIONS),
+    await variant('flatgrad readable (optimize: false)', READABLE_OPTIONS),
   ];
 }
 

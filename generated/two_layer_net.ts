@@ -90,7 +90,7 @@ function feed_length(input: Feed, length: number, size: number): string {
   const row = size / input.shape[0]!;
   const rows = length / row;
   const hint = input.batch && Number.isInteger(rows) && rows > 0
-    ? `: that is ${rows} rows of ${row}, and ${input.batch} was bound to ${input.shape[0]} when the model was compiled (feed batches of ${input.shape[0]}, or compile with ${input.batch} = ${rows})`
+    ? `: that is ${rows} row${rows === 1 ? '' : 's'} of ${row}, and ${input.batch} was bound to ${input.shape[0]} when the model was compiled (feed batches of ${input.shape[0]}, or compile with ${input.batch} = ${rows})`
     : '';
   return `feed '${input.name}' has ${length} values, but shape ${input.about} holds ${size}${hint}`;
 }
@@ -238,7 +238,7 @@ function refuse_step(values: readonly ArrayLike<number>[], names: readonly strin
     const v = values[k]!;
     for (let i = 0; i < v.length; i++) {
       if (!Number.isFinite(v[i])) {
-        const at = v.length === 1 ? `'${names[k]}' is ${v[i]}` : `${names[k]}[${i}] is ${v[i]}`;
+        const at = v.length === 1 ? `is ${v[i]}` : `holds ${v[i]} at ${names[k]}[${i}]`;
         throw flatgrad_error(`step: ${what[k]} ${at}, so the update would make the params non-finite; nothing was changed (compile with checkFinite: true to stop at the node that first makes a non-finite value)`);
       }
     }
@@ -355,7 +355,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     if (step_finite()) return;
     refuse_step([x, y, w1, w2, loss, grad_w1, grad_w2],
       ["x", "y", "w1", "w2", "loss", "grad_w1", "grad_w2"],
-      ["the feed 'x'", "the feed 'y'", "the param 'w1'", "the param 'w2'", "the loss (sum at examples/two_layer_net.ts:12:37)", "the gradient of 'w1'", "the gradient of 'w2'"]);
+      ["the feed 'x'", "the feed 'y'", "the param 'w1'", "the param 'w2'", "the loss 'loss' (sum at examples/two_layer_net.ts:12:37)", "the gradient of 'w1'", "the gradient of 'w2'"]);
   }
 
   // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { thrown } from './helpers.ts';
 import { compile, graph, mulberry32, randn, type Model, type Optimizer } from '../src/index.ts';
 import { batches } from '../src/runtime/data.ts';
 import {
@@ -216,18 +217,33 @@ describe('a failed load names the problem and changes nothing', () => {
     await refused(edit((h) => (h.entries[3]!.key = 'w1')), "checkpoint: the file has two entries named 'w1'");
   });
 
-  it("another graph's checkpoint: names the mismatching params and state", async () => {
+  it("another graph's checkpoint: the mismatches one per line, the first few, then a count", async () => {
     const other = await mlp({ name: 'wider', hidden: 6, optimizer: { adam: {} } });
-    await refused(saveCheckpoint(other), "checkpoint: param 'w1' has shape [3, 6] in the file but [3, 5] in the model; param 'b1' has shape [6] in the file but [5] in the model; param 'w2' has shape [6, 2] in the file but [5, 2] in the model; state 'm_w1' has shape [3, 6]");
-    await refused(saveCheckpoint(other), "(the file was saved from graph 'wider', this model is graph 'ckpt_mlp')");
-    // a param the file lacks, and one it has that the model does not
+    const model = await mlp({ optimizer: { adam: {} }, seed: 99 });
+    const e = thrown(() => loadCheckpoint(model, saveCheckpoint(other)));
+    expect(e.message.split('\n')).toEqual([
+      "checkpoint: the file does not fit this model (the file was saved from graph 'wider', this model is graph 'ckpt_mlp'): 9 mismatches",
+      "  - param 'w1' has shape [3, 6] in the file but [3, 5] in the model",
+      "  - param 'b1' has shape [6] in the file but [5] in the model",
+      "  - param 'w2' has shape [6, 2] in the file but [5, 2] in the model",
+      "  - state 'm_w1' has shape [3, 6] in the file but [3, 5] in the model",
+      "  - state 'v_w1' has shape [3, 6] in the file but [3, 5] in the model",
+      "  - state 'm_b1' has shape [6] in the file but [5] in the model",
+      "  - state 'v_b1' has shape [6] in the file but [5] in the model",
+      "  - state 'm_w2' has shape [6, 2] in the file but [5, 2] in the model",
+      '  - … and 1 more',
+    ]);
+    await refused(saveCheckpoint(other), "checkpoint: the file does not fit this model (the file was saved from graph 'wider', this model is graph 'ckpt_mlp'): 9 mismatches");
+    // a param the file lacks, and one it has that the model does not: then what each side holds
     const gained = await mlp({ extra: true, optimizer: { adam: {} }, seed: 4 });
-    await refused(await saved(), "checkpoint: the model's param 'gain' [5] is not in the file (its params: 'w1', 'b1', 'w2'); the model's state 'm_gain' [5] is not in the file", gained);
-    await refused(saveCheckpoint(gained), "checkpoint: the file has param 'gain' [5], which the model does not (the model's params: 'w1', 'b1', 'w2')");
+    await refused(await saved(), "  - the model's param 'gain' [5] is not in the file\n  - the model's state 'm_gain' [5] is not in the file", gained);
+    await refused(await saved(), "  the file holds params 'w1', 'b1', 'w2'; state 'm_w1', 'v_w1', 'm_b1', 'v_b1', 'm_w2', 'v_w2', 'step_count'\n  the model holds params 'w1', 'b1', 'gain', 'w2';", gained);
+    await refused(saveCheckpoint(gained), "  - the file has param 'gain' [5], which the model does not");
     // optimizer state that does not match: Adam's checkpoint into an SGD model, and back
     const sgd = await mlp({ seed: 4 });
-    await refused(await saved(), "checkpoint: the file has state 'm_w1' [3, 5], which the model does not (the model's state: none)", sgd);
-    await refused(saveCheckpoint(sgd), "checkpoint: the model's state 'm_w1' [3, 5] is not in the file (its state: none)");
+    await refused(await saved(), "  - the file has state 'm_w1' [3, 5], which the model does not", sgd);
+    await refused(await saved(), 'the model holds params \'w1\', \'b1\', \'w2\'; state none', sgd);
+    await refused(saveCheckpoint(sgd), "  - the model's state 'm_w1' [3, 5] is not in the file");
   });
 
   it('a model without state and shapes (older generated code) is an error saying so', async () => {

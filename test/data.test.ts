@@ -113,6 +113,9 @@ describe('batches', () => {
     expect(() => batches({ x }, { batchSize: 0 })).toThrow('batchSize must be a positive integer');
     expect(() => batches({ x }, { batchSize: 2, last: 'pad' as 'drop' })).toThrow("last must be 'drop' or 'wrap'");
     expect(() => batches({}, { batchSize: 2 })).toThrow('data has no entries');
+    // The values without their { values, shape } wrapper: say so, and how to wrap them.
+    expect(() => batches({ x: new Float32Array(20) } as never, { batchSize: 2 })).toThrow("batches: data 'x' must be { values, shape }, got a Float32Array of 20 values; wrap it with its shape: { x: { values: x, shape: [examples, ...] } }");
+    expect(() => batches({ x: [1, 2] } as never, { batchSize: 2 })).toThrow("batches: data 'x' must be { values, shape }, got an array of 2 values");
     expect(() => batches({ x }, { batchSize: 2 }).epoch(-1)).toThrow('epoch must be an integer');
   });
 

@@ -1,6 +1,6 @@
 // Bad input never corrupts state: every feed mistake is a clear error, and a failed call leaves the params as they were.
 import { describe, expect, it } from 'vitest';
-import { compile, graph } from '../src/index.ts';
+import { compile, FlatgradError, graph, type Model } from '../src/index.ts';
 
 /** A small classifier: scores = x·w + b, mean softmax cross-entropy against integer labels. */
 async function classifier(checkFinite = false) {
@@ -76,5 +76,168 @@ describe('checkFinite (opt in)', () => {
     const model = await compile(g, { loss, wrt: [x], checkFinite: true });
     expect(model.forward({ x: 4 })).toBe(2);
     expect(() => model.forward({ x: -4 })).toThrow("non-finite value NaN in 'root', produced by sqrt");
+  });
+});
+
+describe('float feeds hold numbers', () => {
+  it('an array with empty slots is refused, naming the first', () => failsCleanly({ ...good(), x: new Array(6) }, "feed 'x' must hold numbers, but x[0] is an empty slot (new Array(n) holds no values: fill it)"));
+  it('a string among the numbers is refused, not converted', () => failsCleanly({ ...good(), x: [1, 2, '0.5', -1, 0.5, 2] }, "feed 'x' must hold numbers, but x[2] is the string '0.5'"));
+  it('undefined, null and booleans too', async () => {
+    await failsCleanly({ ...good(), x: [1, 2, 3, -1, undefined, 2] }, "feed 'x' must hold numbers, but x[4] is undefined");
+    await failsCleanly({ ...good(), x: [1, 2, 3, null, 0.5, 2] }, "feed 'x' must hold numbers, but x[3] is null");
+    await failsCleanly({ ...good(), x: [true, 2, 3, -1, 0.5, 2] }, "feed 'x' must hold numbers, but x[0] is boolean");
+  });
+  it('a number feed must be a number', async () => {
+    const g = graph('scale');
+    const s = g.input('s', []);
+    const w = g.param('w', [2], { init: [1, 2] });
+    const model = await compile(g, { loss: w.mul(s).sum() });
+    expect(() => model.step({ s: '2' } as never, 0.1)).toThrow("feed 's' must be a number, got the string '2'");
+    expect(Array.from(model.params.w!)).toEqual([1, 2]);
+  });
+});
+
+describe('nested arrays', () => {
+  it('a feed nested to exactly its shape is the same as the flat one', async () => {
+    const model = await classifier();
+    const flat = model.forward(good());
+    expect(model.forward({ x: [[1, 2, 3], [-1, 0.5, 2]], labels: [3, 0] })).toBe(flat);
+  });
+  it('a nested feed of the wrong shape says where', () => failsCleanly({ ...good(), x: [[1, 2, 3], [-1, 0.5]] }, "feed 'x' is a nested array, but x[1] has 2 entries where shape [N, 3] = [2, 3] has 3 (a feed is flat, in row-major order, or nested to exactly its shape)"));
+  it('labels fed as one-element rows: a flat feed is asked for', () => failsCleanly({ ...good(), labels: [[3], [0]] }, "feed 'labels' must hold integers, but labels[0] is an array [3]; a feed of shape [N] = [2] is one flat array of numbers"));
+});
+
+describe('the batch dim is fixed when the model is compiled', () => {
+  it('a batch of another size says so', async () => {
+    const model = await classifier();
+    expect(() => model.step({ x: [1, 2, 3], labels: [3] }, 0.1)).toThrow("feed 'x' has 3 values, but shape [N, 3] = [2, 3] holds 6: that is 1 row of 3, and N was bound to 2 when the model was compiled (feed batches of 2, or compile with N = 1)");
+  });
+});
+
+describe('the learning rate', () => {
+  it('a string is named as one', () => failsCleanly(good(), "the learning rate must be a finite number, got the string '0.01'", '0.01' as unknown as number));
+  it('Infinity', () => failsCleanly(good(), 'the learning rate must be a finite number, got Infinity', Infinity));
+});
+
+describe('run-time errors are FlatgradErrors, like build-time ones', () => {
+  it('instanceof FlatgradError holds for errors from a generated module', async () => {
+    const model = await classifier();
+    let caught: unknown;
+    try {
+      model.step({ ...good(), z: [1] } as never, 0.1);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(FlatgradError);
+    expect((caught as Error).name).toBe('FlatgradError');
+    expect(new Error('plain')).not.toBeInstanceOf(FlatgradError);
+  });
+});
+
+describe('backward() needs a whole forward pass', () => {
+  it('before any forward()', async () => {
+    const model = await classifier();
+    expect(() => model.backward()).toThrow(new FlatgradError('backward() needs the values of a forward pass: call forward(feeds) first (a forward that threw leaves none)'));
+    expect(Array.from(model.grads.w!)).toEqual(new Array(12).fill(0));
+  });
+  it('after a forward() that threw, even when an earlier one succeeded', async () => {
+    const model = await classifier();
+    model.forward(good());
+    model.backward();
+    const grads = Array.from(model.grads.w!);
+    expect(() => model.forward({ x: [9, 9, 9, 9, 9, 9], labels: [0, 7] })).toThrow("feed 'labels': labels[1] is 7, outside [0, 4)");
+    expect(() => model.backward()).toThrow('backward() needs the values of a forward pass');
+    expect(Array.from(model.grads.w!)).toEqual(grads);
+    // Nothing of the bad call was copied: the next good forward and backward give the same gradients.
+    model.forward(good());
+    model.backward();
+    expect(Array.from(model.grads.w!)).toEqual(grads);
+  });
+  it('in a scalar module too', async () => {
+    const g = graph('scalar_backward');
+    const x = g.input('x', []);
+    const w = g.param('w', [], { init: 2 });
+    const model = await compile(g, { loss: x.mul(w) });
+    expect(() => model.backward()).toThrow('backward() needs the values of a forward pass');
+    model.forward({ x: 3 });
+    model.backward();
+    expect(model.grads.w![0]).toBe(3);
+  });
+});
+
+describe('non-finite values never reach the params (checkFinite: the default)', () => {
+  /** A regression with every optimizer's state in play: Adam. */
+  async function regression(options: { dtype?: 'f32' | 'f64'; wasm?: boolean; checkFinite?: boolean | 'step' } = {}) {
+    const g = graph('regression');
+    const x = g.input('x', ['N', 512]);
+    const y = g.input('y', ['N', 4]);
+    const w = g.param('w', [512, 4], { init: 'xavier' });
+    const loss = x.matmul(w).sub(y).square().mean().named('loss');
+    const model = await compile(g, { loss, dims: { N: 8 }, optimizer: { adam: {} }, seed: 2, ...options });
+    const feeds = () => ({ x: Float32Array.from({ length: 8 * 512 }, (_, i) => Math.sin(i)), y: Float32Array.from({ length: 32 }, (_, i) => Math.cos(i)) });
+    return { model, feeds };
+  }
+  const state = (m: Model) => JSON.stringify([m.params, m.state].map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]))));
+
+  it.each([
+    ['f32 with Wasm kernels', { dtype: 'f32' as const }],
+    ['f32 TypeScript loops', { dtype: 'f32' as const, wasm: false }],
+    ['f64', { dtype: 'f64' as const }],
+  ])('%s: a NaN or ±Infinity in a feed is named; params and optimizer state stay as they were', async (_, options) => {
+    const { model, feeds } = await regression(options);
+    expect(model.kernels.startsWith('wasm')).toBe((options as { wasm?: boolean }).wasm !== false && options.dtype === 'f32');
+    model.step(feeds(), 0.01);
+    const before = state(model);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const f = feeds();
+      f.x[1000] = bad;
+      expect(() => model.step(f, 0.01)).toThrow(new FlatgradError(`step: the feed 'x' holds ${bad} at x[1000], so the update would make the params non-finite; nothing was changed (compile with checkFinite: true to stop at the node that first makes a non-finite value)`));
+      expect(state(model)).toBe(before);
+    }
+    expect(Number.isFinite(model.step(feeds(), 0.01))).toBe(true);
+    expect(state(model)).not.toBe(before);
+  });
+
+  it('a value that overflows f32 when copied is named the same way', async () => {
+    const { model, feeds } = await regression();
+    const f = { ...feeds(), y: Array.from({ length: 32 }, (_, i) => (i === 5 ? 1e39 : 0)) };
+    expect(() => model.step(f, 0.01)).toThrow("step: the feed 'y' holds Infinity at y[5]");
+  });
+
+  it('a gradient that is not finite from finite feeds is named, with the loss where it is', async () => {
+    const g = graph('root');
+    const w = g.param('w', [3], { init: [4, 0, 1] });
+    const model = await compile(g, { loss: w.sqrt().sum().named('total') });
+    expect(() => model.step({}, 0.1)).toThrow("step: the gradient of 'w' holds Infinity at grad_w[1], so the update");
+    expect(Array.from(model.params.w!)).toEqual([4, 0, 1]);
+    const h = graph('log0');
+    const v = h.param('v', [2], { init: [0, 1] });
+    const logs = await compile(h, { loss: v.log().sum().named('L') });
+    expect(() => logs.step({}, 0.1)).toThrow(/^step: the loss 'L' \(sum at test\/feeds\.test\.ts:\d+:\d+\) is -Infinity, so the update/);
+  });
+
+  it('a scalar module refuses too', async () => {
+    const g = graph('scalar_guard');
+    const x = g.input('x', []);
+    const w = g.param('w', [], { init: 2 });
+    const model = await compile(g, { loss: x.mul(w).named('L') });
+    expect(() => model.step({ x: NaN }, 0.1)).toThrow("step: the feed 'x' is NaN, so the update");
+    expect(model.params.w![0]).toBe(2);
+  });
+
+  it('checkFinite: false lets it through, as documented', async () => {
+    const { model, feeds } = await regression({ checkFinite: false });
+    const f = feeds();
+    f.x[0] = NaN;
+    expect(model.step(f, 0.01)).toBeNaN();
+    expect(Array.from(model.params.w!).some(Number.isNaN)).toBe(true);
+    expect(model.source).not.toContain('check_step');
+  });
+
+  it('forward() alone returns what it computes', async () => {
+    const { model, feeds } = await regression();
+    const f = feeds();
+    f.x[0] = NaN;
+    expect(model.forward(f)).toBeNaN();
   });
 });

@@ -60,7 +60,27 @@ describe('flatgrad compile (CLI)', () => {
     expect(run.stderr).toContain('expected NAME=SIZE');
   });
 
-  it('prints help', () => {
-    expect(execFileSync(process.execPath, ['bin/flatgrad.js', 'compile', '--help'], { encoding: 'utf8' })).toContain('--dims');
+  it('prints help: the flags, and what goes in the model file', () => {
+    const help = execFileSync(process.execPath, ['bin/flatgrad.js', 'compile', '--help'], { encoding: 'utf8' });
+    for (const flag of ['--dims', '--out', '--dtype', '--readable', '--check-finite', '--no-check-finite', '--no-wasm']) expect(help).toContain(flag);
+    expect(help).toContain('loss is optional');
+    expect(help).toContain('(optimizer, outputs, wrt');
+  });
+
+  it.each([
+    [['--readable'], { optimize: false }, '// readable (optimize: false; one statement or loop per node); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
+    [['--check-finite'], { checkFinite: true }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels); optimizer: sgd (weightDecay 0); checkFinite: every value as it is made'],
+    [['--no-check-finite'], { checkFinite: false }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels); optimizer: sgd (weightDecay 0); checkFinite: nothing'],
+    [['--no-wasm'], { wasm: false }, '// optimized (passes, fusion, one arena); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
+  ])('%s is the compile option %j, and the header says so', async (flags, option, header) => {
+    const out = mkdtempSync(join(tmpdir(), 'flatgrad-'));
+    const run = cli('compile', 'examples/two_layer_net.ts', '--out', out, ...flags);
+    expect(run.stderr).toBe('');
+    const { graph, ...options } = await loadModelFile('examples/two_layer_net.ts');
+    const source = readFileSync(join(out, 'two_layer_net.ts'), 'utf8');
+    // (checkFinite's messages name where each node was made: a gradient node is made where grad() ran first.)
+    const sites = (text: string) => text.replace(/"\w+ at [^"]*"/g, '"…"');
+    expect(sites(source)).toBe(sites(emit(graph, { ...options, ...option })));
+    expect(source.split('\n')[3]).toBe(header);
   });
 });

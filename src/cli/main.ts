@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { FlatgradError } from '../graph/errors.ts';
 import { VERSION } from '../version.ts';
+import type { CompileOptions } from '../runtime/compile.ts';
 import { writeModelModule } from './model-file.ts';
 
 function dimsOption(value: string, previous: Record<string, number> = {}): Record<string, number> {
@@ -21,13 +22,30 @@ const program = new Command()
 
 program
   .command('compile')
-  .description('write the generated module of a model file (its default export: { graph, loss, ... })')
+  .description('write the generated module of a model file')
   .argument('<model>', 'the model file, e.g. examples/two_layer_net.ts')
-  .option('-d, --dims <NAME=SIZE,...>', 'bind symbolic dims (repeatable)', dimsOption)
+  .option('-d, --dims <NAME=SIZE,...>', 'bind symbolic dims (repeatable; overrides the file)', dimsOption)
   .option('-o, --out <dir>', 'output folder', 'generated')
-  .option('--dtype <f32|f64>', 'float buffers')
-  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64' }) => {
-    const file = await writeModelModule(model, opts.out, { dims: opts.dims, ...(opts.dtype ? { dtype: opts.dtype } : {}) });
+  .option('--dtype <f32|f64>', 'float buffers (default: the file\'s, else f32)')
+  .option('--readable', 'the readable mode: one statement or loop per node, no passes or fusion (optimize: false)')
+  .option('--check-finite', 'check every value for NaN and ±Infinity as it is made, naming the node (slow: for debugging)')
+  .option('--no-check-finite', 'check nothing, not even the loss and gradients before each update (the default checks those)')
+  .option('--no-wasm', 'TypeScript loops only, no WebAssembly kernels')
+  .addHelpText('after', `
+The model file's default export is its graph and compile options:
+  export default { graph: g, loss, dims: { N: 64 }, optimizer: { adam: {} }, outputs: { scores } };
+loss is optional (an inference-only module computes the outputs). What the flags above do not cover
+(optimizer, outputs, wrt, checkFinite: 'step') goes in the file; a flag given here overrides the file.
+The module is written to <out>/<graph name>.ts.`)
+  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean }) => {
+    const overrides: Partial<CompileOptions> = {
+      dims: opts.dims,
+      ...(opts.dtype ? { dtype: opts.dtype } : {}),
+      ...(opts.readable ? { optimize: false } : {}),
+      ...(opts.checkFinite !== undefined ? { checkFinite: opts.checkFinite } : {}),
+      ...(opts.wasm === false ? { wasm: false } : {}),
+    };
+    const file = await writeModelModule(model, opts.out, overrides);
     console.log(`wrote ${file}`);
   });
 

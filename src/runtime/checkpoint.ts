@@ -296,20 +296,30 @@ function load(model: CheckpointModel, bytes: Uint8Array, who: string): void {
   // Match the file's entries to the model's, by key and kind; collect every problem before failing.
   const problems: string[] = [];
   const byKey = new Map(header.entries.map((e) => [e.key, e]));
+  let unmatched = false;
   for (const s of slots) {
     const e = byKey.get(s.key);
-    if (!e) problems.push(`the model's ${s.kind} '${s.key}' ${fmt(s.shape)} is not in the file (its ${s.kind === 'param' ? 'params' : 'state'}: ${list(header.entries.filter((x) => x.kind === s.kind).map((x) => x.key))})`);
+    if (!e) (problems.push(`the model's ${s.kind} '${s.key}' ${fmt(s.shape)} is not in the file`), (unmatched = true));
     else if (e.kind !== s.kind) problems.push(`'${s.key}' is ${e.kind === 'param' ? 'a param' : 'state'} in the file but ${s.kind === 'param' ? 'a param' : 'state'} in the model`);
     else if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) problems.push(`${s.kind} '${s.key}' has shape ${fmt(e.shape)} in the file but ${fmt(s.shape)} in the model`);
   }
   const mine = new Set(slots.map((s) => s.key));
   for (const e of header.entries) {
-    if (!mine.has(e.key)) problems.push(`the file has ${e.kind} '${e.key}' ${fmt(e.shape)}, which the model does not (the model's ${e.kind === 'param' ? 'params' : 'state'}: ${list(slots.filter((s) => s.kind === e.kind).map((s) => s.key))})`);
+    if (!mine.has(e.key)) (problems.push(`the file has ${e.kind} '${e.key}' ${fmt(e.shape)}, which the model does not`), (unmatched = true));
   }
   if (problems.length > 0) {
     const graph = graphName(model);
     const graphs = header.graph !== undefined && graph !== undefined && header.graph !== graph ? ` (the file was saved from graph '${header.graph}', this model is graph '${graph}')` : '';
-    fail(who, `${problems.join('; ')}${graphs}`);
+    // One mismatch a line, the first few; then, when names differ, what each side holds.
+    const shown = 8;
+    const lines = problems.slice(0, shown).map((p) => `  - ${p}`);
+    if (problems.length > shown) lines.push(`  - … and ${problems.length - shown} more`);
+    if (unmatched) {
+      const holds = (entries: readonly { key: string; kind: 'param' | 'state' }[]) =>
+        `params ${list(entries.filter((x) => x.kind === 'param').map((x) => x.key))}; state ${list(entries.filter((x) => x.kind === 'state').map((x) => x.key))}`;
+      lines.push(`  the file holds ${holds(header.entries)}`, `  the model holds ${holds(slots)}`);
+    }
+    fail(who, `the file does not fit this model${graphs}: ${problems.length} mismatch${problems.length === 1 ? '' : 'es'}\n${lines.join('\n')}`);
   }
 
   // Everything checked: now copy (converting f32 ↔ f64 where the model's buffer differs from the file's).

@@ -40,7 +40,10 @@ export interface CompileOptions {
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
-export type Feeds = Readonly<Record<string, ArrayLike<number> | number>>;
+/** An input's values: flat in row-major order (an array or typed array), or nested to exactly its shape. */
+export type FeedValues = ArrayLike<number> | readonly FeedValues[];
+/** What forward and step take: a number or values per input, by name. */
+export type Feeds = Readonly<Record<string, FeedValues | number>>;
 
 /** A compiled model: the object the generated module's createModel() returns, plus its source. */
 export interface Model {

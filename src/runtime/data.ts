@@ -85,6 +85,10 @@ function checkData(data: Dataset, who: string): { count: number; entries: { name
   const entries = names.map((name) => {
     const e = data[name];
     if (typeof e !== 'object' || e === null) throw new FlatgradError(`${who}: data '${name}' must be { values, shape }, got ${e === null ? 'null' : typeof e}`);
+    if (ArrayBuffer.isView(e) || Array.isArray(e)) {
+      const what = Array.isArray(e) ? 'an array' : `a ${e.constructor.name}`;
+      throw new FlatgradError(`${who}: data '${name}' must be { values, shape }, got ${what} of ${(e as ArrayLike<unknown>).length} values; wrap it with its shape: { ${name}: { values: ${name}, shape: [examples, ...] } }`);
+    }
     const { values, shape } = e;
     const typed = values instanceof Float32Array || values instanceof Float64Array || values instanceof Int32Array;
     if (!typed && !Array.isArray(values)) throw new FlatgradError(`${who}: data '${name}': values must be a Float32Array, Float64Array, Int32Array or an array of numbers`);

@@ -2,7 +2,7 @@ import { FlatgradError } from '../graph/errors.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import { sizeOf } from '../shape/shape.ts';
 import { mulberry32, randn } from '../../templates/prelude/random.ts';
-import { compile, type Feeds } from './compile.ts';
+import { compile, type FeedValues, type Feeds } from './compile.ts';
 
 export interface GradcheckResult {
   /** Worst error per param (or input) checked: |analytic - numeric| / max(1, |analytic|, |numeric|). */
@@ -23,7 +23,7 @@ export async function gradcheck(
   const wrt = options.wrt ?? g.params();
   const model = await compile(g, { loss, wrt, dims: options.dims, dtype: 'f64', seed });
   const rng = mulberry32(seed + 1);
-  const feeds: Record<string, ArrayLike<number> | number> = { ...options.feeds };
+  const feeds: Record<string, FeedValues | number> = { ...options.feeds };
   for (const { name, shape, dtype, bound } of model.inputs) {
     if (name in feeds) continue;
     if (dtype === 'i32' && bound === undefined) throw new FlatgradError(`gradcheck: integer input '${name}' needs a feed`);
@@ -38,7 +38,7 @@ export async function gradcheck(
     const analytic = model.grads[w.name]!.slice();
     const isParam = w.op === 'param';
     // Perturb one element of a param buffer, or of a copy of the feed.
-    const values: { length: number; [i: number]: number } = isParam ? model.params[w.name]! : typeof feeds[w.name] === 'number' ? [feeds[w.name] as number] : Array.from(feeds[w.name] as ArrayLike<number>);
+    const values: { length: number; [i: number]: number } = isParam ? model.params[w.name]! : typeof feeds[w.name] === 'number' ? [feeds[w.name] as number] : flatten(feeds[w.name] as FeedValues);
     const lossAt = (i: number, x: number) => {
       values[i] = x;
       if (!isParam) feeds[w.name] = typeof feeds[w.name] === 'number' ? values[0]! : (values as number[]);
@@ -55,4 +55,9 @@ export async function gradcheck(
     errors[w.name] = worst;
   }
   return { errors, maxError: Math.max(0, ...Object.values(errors)) };
+}
+
+/** A feed's values in row-major order, nested or not. */
+function flatten(v: FeedValues): number[] {
+  return Array.isArray(v) ? (v as readonly FeedValues[]).flatMap((x) => (typeof x === 'number' ? [x] : flatten(x))) : Array.from(v as ArrayLike<number>);
 }

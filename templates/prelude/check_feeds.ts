@@ -87,7 +87,7 @@ function feed_length(input: Feed, length: number, size: number): string {
   const row = size / input.shape[0]!;
   const rows = length / row;
   const hint = input.batch && Number.isInteger(rows) && rows > 0
-    ? `: that is ${rows} rows of ${row}, and ${input.batch} was bound to ${input.shape[0]} when the model was compiled (feed batches of ${input.shape[0]}, or compile with ${input.batch} = ${rows})`
+    ? `: that is ${rows} row${rows === 1 ? '' : 's'} of ${row}, and ${input.batch} was bound to ${input.shape[0]} when the model was compiled (feed batches of ${input.shape[0]}, or compile with ${input.batch} = ${rows})`
     : '';
   return `feed '${input.name}' has ${length} values, but shape ${input.about} holds ${size}${hint}`;
 }

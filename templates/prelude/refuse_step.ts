@@ -9,7 +9,7 @@ export function refuse_step(values: readonly ArrayLike<number>[], names: readonl
     const v = values[k]!;
     for (let i = 0; i < v.length; i++) {
       if (!Number.isFinite(v[i])) {
-        const at = v.length === 1 ? `'${names[k]}' is ${v[i]}` : `${names[k]}[${i}] is ${v[i]}`;
+        const at = v.length === 1 ? `is ${v[i]}` : `holds ${v[i]} at ${names[k]}[${i}]`;
         throw flatgrad_error(`step: ${what[k]} ${at}, so the update would make the params non-finite; nothing was changed (compile with checkFinite: true to stop at the node that first makes a non-finite value)`);
       }
     }
