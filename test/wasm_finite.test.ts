@@ -16,7 +16,7 @@ function checker(sizes: readonly number[]) {
 }
 
 describe('step_finite (Wasm)', () => {
-  const sizes = [1, 3, 4, 5, 7, 8, 33];
+  const sizes = [1, 3, 4, 5, 7, 8, 16, 17, 33, 36, 64, 70];
   it('is 1 when every float is finite, whatever sits in the padding', () => {
     const { f, floats, buffers } = checker(sizes);
     for (const b of buffers) {
