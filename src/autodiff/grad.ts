@@ -41,29 +41,38 @@ function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>
   g.phase = 'backward';
   try {
     const contributions = new Map<Tensor, Tensor[]>();
+    // Nodes this backward pass made (they may take a gradient's name without an identity in between).
     const fresh = new Set<Tensor>();
-    const before = g.nodes.length;
+    let made = g.nodes.length;
     const gradOf = new Map<Tensor, Tensor>();
+    // Every node made for n's gradient is made at n's site: "the gradient of the mul at model.ts:12".
+    g.makingFor = loss.site;
     if (active(loss)) contributions.set(loss, [g.constant(1)]);
     for (let id = loss.id; id >= 0; id--) {
       const n = g.nodes[id]!;
       const parts = contributions.get(n);
       if (!parts || !active(n)) continue;
-      for (let k = before; k < g.nodes.length; k++) fresh.add(g.nodes[k]!);
+      for (; made < g.nodes.length; made++) fresh.add(g.nodes[made]!);
+      g.makingFor = n.site;
       const total = nameGradient(n, parts, fresh);
       gradOf.set(n, total);
+      contributions.delete(n);
       if (n.op === 'input' || n.op === 'param' || n.op === 'const') continue;
       const vjp = getOp(n.op).vjp;
       if (!vjp) continue;
       const grads = vjp(total, n);
       n.inputs.forEach((input, k) => {
         const gi = grads[k];
-        if (gi && active(input)) contributions.set(input, [...(contributions.get(input) ?? []), gi]);
+        if (!gi || !active(input)) return;
+        const list = contributions.get(input);
+        if (list) list.push(gi);
+        else contributions.set(input, [gi]);
       });
     }
     for (const w of wrt) {
       let gw = gradOf.get(w);
       if (!gw) {
+        g.makingFor = w.site;
         gw = g.constant(0).broadcastTo(w.shape);
         g.rename(gw, g.freshName(`grad_${w.name}`));
       }
@@ -71,6 +80,7 @@ function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>
     }
   } finally {
     g.phase = saved;
+    g.makingFor = undefined;
   }
 }
 

@@ -4,8 +4,12 @@
  * templates/prelude/flatgrad_error.ts): `instanceof FlatgradError` holds for those too, so an app catches one type.
  */
 export class FlatgradError extends Error {
-  constructor(message: string, readonly site?: string) {
-    super(site ? `${message}\n    at ${site}` : message);
+  readonly site?: string;
+
+  constructor(message: string, site?: string | { toString(): string }) {
+    const at = site === undefined ? undefined : String(site);
+    super(at ? `${message}\n    at ${at}` : message);
+    this.site = at;
     this.name = 'FlatgradError';
   }
 

@@ -1,6 +1,6 @@
 import { FlatgradError } from './errors.ts';
 import { checkName } from './names.ts';
-import { userSite } from './source.ts';
+import { Site, userSite } from './source.ts';
 import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/shape.ts';
 import { findOp, type Attrs } from '../ops/registry.ts';
 import * as composite from '../ops/composite.ts';
@@ -27,8 +27,8 @@ export class Tensor implements Node {
     readonly shape: Shape,
     readonly dtype: DType,
     private nodeName: string,
-    /** The user's file:line:col that created the node. */
-    readonly site: string,
+    /** The user's file:line:col that created the node (a gradient node: the forward node's it differentiates). */
+    readonly site: Site,
     readonly phase: Phase,
   ) {}
 
@@ -44,7 +44,7 @@ export class Tensor implements Node {
   }
   /** Give the node a readable name; it becomes the variable's name in generated code. */
   named(name: string): this {
-    this.graph.rename(this, checkName(name, `named('${String(name)}')`, userSite()));
+    this.graph.rename(this, checkName(name, `named('${String(name)}')`, Site.capture()));
     return this;
   }
   toString(): string {
@@ -96,7 +96,7 @@ export class Tensor implements Node {
   }
   /** Same elements, new shape; one dimension may be -1. */
   reshape(shape: Shape | readonly (number | string)[]): Tensor { return this.graph.apply('reshape', [this], { shape }); }
-  broadcastTo(shape: Shape): Tensor { return this.graph.apply('broadcastTo', [this], { shape: checkShape(shape, 'broadcastTo', userSite()) }); }
+  broadcastTo(shape: Shape): Tensor { return this.graph.apply('broadcastTo', [this], { shape: checkShape(shape, 'broadcastTo', this.graph.makingFor ?? Site.capture()) }); }
   /** Sum over all axes, or the given ones. */
   sum(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('sum', [this], { axes, keepdims }); }
   mean(axes?: number | readonly number[], keepdims = false): Tensor { return this.graph.apply('mean', [this], { axes, keepdims }); }
@@ -135,6 +135,8 @@ export class Graph {
   private counters: Record<Phase, number> = { forward: 0, backward: 0 };
   /** Nodes built while this is 'backward' are gradient nodes (temporaries named t0, t1, …). */
   phase: Phase = 'forward';
+  /** While set, new nodes are made at this site instead of the caller's: grad() sets it to the node it differentiates. */
+  makingFor: Site | undefined;
 
   /** `site`: the user's file:line:col that called graph(). The name names the module file and its header only, so reserved words are fine. */
   constructor(readonly name: string, readonly site: string) {
@@ -144,14 +146,14 @@ export class Graph {
   }
 
   input(name: string, shape: Shape, dtype: DType = 'float'): Tensor {
-    const site = userSite();
+    const site = this.site_();
     checkName(name, `input('${String(name)}')`, site);
     if (dtype !== 'float' && dtype !== 'i32') throw new FlatgradError(`input('${name}'): dtype must be 'float' or 'i32', got ${JSON.stringify(dtype)}`, site);
     return this.leaf('input', name, checkShape(shape, `input('${name}')`, site), dtype, {}, site);
   }
 
   param(name: string, shape: Shape, options: { init?: Init } = {}): Tensor {
-    const site = userSite();
+    const site = this.site_();
     checkName(name, `param('${String(name)}')`, site);
     const s = checkShape(shape, `param('${name}')`, site);
     const init = options.init ?? 'randn';
@@ -161,7 +163,7 @@ export class Graph {
 
   /** A scalar constant; numbers given to ops become these. With `per`, it is value / (product of those dims), known at compile. */
   constant(value: number, per: Shape = []): Tensor {
-    const site = userSite();
+    const site = this.site_();
     if (typeof value !== 'number') throw new FlatgradError(`constant: expected a number, got ${typeof value}`, site);
     return this.make('const', [], { value, per: checkShape(per, 'constant', site) }, [], 'float', site);
   }
@@ -180,7 +182,7 @@ export class Graph {
 
   /** Apply a registered op; numbers become constants. Shapes are checked here, at once. */
   apply(op: string, args: readonly TensorLike[], attrs: Attrs = {}): Tensor {
-    const site = userSite();
+    const site = this.site_();
     const inputs = args.map((a) => {
       if (typeof a === 'number') return this.make('const', [], { value: a, per: [] }, [], 'float', site);
       if (!(a instanceof Tensor)) throw new FlatgradError(`${op}: operands must be tensors or numbers, got ${String(a)}`, site);
@@ -206,9 +208,9 @@ export class Graph {
 
   rename(t: Tensor, name: string): void {
     if (t.name === name) return;
-    checkName(name, `rename('${t.name}')`, userSite());
+    checkName(name, `rename('${t.name}')`, this.site_());
     const other = this.byName.get(name);
-    if (other) throw new FlatgradError(`name '${name}' is already used by ${other.op} node created at ${other.site}`, userSite());
+    if (other) throw new FlatgradError(`name '${name}' is already used by ${other.op} node created at ${other.site}`, this.site_());
     this.byName.delete(t.name);
     this.byName.set(name, t);
     this.auto.delete(t);
@@ -226,13 +228,18 @@ export class Graph {
     return this.byName.get(name);
   }
 
-  private leaf(op: 'input' | 'param', name: string, shape: Shape, dtype: DType, attrs: Attrs, site: string): Tensor {
+  /** Where a node made now is made: the caller's line, or (in grad()) the node being differentiated. */
+  private site_(): Site {
+    return this.makingFor ?? Site.capture();
+  }
+
+  private leaf(op: 'input' | 'param', name: string, shape: Shape, dtype: DType, attrs: Attrs, site: Site): Tensor {
     const other = this.byName.get(name);
     if (other) throw new FlatgradError(`${op}('${name}'): the name is already used by the ${other.op} created at ${other.site}`, site);
     return this.make(op, [], attrs, shape, dtype, site, name);
   }
 
-  private make(op: string, inputs: readonly Tensor[], attrs: Attrs, shape: Shape, dtype: DType, site: string, name?: string): Tensor {
+  private make(op: string, inputs: readonly Tensor[], attrs: Attrs, shape: Shape, dtype: DType, site: Site, name?: string): Tensor {
     const prefix = this.phase === 'forward' ? 's' : 't';
     let auto = name === undefined;
     let n = name ?? '';
@@ -245,7 +252,7 @@ export class Graph {
   }
 }
 
-function checkInit(init: Init, name: string, shape: Shape, site: string): void {
+function checkInit(init: Init, name: string, shape: Shape, site: Site): void {
   const what = `param('${name}')`;
   if (init === 'zeros' || init === 'randn' || init === 'xavier' || init === 'he' || (typeof init === 'number' && Number.isFinite(init))) return;
   if (typeof init === 'object' && init !== null && 'normal' in init && Number.isFinite(init.normal) && init.normal >= 0) return;

@@ -1,4 +1,5 @@
 import { FlatgradError } from './errors.ts';
+import type { Site } from './source.ts';
 
 /** Every object has these (constructor, toString, __proto__, …): `feeds.constructor` is found even when not fed. */
 const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
@@ -8,7 +9,7 @@ const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
  * shadow what a generated module uses itself, the module's code calls it something else
  * (src/codegen/ts/identifiers.ts), and params, feeds and messages still use the name given.
  */
-export function checkName(name: unknown, what: string, site: string): string {
+export function checkName(name: unknown, what: string, site: string | Site): string {
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
     throw new FlatgradError(`${what}: name ${typeof name === 'string' ? JSON.stringify(name) : String(name)} is not an identifier (letters, digits and _, not starting with a digit)`, site);
   }

@@ -1,5 +1,6 @@
 import type { Attrs } from '../ops/registry.ts';
 import type { Shape } from '../shape/shape.ts';
+import type { Site } from './source.ts';
 
 export type DType = 'float' | 'i32';
 export type Phase = 'forward' | 'backward';
@@ -12,8 +13,8 @@ export interface Node {
   readonly shape: Shape;
   readonly dtype: DType;
   readonly name: string;
-  /** The user's file:line:col that created it. */
-  readonly site: string;
+  /** The user's file:line:col that created it (a gradient node: the forward node's it differentiates). */
+  readonly site: Site;
   readonly phase: Phase;
   /** True while it has the name the graph gave it (s0, t3, …). */
   readonly autoNamed: boolean;

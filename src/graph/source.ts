@@ -2,17 +2,41 @@ import { fileURLToPath } from 'node:url';
 import { relative, sep } from 'node:path';
 
 const srcDir = fileURLToPath(new URL('..', import.meta.url));
-const frame = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?\s*$/;
+// "    at fn (path:line:col)" or "    at path:line:col"; the path may hold spaces.
+const frame = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
 
 /**
- * The first stack frame outside flatgrad's own src/: the user's line that created a node.
- * Captured once per node so shape errors, even ones found later, can point at it.
+ * Where a node was made: the user's file:line:col. The stack is captured when the node is made (a few µs) and
+ * read only when something asks (formatting a stack costs far more), so building a large graph stays cheap.
+ * `${site}` gives the text.
  */
-export function userSite(): string {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 40;
-  const stack = new Error().stack ?? '';
-  Error.stackTraceLimit = limit;
+export class Site {
+  private constructor(
+    private readonly error: Error | undefined,
+    private text: string | undefined,
+  ) {}
+
+  /** The caller's site, to be read later. */
+  static capture(): Site {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
+    const error = new Error();
+    Error.stackTraceLimit = limit;
+    return new Site(error, undefined);
+  }
+
+  static of(text: string): Site {
+    return new Site(undefined, text);
+  }
+
+  toString(): string {
+    if (this.text === undefined) this.text = firstUserFrame(this.error!.stack ?? '');
+    return this.text;
+  }
+}
+
+/** The first stack frame outside flatgrad's own src/ and node_modules: the user's line. */
+function firstUserFrame(stack: string): string {
   for (const line of stack.split('\n').slice(1)) {
     const m = frame.exec(line);
     if (!m) continue;
@@ -23,4 +47,9 @@ export function userSite(): string {
     return `${rel.startsWith('..') ? file : rel}:${m[2]}:${m[3]}`;
   }
   return '<unknown source>';
+}
+
+/** The user's file:line:col that called into flatgrad, now: for an error about to be thrown. */
+export function userSite(): string {
+  return Site.capture().toString();
 }

@@ -4,7 +4,7 @@ import type { OptimizerPlan } from '../codegen/ts/optimizer.ts';
 import type { PNode, ProgramGraph } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { broadcastStrides, sameShape, sizeOf, stridesOf, type Dims } from '../shape/shape.ts';
-import { reads, type Kernel, type KExpr, type LowerContext, type MapKernel } from './kernel.ts';
+import { reads, type Kernel, type KExpr, type LowerContext } from './kernel.ts';
 import { planMemory, type MemoryPlan } from './memory.ts';
 
 export type FloatType = 'f32' | 'f64';
@@ -100,10 +100,14 @@ export function lower(spec: ProgramSpec): Program {
   const storage = new Map<Node, Storage>();
   const users = new Map<PNode, PNode[]>();
   for (const n of order) for (const i of n.inputs) users.get(i)?.push(n) ?? users.set(i, [n]);
-  // Read only through loads (elementwise ops, reductions), never as a whole buffer (a matmul operand).
-  // (or through reshapes and broadcasts that are themselves only loaded).
-  const onlyLoaded = (n: PNode): boolean =>
-    (users.get(n) ?? []).every((c) => getOp(c.op).scalar || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && onlyLoaded(c)));
+  // Read only through loads (elementwise ops, reductions), never as a whole buffer (a matmul operand), or through
+  // reshapes and broadcasts that are themselves only loaded: users come after, so one backward sweep decides all.
+  const loadedOnly = new Set<PNode>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k]!;
+    if ((users.get(n) ?? []).every((c) => getOp(c.op).scalar || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && loadedOnly.has(c)))) loadedOnly.add(n);
+  }
+  const onlyLoaded = (n: PNode) => loadedOnly.has(n);
   // checkFinite checks every value where it is stored, so nothing is fused away.
   const { fused, epilogue } = spec.fuse && !scalarMode && !spec.checkFinite ? fusionPlan(order, exported, users) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
   const inputs: Leaf[] = [];
@@ -135,18 +139,22 @@ export function lower(spec: ProgramSpec): Program {
     },
     requireIndices(t, bound) {
       // Indices may reach the op through reshapes, slices, concats…: check the inputs they come from.
-      if (t.op === 'input') {
-        if (!indexChecks.some((c) => c.input === t.name && c.bound === bound)) indexChecks.push({ input: t.name, bound });
-      } else for (const i of t.inputs) if (i.dtype === 'i32') ctx.requireIndices(i, bound);
+      const todo = [t];
+      for (let x = todo.pop(); x; x = todo.pop()) {
+        if (x.op === 'input') {
+          if (!indexChecks.some((c) => c.input === x!.name && c.bound === bound)) indexChecks.push({ input: x.name, bound });
+        } else for (const i of x.inputs) if (i.dtype === 'i32') todo.push(i);
+      }
     },
   };
   const emit = (node: PNode, kernel: Kernel) => (fwdSet.has(node) ? forward : backward).push({ node, kernel });
+  const buffered = new Set<string>();
   const ownBuffer = (node: PNode) => {
     // A matmul writes straight into the buffer of the elementwise epilogue that consumes it.
     const into = epilogue.get(node);
     const name = into ? into.name : node.name;
     storage.set(node, { kind: 'buffer', name });
-    if (!buffers.some((b) => b.name === name)) buffers.push({ name, size: sizeOf(shapeOf(node)), node: into ?? node });
+    if (!buffered.has(name)) (buffered.add(name), buffers.push({ name, size: sizeOf(shapeOf(node)), node: into ?? node }));
   };
 
   for (const n of order) {
@@ -215,10 +223,11 @@ export function lower(spec: ProgramSpec): Program {
   // params one after another, and must not read a gradient that an earlier update already changed.
   // Every name in the program, for the names lowering makes up (a gradient's copy, the optimizer's buffers).
   const names = new Set(order.map((n) => n.name));
+  const leafNames = new Set([...inputs, ...params].map((l) => l.name));
   const grads = new Map<string, Node>(graph.grads);
   for (const [key, g] of graph.grads) {
     const s = storage.get(g);
-    const leaf = s?.kind === 'buffer' && [...inputs, ...params].some((l) => l.name === s.name);
+    const leaf = s?.kind === 'buffer' && leafNames.has(s.name);
     if (!leaf) continue;
     let name = `grad_${key}`;
     for (let k = 2; names.has(name); k++) name = `grad_${key}_${k}`;
@@ -245,10 +254,14 @@ export function lower(spec: ProgramSpec): Program {
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }
 
+/** The deepest an expression fused from a chain of elementwise ops nests before a value is stored (see fusionPlan). */
+export const MAX_FUSED_DEPTH = 32;
+
 /**
  * Which values are fused and never stored. The rule: an elementwise value with exactly one consumer, which
  * reads it element for element (an elementwise op of the same shape, or a reduction), is computed inside that
  * consumer's loop. A value with several consumers is stored once: recomputing it in each would repeat its work.
+ * Nor is a value fused whose expression would nest MAX_FUSED_DEPTH deep: long chains are stored every so often.
  * A matmul whose one consumer is such an elementwise op (bias add, activation) writes into that op's buffer,
  * which then finishes the job in place.
  */
@@ -261,11 +274,17 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consum
   };
   const fused = new Set<PNode>();
   const epilogue = new Map<PNode, PNode>();
+  // How deep each elementwise value's expression nests: a value that would nest MAX_FUSED_DEPTH deep is stored
+  // instead, so no expression — and no emitter or compiler walking one — goes deeper, however long the chain.
+  const depth = new Map<PNode, number>();
   for (const n of order) {
     const c = only(n);
-    if (!c || !readsInPlace(c, n)) continue;
-    if (elementwise(n)) fused.add(n);
-    else if (n.op === 'matmul' && elementwise(c) && c.inputs.filter((i) => i === n).length === 1) epilogue.set(n, c);
+    if (elementwise(n)) {
+      let d = 1;
+      for (const i of n.inputs) if (fused.has(i)) d = Math.max(d, depth.get(i)! + 1);
+      depth.set(n, d);
+      if (c && readsInPlace(c, n) && d < MAX_FUSED_DEPTH) fused.add(n);
+    } else if (c && readsInPlace(c, n) && n.op === 'matmul' && elementwise(c) && c.inputs.filter((i) => i === n).length === 1) epilogue.set(n, c);
   }
   // An epilogue op that is itself fused into a later op hands the buffer on: the matmul writes where the chain ends.
   // Only one matmul per buffer: a second one (maxout's other branch) keeps its own.
@@ -284,16 +303,28 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consum
  * the matmul kernel itself, which applies them as it stores each tile.
  */
 function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>): void {
+  // Which steps read or write each buffer, in order: a matmul's epilogue is the next step touching its output.
+  const touches = new Map<string, number[]>();
+  steps.forEach(({ kernel }, j) => {
+    for (const name of new Set([kernel.out, ...reads(kernel)])) touches.get(name)?.push(j) ?? touches.set(name, [j]);
+  });
+  const merged = new Set<number>();
   for (let k = 0; k < steps.length; k++) {
     const m = steps[k]!.kernel;
     if (m.kind !== 'matmul' || m.bias || m.relu || steps[k]!.node.inputs.some((i) => i.dtype !== 'float')) continue;
-    const e = steps.findIndex((s, j) => j > k && s.kernel.kind === 'map' && s.kernel.out === m.out);
-    if (e < 0 || steps.slice(k + 1, e).some((s) => reads(s.kernel).includes(m.out))) continue;
-    const epilogue = matchEpilogue((steps[e]!.kernel as MapKernel).expr, m.out, m.n, leaves);
+    const list = touches.get(m.out)!;
+    const e = list[list.indexOf(k) + 1];
+    const next = e === undefined ? undefined : steps[e]!.kernel;
+    if (next?.kind !== 'map' || next.out !== m.out) continue;
+    const epilogue = matchEpilogue(next.expr, m.out, m.n, leaves);
     if (!epilogue) continue;
     steps[k] = { ...steps[k]!, kernel: { ...m, ...epilogue } };
-    steps.splice(e, 1);
+    merged.add(e!);
   }
+  if (merged.size === 0) return;
+  const kept = steps.filter((_, j) => !merged.has(j));
+  steps.length = 0;
+  for (const step of kept) steps.push(step);
 }
 
 function matchEpilogue(expr: KExpr, out: string, n: number, leaves: ReadonlySet<string>): { bias?: string; relu?: boolean } | undefined {

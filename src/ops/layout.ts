@@ -258,8 +258,13 @@ defineOp({
       start = part.hi;
       return part;
     });
-    const expr = parts.slice(0, -1).reduceRight<KExpr>((otherwise, p) => ({ k: 'guard', ranges: [{ axis, lo: 0, hi: p.hi }], then: p.load, otherwise }), parts.at(-1)!.load);
-    return { kind: 'map', out: ctx.bufferOf(node), shape, expr };
+    // Which part an index falls in, halving the parts at each test: the guards nest log2(parts) deep, not parts deep.
+    const pick = (from: number, to: number): KExpr => {
+      if (to - from === 1) return parts[from]!.load;
+      const mid = (from + to) >> 1;
+      return { k: 'guard', ranges: [{ axis, lo: 0, hi: parts[mid - 1]!.hi }], then: pick(from, mid), otherwise: pick(mid, to) };
+    };
+    return { kind: 'map', out: ctx.bufferOf(node), shape, expr: pick(0, parts.length) };
   },
   sample: (g, rng) => {
     const shape = sampleShapes(rng)[0];

@@ -1,4 +1,5 @@
 import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
+import type { Site } from '../graph/source.ts';
 import { ancestors } from '../graph/node.ts';
 import type { Attrs } from '../ops/registry.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
@@ -13,7 +14,7 @@ export class PNode implements Node {
     public shape: readonly number[],
     readonly dtype: DType,
     public name: string,
-    readonly site: string,
+    readonly site: Site,
     readonly phase: Phase,
     public autoNamed: boolean,
     /** The shape as declared, symbols and all (for leaves' comments). */
@@ -74,7 +75,6 @@ export function constantFor(n: PNode, value: number): PNode {
 
 /** The scalar value of a constant, or of a reshape or broadcast of one. */
 export function constValue(n: PNode): number | undefined {
-  if (n.op === 'const') return n.attrs.value as number;
-  if ((n.op === 'reshape' || n.op === 'broadcastTo' || n.op === 'identity') && n.inputs[0]!.shape.length === 0) return constValue(n.inputs[0]!);
-  return undefined;
+  while ((n.op === 'reshape' || n.op === 'broadcastTo' || n.op === 'identity') && n.inputs[0]!.shape.length === 0) n = n.inputs[0]!;
+  return n.op === 'const' ? (n.attrs.value as number) : undefined;
 }

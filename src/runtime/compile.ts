@@ -67,8 +67,12 @@ export interface Model {
   readonly source: string;
 }
 
+/** Runs one stage of the compiler (its result may be a promise); a benchmark passes one that times each (bench/compile.ts). */
+export type StageTimer = <T>(stage: string, run: () => T) => T;
+const untimed: StageTimer = (_, run) => run();
+
 /** Build the program the options describe: adds the backward pass to the graph (once), binds dims, lowers. */
-export function plan(g: Graph, options: CompileOptions): Program {
+export function plan(g: Graph, options: CompileOptions, time: StageTimer = untimed): Program {
   const site = userSite();
   const { loss, outputs = {}, dtype = 'f32' } = options;
   if (dtype !== 'f32' && dtype !== 'f64') throw new FlatgradError(`compile: dtype must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`, site);
@@ -86,26 +90,31 @@ export function plan(g: Graph, options: CompileOptions): Program {
   if (loss && loss.rank !== 0) throw new FlatgradError(`compile: the loss '${loss.name}' must be a scalar, but its shape is ${formatShape(loss.shape)}; reduce it first, e.g. with .sum() or .mean()`, site);
   const wrt = loss ? (options.wrt ?? g.params()).map((t, k) => own(t, `wrt[${k}]`)) : [];
   const grads = new Map<string, Tensor>();
-  if (loss) grad(loss, wrt).forEach((gt, k) => grads.set(wrt[k]!.name, gt));
+  if (loss) time('grad', () => grad(loss, wrt)).forEach((gt, k) => grads.set(wrt[k]!.name, gt));
   const roots = [...(loss ? [loss] : []), ...Object.values(outputs), ...grads.values(), ...g.params()];
-  const seen = ancestors(g.nodes, roots);
-  const dims = bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
-  let program = programGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims);
-  if (options.optimize !== false) program = optimize(program);
-  return lower({ name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false, optimizer: planOptimizer(options.optimizer, site) });
+  const dims = time('dims', () => {
+    const seen = ancestors(g.nodes, roots);
+    return bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
+  });
+  let program = time('program', () => programGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims));
+  if (options.optimize !== false) program = time('passes', () => optimize(program));
+  const optimizer = planOptimizer(options.optimizer, site);
+  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false, optimizer };
+  return time('lower', () => lower(spec));
 }
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */
-export function emit(g: Graph, options: CompileOptions): string {
-  return emitTypeScript(plan(g, options));
+export function emit(g: Graph, options: CompileOptions, time: StageTimer = untimed): string {
+  const program = plan(g, options, time);
+  return time('emit', () => emitTypeScript(program));
 }
 
 /** Compile the graph and load the generated module in-process. */
-export async function compile(g: Graph, options: CompileOptions & { seed?: number; simd?: boolean }): Promise<Model> {
-  const program = plan(g, options);
-  const source = emitTypeScript(program);
-  const mod = await loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source' | 'inputs'> }>(source);
+export async function compile(g: Graph, options: CompileOptions & { seed?: number; simd?: boolean }, time: StageTimer = untimed): Promise<Model> {
+  const program = plan(g, options, time);
+  const source = time('emit', () => emitTypeScript(program));
+  const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source' | 'inputs'> }>(source, g.name));
   const bounds = new Map(program.indexChecks.map((c) => [c.input, c.bound]));
   const inputs = program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype, ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
-  return { ...mod.createModel({ seed: options.seed, simd: options.simd }), inputs, source };
+  return { ...time('create', () => mod.createModel({ seed: options.seed, simd: options.simd })), inputs, source };
 }

@@ -1,3 +1,4 @@
+import type { Site } from '../graph/source.ts';
 import { FlatgradError } from '../graph/errors.ts';
 
 /** A dimension: a fixed size, or a symbol such as 'N' bound at compile time. */
@@ -15,7 +16,7 @@ export function formatShape(shape: Shape): string {
 /** constructor, __proto__, toString, …: dim symbols are looked up in user-given dims objects, where these are inherited. */
 const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
 
-export function checkShape(shape: unknown, what: string, site: string): Shape {
+export function checkShape(shape: unknown, what: string, site: string | Site): Shape {
   if (!Array.isArray(shape)) throw new FlatgradError(`${what}: shape must be an array of sizes or symbols, got ${String(shape)}`, site);
   const dims: unknown[] = [...shape]; // read once: what is checked is what is kept
   for (const d of dims) {

@@ -185,7 +185,9 @@ export abstract class ModuleEmitter {
     this.helpers.add('check_feeds');
     this.helpers.add('check_rate');
     const copy = (l: Leaf) => (p.scalarMode || l.shape.length === 0 ? `${target(l)}feeds.${l.key};` : (this.helpers.add('copy_feed'), `copy_feed(${this.id(l.name)}, feeds.${l.key});`));
-    const finite = p.spec.checkFinite && !p.scalarMode ? [...p.inputs, ...p.params].filter((l) => l.dtype === 'float').map((l) => this.finiteLine(l.name, `the ${p.inputs.includes(l) ? 'feed' : 'param'} '${l.key}'`)) : [];
+    const finite = p.spec.checkFinite && !p.scalarMode
+      ? [...p.inputs.map((l) => [l, 'feed'] as const), ...p.params.map((l) => [l, 'param'] as const)].filter(([l]) => l.dtype === 'float').map(([l, what]) => this.finiteLine(l.name, `the ${what} '${l.key}'`))
+      : [];
     return ['check_feeds(feeds, FEEDS); // every feed is checked before any is copied: a bad one changes nothing', ...p.inputs.map(copy), ...finite];
   }
 

@@ -1,7 +1,7 @@
 // The createModel factory of a scalar module: straight-line code over plain numbers, the lecture's flat
 // backprop statement for statement (s0 = w0 * x0; … const grad_s3 = grad_L * (1 - L) * L;).
 import { loads, type MapKernel, type ReduceKernel } from '../../lower/kernel.ts';
-import type { Leaf, Step } from '../../lower/lower.ts';
+import { MAX_FUSED_DEPTH, type Leaf, type Step } from '../../lower/lower.ts';
 import { binary, literal } from './code.ts';
 import { braces, indent, ModuleEmitter } from './module.ts';
 
@@ -14,11 +14,15 @@ export class ScalarEmitter extends ModuleEmitter {
     const { p } = this;
     const uses = new Map<string, number>();
     for (const s of [...p.forward, ...p.backward]) for (const l of loads(s.kernel.kind === 'map' || s.kernel.kind === 'reduce' ? s.kernel.expr : { k: 'lit', value: 0 })) uses.set(l.buf, (uses.get(l.buf) ?? 0) + 1);
+    // How deep the inlined temporaries nest: past MAX_FUSED_DEPTH one is written out, so no expression is deeper.
+    const depth = new Map<string, number>();
     const line = (s: Step, decl: string) => {
       const k = s.kernel as MapKernel | ReduceKernel;
       const code = k.kind === 'reduce' && k.scale !== 1 ? binary('*', this.expr(k.expr), literal(k.scale)) : this.expr(k.expr);
-      if (s.node.phase === 'backward' && s.node.autoNamed && !this.exported.has(s.node) && uses.get(k.out) === 1 && !p.spec.checkFinite) {
+      const d = 1 + Math.max(0, ...loads(k.expr).map((l) => depth.get(l.buf) ?? 0));
+      if (s.node.phase === 'backward' && s.node.autoNamed && !this.exported.has(s.node) && uses.get(k.out) === 1 && !p.spec.checkFinite && d < MAX_FUSED_DEPTH) {
         this.inlined.set(k.out, code);
+        depth.set(k.out, d);
         return [];
       }
       return [`${decl}${this.id(k.out)} = ${code.text};`, ...this.checkFinite(s.node)];
@@ -27,7 +31,8 @@ export class ScalarEmitter extends ModuleEmitter {
     const forward = p.forward.flatMap((s) => line(s, ''));
     const backward = p.backward.flatMap((s) => line(s, forwardValues.has(s.node.name) ? '' : 'const '));
     const inits = p.params.flatMap((l) => this.initParam(l, `params.${l.key}`));
-    const read = (l: Leaf) => uses.has(l.name) || [...this.exported].some((t) => t.name === l.name);
+    const exportedNames = new Set([...this.exported].map((t) => t.name));
+    const read = (l: Leaf) => uses.has(l.name) || exportedNames.has(l.name);
     const leaves = [...p.params, ...p.inputs].filter(read).map((l) => l.name);
     const arr = (n: string) => `${n}: new ${this.floatArray}(1)`;
     const loss = p.loss && this.id(p.loss.name);

@@ -71,7 +71,10 @@ export class TensorEmitter extends ModuleEmitter {
     const scratch = scratchBytes(specs.map(gemmSpec));
     const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
     const alias = new Map(p.aliases.map((a) => [a.name, a.of]));
-    const place = (name: string): number => mem.offsets.get(name) ?? place(alias.get(name)!);
+    const place = (name: string): number => {
+      while (!mem.offsets.has(name)) name = alias.get(name)!;
+      return mem.offsets.get(name)!;
+    };
     const plan = p.spec.optimizer;
     const targets = this.updated().map((l) => ({
       param: place(l.name), grad: place(p.grads.get(l.key)!.name), size: l.size,
@@ -192,6 +195,17 @@ export class TensorEmitter extends ModuleEmitter {
     ];
   }
 
+  /** Where every float buffer is, aliases included: what a Wasm loop may read and write. */
+  private floats: Map<string, number> | undefined;
+  private floatOffsets(mem: MemoryPlan): ReadonlyMap<string, number> {
+    if (this.floats) return this.floats;
+    const { p } = this;
+    const names = [...p.buffers.filter((b) => b.node.dtype === 'float').map((b) => b.name), ...p.params.map((l) => l.name), ...p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)];
+    const floats = new Map(names.map((n) => [n, mem.offsets.get(n)!]));
+    for (const a of p.aliases) if (floats.has(a.of)) floats.set(a.name, floats.get(a.of)!);
+    return (this.floats = floats);
+  }
+
   /** The parameters of the Wasm update (and of its TypeScript fallback): the rate, and Adam's bias corrections. */
   private updateParams(): string[] {
     return this.p.spec.optimizer.counter ? ['lr', 'bc1', 'bc2'] : ['lr'];
@@ -224,8 +238,7 @@ export class TensorEmitter extends ModuleEmitter {
   private wasmLoop(k: MapKernel): string[] | undefined {
     const mem = this.p.memory;
     if (!this.wasm || !mem || k.shape.reduce((a, b) => a * b, 1) < WASM_LOOP_MIN || !wasmSupports(k.expr)) return undefined;
-    const floats = new Map([...this.p.buffers.filter((b) => b.node.dtype === 'float').map((b) => b.name), ...this.p.params.map((l) => l.name), ...this.p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)].map((n) => [n, mem.offsets.get(n)!]));
-    for (const a of this.p.aliases) if (floats.has(a.of)) floats.set(a.name, floats.get(a.of)!);
+    const floats = this.floatOffsets(mem);
     const scalars = scalarNames(k.expr);
     const body = mapFunction(k, floats, scalars);
     if (!body) return undefined;

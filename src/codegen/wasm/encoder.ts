@@ -28,9 +28,12 @@ export function sleb(out: number[], value: number): void {
 /** An f32's bit pattern, as a u32. */
 export const f32Bits = (v: number): number => new Uint32Array(new Float32Array([v]).buffer)[0]!;
 
-// push(...big) overflows the stack for large bodies
-function append(out: number[], bytes: readonly number[]): void {
-  for (let i = 0; i < bytes.length; i++) out.push(bytes[i]!);
+/** The bytes of every part, one after another. */
+function concat(parts: readonly (Uint8Array | readonly number[])[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
 }
 
 function name(out: number[], s: string): void {
@@ -183,22 +186,20 @@ export class FunctionBody {
   f32x4RelaxedMadd(): this { return this.simd(Simd.f32x4RelaxedMadd); }
 
   /** The body as the code section holds it: size, local declarations, code, end. */
-  encode(): number[] {
+  encode(): Uint8Array {
     if (this.depth !== 0) throw new Error(`function body has ${this.depth} unclosed blocks`);
-    const body: number[] = [];
+    const locals: number[] = [];
     const groups: [number, ValType][] = [];
     for (const t of this.localTypes) {
       const last = groups[groups.length - 1];
       if (last && last[1] === t) last[0]++;
       else groups.push([1, t]);
     }
-    uleb(body, groups.length);
-    for (const [count, type] of groups) { uleb(body, count); body.push(type); }
-    append(body, this.code); body.push(0x0b);
-    const out: number[] = [];
-    uleb(out, body.length);
-    append(out, body);
-    return out;
+    uleb(locals, groups.length);
+    for (const [count, type] of groups) { uleb(locals, count); locals.push(type); }
+    const size: number[] = [];
+    uleb(size, locals.length + this.code.length + 1);
+    return concat([size, locals, this.code, [0x0b]]);
   }
 }
 
@@ -221,8 +222,12 @@ export class ModuleBuilder {
   }
 
   encode(): Uint8Array<ArrayBuffer> {
-    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    const section = (id: number, content: number[]) => { out.push(id); uleb(out, content.length); append(out, content); };
+    const out: (Uint8Array | number[])[] = [[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]];
+    const section = (id: number, content: Uint8Array | number[]) => {
+      const head = [id];
+      uleb(head, content.length);
+      out.push(head, content);
+    };
 
     const typeKeys: string[] = [];
     const typeIndex = this.funcs.map(({ body }) => {
@@ -266,10 +271,9 @@ export class ModuleBuilder {
     for (const [f, i] of exported) { name(exportSec, f.exportName!); exportSec.push(0x00); uleb(exportSec, i); }
     section(7, exportSec);
 
-    const codeSec: number[] = [];
-    uleb(codeSec, this.funcs.length);
-    for (const f of this.funcs) append(codeSec, f.body.encode());
-    section(10, codeSec);
-    return Uint8Array.from(out);
+    const count: number[] = [];
+    uleb(count, this.funcs.length);
+    section(10, concat([count, ...this.funcs.map((f) => f.body.encode())]));
+    return concat(out);
   }
 }
