@@ -1,6 +1,6 @@
 // Each pass, before and after, on the program graph (copies of the user's nodes; the user's graph never changes).
 import { describe, expect, it } from 'vitest';
-import { compile, emit, grad, graph, type Tensor } from '../src/index.ts';
+import { compile, emit, grad, graph, interpret, type Tensor } from '../src/index.ts';
 import { programGraph, type PNode, type ProgramGraph } from '../src/passes/program.ts';
 import { foldConstants } from '../src/passes/fold.ts';
 import { simplify } from '../src/passes/simplify.ts';
@@ -32,13 +32,28 @@ describe('constant folding', () => {
 });
 
 describe('algebraic simplification', () => {
-  it('x + 0, x · 1, x / 1, −(−x), x^1 and identities become x', () => {
+  it('x + (−0), x − 0, x · 1, x / 1, −(−x), x^1 and identities become x', () => {
     const g = graph();
     const x = g.input('x', [2]);
-    const y = x.add(0).mul(1).div(1).neg().neg().pow(1);
+    const y = x.add(-0).sub(0).mul(1).div(1).neg().neg().pow(1);
     const after = simplify(program({ y }));
     expect(out(after).op).toBe('input');
     expect(ops(after)).toEqual([]);
+  });
+  it('keeps x + 0 and x − (−0): for x = −0 they are +0, not x', () => {
+    const g = graph();
+    const x = g.input('x', [2]);
+    expect(out(simplify(program({ y: x.add(0) }))).op).toBe('add');
+    expect(out(simplify(program({ y: g.constant(0).add(x) }))).op).toBe('add');
+    expect(out(simplify(program({ y: x.sub(-0) }))).op).toBe('sub');
+  });
+  it('a where with a constant condition is the branch it picks (NaN picks the first)', () => {
+    const g = graph();
+    const [a, b] = [g.input('a', [2]), g.input('b', [2])];
+    expect(out(simplify(program({ y: g.constant(1).where(a, b) }))).name).toBe('a');
+    expect(out(simplify(program({ y: g.constant(0).where(a, b) }))).name).toBe('b');
+    expect(out(simplify(program({ y: g.constant(-0).where(a, b) }))).name).toBe('b');
+    expect(out(simplify(program({ y: g.constant(NaN).where(a, b) }))).name).toBe('a');
   });
   it('transposes that undo each other vanish; a reshape to the same shape too', () => {
     const g = graph();
@@ -55,6 +70,30 @@ describe('algebraic simplification', () => {
 });
 
 describe('common subexpression elimination', () => {
+  it('+0 and −0 are different constants: p / 0 + p / −0 is NaN for p = 1, as unoptimized', async () => {
+    const g = graph('signed_zero');
+    const p = g.param('p', [2], { init: [1, -1] });
+    const y = p.div(0).add(p.div(-0)).named('y');
+    for (const optimize of [true, false]) {
+      const model = await compile(g, { outputs: { y }, dtype: 'f64', optimize });
+      model.forward({});
+      expect(Array.from(model.outputs.y!)).toEqual([NaN, NaN]);
+    }
+  });
+  it('maximum(p, q) and maximum(q, p) are one value, NaN included (IEEE 754 maximum)', async () => {
+    const g = graph('max_nan');
+    const p = g.param('p', [3], { init: [1, 0, -0] });
+    const q = g.input('q', [3]);
+    const y = p.maximum(q).sub(q.maximum(p)).add(p.minimum(q)).named('y');
+    const feeds = { q: [NaN, -0, 0] };
+    const reference = Array.from(interpret([y], { feeds, params: { p: [1, 0, -0] } }).get(y)!.data);
+    expect(reference.map(String)).toEqual(['NaN', '0', '0']);
+    for (const optimize of [true, false]) {
+      const model = await compile(g, { outputs: { y }, dtype: 'f64', optimize });
+      model.forward(feeds);
+      expect(Array.from(model.outputs.y!).map((v) => (Object.is(v, -0) ? '-0' : String(v)))).toEqual(['NaN', '0', '0']);
+    }
+  });
   it('merges equal ops on equal operands, commutative ones in either order', () => {
     const g = graph();
     const [a, b] = [g.input('a', [2]), g.input('b', [2])];

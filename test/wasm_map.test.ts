@@ -103,8 +103,8 @@ function refF32(e: KExpr, idx: readonly number[], inputs: Record<string, Float32
         case 'abs': return Math.abs(a);
         case 'sqrt': return fr(Math.sqrt(a));
         case 'square': return fr(a * a);
-        case 'maximum': return b > a ? b : a;
-        case 'minimum': return b < a ? b : a;
+        case 'maximum': return Math.max(a, b);
+        case 'minimum': return Math.min(a, b);
         case 'relu': return Math.max(0, a);
         case 'where': return a !== 0 ? b : c;
         case 'sign': return Math.sign(a);
@@ -306,15 +306,15 @@ describe('mapFunction: flat kernels equal the TypeScript loop, op by op', () => 
     expect(mismatches(k, out, { a: A, b: B }, {})).toEqual([]);
   });
 
-  it('relu and maximum keep the TypeScript NaN and signed-zero results', () => {
+  it('relu, maximum and minimum keep the TypeScript NaN and signed-zero results (IEEE 754, as PyTorch)', () => {
     const A = new Float32Array([NaN, -0, 0, -1, 2, NaN, -Infinity, Infinity]);
     const B = new Float32Array([0, 0, -0, NaN, NaN, NaN, 0, 0]);
     const relu = runWasm(kernel([8], o('relu', load('a', [1]))), { a: A }).out;
     expect([...relu].map(show)).toEqual(['NaN', '0', '0', '0', '2', 'NaN', '0', 'Infinity']); // Math.max(0, x)
     const max = runWasm(kernel([8], o('maximum', load('a', [1]), load('b', [1]))), { a: A, b: B }).out;
-    expect([...max].map(show)).toEqual(['NaN', '-0', '0', '-1', '2', 'NaN', '0', 'Infinity']); // b > a ? b : a
+    expect([...max].map(show)).toEqual(['NaN', '0', '0', 'NaN', 'NaN', 'NaN', '0', 'Infinity']); // Math.max(a, b)
     const min = runWasm(kernel([8], o('minimum', load('a', [1]), load('b', [1]))), { a: A, b: B }).out;
-    expect([...min].map(show)).toEqual(['NaN', '-0', '0', '-1', '2', 'NaN', '-Infinity', '0']); // b < a ? b : a
+    expect([...min].map(show)).toEqual(['NaN', '-0', '-0', 'NaN', 'NaN', 'NaN', '-Infinity', '0']); // Math.min(a, b)
     const sign = runWasm(kernel([8], o('sign', load('a', [1]))), { a: A }).out;
     expect([...sign].map(show)).toEqual(['NaN', '-0', '0', '-1', '1', 'NaN', '-1', '1']);
     const where = runWasm(kernel([8], o('where', load('a', [1]), lit(1), lit(2))), { a: A }).out;

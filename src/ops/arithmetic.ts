@@ -1,4 +1,4 @@
-import { binary, call, ternary, unary } from '../codegen/ts/code.ts';
+import { binary, call, unary } from '../codegen/ts/code.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 import { defineElementwise, oneMinus, sampleShapes, sumTo } from './elementwise.ts';
@@ -61,15 +61,16 @@ defineElementwise({
 });
 
 /**
- * maximum and minimum: the lecture's max gate, a gradient router. b wins when it is strictly better
- * (b > a for max, b < a for min); ties route the gradient to the first operand.
+ * maximum and minimum: the lecture's max gate, a gradient router. The value is IEEE 754's maximum (minimum),
+ * as PyTorch's: NaN if either operand is NaN, and +0 above −0 — so maximum(a, b) = maximum(b, a). The gradient
+ * goes to b where b is strictly better (b > a for max, b < a for min); ties route it to the first operand.
  */
 function defineWinner(name: 'maximum' | 'minimum', better: '>' | '<'): void {
-  const bWins = better === '>' ? (a: number, b: number) => b > a : (a: number, b: number) => b < a;
+  const fn = better === '>' ? Math.max : Math.min;
   defineElementwise({
     name, arity: 2,
-    f64: (a, b) => (bWins(a, b) ? b : a),
-    ts: ([a, b]) => ternary(binary(better, b!, a!), b!, a!),
+    f64: (a, b) => fn(a, b),
+    ts: ([a, b]) => call(better === '>' ? 'Math.max' : 'Math.min', a!, b!),
     vjp: (g, n) => {
       const [a, b] = n.inputs as [Tensor, Tensor];
       const wins = better === '>' ? b.greater(a) : a.greater(b);
@@ -81,14 +82,18 @@ function defineWinner(name: 'maximum' | 'minimum', better: '>' | '<'): void {
 defineWinner('maximum', '>');
 defineWinner('minimum', '<');
 
-// a^b. The exponent's gradient, y·ln a, is taken only when the exponent is differentiated (a > 0 there).
+// a^b (JavaScript's Math.pow). Its gradients are PyTorch's: b·a^(b−1), 0 where b = 0 (so 0^0 has gradient 0, not
+// 0·0^−1 = NaN); and a^b·ln a, 0 where a = 0 and b ≥ 0 (not 0·−∞). With a constant exponent, the usual case, the
+// masks fold away.
 defineElementwise({
   name: 'pow', arity: 2,
   f64: Math.pow,
   ts: ([a, b]) => call('Math.pow', a!, b!),
   vjp: (g, n) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
-    return [sumTo(g.mul(b).mul(a.pow(b.sub(1))), a.shape), sumTo(g.mul(n).mul(a.log()), b.shape)];
+    const base = b.equal(0).where(0, g.mul(b).mul(a.pow(b.sub(1))));
+    const exponent = a.equal(0).mul(b.greaterEqual(0)).where(0, g.mul(n).mul(a.log()));
+    return [sumTo(base, a.shape), sumTo(exponent, b.shape)];
   },
   sample: (g, rng) => {
     const [a, b] = pair(g, rng, true);

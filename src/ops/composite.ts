@@ -79,18 +79,22 @@ const scoresAndLabels = (g: Graph, rng: Rng): [Tensor, Tensor] => {
   return [g.param('scores', [n, c]), g.input('labels', [n], 'i32')];
 };
 
-/** The lecture's softmax loss, L = 1/N Σ −log(e^{s_y} / Σ_j e^{s_j}): the log-softmax at the label, so a loss near 0 keeps its precision. */
+/**
+ * The lecture's softmax loss, L = 1/N Σ −log(e^{s_y} / Σ_j e^{s_j}): the log-softmax at the label, so a loss near 0
+ * keeps its precision. The label's entry is picked (a `where`), not multiplied out: another class's log-softmax of
+ * −∞ (scores of ±3e38 in f32) times 0 would be NaN.
+ */
 export function softmaxCrossEntropy(scores: Tensor, labels: Tensor): Tensor {
   const rows = labelRows('softmaxCrossEntropy', scores, labels);
-  return scores.logSoftmax(1).mul(rows).sum(1).mean().neg();
+  return rows.where(scores.logSoftmax(1), 0).sum(1).mean().neg();
 }
 defineComposite({ name: 'softmaxCrossEntropy', sample: (g, rng) => softmaxCrossEntropy(...scoresAndLabels(g, rng)) });
 
 /** The lecture's multiclass SVM loss, L = 1/N Σ_i Σ_{j≠y_i} max(0, s_j − s_{y_i} + 1). */
 export function svmLoss(scores: Tensor, labels: Tensor, margin = 1): Tensor {
   const rows = labelRows('svmLoss', scores, labels);
-  const correct = scores.mul(rows).sum(1, true);
-  return scores.sub(correct).add(margin).relu().mul(rows.graph.apply('sub', [1, rows])).sum(1).mean();
+  const correct = rows.where(scores, 0).sum(1, true);
+  return rows.where(0, scores.sub(correct).add(margin).relu()).sum(1).mean();
 }
 defineComposite({ name: 'svmLoss', sample: (g, rng) => svmLoss(...scoresAndLabels(g, rng)) });
 

@@ -60,10 +60,10 @@ defineElementwise({
   sample: (g, rng) => operand(g, rng).tanh(),
 });
 
-// max(0, x); the gradient at exactly 0 is taken as 0.
+// max(0, x): NaN stays NaN and −0 becomes +0 (PyTorch's); the gradient at exactly 0 is taken as 0.
 defineElementwise({
   name: 'relu', arity: 1,
-  f64: (a) => (a > 0 ? a : 0),
+  f64: (a) => Math.max(0, a),
   ts: ([a]) => call('Math.max', { text: '0', prec: 20 }, a!),
   // From the output (y > 0 exactly where x > 0), so the pre-activation need not be kept: it can fuse away.
   vjp: (g, n) => [g.mul(n.greater(0))],

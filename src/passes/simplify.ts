@@ -2,9 +2,11 @@ import { sameShape } from '../shape/shape.ts';
 import { constValue, substitute, type PNode, type ProgramGraph } from './program.ts';
 
 /**
- * Algebraic simplification: x + 0, x − 0, x · 1, x / 1, x^1, −(−x), identities, stopGradient (the backward
- * pass is already built), reshapes and broadcasts to the same shape, and transposes that undo each other
- * all become their operand — only where the result has the node's own shape.
+ * Algebraic simplification: x + (−0), x − (+0), x · 1, x / 1, x^1, −(−x), identities, stopGradient (the backward
+ * pass is already built), reshapes and broadcasts to the same shape, transposes that undo each other, and a
+ * `where` whose condition is a constant all become their operand — only where the result has the node's own
+ * shape. Every rewrite holds for every value, NaN, ±Infinity and ±0 included: x + (+0) is not x when x is −0, so
+ * it stays.
  */
 export function simplify(p: ProgramGraph): ProgramGraph {
   const subst = new Map<PNode, PNode>();
@@ -17,11 +19,11 @@ export function simplify(p: ProgramGraph): ProgramGraph {
   return substitute(p, subst);
 }
 
-function rule(n: PNode, [a, b]: PNode[]): PNode | undefined {
-  const is = (x: PNode | undefined, v: number) => x !== undefined && constValue(x) === v;
+function rule(n: PNode, [a, b, c]: PNode[]): PNode | undefined {
+  const is = (x: PNode | undefined, v: number) => x !== undefined && Object.is(constValue(x), v);
   switch (n.op) {
     case 'add':
-      return is(b, 0) ? a : is(a, 0) ? b : undefined;
+      return is(b, -0) ? a : is(a, -0) ? b : undefined;
     case 'sub':
       return is(b, 0) ? a : undefined;
     case 'mul':
@@ -31,6 +33,10 @@ function rule(n: PNode, [a, b]: PNode[]): PNode | undefined {
       return is(b, 1) ? a : undefined;
     case 'neg':
       return a!.op === 'neg' ? a!.inputs[0] : undefined;
+    case 'where': {
+      const cond = constValue(a!);
+      return cond === undefined ? undefined : cond !== 0 ? b : c;
+    }
     case 'identity':
     case 'stopGradient':
     case 'reshape':

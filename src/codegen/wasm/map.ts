@@ -4,8 +4,8 @@
 // to f32 instead of the whole expression once) are taken: add sub mul div neg abs sqrt square minimum
 // maximum relu where sign and the comparisons, literals, named scalars and plain loads. NaN, ±0 and
 // ±Infinity behave as in the TypeScript:
-//   maximum(a, b) = b > a ? b : a     f32x4.pmax(a, b), by definition a < b ? b : a
-//   minimum(a, b) = b < a ? b : a     f32x4.pmin(a, b), by definition b < a ? b : a
+//   maximum(a, b) = Math.max(a, b)    f32x4.max: NaN if either is, +0 above -0
+//   minimum(a, b) = Math.min(a, b)    f32x4.min: NaN if either is, -0 below +0
 //   relu(x)       = Math.max(0, x)    x & ~(x <= 0): NaN stays NaN, -0 becomes +0
 //   where(c, a, b)= c !== 0 ? a : b   bitselect(a, b, c != 0) (NaN != 0 holds; -0 != 0 does not)
 //   greater etc.  = a > b ? 1 : 0     the compare's mask & 1.0 (a compare feeding `where` is used as a mask)
@@ -451,8 +451,8 @@ class MapGen {
       case 'sub': return both(() => f.f32x4Sub());
       case 'mul': return both(() => f.f32x4Mul());
       case 'div': return both(() => f.f32x4Div());
-      case 'maximum': return both(() => f.f32x4Pmax());
-      case 'minimum': return both(() => f.f32x4Pmin());
+      case 'maximum': return both(() => f.f32x4Max());
+      case 'minimum': return both(() => f.f32x4Min());
       case 'neg': this.emit(a!, level); f.f32x4Neg(); return;
       case 'abs': this.emit(a!, level); f.f32x4Abs(); return;
       case 'sqrt': this.emit(a!, level); f.f32x4Sqrt(); return;
