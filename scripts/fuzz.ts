@@ -43,9 +43,11 @@ const ops = new Map<string, number>();
 let built = 0;
 let skipped = 0;
 let nodes = 0;
+let special = 0;
 let lastPrint = start;
-const seen = (c: { ops: readonly string[]; graph: { nodes: readonly unknown[] } }, skip: boolean) => {
+const seen = (c: { ops: readonly string[]; graph: { nodes: readonly unknown[] }; specials: readonly string[] }, skip: boolean) => {
   built++;
+  if (c.specials.length) special++;
   if (skip) skipped++;
   nodes += c.graph.nodes.length;
   for (const op of c.ops) ops.set(op, (ops.get(op) ?? 0) + 1);
@@ -67,7 +69,7 @@ const details = await fc.check(prop, {
 });
 const seconds = (performance.now() - start) / 1000;
 const counts = [...ops].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${n}`).join(', ');
-console.log(`\n${details.numRuns} runs${details.failed ? ' (the last failed)' : ' passed'}, ${details.numSkips} skipped, in ${seconds.toFixed(1)} s (${(seconds * 1000 / Math.max(1, built)).toFixed(1)} ms a case, ${(nodes / Math.max(1, built)).toFixed(0)} graph nodes a case before compiling)`);
+console.log(`\n${details.numRuns} runs${details.failed ? ' (the last failed)' : ' passed'}, ${details.numSkips} skipped, in ${seconds.toFixed(1)} s (${(seconds * 1000 / Math.max(1, built)).toFixed(1)} ms a case, ${(nodes / Math.max(1, built)).toFixed(0)} graph nodes a case before compiling; ${special} cases with special values fed)`);
 console.log(`ops applied: ${counts}`);
 for (const [bug, n] of knownHits) console.log(`known bug, excused ${n} variant runs: ${bug}`);
 if (details.failed) {

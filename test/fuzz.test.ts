@@ -1,5 +1,6 @@
 // Differential fuzzing, fixed seed: random graphs (test/fuzz/graphs.ts) compiled in every variant
-// (test/fuzz/variants.ts) must give the reference interpreter's loss, outputs and gradients within 1e-9.
+// (test/fuzz/variants.ts) must give the reference interpreter's loss, outputs and gradients within 1e-9 — NaN,
+// ±Infinity and the sign of zeros exactly, in the quarter of the cases that feed special values.
 // On a failure fast-check shrinks the graph and prints it as the TypeScript that builds it, with its recipe
 // (buildCase(recipe) rebuilds it). `npm run fuzz` runs the same property many more times.
 import fc from 'fast-check';
@@ -15,15 +16,19 @@ describe('differential fuzzing against the reference interpreter', () => {
   it(`${RUNS} random graphs compile to the reference's values in every variant (seed ${SEED})`, async () => {
     const applied = new Set<string>();
     const nodeOps = new Set<string>();
+    let specials = 0;
     const seen = (c: Case) => {
       for (const op of c.ops) applied.add(op);
       for (const n of c.graph.nodes) nodeOps.add(n.op);
+      if (c.specials.length) specials++;
     };
     await fc.assert(property(seen), { seed: SEED, numRuns: RUNS, includeErrorInReport: true });
     // The run covers the generator's whole op list, and every op of the registry appears in some graph:
     // a new op fails here until test/fuzz/graphs.ts generates it.
     expect(OPS.filter((op) => !applied.has(op))).toEqual([]);
     expect(allOps().map((o) => o.name).filter((op) => !nodeOps.has(op))).toEqual([]);
+    // About one case in four feeds special values (NaN, ±Infinity, ±0, huge, tiny), and every variant must agree on them.
+    expect(specials).toBeGreaterThan(RUNS / 8);
   }, 120_000);
 
   it('30 random graphs of 1,024 floats and more: f32 with the Wasm kernels equals the TypeScript loops', async () => {

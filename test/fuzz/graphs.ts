@@ -86,6 +86,8 @@ export interface Recipe {
   readonly scalarOnly: boolean;
   /** Feeds and params on a grid of quarters, so ties (max, maximum, equal, relu at 0) happen. */
   readonly grid: boolean;
+  /** Nonzero (about 1 case in 4): seeds 1–6 special values (NaN, ±Infinity, ±0, huge, tiny) put into the float feeds and params, and special constants. */
+  readonly specials: number;
 }
 
 /** Dim codes: shrinking moves towards 2, then 1. */
@@ -112,6 +114,8 @@ export interface Case {
   readonly ops: readonly string[];
   /** Why the case is too close to a kink (a comparison within 1e-6 of flipping) to compare, or null. */
   readonly fragile: string | null;
+  /** The special values put into feeds and params (recipe.specials), as `name[i] = value`; empty for most cases. */
+  readonly specials: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -160,6 +164,7 @@ function recipes(minDim: number, maxDim: number, baseCode: fc.Arbitrary<number>,
     extraOutput: nat(4),
     scalarOnly: minDim > 1 ? fc.constant(false) : fc.nat(3).map((k) => k === 3), // about 1 in 4
     grid: fc.nat(4).map((k) => k === 0),
+    specials: fc.oneof(fc.constant(0), fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 0xffff })),
   }).map(printable);
 }
 
@@ -228,6 +233,8 @@ function argList(args: readonly unknown[]): string {
 const LIMIT = 64;
 const DELTA = 1e-6;
 const NUMBERS = [0.5, -1.5, 2, 0.25, 3, -0.75, 1, 0];
+/** A special-value case's numbers: also −0, ±Infinity and NaN as operands (x / 0 and x / −0 among them). */
+const SPECIAL_NUMBERS = [...NUMBERS, -0, Infinity, -Infinity, NaN];
 
 class Builder {
   readonly g: Graph;
@@ -363,9 +370,10 @@ class Builder {
     const known = this.pool.find((p) => p.t === e.t);
     if (known) return known;
     const tamed = this.tame(e);
-    // Every value the new one depends on is finite (nodes nothing uses, like a vjp's unused log(x), may be NaN).
+    // Every value the new one depends on is finite (nodes nothing uses, like a vjp's unused log(x), may be NaN),
+    // unless the case is one of special values, whose constants may be ±Infinity or NaN.
     const seen = new Set<Tensor>();
-    const stack = [tamed.t];
+    const stack = this.recipe.specials ? [] : [tamed.t];
     while (stack.length) {
       const t = stack.pop()!;
       if (seen.has(t)) continue;
@@ -383,7 +391,7 @@ class Builder {
   /** Scale a value grown past LIMIT back by an exact power of two. */
   tame(e: E): E {
     const m = this.maxAbs(e);
-    if (m <= LIMIT) return e;
+    if (m <= LIMIT || !Number.isFinite(m)) return e;
     return this.call(e, 'mul', 2 ** -Math.ceil(Math.log2(m / 16)));
   }
 
@@ -443,7 +451,8 @@ class Builder {
   /** A second operand for a binary op on x: a tensor partner, a number, or (mode 'left') a constant on the left. */
   private operand(x: E, s: StepSpec): { kind: 'tensor'; e: E } | { kind: 'number'; v: number } | { kind: 'left'; v: number } {
     const mode = s.y % 6;
-    const v = NUMBERS[s.z % NUMBERS.length]!;
+    const numbers = this.recipe.specials ? SPECIAL_NUMBERS : NUMBERS;
+    const v = numbers[s.z % numbers.length]!;
     if (mode === 4) return { kind: 'number', v };
     if (mode === 5) return { kind: 'left', v };
     return { kind: 'tensor', e: this.partner(s.y >> 2, x) };
@@ -533,7 +542,7 @@ class Builder {
         const o = this.operand(x, s);
         const sign = (e: E) => (s.r % 4 === 3 ? this.call(e, 'neg') : e);
         if (o.kind === 'tensor') return this.call(x, 'div', sign(this.positive(o.e, s.r)));
-        if (o.kind === 'number') return this.call(x, 'div', o.v === 0 ? 2 : o.v);
+        if (o.kind === 'number') return this.call(x, 'div', o.v === 0 && !this.recipe.specials ? 2 : o.v);
         return this.call(this.gcall('constant', o.v), 'div', sign(this.positive(x, s.r)));
       }
       case 'customOp':
@@ -665,6 +674,9 @@ class Builder {
           () => this.call(this.call(x, 'neg'), 'neg'),
           () => this.call(this.gcall('constant', 1), 'mul', x),
           () => this.call(this.gcall('constant', 0), 'add', x),
+          () => this.call(x, 'add', -0),
+          () => this.call(this.gcall('constant', -0), 'add', x),
+          () => this.call(x, 'sub', -0),
           () => this.call(x, 'reshape', [...x.t.shape]),
           () => this.call(x, 'broadcastTo', [...x.t.shape]),
           () => this.call(this.call(x, 'transpose'), 'transpose'),
@@ -707,6 +719,12 @@ class Builder {
           () => [this.call(x, 'mul', this.gcall('constant', 2, [3])), this.call(x, 'mul', this.gcall('constant', 2, [2]))],
         ];
         if (x.t.rank > 0) kinds.push(() => [this.call(x, 'max', -1, true), this.call(x, 'min', -1, true)]);
+        if (this.recipe.specials) {
+          // told apart only by the sign of a zero, or only by operand order (the same where nothing is NaN or ±0)
+          const y = this.partner(s.y, x);
+          kinds.push(() => [this.call(x, 'div', 0), this.call(x, 'div', -0)], () => [this.call(x, 'add', 0), this.call(x, 'add', -0)]);
+          kinds.push(() => [this.call(x, 'maximum', y), this.call(y, 'maximum', x)], () => [this.call(x, 'minimum', y), this.call(y, 'minimum', x)]);
+        }
         if (numeric.length) {
           const k = numeric[s.y % numeric.length]!;
           const d = shape[k] as number;
@@ -882,8 +900,36 @@ export function buildCase(recipeOrSeed: Recipe | number): Case {
   b.lines.push(
     `const model = await compile(g, { ...variant.options, loss, outputs: { ${outCode.join(', ')} }, wrt: [${wrt.map((t) => t.name).join(', ')}], dims: ${fmt(dims)} }); // variants: test/fuzz/variants.ts`,
   );
+  const fragile = b.fragile();
+  const specials = recipe.specials ? injectSpecials(recipe.specials, b) : [];
+  if (specials.length) b.lines.push(`// then special values: ${specials.join(', ')}`);
   return {
     recipe, graph: b.g, loss: loss!.t, outputs, wrt, dims, feeds: b.feeds, params: b.params, inits: b.inits,
-    code: b.lines.join('\n'), ops: b.ops, fragile: b.fragile(),
+    code: b.lines.join('\n'), ops: b.ops, fragile, specials,
   };
+}
+
+/** What the special-value cases feed: every kind of IEEE 754 edge, and magnitudes that overflow or underflow f32. */
+export const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 0, -0, 1e300, -1e300, 1e-300, -5e-324, 3e38, -3e38];
+
+/**
+ * One to six special values into the float feeds and params (after the graph is built, so the domain guards saw
+ * ordinary values): every variant must then agree with the reference on NaN and ±Infinity too. Returns what it set.
+ */
+function injectSpecials(seed: number, b: Builder): string[] {
+  const rng = mulberry32(seed);
+  const targets: { name: string; values: number[] | number; set(i: number, v: number): void }[] = [
+    ...b.floatInputs.map((t) => ({ name: t.name, values: b.feeds[t.name]!, set: (i: number, v: number) => (typeof b.feeds[t.name] === 'number' ? (b.feeds[t.name] = v) : ((b.feeds[t.name] as number[])[i] = v)) })),
+    ...b.g.params().map((t) => ({ name: t.name, values: b.params[t.name]!, set: (i: number, v: number) => (b.params[t.name] = b.params[t.name]!.map((x, j) => (j === i ? v : x))) })),
+  ];
+  const set: string[] = [];
+  for (let k = 1 + Math.floor(rng() * 6); k > 0 && targets.length; k--) {
+    const t = targets[Math.floor(rng() * targets.length)]!;
+    const size = typeof t.values === 'number' ? 1 : t.values.length;
+    const i = Math.floor(rng() * size);
+    const v = SPECIALS[Math.floor(rng() * SPECIALS.length)]!;
+    t.set(i, v);
+    set.push(`${t.name}${size === 1 && typeof t.values === 'number' ? '' : `[${i}]`} = ${Object.is(v, -0) ? '-0' : v}`);
+  }
+  return set;
 }

@@ -49,44 +49,62 @@ export class Mismatch extends Error {
   override name = 'Mismatch';
 }
 
-/** The first element where two results differ by more than tol, described; undefined when they agree. */
-export function difference(got: Results, expected: Results, tol = TOLERANCE): string | undefined {
+/**
+ * The first element where two results differ by more than tol, described; undefined when they agree. NaN equals NaN,
+ * ±Infinity only itself, and (with `signedZeros`, for f64, where every form computes the same ops) +0 is not −0.
+ */
+export function difference(got: Results, expected: Results, tol = TOLERANCE, signedZeros = tol === TOLERANCE): string | undefined {
   for (const [key, e] of expected) {
     const g = got.get(key);
     if (!g) return `${key} is missing`;
     if (g.length !== e.length) return `${key} has ${g.length} values, expected ${e.length}`;
     for (let i = 0; i < e.length; i++) {
       const [a, b] = [g[i]!, e[i]!];
-      if (!(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b))) && !Object.is(a, b)) {
-        return `${key}[${i}] is ${a}, expected ${b} (difference ${Math.abs(a - b).toExponential(2)})`;
+      const zeros = signedZeros && a === 0 && b === 0 && !Object.is(a, b);
+      if ((!(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b))) && !Object.is(a, b)) || zeros) {
+        return `${key}[${i}] is ${Object.is(a, -0) ? '-0' : a}, expected ${Object.is(b, -0) ? '-0' : b} (difference ${Math.abs(a - b).toExponential(2)})`;
       }
     }
   }
   return undefined;
 }
 
-/** The reference: the loss, outputs and gradients interpreted node by node in float64. */
-export function reference(c: Case): Results {
+/**
+ * The reference: the loss, outputs and gradients interpreted node by node in float64, and whether any value on the
+ * way was NaN or ±Infinity (then checkFinite may stop, and step() must refuse if the loss or a gradient is).
+ */
+export function reference(c: Case): { expected: Results; nonFinite: boolean } {
   const grads = grad(c.loss, c.wrt);
   const outs = Object.entries(c.outputs);
   const values = interpret([c.loss, ...outs.map(([, t]) => t), ...grads], { dims: c.dims, feeds: c.feeds, params: c.params });
-  const results: Results = new Map();
-  results.set('loss', values.get(c.loss)!.data);
-  for (const [k, t] of outs) results.set(`outputs.${k}`, values.get(t)!.data);
-  c.wrt.forEach((w, k) => results.set(`grads.${w.name}`, values.get(grads[k]!)!.data));
-  for (const [key, v] of results) {
-    if (!Array.from(v).every(Number.isFinite)) throw new Mismatch(`fuzz generator: the reference ${key} is not finite (${Array.from(v)}): a domain guard is missing`);
+  const expected: Results = new Map();
+  expected.set('loss', values.get(c.loss)!.data);
+  for (const [k, t] of outs) expected.set(`outputs.${k}`, values.get(t)!.data);
+  c.wrt.forEach((w, k) => expected.set(`grads.${w.name}`, values.get(grads[k]!)!.data));
+  if (c.specials.length === 0) {
+    for (const [key, v] of expected) {
+      if (!Array.from(v).every(Number.isFinite)) throw new Mismatch(`fuzz generator: the reference ${key} is not finite (${Array.from(v)}): a domain guard is missing`);
+    }
   }
-  return results;
+  // (checkFinite also checks every param and feed, needed or not.)
+  const leaves = [...Object.values(c.params), ...Object.values(c.feeds)].flatMap((v) => (typeof v === 'number' ? [v] : v));
+  const nonFinite = [...values.values()].some((v) => !v.data.every(Number.isFinite)) || !leaves.every(Number.isFinite);
+  return { expected, nonFinite };
 }
+
+/** Whether step() must refuse: the loss or a param's gradient is not finite (the default step guard). */
+const stepRefuses = (c: Case, first: Results) =>
+  !Number.isFinite(first.get('loss')![0]!) || c.graph.params().some((p) => !Array.from(first.get(`grads.${p.name}`) ?? []).every(Number.isFinite));
 
 
 /**
  * Compile the case with one variant, run forward and backward twice (the second run must repeat the first exactly).
  * Undefined when it failed with a known bug.
  */
-export async function run(c: Case, variant: { name: string; options: Partial<CompileOptions> }): Promise<Results | undefined> {
+export async function run(c: Case, variant: { name: string; options: Partial<CompileOptions> }, nonFinite = false): Promise<Results | undefined> {
   const fail = (what: string) => new Mismatch(`variant '${variant.name}': ${what}`);
+  // checkFinite stops at the first non-finite value: expected exactly when the reference met one.
+  const stopped = (e: unknown) => variant.options.checkFinite === true && nonFinite && /non-finite value/.test(String(e));
   let model: Model;
   try {
     model = await compile(c.graph, { ...variant.options, loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims });
@@ -109,7 +127,7 @@ export async function run(c: Case, variant: { name: string; options: Partial<Com
       for (const w of c.wrt) results.set(`grads.${w.name}`, Array.from(model.grads[w.name] ?? []));
       return results;
     } catch (e) {
-      if (known(c, variant.name, e)) return undefined;
+      if (stopped(e) || known(c, variant.name, e)) return undefined;
       throw fail(`forward/backward threw ${String(e)}`);
     }
   };
@@ -117,15 +135,23 @@ export async function run(c: Case, variant: { name: string; options: Partial<Com
   if (!first) return undefined;
   const again = difference(once() ?? new Map(), first, 0);
   if (again) throw fail(`a second forward and backward differ from the first: ${again}`);
-  // step(): forward, backward and p -= lr · grad_p on every param, from the values just checked.
+  // step(): forward, backward and p -= lr · grad_p on every param, from the values just checked — or, when the
+  // loss or a gradient is not finite, a refusal that changes nothing.
   const lr = 0.5;
   let stepLoss: number;
+  const before = Object.fromEntries(Object.keys(c.params).map((name) => [name, Array.from(model.params[name]!)]));
   try {
     stepLoss = model.step(feeds, lr);
   } catch (e) {
     if (known(c, variant.name, e)) return undefined;
+    if (stepRefuses(c, first) && /^FlatgradError: step: /.test(String(e))) {
+      const unchanged = difference(new Map(Object.keys(c.params).map((n) => [n, model.params[n]!])), new Map(Object.entries(before)), 0);
+      if (unchanged) throw fail(`step refused, but changed a param: ${unchanged}`);
+      return first;
+    }
     throw fail(`step threw ${String(e)}`);
   }
+  if (stepRefuses(c, first) && variant.options.checkFinite !== false) throw fail(`step did not refuse a non-finite loss or gradient`);
   const updated: Results = new Map([['loss', [stepLoss]]]);
   const expected: Results = new Map([['loss', first.get('loss')!]]);
   for (const [name, values] of Object.entries(c.params)) {
@@ -143,12 +169,12 @@ export async function run(c: Case, variant: { name: string; options: Partial<Com
 
 /** Every variant against the reference, and every pair of variants against each other. Throws a Mismatch. */
 export async function checkCase(c: Case, list = variants): Promise<void> {
-  const expected = reference(c);
+  const { expected, nonFinite } = reference(c);
   const compared: typeof list = [];
   const got: Results[] = [];
   for (const v of list) {
     if (known(c, v.name)) continue;
-    const r = await run(c, v);
+    const r = await run(c, v, nonFinite);
     if (!r) continue;
     const d = difference(r, expected);
     if (d) throw new Mismatch(`variant '${v.name}' differs from the reference interpreter: ${d}`);

@@ -18,7 +18,9 @@ export class ScalarEmitter extends ModuleEmitter {
     const depth = new Map<string, number>();
     const line = (s: Step, decl: string) => {
       const k = s.kernel as MapKernel | ReduceKernel;
-      const code = k.kind === 'reduce' && k.scale !== 1 ? binary('*', this.expr(k.expr), literal(k.scale)) : this.expr(k.expr);
+      // A sum of one number is still a sum from 0, as in the tensor loops: 0 + −0 is +0.
+      const value = k.kind === 'reduce' && k.op === 'sum' ? binary('+', literal(0), this.expr(k.expr)) : this.expr(k.expr);
+      const code = k.kind === 'reduce' && k.scale !== 1 ? binary('*', value, literal(k.scale)) : value;
       const d = 1 + Math.max(0, ...loads(k.expr).map((l) => depth.get(l.buf) ?? 0));
       if (s.node.phase === 'backward' && s.node.autoNamed && !this.exported.has(s.node) && uses.get(k.out) === 1 && !p.spec.checkFinite && d < MAX_FUSED_DEPTH) {
         this.inlined.set(k.out, code);
