@@ -1,14 +1,14 @@
 // Checkpoints: the file format, resuming bit for bit, and every corruption refused before the model changes.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { thrown } from './helpers.ts';
-import { compile, graph, mulberry32, randn, type Model, type Optimizer } from '../src/index.ts';
+import { compile, FlatgradError, graph, mulberry32, randn, type Model, type Optimizer } from '../src/index.ts';
 import { batches } from '../src/runtime/data.ts';
 import {
-  checkpointHeader, crc32, loadCheckpoint, readCheckpoint, saveCheckpoint, writeCheckpoint, type CheckpointModel,
+  checkpointHeader, crc32, io, loadCheckpoint, readCheckpoint, saveCheckpoint, writeCheckpoint, type CheckpointModel,
 } from '../src/runtime/checkpoint.ts';
 import { createModel as createTwoLayerNet } from '../generated/two_layer_net.ts';
 
@@ -267,6 +267,58 @@ describe('writeCheckpoint / readCheckpoint', () => {
     const b = await mlp({ optimizer: { adam: {} }, seed: 8 });
     readCheckpoint(path, b);
     expect(snapshot(b)).toEqual(snapshot(a));
+  });
+
+  it('a missing path, a directory, another kind of file: clear errors naming it, the model unchanged', async () => {
+    const a = await mlp();
+    const before = snapshot(a);
+    expect(() => readCheckpoint(join(dir, 'nope.ckpt'), a)).toThrow(new FlatgradError(`checkpoint '${join(dir, 'nope.ckpt')}': no such file`));
+    expect(() => readCheckpoint(dir, a)).toThrow(new FlatgradError(`checkpoint '${dir}': is a directory, not a checkpoint file`));
+    expect(snapshot(a)).toEqual(before);
+  });
+
+  it('a file over 2 GiB is read in pieces, not as one Buffer (a sparse file of zeros: not a checkpoint)', async () => {
+    const a = await mlp();
+    const path = join(dir, 'huge.ckpt');
+    const fd = openSync(path, 'w');
+    ftruncateSync(fd, 3 * 2 ** 30);
+    closeSync(fd);
+    try {
+      expect(() => readCheckpoint(path, a)).toThrow(`checkpoint '${path}': not a flatgrad checkpoint: it starts with "\\x00\\x00`);
+    } finally {
+      rmSync(path);
+    }
+  });
+
+  it('read and written in pieces of any size: the same bytes, the same model (f32 ↔ f64 converted a piece at a time)', async () => {
+    const saved = io.chunk;
+    try {
+      for (const chunk of [1, 7, 64, 1000]) {
+        io.chunk = chunk;
+        const a = await mlp({ optimizer: { adam: {} } });
+        train(a, 2);
+        const path = join(dir, `pieces_${chunk}.ckpt`);
+        writeCheckpoint(path, a, { chunk });
+        expect(new Uint8Array(readFileSync(path))).toEqual(saveCheckpoint(a, { chunk }));
+        const b = await mlp({ optimizer: { adam: {} }, seed: 8 });
+        readCheckpoint(path, b);
+        expect(snapshot(b)).toEqual(snapshot(a));
+        const c = await mlp({ optimizer: { adam: {} }, seed: 9, dtype: 'f64' });
+        readCheckpoint(path, c);
+        expect(Array.from(c.params.w1!)).toEqual(Array.from(a.params.w1!));
+      }
+    } finally {
+      io.chunk = saved;
+    }
+  });
+
+  it('a write that cannot be renamed into place removes its .tmp and says why', async () => {
+    const a = await mlp();
+    const target = join(dir, 'occupied');
+    mkdirSync(join(target, 'inside'), { recursive: true }); // a non-empty directory: rename fails
+    expect(() => writeCheckpoint(target, a)).toThrow(new RegExp(`^writeCheckpoint '${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}': could not write it: `));
+    expect(existsSync(`${target}.tmp`)).toBe(false);
+    expect(() => writeCheckpoint(join(dir, 'no', 'such', 'dir.ckpt'), a)).toThrow(/could not write it: ENOENT/);
   });
 
   it("errors name the file", async () => {

@@ -1,4 +1,9 @@
 // Errors are for people: each names what went wrong, the values involved, and the user's line that caused it.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { markers, thrown, rejected, thrownError } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { compile, emit, grad, graph } from '../src/index.ts';
@@ -424,5 +429,30 @@ describe('other mistakes', () => {
     const e = thrown(() => emit(g, { loss: x.sum(), dims: { N: 0 } })); // @badDim
     expect(e.message).toMatch(/^compile: dim 'N' must be bound to a positive integer, got 0/);
     expect(e.message).toContain(at('badDim'));
+  });
+});
+
+describe('the user\'s line, whatever the path', () => {
+  it('a model file in a folder with spaces is named whole (the CLI reports its shape error there)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'flatgrad space '));
+    try {
+      const dir = join(root, 'my models');
+      mkdirSync(dir);
+      const file = join(dir, 'bad model.mjs');
+      const index = pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href;
+      writeFileSync(file, [
+        `import { graph } from ${JSON.stringify(index)};`,
+        `const g = graph('spaced');`,
+        `const x = g.input('x', ['N', 3]);`,
+        `const y = x.add(g.param('b', [4]));`,
+        `export default { graph: g, loss: y.sum() };`,
+        '',
+      ].join('\n'));
+      const run = spawnSync(process.execPath, ['bin/flatgrad.js', 'compile', file, '--out', join(root, 'out')], { encoding: 'utf8' });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain(`at ${file}:4:13`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

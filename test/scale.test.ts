@@ -2,7 +2,7 @@
 // lowering, emitter or the interpreter recurses to the graph's depth) and give the reference interpreter's values.
 // How compile time grows is measured by `npm run bench -- compile`, not here.
 import { describe, expect, it } from 'vitest';
-import { compile, grad, graph, interpret, type Tensor } from '../src/index.ts';
+import { compile, emit, grad, graph, interpret, type Tensor } from '../src/index.ts';
 import { expectClose } from './helpers.ts';
 
 /** A chain of elementwise ops, `nodes` nodes long, that keeps values in (-1, 1): tanh, sigmoid, exp, a product, … */
@@ -89,5 +89,50 @@ describe('any depth', () => {
     const model = await compile(g, { outputs: { joined }, dtype: 'f64' });
     model.forward({});
     expect(Array.from(model.outputs.joined!)).toEqual(Array.from(interpret([joined], { params: Object.fromEntries(parts.map((p, k) => [p.name, [k, -k]])) }).get(joined)!.data));
+  });
+});
+
+describe('limits are clear errors', () => {
+  const model = () => {
+    const g = graph('limits');
+    const x = g.input('x', ['N', 8]);
+    return { g, loss: x.matmul(g.param('w', [8, 4])).sum() };
+  };
+
+  it('dims too large for a typed array, or for a number, or given as a BigInt', () => {
+    const { g, loss } = model();
+    expect(() => emit(g, { loss, dims: { N: 1e9 } })).toThrow("compile: input 'x' would hold 8.000e+9 values (shape [N, 8] = [1000000000, 8]), more than a typed array holds (2^32 − 1); bind smaller dims");
+    expect(() => emit(g, { loss, dims: { N: 1e18 } })).toThrow("compile: dim 'N' must be bound to a positive integer, got 1000000000000000000 (beyond 2^53, larger than any size can be)");
+    expect(() => emit(g, { loss, dims: { N: 64n as unknown as number } })).toThrow("compile: dim 'N' must be bound to a positive integer, got the BigInt 64n (give a number: 64)");
+  });
+
+  it('a model beyond the 4 GiB of a WebAssembly memory says how big it is and what to do', () => {
+    const g = graph('huge');
+    const p = g.param('p', [300_000_000]);
+    expect(() => emit(g, { loss: p.square().sum(), optimizer: { adam: {} } })).toThrow(
+      /^compile: the model's buffers take 4\.47 GiB \(params 1\.12 GiB, optimizer state 2\.24 GiB, inputs 0 bytes, the rest values and gradients\), more than the 4 GiB one WebAssembly memory holds; compile it with wasm: false/,
+    );
+    expect(() => emit(g, { loss: p.square().sum(), optimizer: { adam: {} }, wasm: false })).not.toThrow();
+  });
+});
+
+describe('stack traces from a generated module', () => {
+  it('name it flatgrad:<graph>.js, not a data: URL holding the whole module', async () => {
+    const { g, loss } = (() => {
+      const g = graph('named_frames');
+      const x = g.input('x', ['N', 8]);
+      return { g, loss: x.matmul(g.param('w', [8, 4])).sum() };
+    })();
+    const model = await compile(g, { loss, dims: { N: 4 } });
+    let stack = '';
+    try {
+      model.forward({ x: [1] });
+    } catch (e) {
+      stack = (e as Error).stack ?? '';
+    }
+    expect(stack).toContain("feed 'x' has 1 values");
+    expect(stack).toMatch(/flatgrad:named_frames\.js:\d+:\d+/);
+    expect(stack).not.toContain('data:');
+    expect(stack.length).toBeLessThan(4000);
   });
 });

@@ -12,6 +12,15 @@ export interface MemoryPlan {
 
 const align = (n: number) => Math.ceil(n / 16) * 16;
 
+/** A byte count as a person reads it: 1.2 GiB, 340 KiB, 96 bytes. */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let k = 0;
+  let v = bytes;
+  while (v >= 1024 && k < units.length - 1) (v /= 1024), k++;
+  return k === 0 ? `${bytes} bytes` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[k]}`;
+}
+
 /**
  * Assign buffers by liveness. Params, optimizer state, inputs and exported values (loss, grads, outputs) keep their own
  * space for good; every other value is live from the kernel that writes it to the last one that reads it

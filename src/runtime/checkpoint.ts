@@ -20,7 +20,7 @@
 // f32 ↔ f64: a value stored as f64 loads into an f32 buffer rounded to nearest, an f32 into an f64 exactly;
 // so a checkpoint moves between a model compiled with dtype 'f32' and one with 'f64' (resuming is bit for
 // bit only between models of the same dtype).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { FlatgradError } from '../graph/errors.ts';
 
 import type { FloatBuffer } from './compile.ts';
@@ -82,9 +82,69 @@ const CRC_TABLE = (() => {
 
 /** CRC-32 (IEEE 802.3, reflected, as zlib.crc32): crc32("123456789") = 0xcbf43926. */
 export function crc32(bytes: Uint8Array, end = bytes.length): number {
-  let c = 0xffffffff;
+  return (crcUpdate(0xffffffff, bytes, end) ^ 0xffffffff) >>> 0;
+}
+
+/** The running CRC state after `bytes` [0, end): start from 0xffffffff, finish with ^ 0xffffffff. */
+function crcUpdate(state: number, bytes: Uint8Array, end = bytes.length): number {
+  let c = state;
   for (let i = 0; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return c;
+}
+
+/** How many bytes a file is read and written in at a time (a test makes it small, to cross chunk edges). */
+export const io = { chunk: 1 << 24 };
+
+/**
+ * A checkpoint's bytes: in memory, or an open file read piece by piece — so a file larger than one buffer may hold
+ * (2 GiB for a Node Buffer) loads, and is never held whole, let alone twice.
+ */
+interface Bytes {
+  readonly length: number;
+  /** A copy (or view) of bytes [start, end). */
+  read(start: number, end: number): Uint8Array;
+  /** The CRC-32 of bytes [0, end). */
+  crc(end: number): number;
+  /** Bytes [start, start + target.length) into target. */
+  into(start: number, target: Uint8Array): void;
+}
+
+function memoryBytes(bytes: Uint8Array): Bytes {
+  return {
+    length: bytes.length,
+    read: (start, end) => bytes.subarray(start, end),
+    crc: (end) => crc32(bytes, end),
+    into: (start, target) => target.set(bytes.subarray(start, start + target.length)),
+  };
+}
+
+function fileBytes(fd: number, length: number): Bytes {
+  const into = (start: number, target: Uint8Array) => {
+    for (let done = 0; done < target.length; ) {
+      const n = readSync(fd, target, done, Math.min(io.chunk, target.length - done), start + done);
+      if (n === 0) throw new Error(`the file ended at byte ${start + done}, before ${start + target.length}`);
+      done += n;
+    }
+  };
+  return {
+    length,
+    read(start, end) {
+      const out = new Uint8Array(Math.max(0, end - start));
+      into(start, out);
+      return out;
+    },
+    crc(end) {
+      let state = 0xffffffff;
+      const chunk = new Uint8Array(Math.min(io.chunk, end));
+      for (let at = 0; at < end; at += chunk.length) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, end - at));
+        into(at, piece);
+        state = crcUpdate(state, piece);
+      }
+      return (state ^ 0xffffffff) >>> 0;
+    },
+    into,
+  };
 }
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
@@ -132,12 +192,14 @@ function slotsOf(model: CheckpointModel, who: string): Slot[] {
   return slots;
 }
 
-/**
- * The model's params and optimizer state as checkpoint bytes (see the format above). `meta`: any JSON object
- * to keep beside them (the epoch, the learning rate, …); read it back with checkpointHeader(bytes).meta.
- */
-export function saveCheckpoint(model: CheckpointModel, meta: { readonly [key: string]: Json } = {}): Uint8Array {
-  const who = 'saveCheckpoint';
+/** A checkpoint laid out: the bytes before the first entry (magic, version, header), then each entry's bytes at its offset. */
+interface Layout {
+  readonly header: CheckpointHeader;
+  readonly head: Uint8Array;
+  readonly pieces: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
+}
+
+function layOut(model: CheckpointModel, meta: { readonly [key: string]: Json }, who: string): Layout {
   const slots = slotsOf(model, who);
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) fail(who, 'meta must be a JSON object');
   let metaJson: { [key: string]: Json };
@@ -168,31 +230,45 @@ export function saveCheckpoint(model: CheckpointModel, meta: { readonly [key: st
     start = align8(PREFIX + text.length);
     ({ header, text } = layout(start));
   }
-
-  const out = new Uint8Array(header.bytes);
-  const view = new DataView(out.buffer);
-  out.set(MAGIC, 0);
+  const head = new Uint8Array(start);
+  const view = new DataView(head.buffer);
+  head.set(MAGIC, 0);
   view.setUint32(8, CHECKPOINT_VERSION, true);
   view.setUint32(12, start - PREFIX, true);
-  out.set(text, PREFIX);
-  out.fill(0x20, PREFIX + text.length, start); // spaces: still JSON
-  header.entries.forEach((e, k) => {
+  head.set(text, PREFIX);
+  head.fill(0x20, PREFIX + text.length, start); // spaces: still JSON
+  // Each entry's bytes: the buffer itself on a little-endian machine, else a little-endian copy.
+  const pieces = header.entries.map((e, k) => {
     const src = slots[k]!.buffer;
-    if (littleEndian) (e.dtype === 'f64' ? new Float64Array(out.buffer, e.offset, e.length) : new Float32Array(out.buffer, e.offset, e.length)).set(src);
-    else for (let i = 0; i < e.length; i++) e.dtype === 'f64' ? view.setFloat64(e.offset + 8 * i, src[i]!, true) : view.setFloat32(e.offset + 4 * i, src[i]!, true);
+    if (littleEndian) return { offset: e.offset, bytes: new Uint8Array(src.buffer, src.byteOffset, src.byteLength) };
+    const bytes = new Uint8Array(e.length * SIZE[e.dtype]);
+    const v = new DataView(bytes.buffer);
+    for (let i = 0; i < e.length; i++) e.dtype === 'f64' ? v.setFloat64(8 * i, src[i]!, true) : v.setFloat32(4 * i, src[i]!, true);
+    return { offset: e.offset, bytes };
   });
-  view.setUint32(out.length - 4, crc32(out, out.length - 4), true);
+  return { header, head, pieces };
+}
+
+/**
+ * The model's params and optimizer state as checkpoint bytes (see the format above). `meta`: any JSON object
+ * to keep beside them (the epoch, the learning rate, …); read it back with checkpointHeader(bytes).meta.
+ */
+export function saveCheckpoint(model: CheckpointModel, meta: { readonly [key: string]: Json } = {}): Uint8Array {
+  const { header, head, pieces } = layOut(model, meta, 'saveCheckpoint');
+  const out = new Uint8Array(header.bytes);
+  out.set(head, 0);
+  for (const p of pieces) out.set(p.bytes, p.offset);
+  new DataView(out.buffer).setUint32(out.length - 4, crc32(out, out.length - 4), true);
   return out;
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** Parse the header's JSON, or undefined when it is not there in full or not JSON. */
-function parseHeader(bytes: Uint8Array, view: DataView): unknown {
-  const length = view.getUint32(12, true);
+function parseHeader(bytes: Bytes, length: number): unknown {
   if (PREFIX + length > bytes.length) return undefined;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX, PREFIX + length)));
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.read(PREFIX, PREFIX + length)));
   } catch {
     return undefined;
   }
@@ -214,28 +290,28 @@ function describedLength(header: unknown, dataStart: number): number | undefined
 }
 
 /** Check the file's bytes and header; returns the header. Throws a FlatgradError naming the first problem. */
-function readHeader(bytes: Uint8Array, who: string): CheckpointHeader {
-  if (!(bytes instanceof Uint8Array)) fail(who, `expected the checkpoint's bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+function readHeader(bytes: Bytes, who: string): CheckpointHeader {
   const n = bytes.length;
-  const magicDiffers = MAGIC.filter((b, i) => bytes[i] !== b).length;
+  const first = bytes.read(0, Math.min(8, n));
+  const magicDiffers = MAGIC.filter((b, i) => first[i] !== b).length;
   if (n < MAGIC.length && magicDiffers === MAGIC.length - n) fail(who, `truncated: the file has ${n} bytes, not even the 8 magic bytes "FLATGRAD"`);
-  const ascii = Array.from(bytes.subarray(0, 8), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  const ascii = Array.from(first, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
   // Two or more wrong magic bytes: another kind of file. One: a corrupted checkpoint, as the CRC will say.
   if (magicDiffers > 1) fail(who, `not a flatgrad checkpoint: it starts with "${ascii}", not the magic bytes "FLATGRAD"`);
   if (n < PREFIX + 4) fail(who, `truncated: the file has ${n} bytes, fewer than the ${PREFIX + 4} of even an empty checkpoint`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(8, true);
+  const word = (at: number) => new DataView(bytes.read(at, at + 4).slice().buffer).getUint32(0, true);
+  const version = word(8);
+  const headerLength = word(12);
 
-  const stored = view.getUint32(n - 4, true);
-  const actual = crc32(bytes, n - 4);
+  const stored = word(n - 4);
+  const actual = bytes.crc(n - 4);
   if (stored !== actual) {
     // Truncated, or corrupted? A truncated file's header, when it is all there, describes more bytes than there are.
     const crc = `CRC-32 mismatch (the file says ${stored.toString(16).padStart(8, '0')}, its bytes give ${actual.toString(16).padStart(8, '0')})`;
     if (magicDiffers === 0 && version === CHECKPOINT_VERSION) {
-      const header = parseHeader(bytes, view);
-      const described = describedLength(header, PREFIX + view.getUint32(12, true));
+      const header = parseHeader(bytes, headerLength);
+      const described = describedLength(header, PREFIX + headerLength);
       if (described !== undefined && described > n) fail(who, `truncated: the file has ${n} bytes, but its header describes ${described}`);
-      const headerLength = view.getUint32(12, true);
       if (header === undefined && PREFIX + headerLength > n - 4) fail(who, `truncated or corrupted: ${crc}, and the header should be ${headerLength} bytes, but the file has ${n} bytes in all`);
       if (described !== undefined && described < n) fail(who, `corrupted: ${crc}; the file has ${n - described} bytes more than its header describes`);
     }
@@ -244,12 +320,11 @@ function readHeader(bytes: Uint8Array, who: string): CheckpointHeader {
   }
 
   if (version !== CHECKPOINT_VERSION) fail(who, `format version ${version} is not supported: this flatgrad reads version ${CHECKPOINT_VERSION} (was the file written by a newer flatgrad?)`);
-  const headerLength = view.getUint32(12, true);
   const dataStart = PREFIX + headerLength;
   if (dataStart > n - 4) fail(who, `the header length ${headerLength} runs past the end of the file (${n} bytes)`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX, dataStart)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.read(PREFIX, dataStart)));
   } catch (e) {
     fail(who, `the header is not valid JSON: ${(e as Error).message}`);
   }
@@ -286,10 +361,15 @@ function readHeader(bytes: Uint8Array, who: string): CheckpointHeader {
 
 /** The header of a checkpoint (version, dtype, graph, entries, meta), after checking the whole file as loadCheckpoint does. */
 export function checkpointHeader(bytes: Uint8Array): CheckpointHeader {
-  return readHeader(bytes, 'checkpoint');
+  return readHeader(inMemory(bytes, 'checkpoint'), 'checkpoint');
 }
 
-function load(model: CheckpointModel, bytes: Uint8Array, who: string): void {
+function inMemory(bytes: Uint8Array, who: string): Bytes {
+  if (!(bytes instanceof Uint8Array)) fail(who, `expected the checkpoint's bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  return memoryBytes(bytes);
+}
+
+function load(model: CheckpointModel, bytes: Bytes, who: string): void {
   const header = readHeader(bytes, who);
   const slots = slotsOf(model, who);
 
@@ -322,14 +402,21 @@ function load(model: CheckpointModel, bytes: Uint8Array, who: string): void {
     fail(who, `the file does not fit this model${graphs}: ${problems.length} mismatch${problems.length === 1 ? '' : 'es'}\n${lines.join('\n')}`);
   }
 
-  // Everything checked: now copy (converting f32 ↔ f64 where the model's buffer differs from the file's).
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Everything checked: now copy — straight into the model's buffer when it has the file's float type (on a
+  // little-endian machine), else a piece at a time, converting f32 ↔ f64.
   for (const s of slots) {
     const e = byKey.get(s.key)!;
-    const at = bytes.byteOffset + e.offset;
     const size = SIZE[e.dtype];
-    if (littleEndian && at % size === 0) s.buffer.set(e.dtype === 'f64' ? new Float64Array(bytes.buffer, at, e.length) : new Float32Array(bytes.buffer, at, e.length));
-    else for (let i = 0; i < e.length; i++) s.buffer[i] = e.dtype === 'f64' ? view.getFloat64(e.offset + 8 * i, true) : view.getFloat32(e.offset + 4 * i, true);
+    if (littleEndian && size === s.buffer.BYTES_PER_ELEMENT) {
+      bytes.into(e.offset, new Uint8Array(s.buffer.buffer, s.buffer.byteOffset, s.buffer.byteLength));
+      continue;
+    }
+    const step = Math.max(1, Math.floor(io.chunk / size));
+    for (let i = 0; i < e.length; i += step) {
+      const count = Math.min(step, e.length - i);
+      const view = new DataView(bytes.read(e.offset + i * size, e.offset + (i + count) * size).slice().buffer);
+      for (let j = 0; j < count; j++) s.buffer[i + j] = e.dtype === 'f64' ? view.getFloat64(8 * j, true) : view.getFloat32(4 * j, true);
+    }
   }
 }
 
@@ -339,21 +426,70 @@ function load(model: CheckpointModel, bytes: Uint8Array, who: string): void {
  * written, so a failed load leaves the model unchanged. f32 ↔ f64 entries convert (f64 → f32 rounds).
  */
 export function loadCheckpoint(model: CheckpointModel, bytes: Uint8Array): void {
-  load(model, bytes, 'checkpoint');
+  load(model, inMemory(bytes, 'checkpoint'), 'checkpoint');
 }
 
 /**
- * saveCheckpoint to a file. Written to `<path>.tmp` and then renamed over `path`, so a crash mid-write leaves
- * the previous checkpoint whole.
+ * saveCheckpoint to a file, written a piece at a time (the model's buffers themselves, never one copy of the whole
+ * file). Written to `<path>.tmp`, flushed, then renamed over `path`, so a crash mid-write leaves the previous
+ * checkpoint whole; a write or rename that fails removes `<path>.tmp` and throws a FlatgradError naming the file.
  */
-export function writeCheckpoint(path: string, model: CheckpointModel, meta?: { readonly [key: string]: Json }): void {
-  const bytes = saveCheckpoint(model, meta);
+export function writeCheckpoint(path: string, model: CheckpointModel, meta: { readonly [key: string]: Json } = {}): void {
+  const who = `writeCheckpoint '${path}'`;
+  const { header, head, pieces } = layOut(model, meta, who);
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      let state = 0xffffffff;
+      let at = 0;
+      const put = (bytes: Uint8Array) => {
+        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, Math.min(io.chunk, bytes.length - done));
+        state = crcUpdate(state, bytes);
+        at += bytes.length;
+      };
+      put(head);
+      for (const p of pieces) {
+        if (p.offset > at) put(new Uint8Array(p.offset - at)); // the zeros that align the entry
+        put(p.bytes);
+      }
+      const crc = new Uint8Array(4);
+      new DataView(crc.buffer).setUint32(0, (state ^ 0xffffffff) >>> 0, true);
+      put(crc);
+      if (at !== header.bytes) throw new Error(`internal: wrote ${at} bytes, the header says ${header.bytes}`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    fail(who, `could not write it: ${(e as Error).message}`);
+  }
 }
 
-/** loadCheckpoint from a file; errors name the file. */
+/**
+ * loadCheckpoint from a file, read a piece at a time: a file of any size (beyond Node's 2 GiB for one Buffer) loads,
+ * checked whole (its CRC-32) before anything is written. Errors name the file.
+ */
 export function readCheckpoint(path: string, model: CheckpointModel): void {
-  load(model, new Uint8Array(readFileSync(path)), `checkpoint '${path}'`);
+  const who = `checkpoint '${path}'`;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    fail(who, code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot open it: ${(e as Error).message}`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) fail(who, 'is a directory, not a checkpoint file');
+    if (!stat.isFile()) fail(who, 'is not a regular file');
+    load(model, fileBytes(fd, stat.size), who);
+  } catch (e) {
+    if (e instanceof FlatgradError) throw e;
+    fail(who, `could not read it: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -10,6 +10,8 @@ import { bindDims } from '../shape/bind.ts';
 import { programGraph } from '../passes/program.ts';
 import { optimize } from '../passes/index.ts';
 import { formatShape } from '../shape/shape.ts';
+import type { PNode } from '../passes/program.ts';
+import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
 import { planOptimizer, type Optimizer } from '../codegen/ts/optimizer.ts';
 
@@ -97,10 +99,24 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
     return bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
   });
   let program = time('program', () => programGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims));
+  checkSizes(program.nodes, site);
   if (options.optimize !== false) program = time('passes', () => optimize(program));
   const optimizer = planOptimizer(options.optimizer, site);
   const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false, optimizer };
   return time('lower', () => lower(spec));
+}
+
+/** The most values one typed array holds (V8's limit): no value of a model may have more. */
+const MAX_VALUES = 2 ** 32 - 1;
+
+/** Every value fits a typed array; else a clear error, before any code is emitted. */
+function checkSizes(nodes: readonly PNode[], site: string): void {
+  for (const n of nodes) {
+    const size = n.shape.reduce((a, b) => a * b, 1);
+    if (Number.isSafeInteger(size) && size <= MAX_VALUES) continue;
+    const where = n.op === 'input' || n.op === 'param' ? `${n.op} '${n.name}'` : `'${n.name}' (${n.op} at ${n.site})`;
+    throw new FlatgradError(`compile: ${where} would hold ${size.toExponential(3)} values (shape ${formatShape(n.symbolic)} = [${n.shape.join(', ')}]), more than a typed array holds (2^32 − 1); bind smaller dims`, site);
+  }
 }
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */
@@ -116,5 +132,14 @@ export async function compile(g: Graph, options: CompileOptions & { seed?: numbe
   const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source' | 'inputs'> }>(source, g.name));
   const bounds = new Map(program.indexChecks.map((c) => [c.input, c.bound]));
   const inputs = program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype, ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
-  return { ...time('create', () => mod.createModel({ seed: options.seed, simd: options.simd })), inputs, source };
+  let model: Omit<Model, 'source' | 'inputs'>;
+  try {
+    model = time('create', () => mod.createModel({ seed: options.seed, simd: options.simd }));
+  } catch (e) {
+    // The arena is one allocation; a process that cannot have it says so as a RangeError.
+    if (!(e instanceof RangeError)) throw e;
+    const bytes = program.memory?.bytes;
+    throw new FlatgradError(`compile: could not allocate the model's buffers${bytes ? ` (${formatBytes(bytes)})` : ''}: ${e.message}`, userSite());
+  }
+  return { ...model, inputs, source };
 }

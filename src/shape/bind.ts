@@ -12,8 +12,9 @@ export function bindDims(nodes: readonly Tensor[], dims: Readonly<Record<string,
   const graphDims = new Set(used.keys());
   for (const n of nodes[0]?.graph.nodes ?? []) for (const s of symbolsIn(n)) graphDims.add(s);
   for (const [name, value] of Object.entries(dims)) {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw new FlatgradError(`${what}: dim '${name}' must be bound to a positive integer, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`, site);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      const tooBig = typeof value === 'number' && Number.isInteger(value) && value > 0 ? ' (beyond 2^53, larger than any size can be)' : '';
+      throw new FlatgradError(`${what}: dim '${name}' must be bound to a positive integer, got ${describe(value)}${tooBig}`, site);
     }
     if (!graphDims.has(name)) {
       const known = [...graphDims];
@@ -26,4 +27,15 @@ export function bindDims(nodes: readonly Tensor[], dims: Readonly<Record<string,
     }
   }
   return dims as Dims;
+}
+
+/** Any value, for a message: JSON.stringify throws on a BigInt or a cycle. */
+function describe(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'bigint') return `the BigInt ${value}n (give a number: ${value})`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }

@@ -2,8 +2,9 @@
 // nest or matmul per kernel, and, where worthwhile, generated Wasm SIMD kernels with their TypeScript fallbacks.
 import type { Node } from '../../graph/graph.ts';
 import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../lower/kernel.ts';
-import type { Program, Step } from '../../lower/lower.ts';
-import type { MemoryPlan } from '../../lower/memory.ts';
+import type { Leaf, Program, Step } from '../../lower/lower.ts';
+import { formatBytes, type MemoryPlan } from '../../lower/memory.ts';
+import { FlatgradError } from '../../graph/errors.ts';
 import { getOp } from '../../ops/registry.ts';
 import { formatShape, sizeOf, stridesOf } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
@@ -17,10 +18,8 @@ import { braces, describeShape, entry, indent, index, ModuleEmitter, term } from
 export class TensorEmitter extends ModuleEmitter {
   /** Matmuls, large fused loops and the update run as generated WebAssembly SIMD kernels (f32, optimized, arena planned). */
   private readonly wasm: boolean;
-  /** Fused loops that run as Wasm SIMD, with their TypeScript fallback. */
   /** Fused loops that run as Wasm SIMD (exported under their identifier), with their TypeScript fallback. */
   private readonly wasmLoops: { id: string; body: FunctionBody; scalars: string[]; typescript: string[] }[] = [];
-
 
   constructor(p: Program) {
     super(p);
@@ -70,6 +69,13 @@ export class TensorEmitter extends ModuleEmitter {
     const specs = [...new Map(kernels.map((k) => [gemmName(gemmSpec(k)), k])).values()];
     const scratch = scratchBytes(specs.map(gemmSpec));
     const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
+    if (pages > WASM_MAX_PAGES) {
+      const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
+      throw new FlatgradError(
+        `compile: the model's buffers take ${formatBytes(mem.bytes + scratch)} (params ${of(p.params)}, optimizer state ${of(p.state)}, inputs ${of(p.inputs)}, the rest values and gradients), more than the 4 GiB one WebAssembly memory holds; compile it with wasm: false (TypeScript loops over an ArrayBuffer, which may be larger), or make it smaller`,
+        p.spec.site,
+      );
+    }
     const alias = new Map(p.aliases.map((a) => [a.name, a.of]));
     const place = (name: string): number => {
       while (!mem.offsets.has(name)) name = alias.get(name)!;
@@ -280,6 +286,9 @@ export class TensorEmitter extends ModuleEmitter {
 
 /** The Wasm kernels read f32: a matmul of integers stays in the TypeScript loops. */
 const onFloats = (node: Node) => node.inputs.every((i) => i.dtype === 'float');
+
+/** A WebAssembly memory's most pages of 64 KiB: 4 GiB. */
+const WASM_MAX_PAGES = 65536;
 
 /** Elements below which a fused loop stays TypeScript: the call would cost more than it saves. */
 const WASM_LOOP_MIN = 1024;
