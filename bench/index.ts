@@ -12,7 +12,7 @@ import ts from 'typescript';
 import { compile, emit, graph, mulberry32, randn, type Tensor } from '../src/index.ts';
 import { loadModule } from '../src/runtime/load.ts';
 import spec from '../examples/two_layer_net.ts';
-import { measure, type Stat } from './measure.ts';
+import { measure, writeResults, type Stat } from './measure.ts';
 import { jaxPeer } from './peers/jax.ts';
 import { tfjsPeer } from './peers/tfjs.ts';
 import { flatgradPeers, makeData, MATMUL_SIZES, W1, W2, WORKLOADS, type BenchData, type PeerTasks, type WorkloadId } from './workloads.ts';
@@ -390,7 +390,7 @@ const report = [
 
 const text = report.join('\n');
 console.log(text);
-writeFileSync(join(root, 'bench/RESULTS.md'), text);
+writeResults(join(root, 'bench/RESULTS.md'), 'peers', text);
 if (disagreements.length) {
   console.error(`bench: the peers do not compute the same thing:\n  ${disagreements.join('\n  ')}`);
   process.exitCode = 1;

@@ -1,6 +1,7 @@
 // Timing for the peer benchmarks: tinybench runs each (row, workload) in short rounds, rows interleaved and their
 // order rotated every round, so a noisy minute on a shared machine spreads over every row instead of landing on one;
 // the samples of all rounds are pooled into a median and a MAD (median absolute deviation).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { WORKLOADS, type PeerTasks, type WorkloadId } from './workloads.ts';
 
@@ -63,4 +64,21 @@ export async function measure(peers: readonly PeerTasks[], o: MeasureOptions): P
     results.set(name, row);
   }
   return results;
+}
+
+/**
+ * bench/RESULTS.md holds two reports: the peers' (`npm run bench`) and compile time (`npm run bench -- compile`),
+ * the second between these markers. Each command rewrites its own part and keeps the other's.
+ */
+const COMPILE_START = '<!-- compile time: npm run bench -- compile -->';
+const COMPILE_END = '<!-- end of compile time -->';
+
+export function writeResults(path: string | URL, part: 'peers' | 'compile', text: string): void {
+  const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const at = old.indexOf(COMPILE_START);
+  const end = old.indexOf(COMPILE_END);
+  const peers = at < 0 ? old : old.slice(0, at).trimEnd();
+  const compile = at < 0 || end < 0 ? '' : old.slice(at, end + COMPILE_END.length);
+  const next = part === 'peers' ? [text.trimEnd(), compile] : [peers, `${COMPILE_START}\n${text.trim()}\n${COMPILE_END}`];
+  writeFileSync(path, `${next.filter(Boolean).join('\n\n')}\n`);
 }
