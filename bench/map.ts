@@ -10,13 +10,19 @@ import { Bench } from 'tinybench';
 import { ModuleBuilder } from '../src/codegen/wasm/encoder.ts';
 import { mapFunction } from '../src/codegen/wasm/map.ts';
 import type { KExpr, Load, MapKernel } from '../src/lower/kernel.ts';
-import { sigmoid } from '../templates/prelude/sigmoid.ts';
+import { getOp } from '../src/ops/index.ts';
 
 const TIME = Number(process.env.BENCH_TIME_MS ?? 500);
 
 const load = (buf: string, strides: number[]): Load => ({ k: 'load', buf, strides });
 const lit = (value: number): KExpr => ({ k: 'lit', value });
-const o = (op: string, ...args: KExpr[]): KExpr => ({ k: 'op', op, attrs: {}, args });
+/** The registry op's IR on these operands, as the compiler lowers a node of it. */
+const o = (op: string, ...args: KExpr[]): KExpr => getOp(op).elementwise!.compute(...args);
+/** The sigmoid helper a generated module carries (src/ops/math.ts, rendered). */
+const sigmoid = (x: number) => {
+  const t0 = Math.exp(-Math.abs(x));
+  return x >= 0 ? 1 / (1 + t0) : t0 / (1 + t0);
+};
 
 interface Case {
   name: string;

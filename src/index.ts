@@ -12,6 +12,9 @@ export {
   softmax, softmaxCrossEntropy, sumOfSquares, svmLoss,
 } from './ops/composite.ts';
 export { customOp, type CustomOp, type CustomOpSpec, type CustomOpDomain } from './ops/custom.ts';
+/** The ALU IR's builders (alu.add, alu.exp, alu.where, …): what a custom op computes is written with these. */
+export * as alu from './ir/builders.ts';
+export type { Expr } from './ir/expr.ts';
 export { mulberry32, randn } from '../templates/prelude/random.ts';
 export { cosine, inverseSqrt, linear, stepDecay, warmup, type Schedule } from './runtime/schedules.ts';
 export type { Optimizer } from './codegen/ts/optimizer.ts';

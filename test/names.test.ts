@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, customOp, emit, FlatgradError, Graph, graph, l2, type Model, type Tensor } from '../src/index.ts';
+import { alu, compile, customOp, emit, FlatgradError, Graph, graph, l2, type Model, type Tensor } from '../src/index.ts';
 import { loadModule } from '../src/runtime/load.ts';
 import { markers, thrown, rejected } from './helpers.ts';
 
@@ -130,7 +130,7 @@ describe('hostile names are refused at every door, at the user\'s line', () => {
 
   it('custom op names', () => {
     for (const name of [...hostile, ...inheritedNames, 'param', 'input', 'const']) {
-      const e = thrown(() => customOp({ name, arity: 1, f64: (x) => x, ts: (x) => x, backward: (g) => [g] })); // @custom
+      const e = thrown(() => customOp({ name, arity: 1, f64: (x) => x, compute: (x) => x, backward: (g) => [g] })); // @custom
       expect(e.message).toMatch(/^customOp: name .* (is not an identifier|is reserved; choose another)/s);
       expect(e.message).toContain(at('custom'));
     }
@@ -273,16 +273,16 @@ describe('the header: the graph\'s name and source path stay in their comment', 
   });
 });
 
-describe('custom op code is the only user text in code, and only as one expression', () => {
-  it('the op name never appears; the code appears once per use, in parentheses', async () => {
-    const twice = customOp({ name: 'evilName', arity: 1, f64: (x) => 2 * x, ts: (x) => `2 * ${x}`, backward: (g) => [g.mul(2)] });
+describe('a custom op is IR, not text: only its (checked) name reaches the code, naming its function', () => {
+  it('the function it computes, and one call per use', async () => {
+    const twice = customOp({ name: 'twiceOp', arity: 1, f64: (x) => 2 * x, compute: (x) => alu.mul(2, x), backward: (g) => [g.mul(2)] });
     const g = graph('custom_code');
     const w = g.param('w', [3], { init: [1, 2, 3] });
     const model = await compile(g, { loss: twice(w).sum() });
     expect(model.forward({})).toBe(12);
     checkModule(model.source);
-    expect(model.source).not.toContain('evilName');
-    expect(model.source.match(/\(2 \* w\[i\]\)/g)).toHaveLength(1);
+    expect(model.source).toContain('function twiceOp(x: number): number {\n  return 2 * x;\n}');
+    expect(model.source.match(/twiceOp\(w\[i\]\)/g)).toHaveLength(1);
     await runs(model.source);
   });
 

@@ -129,9 +129,11 @@ function refuse_step(values: readonly ArrayLike<number>[], names: readonly strin
   throw flatgrad_error('step: a non-finite loss or gradient, so nothing was changed');
 }
 
-/** The lecture's σ(x) = 1 / (1 + e^-x). */
+/** The lecture's σ(x) = 1 / (1 + e^-x), computed from e^-|x| so that it never overflows. */
 function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
+  const t0 = Math.exp(-Math.abs(x));
+  const t1 = 1 + t0;
+  return x >= 0 ? 1 / t1 : t0 / t1;
 }
 
 export interface Feeds {

@@ -1,31 +1,12 @@
-import type { Node } from '../graph/graph.ts';
-import type { Attrs } from '../ops/registry.ts';
+import type { Node } from '../graph/node.ts';
+import { children, type Expr, type Load } from '../ir/expr.ts';
 
 /**
- * Kernel IR: what every target emits from. A kernel loops over an index space and evaluates a
- * scalar expression; a load reads a buffer at sum(index[d] * strides[d]).
+ * Kernel IR: what every target emits from. A kernel loops over an index space and evaluates a scalar
+ * expression of the closed ALU IR (src/ir/expr.ts); a load reads a buffer at sum(index[d] * strides[d]).
  */
-export type KExpr =
-  | Load
-  /** The loop index along an axis of the kernel's index space. */
-  | { readonly k: 'index'; readonly axis: number }
-  /** `then` where every loop index lies in its [lo, hi), else `otherwise`; only the chosen side is evaluated. */
-  | { readonly k: 'guard'; readonly ranges: readonly { axis: number; lo: number; hi: number }[]; readonly then: KExpr; readonly otherwise: KExpr }
-  | { readonly k: 'lit'; readonly value: number }
-  | { readonly k: 'var'; readonly name: string }
-  | { readonly k: 'op'; readonly op: string; readonly attrs: Attrs; readonly args: readonly KExpr[] };
-
-/**
- * Reads buf at offset + sum(index[d] * strides[d]) + sum(value(indirect) * stride): an indirect term
- * reads an index from another buffer (gathering rows, say).
- */
-export interface Load {
-  readonly k: 'load';
-  readonly buf: string;
-  readonly strides: readonly number[];
-  readonly offset?: number;
-  readonly indirect?: readonly { readonly expr: KExpr; readonly stride: number }[];
-}
+export type KExpr = Expr;
+export type { Load };
 
 /** out[i] = expr(i) over `shape`. */
 export interface MapKernel {
@@ -77,9 +58,15 @@ export interface LowerContext {
 
 /** Every load in an expression, indirect index reads included. */
 export function loads(e: KExpr): Load[] {
-  if (e.k === 'load') return [e, ...(e.indirect ?? []).flatMap((t) => loads(t.expr))];
-  if (e.k === 'guard') return [...loads(e.then), ...loads(e.otherwise)];
-  return e.k === 'op' ? e.args.flatMap(loads) : [];
+  const found: Load[] = [];
+  const todo = [e];
+  for (let x = todo.pop(); x; x = todo.pop()) {
+    if (x.k === 'load') found.push(x);
+    const c = children(x);
+    for (let i = c.length - 1; i >= 0; i--) todo.push(c[i]!); // left to right, as written
+
+  }
+  return found;
 }
 
 /** The buffers a kernel reads. */

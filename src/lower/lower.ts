@@ -105,7 +105,7 @@ export function lower(spec: ProgramSpec): Program {
   const loadedOnly = new Set<PNode>();
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
-    if ((users.get(n) ?? []).every((c) => getOp(c.op).scalar || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && loadedOnly.has(c)))) loadedOnly.add(n);
+    if ((users.get(n) ?? []).every((c) => getOp(c.op).elementwise || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && loadedOnly.has(c)))) loadedOnly.add(n);
   }
   const onlyLoaded = (n: PNode) => loadedOnly.has(n);
   // checkFinite checks every value where it is stored, so nothing is fused away.
@@ -178,8 +178,8 @@ export function lower(spec: ProgramSpec): Program {
       continue;
     }
     const def = getOp(n.op);
-    if (def.scalar) {
-      const expr: KExpr = { k: 'op', op: n.op, attrs: n.attrs, args: n.inputs.map((i) => ctx.load(i, broadcastStrides(shapeOf(i), shape))) };
+    if (def.elementwise) {
+      const expr = def.elementwise.compute(...n.inputs.map((i) => ctx.load(i, broadcastStrides(shapeOf(i), shape))));
       if (fused.has(n)) {
         storage.set(n, { kind: 'fused', expr });
         continue;
@@ -266,7 +266,7 @@ export const MAX_FUSED_DEPTH = 32;
  * which then finishes the job in place.
  */
 function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consumers: ReadonlyMap<PNode, PNode[]>): { fused: Set<PNode>; epilogue: Map<PNode, PNode> } {
-  const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).scalar !== undefined;
+  const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).elementwise !== undefined;
   const readsInPlace = (c: PNode, n: PNode) => (elementwise(c) && sameShape(c.shape, n.shape)) || REDUCTIONS.includes(c.op);
   const only = (n: PNode) => {
     const users = consumers.get(n) ?? [];
@@ -330,10 +330,11 @@ function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>): void {
 function matchEpilogue(expr: KExpr, out: string, n: number, leaves: ReadonlySet<string>): { bias?: string; relu?: boolean } | undefined {
   const own = (x: KExpr) => x.k === 'load' && x.buf === out && !x.offset && !x.indirect && x.strides.length === 2 && x.strides[0] === n && x.strides[1] === 1;
   const row = (x: KExpr) => x.k === 'load' && leaves.has(x.buf) && !x.offset && !x.indirect && x.strides.length === 2 && x.strides[0] === 0 && x.strides[1] === 1;
-  const relu = expr.k === 'op' && expr.op === 'relu';
-  const inner = relu ? (expr as { args: readonly KExpr[] }).args[0]! : expr;
+  // relu is max(0, x)
+  const relu = expr.k === 'alu' && expr.op === 'max' && expr.args[0]!.k === 'lit' && Object.is(expr.args[0]!.value, 0);
+  const inner = relu ? (expr as { args: readonly KExpr[] }).args[1]! : expr;
   if (relu && own(inner)) return { relu: true };
-  if (inner.k !== 'op' || inner.op !== 'add') return undefined;
+  if (inner.k !== 'alu' || inner.op !== 'add') return undefined;
   const [a, b] = inner.args as [KExpr, KExpr];
   const bias = own(a) && row(b) ? b : own(b) && row(a) ? a : undefined;
   return bias ? { bias: (bias as { buf: string }).buf, relu } : undefined;

@@ -1,4 +1,4 @@
-import { binary, call, unary } from '../codegen/ts/code.ts';
+import * as ir from '../ir/expr.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 import { defineElementwise, oneMinus, sampleShapes, sumTo } from './elementwise.ts';
@@ -16,7 +16,7 @@ export function pair(g: Graph, rng: Rng, awayFromZero = false): [Tensor, Tensor]
 defineElementwise({
   name: 'add', arity: 2,
   f64: (a, b) => a + b,
-  ts: ([a, b]) => binary('+', a!, b!),
+  compute: ir.add,
   vjp: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g, n.inputs[1]!.shape)],
   sample: (g, rng) => { const [a, b] = pair(g, rng); return a.add(b); },
 });
@@ -24,7 +24,7 @@ defineElementwise({
 defineElementwise({
   name: 'sub', arity: 2,
   f64: (a, b) => a - b,
-  ts: ([a, b]) => binary('-', a!, b!),
+  compute: ir.sub,
   vjp: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g.neg(), n.inputs[1]!.shape)],
   sample: (g, rng) => { const [a, b] = pair(g, rng); return a.sub(b); },
 });
@@ -33,7 +33,7 @@ defineElementwise({
 defineElementwise({
   name: 'mul', arity: 2,
   f64: (a, b) => a * b,
-  ts: ([a, b]) => binary('*', a!, b!),
+  compute: ir.mul,
   vjp: (g, n) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
     return [sumTo(g.mul(b), a.shape), sumTo(g.mul(a), b.shape)];
@@ -44,7 +44,7 @@ defineElementwise({
 defineElementwise({
   name: 'div', arity: 2,
   f64: (a, b) => a / b,
-  ts: ([a, b]) => binary('/', a!, b!),
+  compute: ir.div,
   vjp: (g, n) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
     return [sumTo(g.div(b), a.shape), sumTo(g.mul(n).div(b).neg(), b.shape)];
@@ -55,7 +55,7 @@ defineElementwise({
 defineElementwise({
   name: 'neg', arity: 1,
   f64: (a) => -a,
-  ts: ([a]) => unary('-', a!),
+  compute: ir.neg,
   vjp: (g) => [g.neg()],
   sample: (g, rng) => g.param('a', sampleShapes(rng)[0]).neg(),
 });
@@ -70,7 +70,7 @@ function defineWinner(name: 'maximum' | 'minimum', better: '>' | '<'): void {
   defineElementwise({
     name, arity: 2,
     f64: (a, b) => fn(a, b),
-    ts: ([a, b]) => call(better === '>' ? 'Math.max' : 'Math.min', a!, b!),
+    compute: better === '>' ? ir.max : ir.min,
     vjp: (g, n) => {
       const [a, b] = n.inputs as [Tensor, Tensor];
       const wins = better === '>' ? b.greater(a) : a.greater(b);
@@ -88,7 +88,7 @@ defineWinner('minimum', '<');
 defineElementwise({
   name: 'pow', arity: 2,
   f64: Math.pow,
-  ts: ([a, b]) => call('Math.pow', a!, b!),
+  compute: ir.pow,
   vjp: (g, n) => {
     const [a, b] = n.inputs as [Tensor, Tensor];
     const base = b.equal(0).where(0, g.mul(b).mul(a.pow(b.sub(1))));

@@ -1,23 +1,21 @@
 // Comparisons give 1 or 0. They are step functions: their gradient is zero almost everywhere, so they have none.
-import { atom, binary, ternary, type Code } from '../codegen/ts/code.ts';
+import * as ir from '../ir/expr.ts';
 import { defineElementwise, sampleShapes, sumTo } from './elementwise.ts';
 import { pair } from './arithmetic.ts';
 
-const bit = (cond: Code) => ternary(cond, atom('1'), atom('0'));
-
 const comparisons = [
-  ['greater', '>', (a: number, b: number) => a > b],
-  ['less', '<', (a: number, b: number) => a < b],
-  ['greaterEqual', '>=', (a: number, b: number) => a >= b],
-  ['lessEqual', '<=', (a: number, b: number) => a <= b],
-  ['equal', '===', (a: number, b: number) => a === b],
+  ['greater', (a: number, b: number) => a > b],
+  ['less', (a: number, b: number) => a < b],
+  ['greaterEqual', (a: number, b: number) => a >= b],
+  ['lessEqual', (a: number, b: number) => a <= b],
+  ['equal', (a: number, b: number) => a === b],
 ] as const;
 
-for (const [name, op, f] of comparisons) {
+for (const [name, f] of comparisons) {
   defineElementwise({
     name, arity: 2,
     f64: (a, b) => (f(a, b) ? 1 : 0),
-    ts: ([a, b]) => bit(binary(op, a!, b!)),
+    compute: ir[name],
     sample: (g, rng) => {
       const [a, b] = pair(g, rng, true);
       return g.apply(name, [a, b]).mul(a);
@@ -25,11 +23,11 @@ for (const [name, op, f] of comparisons) {
   });
 }
 
-// -1, 0 or 1.
+// -1, 0 or 1, as Math.sign: ±0 and NaN are themselves.
 defineElementwise({
-  name: 'sign', arity: 1,
+  name: 'sign', arity: 1, named: true, doc: 'Math.sign(x): -1, 0 or 1; ±0 and NaN are themselves.',
   f64: Math.sign,
-  ts: ([a]) => ({ text: `Math.sign(${a!.text})`, prec: 20 }),
+  compute: (x) => ir.where(ir.greater(x, 0), 1, ir.where(ir.less(x, 0), -1, x)),
   sample: (g, rng) => { const a = g.param('a', sampleShapes(rng)[0]); return a.sign().mul(a); },
 });
 
@@ -38,7 +36,7 @@ defineElementwise({
 defineElementwise({
   name: 'where', arity: 3,
   f64: (c, a, b) => (c !== 0 ? a : b),
-  ts: ([c, a, b]) => ternary(binary('!==', c!, atom('0')), a!, b!),
+  compute: ir.where,
   vjp: (g, n) => {
     const [c, a, b] = n.inputs;
     return [null, sumTo(c!.where(g, 0), a!.shape), sumTo(c!.where(0, g), b!.shape)];

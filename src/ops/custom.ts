@@ -1,9 +1,9 @@
 // Custom elementwise ops, defined the way the lecture defines `Multiply(torch.autograd.Function)`:
-// a forward (in float64 for the reference interpreter, and as TypeScript for the emitter) and a
-// backward written with graph ops. The op lands in the same registry as the built-ins, so it
-// compiles, broadcasts, lowers, differentiates and gradchecks like one of them.
+// a forward (in float64 for the reference interpreter, and over the ALU IR for every backend, as the
+// built-ins' are) and a backward written with graph ops. The op lands in the same registry as the
+// built-ins, so it compiles, broadcasts, lowers, differentiates, gradchecks and runs as Wasm SIMD like one.
 import './index.ts'; // the built-ins first, so a custom op can never take a built-in's name
-import { atom, type Code } from '../codegen/ts/code.ts';
+import { ALU_OPS, fn, type Expr } from '../ir/expr.ts';
 import { FlatgradError } from '../graph/errors.ts';
 import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
 import { userSite } from '../graph/source.ts';
@@ -31,11 +31,11 @@ export interface CustomOpSpec {
   /** The forward, one element at a time, in float64: the reference interpreter runs it. */
   f64(...args: number[]): number;
   /**
-   * The same forward as one TypeScript expression, from its operands' expressions (each already an atom,
-   * parenthesized where needed). It is pasted into the generated code in parentheses; it may not contain
-   * `;`, line breaks, backticks or comments.
+   * The same forward over the ALU IR, built from its operands with flatgrad's `alu` builders
+   * (`(x, y) => alu.mul(alu.mul(x, x), y)`): every backend renders it, the TypeScript as a function named after
+   * the op, the Wasm SIMD loops inline.
    */
-  ts(...args: string[]): string;
+  compute(...args: Expr[]): Expr;
   /**
    * The vector-Jacobian product, written with graph ops: given the upstream gradient (the output's shape),
    * the inputs (what the lecture's forward keeps with save_for_backward) and the op's output node, one
@@ -62,7 +62,7 @@ const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
  *     const cube = customOp({
  *       name: 'cube', arity: 1,
  *       f64: (x) => x * x * x,
- *       ts: (x) => `${x} * ${x} * ${x}`,
+ *       compute: (x) => alu.mul(alu.mul(x, x), x),
  *       backward: (grad, [x]) => [grad.mul(3).mul(x.square())],
  *     });
  *     const y = cube(x);
@@ -74,7 +74,7 @@ export function customOp(spec: CustomOpSpec): CustomOp {
   const fail = (message: string): never => {
     throw new FlatgradError(`customOp: ${message}`, site);
   };
-  if (typeof spec !== 'object' || spec === null) fail(`expected an op spec { name, arity, f64, ts, backward }, got ${String(spec)}`);
+  if (typeof spec !== 'object' || spec === null) fail(`expected an op spec { name, arity, f64, compute, backward }, got ${String(spec)}`);
   const { name, arity } = spec;
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
     fail(`name ${show(name)} is not an identifier (letters, digits and _, not starting with a digit)`);
@@ -84,7 +84,7 @@ export function customOp(spec: CustomOpSpec): CustomOp {
   if (typeof arity !== 'number' || !Number.isInteger(arity) || arity < 1 || arity > 4) {
     fail(`'${name}': arity must be an integer from 1 to 4, got ${show(arity)}`);
   }
-  for (const key of ['f64', 'ts', 'backward'] as const) {
+  for (const key of ['f64', 'compute', 'backward'] as const) {
     if (typeof spec[key] !== 'function') fail(`'${name}': ${key} must be a function, got ${typeof spec[key]}`);
   }
   const domains = Array.isArray(spec.domain) ? (spec.domain as readonly CustomOpDomain[]) : Array.from({ length: arity }, () => (spec.domain ?? 'any') as CustomOpDomain);
@@ -92,17 +92,17 @@ export function customOp(spec: CustomOpSpec): CustomOp {
   for (const d of domains) if (!isDomain(d)) fail(`'${name}': bad domain ${show(d)}; use 'any', 'positive', 'awayFromZero' or { min, max } with min < max`);
   if (spec.sample !== undefined && typeof spec.sample !== 'function') fail(`'${name}': sample must be a function, got ${typeof spec.sample}`);
   // Read once: the op is what was checked, whatever becomes of the spec object later.
-  const { f64, ts, backward, sample } = spec;
-
-  // The user's code, checked now on placeholder operands so a mistake points here at once,
-  // and again on the real operands each time it is emitted.
-  const code = (args: readonly string[]): string => {
-    const text: unknown = ts(...args);
-    const problem = expressionProblem(text);
-    if (problem) fail(`'${name}': ts must return one TypeScript expression, but ${problem} (got ${show(text)} for operands ${args.join(', ')})`);
-    return text as string;
-  };
-  code(Array.from({ length: arity }, (_, k) => `x${k}`));
+  const { f64, compute, backward, sample } = spec;
+  // Built once, on its arguments, and checked: an expression of the ALU IR over them and literals.
+  let body: Expr | undefined;
+  try {
+    body = fn(name, arity, compute).body;
+  } catch (e) {
+    fail(`'${name}': compute threw ${String(e)}`);
+  }
+  const problem = exprProblem(body, arity);
+  if (problem) fail(`'${name}': compute must build an expression with flatgrad's alu builders (alu.add, alu.exp, …) from its operands, but ${problem}`);
+  const defined = body!;
 
   const op: CustomOp = (...args) => {
     const g = args.find((a): a is Tensor => a instanceof Tensor)?.graph;
@@ -114,8 +114,9 @@ export function customOp(spec: CustomOpSpec): CustomOp {
   defineElementwise({
     name,
     arity,
+    named: true,
     f64: (...xs) => f64(...xs),
-    ts: (args: readonly Code[]) => atom(`(${code(args.map(operand))})`),
+    compute: () => defined,
     vjp: (grad, node) => {
       const grads: unknown = backward(grad, [...node.inputs], node);
       if (!Array.isArray(grads) || grads.length !== arity) {
@@ -128,37 +129,22 @@ export function customOp(spec: CustomOpSpec): CustomOp {
   return op;
 }
 
-/** An operand as the user's template receives it: an atom, parenthesized unless it already is one. */
-function operand(c: Code): string {
-  return c.prec >= atom('').prec ? c.text : `(${c.text})`;
-}
-
-/** Why `text` cannot be pasted into generated code as one expression, or undefined when it can. */
-function expressionProblem(text: unknown): string | undefined {
-  if (typeof text !== 'string') return `it returned ${typeof text}, not a string`;
-  if (text.trim() === '') return 'it is empty';
-  if (text.includes(';')) return 'it contains `;`';
-  if (/[\n\r\u2028\u2029]/.test(text)) return 'it contains a line break';
-  if (text.includes('`')) return 'it contains a backtick';
-  if (text.includes('//') || text.includes('/*')) return 'it contains a comment (`//` or `/*`)';
-  if (text.includes('<!--') || text.includes('-->')) return 'it contains an HTML-like comment (`<!--` or `-->`)';
-  const invisible = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.exec(text);
-  if (invisible) return `it contains the control or invisible character U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-  // Balanced brackets outside string literals, so the parentheses put around it enclose all of it.
-  const open: string[] = [];
-  const pairs: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
-  let quote = '';
-  for (let k = 0; k < text.length; k++) {
-    const c = text[k]!;
-    if (quote) {
-      if (c === '\\') k++;
-      else if (c === quote) quote = '';
-    } else if (c === "'" || c === '"') quote = c;
-    else if (c === '(' || c === '[' || c === '{') open.push(c);
-    else if (c in pairs && open.pop() !== pairs[c]) return `its brackets do not match (\`${c}\` at column ${k + 1})`;
+/** Why `e` is not an ALU expression over `arity` arguments and literals, or undefined when it is one. */
+function exprProblem(e: unknown, arity: number): string | undefined {
+  const todo: unknown[] = [e];
+  while (todo.length) {
+    const x = todo.pop();
+    if (typeof x !== 'object' || x === null) return `it holds ${show(x)}, not an expression`;
+    const node = x as { k?: unknown; op?: unknown; args?: unknown; value?: unknown; index?: unknown; fn?: unknown };
+    if (node.k === 'lit' && typeof node.value === 'number') continue;
+    if (node.k === 'arg' && Number.isInteger(node.index) && (node.index as number) >= 0 && (node.index as number) < arity) continue;
+    const alu = node.k === 'alu' && typeof node.op === 'string' && Object.hasOwn(ALU_OPS, node.op);
+    if (Array.isArray(node.args) && (alu ? node.args.length === ALU_OPS[node.op as keyof typeof ALU_OPS] : node.k === 'call' && typeof node.fn === 'object')) {
+      todo.push(...(node.args as unknown[]));
+      continue;
+    }
+    return `it holds ${show(node.k ?? node)}, which is not one (an operand, a number, or alu.<op>(…) of them)`;
   }
-  if (quote) return 'it has an unterminated string';
-  if (open.length) return `its brackets do not match (\`${open.at(-1)}\` is never closed)`;
   return undefined;
 }
 

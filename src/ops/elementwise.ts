@@ -1,15 +1,19 @@
 import type { Graph, Tensor } from '../graph/graph.ts';
 import { broadcastAxes, broadcastShapes, broadcastStrides, sameShape, ShapeMismatch, sizeOf, stridesOf, type Shape } from '../shape/shape.ts';
-import type { Code } from '../codegen/ts/code.ts';
+import { call, fn, type Expr } from '../ir/expr.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
-import { defineOp, type Attrs, type NDArray, type OpDef } from './registry.ts';
+import { defineOp, type NDArray, type OpDef } from './registry.ts';
 
 export interface ElementwiseSpec {
   name: string;
   arity: number;
+  /** The reference, one element in float64: the oracle. */
   f64(...args: number[]): number;
-  ts(args: readonly Code[], attrs: Attrs): Code;
-  helpers?: readonly string[];
+  /** What it computes, once, over the ALU IR (src/ir/expr.ts): every backend renders this. */
+  compute(...args: Expr[]): Expr;
+  /** Render it as a named function (a helper the TypeScript calls, `sigmoid(x)`) rather than inline; `doc` says what it is. */
+  named?: boolean;
+  doc?: string;
   vjp?(grad: Tensor, node: Tensor): readonly (Tensor | null)[];
   sample(g: Graph, rng: Rng): Tensor;
 }
@@ -23,10 +27,16 @@ export function defineElementwise(spec: ElementwiseSpec): OpDef {
       return broadcastShapes(inputs);
     },
     evaluate: (inputs, _attrs, outShape) => mapBroadcast(inputs, outShape, spec.f64),
-    scalar: { f64: spec.f64, ts: spec.ts, helpers: spec.helpers },
+    elementwise: { f64: spec.f64, compute: spec.named ? named(spec) : spec.compute },
     vjp: spec.vjp,
     sample: spec.sample,
   });
+}
+
+/** The op as a call of one function named after it, its body what it computes. */
+function named(spec: ElementwiseSpec): (...args: Expr[]) => Expr {
+  const f = fn(spec.name, spec.arity, spec.compute, spec.doc);
+  return (...args) => call(f, ...args);
 }
 
 /** Reference broadcasting map: obviously right, not fast. */

@@ -1,4 +1,5 @@
 // Ops that read integer inputs as indices. At run time the generated forward checks every index is in range.
+import { equal } from '../ir/expr.ts';
 import type { Node, Tensor } from '../graph/graph.ts';
 import { ShapeMismatch, stridesOf, type Dim } from '../shape/shape.ts';
 import { defineOp } from './registry.ts';
@@ -22,7 +23,7 @@ defineOp({
     const shape = ctx.shapeOf(node);
     ctx.requireIndices(labels, shape.at(-1)!);
     const read = ctx.load(labels, [...stridesOf(ctx.shapeOf(labels)), 0]);
-    return { kind: 'map', out: ctx.bufferOf(node), shape, expr: { k: 'op', op: 'equal', attrs: {}, args: [read, { k: 'index', axis: shape.length - 1 }] } };
+    return { kind: 'map', out: ctx.bufferOf(node), shape, expr: equal(read, { k: 'index', axis: shape.length - 1 }) };
   },
   sample(g, rng) {
     const n = 1 + Math.floor(rng() * 5);

@@ -1,4 +1,4 @@
-import { binary, call } from '../codegen/ts/code.ts';
+import * as ir from '../ir/expr.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 import { defineElementwise, oneMinus, sampleShapes } from './elementwise.ts';
@@ -13,7 +13,7 @@ function operand(g: Graph, rng: Rng, domain: 'any' | 'positive' | 'awayFromZero'
 defineElementwise({
   name: 'exp', arity: 1,
   f64: Math.exp,
-  ts: ([a]) => call('Math.exp', a!),
+  compute: ir.exp,
   vjp: (g, n) => [g.mul(n)],
   sample: (g, rng) => operand(g, rng).exp(),
 });
@@ -21,7 +21,7 @@ defineElementwise({
 defineElementwise({
   name: 'log', arity: 1,
   f64: Math.log,
-  ts: ([a]) => call('Math.log', a!),
+  compute: ir.log,
   vjp: (g, n) => [g.div(n.inputs[0]!)],
   sample: (g, rng) => operand(g, rng, 'positive').log(),
 });
@@ -29,7 +29,7 @@ defineElementwise({
 defineElementwise({
   name: 'square', arity: 1,
   f64: (a) => a * a,
-  ts: ([a]) => binary('*', a!, a!),
+  compute: (a) => ir.mul(a, a),
   vjp: (g, n) => [g.mul(2).mul(n.inputs[0]!)],
   sample: (g, rng) => operand(g, rng).square(),
 });
@@ -37,17 +37,20 @@ defineElementwise({
 defineElementwise({
   name: 'sqrt', arity: 1,
   f64: Math.sqrt,
-  ts: ([a]) => call('Math.sqrt', a!),
+  compute: ir.sqrt,
   vjp: (g, n) => [g.mul(0.5).div(n)],
   sample: (g, rng) => operand(g, rng, 'positive').sqrt(),
 });
 
-// The lecture's sigmoid gate: local gradient (1 - σ) σ, from the output alone.
+// The lecture's sigmoid gate, σ(x) = 1 / (1 + e^-x), computed from e = e^-|x| so that it never overflows:
+// 1 / (1 + e) for x ≥ 0, e / (1 + e) below. Its local gradient (1 - σ) σ comes from the output alone.
 defineElementwise({
-  name: 'sigmoid', arity: 1,
+  name: 'sigmoid', arity: 1, named: true, doc: "The lecture's σ(x) = 1 / (1 + e^-x), computed from e^-|x| so that it never overflows.",
   f64: (a) => 1 / (1 + Math.exp(-a)),
-  ts: ([a]) => call('sigmoid', a!),
-  helpers: ['sigmoid'],
+  compute: (x) => {
+    const e = ir.exp(ir.neg(ir.abs(x)));
+    return ir.where(ir.greaterEqual(x, 0), ir.div(1, ir.add(1, e)), ir.div(e, ir.add(1, e)));
+  },
   vjp: (g, n) => [g.mul(oneMinus(n)).mul(n)],
   sample: (g, rng) => operand(g, rng).sigmoid(),
 });
@@ -55,7 +58,7 @@ defineElementwise({
 defineElementwise({
   name: 'tanh', arity: 1,
   f64: Math.tanh,
-  ts: ([a]) => call('Math.tanh', a!),
+  compute: ir.tanh,
   vjp: (g, n) => [g.mul(oneMinus(n.square()))],
   sample: (g, rng) => operand(g, rng).tanh(),
 });
@@ -64,7 +67,7 @@ defineElementwise({
 defineElementwise({
   name: 'relu', arity: 1,
   f64: (a) => Math.max(0, a),
-  ts: ([a]) => call('Math.max', { text: '0', prec: 20 }, a!),
+  compute: (x) => ir.max(0, x),
   // From the output (y > 0 exactly where x > 0), so the pre-activation need not be kept: it can fuse away.
   vjp: (g, n) => [g.mul(n.greater(0))],
   sample: (g, rng) => operand(g, rng, 'awayFromZero').relu(),
@@ -73,17 +76,16 @@ defineElementwise({
 defineElementwise({
   name: 'abs', arity: 1,
   f64: Math.abs,
-  ts: ([a]) => call('Math.abs', a!),
+  compute: ir.abs,
   vjp: (g, n) => [g.mul(n.inputs[0]!.sign())],
   sample: (g, rng) => operand(g, rng, 'awayFromZero').abs(),
 });
 
-// log(1 + e^x), computed so that ±1000 stay finite; its gradient is σ(x).
+// log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|) so that ±1000 stay finite; its gradient is σ(x).
 defineElementwise({
-  name: 'softplus', arity: 1,
+  name: 'softplus', arity: 1, named: true, doc: 'log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).',
   f64: (a) => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))),
-  ts: ([a]) => call('softplus', a!),
-  helpers: ['softplus'],
+  compute: (x) => ir.add(ir.max(x, 0), ir.log1p(ir.exp(ir.neg(ir.abs(x))))),
   vjp: (g, n) => [g.mul(n.inputs[0]!.sigmoid())],
   sample: (g, rng) => operand(g, rng).softplus(),
 });

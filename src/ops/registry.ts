@@ -1,6 +1,6 @@
 import type { Graph, Node, Tensor } from '../graph/graph.ts';
 import type { Shape } from '../shape/shape.ts';
-import type { Code } from '../codegen/ts/code.ts';
+import type { Expr } from '../ir/expr.ts';
 import type { Kernel, LowerContext } from '../lower/kernel.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 
@@ -13,8 +13,8 @@ export interface NDArray {
 }
 
 /**
- * Everything about one op, side by side: shape rule, gradient, reference semantics, and code.
- * Elementwise ops give `scalar` (one element, per target); others give `lower` (a kernel).
+ * Everything about one op, side by side: shape rule, gradient, reference semantics, and what it computes.
+ * Elementwise ops give `elementwise` (one element, over the ALU IR); others give `lower` (a kernel).
  */
 export interface OpDef {
   readonly name: string;
@@ -24,12 +24,10 @@ export interface OpDef {
   vjp?(grad: Tensor, node: Tensor): readonly (Tensor | null)[];
   /** Reference semantics in float64, for the interpreter. */
   evaluate(inputs: readonly NDArray[], attrs: Attrs, outShape: readonly number[]): Float64Array;
-  /** Elementwise ops: the scalar function, in float64 and as TypeScript. */
-  scalar?: {
+  /** Elementwise ops: the reference in float64, and what it computes over the ALU IR. */
+  elementwise?: {
     f64(...args: number[]): number;
-    ts(args: readonly Code[], attrs: Attrs): Code;
-    /** Prelude helpers (templates/prelude/*.ts) the TypeScript uses. */
-    helpers?: readonly string[];
+    compute(...args: Expr[]): Expr;
   };
   /** Non-elementwise ops: the kernel that computes the node, or an alias of an input's buffer. */
   lower?(node: Node, ctx: LowerContext): Kernel | { alias: number };

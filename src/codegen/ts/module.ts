@@ -2,12 +2,13 @@
 // copying the feeds, param initialization, the optimizer's update statements, and kernel expressions printed
 // as TypeScript. src/codegen/ts/tensor.ts and scalar.ts write the createModel factory of each kind.
 import type { Init, Node } from '../../graph/graph.ts';
+import type { Fn } from '../../ir/expr.ts';
 import type { KExpr } from '../../lower/kernel.ts';
 import type { Leaf, Program } from '../../lower/lower.ts';
-import { getOp } from '../../ops/registry.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
-import { atom, binary, literal, quote, ternary, type Code } from './code.ts';
+import { atom, binary, call, literal, quote, ternary, type Code } from './code.ts';
+import { renderAlu, renderFunction } from './alu.ts';
 import { Identifiers } from './identifiers.ts';
 import { describeOptimizer, stepPrologue, updateStatements } from './optimizer.ts';
 import { prelude, withImports } from './templates.ts';
@@ -27,6 +28,9 @@ export abstract class ModuleEmitter {
   protected readonly ids: Identifiers;
   /** The optimizer's buffer of each param and slot. */
   private readonly stateBuffers = new Map<string, Leaf>();
+  /** The named functions of the IR the code calls, by identifier, and their code. */
+  private readonly functions = new Map<Fn, string>();
+  private readonly functionCode: string[] = [];
 
   constructor(protected readonly p: Program) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
@@ -51,7 +55,7 @@ export abstract class ModuleEmitter {
   module(): string {
     const { p } = this;
     const body = this.factory();
-    const preludes = [...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype));
+    const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.functionCode];
     return [...this.header(), '', ...preludes.flatMap((t) => [t, '']), ...this.types(), '', ...body, '', 'export default createModel;', ...this.tail, ''].join('\n');
   }
 
@@ -280,12 +284,24 @@ export abstract class ModuleEmitter {
         const conds = e.ranges.flatMap(({ axis, lo, hi }) => [...(lo > 0 ? [`i${axis} >= ${lo}`] : []), `i${axis} < ${hi}`]);
         return ternary({ text: conds.join(' && '), prec: 5 }, this.expr(e.then, mode), this.expr(e.otherwise, mode));
       }
-      case 'op': {
-        const def = getOp(e.op).scalar!;
-        for (const h of def.helpers ?? []) this.helpers.add(h);
-        return def.ts(e.args.map((a) => this.expr(a, mode)), e.attrs);
-      }
+      case 'alu':
+        return renderAlu(e, (a) => this.expr(a, mode));
+      case 'call':
+        return call(this.functionId(e.fn), ...e.args.map((a) => this.expr(a, mode)));
+      case 'arg':
+        throw new Error('internal: an argument outside a function body');
     }
+  }
+
+  /** The identifier of a named function of the IR (sigmoid, a custom op), written once before the factory. */
+  protected functionId(f: Fn): string {
+    let id = this.functions.get(f);
+    if (id === undefined) {
+      id = this.ids.fresh(f.name);
+      this.functions.set(f, id);
+      this.functionCode.push(renderFunction(f, id, (g) => this.functionId(g)));
+    }
+    return id;
   }
 }
 

@@ -221,7 +221,7 @@ export class TensorEmitter extends ModuleEmitter {
     switch (kernel.kind) {
       case 'map': {
         // Elementwise code says what it does; layout ops get a note.
-        const note = node.op === 'const' || getOp(node.op).scalar ? '' : ` // ${this.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.id(i.name)).join(', ')})`;
+        const note = node.op === 'const' || getOp(node.op).elementwise ? '' : ` // ${this.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.id(i.name)).join(', ')})`;
         return this.wasmLoop(kernel) ?? this.mapKernel(kernel, note);
       }
       case 'reduce':
@@ -310,7 +310,7 @@ const gemmSpec = (k: MatmulKernel): GemmSpec => ({ m: k.m, k: k.k, n: k.n, trans
 /** One counter serves when every load walks the buffer in order or reads a single element. */
 function flatLoop(e: KExpr, shape: readonly number[]): boolean {
   const own = stridesOf(shape);
-  const uses = (x: KExpr): boolean => x.k === 'index' || x.k === 'guard' || (x.k === 'op' && x.args.some(uses)) || (x.k === 'load' && (x.indirect ?? []).length > 0);
+  const uses = (x: KExpr): boolean => x.k === 'index' || x.k === 'guard' || ((x.k === 'alu' || x.k === 'call') && x.args.some(uses)) || (x.k === 'load' && (x.indirect ?? []).length > 0);
   return !uses(e) && loads(e).every((l) => !l.offset && (l.strides.every((s, d) => s === own[d]) || l.strides.every((s) => s === 0)));
 }
 

@@ -49,7 +49,8 @@ const Simd = {
   load32Lane: 0x56, load64Lane: 0x57, store32Lane: 0x5a, store64Lane: 0x5b, load32Zero: 0x5c, load64Zero: 0x5d,
   f32x4Eq: 0x41, f32x4Ne: 0x42, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4Ge: 0x46,
   v128Not: 0x4d, v128And: 0x4e, v128AndNot: 0x4f, v128Or: 0x50, v128Xor: 0x51, v128Bitselect: 0x52,
-  i32x4AllTrue: 0xa3, i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4Add: 0xae, i32x4Sub: 0xb1,
+  i32x4AllTrue: 0xa3, i32x4Shl: 0xab, i32x4ShrS: 0xac, i32x4ShrU: 0xad, i32x4Add: 0xae, i32x4Sub: 0xb1,
+  f32x4Floor: 0x68, f32x4ConvertI32x4S: 0xfa,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3,
   f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
   f32x4Pmin: 0xea, f32x4Pmax: 0xeb,
@@ -166,6 +167,11 @@ export class FunctionBody {
   i32x4Shl(): this { return this.simd(Simd.i32x4Shl); }
   /** Each i32 lane shifted right, keeping the sign, by the i32 on top of the stack. */
   i32x4ShrS(): this { return this.simd(Simd.i32x4ShrS); }
+  /** Each i32 lane shifted right, filling with zeros, by the i32 on top of the stack. */
+  i32x4ShrU(): this { return this.simd(Simd.i32x4ShrU); }
+  f32x4Floor(): this { return this.simd(Simd.f32x4Floor); }
+  /** Each i32 lane as the nearest f32. */
+  f32x4ConvertI32x4S(): this { return this.simd(Simd.f32x4ConvertI32x4S); }
   // Lane-wise comparisons (stack: a b): all ones where a OP b, else all zeros. Ordered, so false where
   // either lane is NaN, except ne, which is true there.
   f32x4Eq(): this { return this.simd(Simd.f32x4Eq); }

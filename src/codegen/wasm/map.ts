@@ -1,23 +1,20 @@
-// Fused elementwise loops (MapKernel) as WebAssembly SIMD, four f32 lanes at a time.
+// The Wasm SIMD renderer of the ALU IR: fused elementwise loops (MapKernel), four f32 lanes at a time.
 //
-// Only ops that f32x4 computes exactly as the TypeScript emitter's code does (up to rounding each op
-// to f32 instead of the whole expression once) are taken: add sub mul div neg abs sqrt square minimum
-// maximum relu where sign and the comparisons, literals, named scalars and plain loads. NaN, ±0 and
-// ±Infinity behave as in the TypeScript:
-//   maximum(a, b) = Math.max(a, b)    f32x4.max: NaN if either is, +0 above -0
-//   minimum(a, b) = Math.min(a, b)    f32x4.min: NaN if either is, -0 below +0
-//   relu(x)       = Math.max(0, x)    x & ~(x <= 0): NaN stays NaN, -0 becomes +0
-//   where(c, a, b)= c !== 0 ? a : b   bitselect(a, b, c != 0) (NaN != 0 holds; -0 != 0 does not)
-//   greater etc.  = a > b ? 1 : 0     the compare's mask & 1.0 (a compare feeding `where` is used as a mask)
-//   sign(x)       = Math.sign(x)      (x & -0.0 | 1.0) where |x| > 0, else x itself (±0 and NaN)
-// exp, sigmoid and tanh have no f32x4 instruction and are computed, not looked up (see EXP below): exp within
-// 1 f32 ulp of the TypeScript's Math.exp, sigmoid within 3 (e^-|x|'s ulp, then 1 + e and the division each
-// round), tanh within TANH_ULPS, over the whole range, subnormals, ±Infinity and NaN included:
-//   exp(x)        = Math.exp(x)       2^n · e^r, n = nearest(x·log2 e), r = x − n·ln 2, e^r a polynomial
-//   sigmoid(x)    = 1 / (1 + e^-x)    e = exp(-|x|), s = 1 / (1 + e), then x ≥ 0 ? s : e·s (no overflow)
-//   tanh(x)       = Math.tanh(x)      |x| < 0.625: x + x·x²·P(x²) (Cephes' tanhf); else ±(1 − 2 / (e^2|x| + 1))
-// Anything else (log, softplus, pow, custom ops, index, guard, indirect or offset loads) makes
-// mapFunction return undefined: the caller keeps the TypeScript loop.
+// WASM maps every AluOp (src/ir/expr.ts) to f32x4 code (a missing op is a type error); named functions of the
+// IR (sigmoid, a custom op) are inlined. The ops f32x4 has are one instruction, with the IR's NaN and ±0
+// rules: max/min are f32x4.max/min (IEEE 754: NaN if either is, +0 above −0); a comparison is its lane mask
+// & 1.0 (a mask, where `where` reads it); where(c, a, b) is bitselect(a, b, c != 0) (NaN != 0 holds, −0 != 0
+// does not). The others have no instruction and are computed here, the way the renderer's own primitives allow
+// (tinygrad's rule: the decomposition lives in the renderer that lacks the op; TypeScript calls Math.exp):
+//   exp(x)    2^n · e^r, n = nearest(x·log2 e), r = x − n·ln 2, e^r a polynomial     within 1 ulp of Math.exp
+//   log(x)    e·ln 2 + log(m), x = m·2^e with m in [√½, √2), log(m) a polynomial     within 1 ulp of Math.log
+//   log1p(x)  log(u) − ((u − 1) − x) / u, u = 1 + x (the rounding of u undone)      within 2 ulps
+//   tanh(x)   |x| < 0.625: x + x·x²·P(x²) (Cephes' tanhf); else ±(1 − 2 / (e^2|x| + 1)) within 1 ulp
+//   pow(a, b) a literal integer exponent of at most 4 by multiplications; else exp(b·log|a|) with the sign of a
+//             negative a for an odd integer b, NaN for a finite negative a and a fractional b, 1 for b = 0
+//             (Math.pow's rules for ±0, ±Infinity and NaN), within ~20 ulps where |b·log a| ≤ 20
+// Subnormal results, ±Infinity and NaN are exact in each. Anything the IR has that is not an ALU op (index,
+// guard, indirect or offset loads) makes mapFunction return undefined: the caller keeps the TypeScript loop.
 //
 // The index space is simplified first: axes of extent 1 are dropped and neighbouring axes every load
 // walks as one are merged. What remains must be one axis [N] (loads contiguous or a scalar) or two
@@ -31,12 +28,14 @@
 //   and written with store32_lane / store64_lane, so nothing outside the output's m·n floats is written
 //   and nothing past a contiguous operand's m·n floats is read (a bias's last vector is read whole,
 //   within its padded slot).
-// Vector loops do four vectors per iteration (MapOptions.unroll), then the rest straight-line.
-// Loop-invariant subexpressions (literals, scalars, scalar loads, and what depends on them alone) are
-// computed once before the loops; those that depend on a column-broadcast load once per row.
+// Vector loops do four vectors per iteration (MapOptions.unroll), then the rest straight-line. Common
+// subexpressions and loop-invariant values (literals, scalars, scalar loads, and what depends on them alone;
+// what depends on a column-broadcast load, once per row) come from the shared linearizer, src/lower/linearize.ts.
 
 import { F32, f32Bits, FunctionBody, I32, V128 } from './encoder.ts';
+import { inline, type AluOp, type Expr } from '../../ir/expr.ts';
 import { loads, type KExpr, type Load, type MapKernel } from '../../lower/kernel.ts';
+import { levelOf, schedule } from '../../lower/linearize.ts';
 
 /**
  * Vectors per loop iteration: 4 takes 10–15% off L1/L2-resident loops of a few ops (relu(s + b) over
@@ -48,12 +47,6 @@ export interface MapOptions {
   /** Vectors per loop iteration (default 4): a tuning and testing knob; results do not depend on it. */
   readonly unroll?: number;
 }
-
-/** Ops taken, with their arity. */
-const OPS: Readonly<Record<string, number>> = {
-  add: 2, sub: 2, mul: 2, div: 2, neg: 1, abs: 1, sqrt: 1, square: 1, minimum: 2, maximum: 2, relu: 1,
-  where: 3, sign: 1, greater: 2, less: 2, greaterEqual: 2, lessEqual: 2, equal: 2, exp: 1, sigmoid: 1, tanh: 1,
-};
 
 /**
  * e^x in f32 (Cephes' expf): x is clamped to [LO, HI] (beyond, e^x is 0 or +Infinity in f32; NaN stays NaN),
@@ -67,42 +60,18 @@ const EXP = {
   P: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
 } as const;
 
+/**
+ * log(x) in f32 (Cephes' logf): a subnormal x is scaled by 2^23 first; x = m · 2^e with m in [0.5, 1) read off
+ * its bits; below √½, m doubles and e drops by one, so that z = m − 1 lies in [√½ − 1, √2 − 1); log(1 + z) ≈
+ * z − z²/2 + z³·P(z), plus e·ln 2 in two parts. x < 0 (or NaN) gives NaN, ±0 gives −Infinity, +Infinity itself.
+ */
+const LOG = {
+  SQRTH: Math.SQRT1_2, C1: 0.693359375, C2: -2.12194440e-4, SUBNORMAL: 2 ** -126, SCALE: 2 ** 23,
+  P: [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1],
+} as const;
+
 /** tanh(x) ≈ x + x·z·P(z), z = x², on |x| < 0.625 (Cephes' tanhf coefficients, highest power first). */
 const TANH_P = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1] as const;
-
-const COMPARE: Readonly<Record<string, (f: FunctionBody) => FunctionBody>> = {
-  greater: (f) => f.f32x4Gt(), less: (f) => f.f32x4Lt(), greaterEqual: (f) => f.f32x4Ge(), lessEqual: (f) => f.f32x4Le(), equal: (f) => f.f32x4Eq(),
-};
-
-/**
- * Whether every node of expr is something mapFunction can compile: a supported op with its arity, a
- * literal, a named scalar, or a load without offset or indirect terms. Load strides are not judged
- * here (that needs the kernel's shape): mapFunction may still return undefined.
- */
-export function wasmSupports(expr: KExpr): boolean {
-  switch (expr.k) {
-    case 'lit':
-    case 'var':
-      return true;
-    case 'load':
-      return !expr.offset && !(expr.indirect && expr.indirect.length > 0);
-    case 'op':
-      return OPS[expr.op] === expr.args.length && expr.args.every(wasmSupports);
-    default:
-      return false;
-  }
-}
-
-/** The named scalars of expr in order of first use: one valid `scalars` argument for mapFunction. */
-export function scalarNames(expr: KExpr): string[] {
-  const names: string[] = [];
-  const visit = (e: KExpr): void => {
-    if (e.k === 'var' && !names.includes(e.name)) names.push(e.name);
-    else if (e.k === 'op') e.args.forEach(visit);
-  };
-  visit(expr);
-  return names;
-}
 
 /** How a load reads the simplified index space. */
 type Access = 'vec' | 'scalar' | 'row' | 'col';
@@ -110,12 +79,21 @@ type Access = 'vec' | 'scalar' | 'row' | 'col';
 /** Loop level a value varies at: 0 never, 1 per row, 2 per vector. */
 type Level = 0 | 1 | 2;
 
-/** The expression after simplification: constants carry their f32 bits, loads their access. */
+/**
+ * The f32x4 code this renderer writes: f32 arithmetic, lane masks (compares, and, or, xor, select), i32 lane
+ * arithmetic on a value's bits (a shift's count is a literal), and the exp sequence.
+ */
+type WasmOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'neg' | 'abs' | 'sqrt' | 'min' | 'max' | 'floor'
+  | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne' | 'and' | 'or' | 'xor' | 'select'
+  | 'ishrS' | 'ishrU' | 'isub' | 'cvt' | 'exp';
+
+/** The expression as this renderer computes it: constants carry their f32 bits, loads their access. */
 type Node =
-  | { readonly t: 'lit'; readonly bits: number; readonly key: string; readonly level: Level }
-  | { readonly t: 'var'; readonly param: number; readonly key: string; readonly level: Level }
-  | { readonly t: 'load'; readonly access: Access; readonly at: number; readonly key: string; readonly level: Level }
-  | { readonly t: 'op'; readonly op: string; readonly args: readonly Node[]; readonly key: string; readonly level: Level };
+  | { readonly t: 'lit'; readonly bits: number; readonly key: string; readonly level: Level; readonly args: readonly Node[] }
+  | { readonly t: 'var'; readonly param: number; readonly key: string; readonly level: Level; readonly args: readonly Node[] }
+  | { readonly t: 'load'; readonly access: Access; readonly at: number; readonly key: string; readonly level: Level; readonly args: readonly Node[] }
+  | { readonly t: 'op'; readonly op: WasmOp; readonly args: readonly Node[]; readonly key: string; readonly level: Level };
 
 function lit(value: number): Node {
   return litBits(f32Bits(value));
@@ -123,12 +101,115 @@ function lit(value: number): Node {
 
 /** A constant given by its bits (an i32 in every lane, or an f32's pattern). */
 function litBits(bits: number): Node {
-  return { t: 'lit', bits, key: `#${bits.toString(16)}`, level: 0 };
+  return { t: 'lit', bits, key: `#${bits.toString(16)}`, level: 0, args: [] };
 }
 
-function op(name: string, args: Node[]): Node {
-  const level = Math.max(0, ...args.map((a) => a.level)) as Level;
-  return { t: 'op', op: name, args, key: `${name}(${args.map((a) => a.key).join(',')})`, level };
+function op(name: WasmOp, ...args: Node[]): Node {
+  return { t: 'op', op: name, args, key: `${name}(${args.map((a) => a.key).join(',')})`, level: levelOf(args) as Level };
+}
+
+/** A lane mask as 1.0 or 0.0, as the IR's comparisons give. */
+const bit = (mask: Node) => op('and', mask, lit(1));
+/** `c !== 0` as a lane mask: a comparison's own mask, else c != 0. */
+const mask = (c: Node): Node => (c.t === 'op' && c.op === 'and' && c.args[1]!.key === lit(1).key && isMask(c.args[0]!) ? c.args[0]! : op('ne', c, lit(0)));
+const isMask = (n: Node) => n.t === 'op' && ['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(n.op);
+const expOf = (x: Node): Node => op('exp', x, ...[EXP.HI, EXP.LO, EXP.LOG2E, EXP.ROUND, EXP.C1, EXP.C2, ...EXP.P, 1].map(lit), litBits(127));
+/** log(x), as LOG says, in f32x4 arithmetic and bit operations on the lanes. */
+function logOf(x: Node): Node {
+  const sub = op('lt', x, lit(LOG.SUBNORMAL));
+  const xs = where(sub, op('mul', x, lit(LOG.SCALE)), x);
+  const e0 = op('sub', op('cvt', op('isub', op('ishrU', xs, litBits(23)), litBits(126))), op('and', sub, lit(23)));
+  const m0 = op('or', op('and', xs, litBits(0x807fffff)), litBits(0x3f000000)); // the mantissa in [0.5, 1)
+  const small = op('lt', m0, lit(LOG.SQRTH));
+  const e = op('sub', e0, op('and', small, lit(1)));
+  const m = op('sub', where(small, op('add', m0, m0), m0), lit(1));
+  const z = op('mul', m, m);
+  const poly = LOG.P.slice(1).reduce<Node>((acc, c) => op('add', op('mul', acc, m), lit(c)), lit(LOG.P[0]));
+  const y = op('sub', op('add', op('mul', op('mul', poly, m), z), op('mul', e, lit(LOG.C2))), op('mul', z, lit(0.5)));
+  const r = op('add', op('add', m, y), op('mul', e, lit(LOG.C1)));
+  const nan = op('or', op('lt', x, lit(0)), op('ne', x, x));
+  return where(nan, lit(NaN), where(op('eq', x, lit(0)), lit(-Infinity), where(op('eq', x, lit(Infinity)), x, r)));
+}
+/** A value's sign bit as a lane mask. */
+const signMask = (x: Node) => op('ishrS', x, litBits(31));
+const where = (m: Node, a: Node, b: Node) => op('select', m, a, b);
+
+/** Every ALU op as f32x4 code. */
+const WASM: Record<AluOp, (args: readonly Node[]) => Node> = {
+  add: ([a, b]) => op('add', a!, b!),
+  sub: ([a, b]) => op('sub', a!, b!),
+  mul: ([a, b]) => op('mul', a!, b!),
+  div: ([a, b]) => op('div', a!, b!),
+  neg: ([a]) => op('neg', a!),
+  abs: ([a]) => op('abs', a!),
+  sqrt: ([a]) => op('sqrt', a!),
+  max: ([a, b]) => op('max', a!, b!),
+  min: ([a, b]) => op('min', a!, b!),
+  less: ([a, b]) => bit(op('lt', a!, b!)),
+  lessEqual: ([a, b]) => bit(op('le', a!, b!)),
+  greater: ([a, b]) => bit(op('gt', a!, b!)),
+  greaterEqual: ([a, b]) => bit(op('ge', a!, b!)),
+  equal: ([a, b]) => bit(op('eq', a!, b!)),
+  where: ([c, a, b]) => where(mask(c!), a!, b!),
+  exp: ([x]) => expOf(x!),
+  log: ([x]) => logOf(x!),
+  log1p: ([x]) => {
+    const u = op('add', lit(1), x!);
+    const c = op('div', op('sub', op('sub', u, lit(1)), x!), u);
+    const l = logOf(u);
+    // ±0 stays itself; where the correction is NaN (u is 0, ∞ or NaN) log(u) is the answer
+    return where(op('eq', x!, lit(0)), x!, where(op('eq', c, c), op('sub', l, c), l));
+  },
+  tanh: ([x]) => {
+    // tanh(|x|) with x's sign bit (so -0 stays -0, ±Infinity gives ±1, NaN stays NaN): near 0, a + a·z·P(z)
+    // with a = |x|, z = a² (1 − 2 / (e^2a + 1) would lose a's digits there); elsewhere 1 − 2 / (e^2a + 1)
+    const a = op('abs', x!);
+    const z = op('mul', a, a);
+    const poly = TANH_P.slice(1).reduce((acc, c) => op('add', op('mul', acc, z), lit(c)), lit(TANH_P[0]));
+    const small = op('add', op('mul', op('mul', poly, z), a), a);
+    const large = op('sub', lit(1), op('div', lit(2), op('add', expOf(op('add', a, a)), lit(1))));
+    return op('or', op('and', x!, lit(-0)), where(op('lt', a, lit(0.625)), small, large));
+  },
+  pow: ([a, b]) => {
+    const k = b!.t === 'lit' ? new Float32Array(new Uint32Array([b!.bits]).buffer)[0]! : NaN;
+    if (Number.isInteger(k) && Math.abs(k) <= 4) {
+      // a^k by multiplications: as exact as Math.pow for these, ±0, ±Infinity and NaN included
+      const p = k === 0 ? lit(1) : Array.from({ length: Math.abs(k) - 1 }).reduce<Node>((acc) => op('mul', acc, a!), a!);
+      return k < 0 ? op('div', lit(1), p) : p;
+    }
+    const r = expOf(op('mul', b!, logOf(op('abs', a!))));
+    const integer = op('eq', op('floor', b!), b!);
+    const odd = op('and', integer, op('ne', op('mul', op('floor', op('mul', b!, lit(0.5))), lit(2)), b!));
+    const signed = op('xor', r, op('and', op('and', signMask(a!), odd), lit(-0)));
+    const nan = op('and', op('and', op('lt', a!, lit(0)), op('gt', a!, lit(-Infinity))), op('xor', integer, litBits(0xffffffff)));
+    return where(op('eq', b!, lit(0)), lit(1), where(nan, lit(NaN), signed));
+  },
+};
+
+/**
+ * Whether every node of expr is something mapFunction can compile: an ALU op, a call, a literal, a named scalar,
+ * or a load without offset or indirect terms. Load strides are not judged here (that needs the kernel's shape):
+ * mapFunction may still return undefined.
+ */
+export function wasmSupports(expr: KExpr): boolean {
+  const todo: Expr[] = [expr];
+  for (let e = todo.pop(); e; e = todo.pop()) {
+    if (e.k === 'alu' || e.k === 'call') todo.push(...e.args);
+    else if (e.k === 'load') { if (e.offset || (e.indirect && e.indirect.length > 0)) return false; }
+    else if (e.k !== 'lit' && e.k !== 'var') return false;
+  }
+  return true;
+}
+
+/** The named scalars of expr in order of first use: one valid `scalars` argument for mapFunction. */
+export function scalarNames(expr: KExpr): string[] {
+  const names: string[] = [];
+  const visit = (e: KExpr): void => {
+    if (e.k === 'var' && !names.includes(e.name)) names.push(e.name);
+    else if (e.k === 'alu' || e.k === 'call') e.args.forEach(visit);
+  };
+  visit(expr);
+  return names;
 }
 
 /**
@@ -194,49 +275,23 @@ export function mapFunction(kernel: MapKernel, offsets: ReadonlyMap<string, numb
         return lit(e.value);
       case 'var': {
         const param = scalars.indexOf(e.name);
-        return { t: 'var', param, key: `$${param}`, level: 0 };
+        return { t: 'var', param, key: `$${param}`, level: 0, args: [] };
       }
       case 'load': {
         const access = classify(dims, simple.strides.get(e)!.length === 0 ? [0] : simple.strides.get(e)!);
         if (!access) { unsupported = true; return lit(0); }
         const at = offsets.get(e.buf)!;
-        return { t: 'load', access, at, key: `${access}@${at}`, level: access === 'scalar' ? 0 : access === 'col' ? 1 : 2 };
+        return { t: 'load', access, at, key: `${access}@${at}`, level: access === 'scalar' ? 0 : access === 'col' ? 1 : 2, args: [] };
       }
-      case 'op': {
-        const args = e.args.map(convert);
-        // The constants an op needs become literal operands, hoisted like any other.
-        if (e.op === 'relu') return op('relu', [args[0]!, lit(0)]);
-        if (e.op in COMPARE) return op('bit', [op(e.op, args), lit(1)]);
-        if (e.op === 'sign') return op('sign', [args[0]!, lit(-0), lit(1), lit(0)]);
-        if (e.op === 'where') return op('where', [mask(args[0]!), args[1]!, args[2]!]);
-        if (e.op === 'exp') return exp(args[0]!);
-        if (e.op === 'sigmoid') {
-          const x = args[0]!;
-          const ex = exp(op('neg', [op('abs', [x])]));
-          const s = op('div', [lit(1), op('add', [lit(1), ex])]);
-          return op('where', [op('greaterEqual', [x, lit(0)]), s, op('mul', [ex, s])]);
-        }
-        if (e.op === 'tanh') {
-          // tanh(|x|) with x's sign bit (so -0 stays -0, ±Infinity gives ±1, NaN stays NaN): near 0, a + a·z·P(z)
-          // with a = |x|, z = a² (1 − 2 / (e^2a + 1) would lose a's digits there); elsewhere 1 − 2 / (e^2a + 1)
-          const x = args[0]!;
-          const a = op('abs', [x]);
-          const z = op('mul', [a, a]);
-          const poly = TANH_P.slice(1).reduce((acc, c) => op('add', [op('mul', [acc, z]), lit(c)]), lit(TANH_P[0]));
-          const small = op('add', [op('mul', [op('mul', [poly, z]), a]), a]);
-          const large = op('sub', [lit(1), op('div', [lit(2), op('add', [exp(op('add', [a, a])), lit(1)])])]);
-          return op('or', [op('and', [x, lit(-0)]), op('where', [op('less', [a, lit(0.625)]), small, large])]);
-        }
-        return op(e.op, args);
-      }
+      case 'alu':
+        return WASM[e.op](e.args.map(convert));
+      case 'call':
+        return convert(inline(e.fn, e.args));
       default:
         unsupported = true;
         return lit(0);
     }
   };
-  const exp = (x: Node): Node => op('exp', [x, ...[EXP.HI, EXP.LO, EXP.LOG2E, EXP.ROUND, EXP.C1, EXP.C2, ...EXP.P, 1].map(lit), litBits(127)]);
-  // `c !== 0` as a lane mask: a comparison's own mask, else c != 0.
-  const mask = (c: Node): Node => (c.t === 'op' && c.op === 'bit' ? c.args[0]! : op('ne', [c, lit(0)]));
   const root = convert(kernel.expr);
   if (unsupported) return undefined;
 
@@ -248,9 +303,9 @@ class MapGen {
   /** Values kept in locals: the level whose code computed them (valid while it runs). */
   private readonly cache = new Map<string, { local: number; level: Level }>();
   /** How often each node occurs in the tree: those used more than once are kept in a local. */
-  private readonly uses = new Map<string, number>();
+  private readonly uses: ReadonlyMap<string, number>;
   /** Nodes computed before the loop of a deeper level (index: their level). */
-  private readonly hoisted: Node[][] = [[], [], []];
+  private readonly hoisted: readonly (readonly Node[])[];
   /** Byte offset of the current vector in the output and in contiguous operands. */
   private readonly at: number;
   /** Byte offset of the current row's element in a column-broadcast operand (i · 4). */
@@ -268,13 +323,7 @@ class MapGen {
     this.at = f.local(I32);
     this.row = f.local(I32);
     this.col = f.local(I32);
-    const seen = new Set<string>();
-    const walk = (node: Node, parent: Level) => {
-      this.uses.set(node.key, (this.uses.get(node.key) ?? 0) + 1);
-      if (node.level < parent && !seen.has(node.key)) { seen.add(node.key); this.hoisted[node.level].push(node); }
-      if (node.t === 'op') for (const a of node.args) walk(a, node.level);
-    };
-    walk(root, 2);
+    ({ uses: this.uses, hoisted: this.hoisted } = schedule([root], 2));
   }
 
   build(): void {
@@ -413,16 +462,6 @@ class MapGen {
     }
   }
 
-  /** A node's value in a fresh local (or the local already holding it). */
-  private local(node: Node, level: Level): number {
-    const cached = this.cache.get(node.key);
-    if (cached) return cached.local;
-    this.emit(node, level);
-    const local = this.f.local(V128);
-    this.f.set(local);
-    return local;
-  }
-
   /** e^x (see EXP); args: x, HI, LO, LOG2E, ROUND, C1, C2, P[0..5], 1.0, the integer 127. */
   private exp(node: Extract<Node, { t: 'op' }>, level: Level): void {
     const { f } = this;
@@ -444,48 +483,39 @@ class MapGen {
 
   private op(node: Extract<Node, { t: 'op' }>, level: Level): void {
     const { f } = this;
-    const [a, b, c, d] = node.args;
+    const [a, b, c] = node.args;
     const both = (g: () => void) => { this.emit(a!, level); this.emit(b!, level); g(); };
+    /** A shift: the value, then its count (a literal) as an i32. */
+    const shift = (g: () => void) => { this.emit(a!, level); f.i32Const((b as { bits: number }).bits); g(); };
     switch (node.op) {
       case 'add': return both(() => f.f32x4Add());
       case 'sub': return both(() => f.f32x4Sub());
       case 'mul': return both(() => f.f32x4Mul());
       case 'div': return both(() => f.f32x4Div());
-      case 'maximum': return both(() => f.f32x4Max());
-      case 'minimum': return both(() => f.f32x4Min());
+      case 'max': return both(() => f.f32x4Max());
+      case 'min': return both(() => f.f32x4Min());
       case 'neg': this.emit(a!, level); f.f32x4Neg(); return;
       case 'abs': this.emit(a!, level); f.f32x4Abs(); return;
       case 'sqrt': this.emit(a!, level); f.f32x4Sqrt(); return;
-      case 'square': { const x = this.local(a!, level); f.get(x).get(x).f32x4Mul(); return; }
-      case 'relu': { // x & ~(x <= 0)
-        const x = this.local(a!, level);
-        f.get(x).get(x);
-        this.emit(b!, level);
-        f.f32x4Le().v128AndNot();
-        return;
-      }
-      case 'exp': this.exp(node, level); return;
-      case 'bit': both(() => f.v128And()); return; // mask & 1.0
-      case 'and': both(() => f.v128And()); return;
-      case 'or': both(() => f.v128Or()); return;
-      case 'ne': both(() => f.f32x4Ne()); return;
-      case 'where': // args: mask, then, otherwise
+      case 'floor': this.emit(a!, level); f.f32x4Floor(); return;
+      case 'lt': return both(() => f.f32x4Lt());
+      case 'le': return both(() => f.f32x4Le());
+      case 'gt': return both(() => f.f32x4Gt());
+      case 'ge': return both(() => f.f32x4Ge());
+      case 'eq': return both(() => f.f32x4Eq());
+      case 'ne': return both(() => f.f32x4Ne());
+      case 'and': return both(() => f.v128And());
+      case 'or': return both(() => f.v128Or());
+      case 'xor': return both(() => f.v128Xor());
+      case 'select': // args: mask, then, otherwise
         this.emit(b!, level); this.emit(c!, level); this.emit(a!, level);
         f.v128Bitselect();
         return;
-      case 'sign': { // args: x, -0, 1, 0. (x & -0 | 1) where |x| > 0, else x
-        const x = this.local(a!, level);
-        f.get(x); this.emit(b!, level); f.v128And(); this.emit(c!, level); f.v128Or();
-        f.get(x);
-        f.get(x).f32x4Abs(); this.emit(d!, level); f.f32x4Gt();
-        f.v128Bitselect();
-        return;
-      }
-      default: {
-        const cmp = COMPARE[node.op];
-        if (!cmp) throw new Error(`mapFunction: no code for op '${node.op}'`);
-        both(() => cmp(f));
-      }
+      case 'ishrS': return shift(() => f.i32x4ShrS());
+      case 'ishrU': return shift(() => f.i32x4ShrU());
+      case 'isub': return both(() => f.i32x4Sub());
+      case 'cvt': this.emit(a!, level); f.f32x4ConvertI32x4S(); return;
+      case 'exp': this.exp(node, level); return;
     }
   }
 }

@@ -1,0 +1,99 @@
+// The TypeScript renderer of the ALU IR: one entry per op (a missing one is a type error), and the named
+// functions of the IR (sigmoid, a custom op) written once as module-private helpers.
+import type { AluOp, Expr, Fn } from '../../ir/expr.ts';
+import { atom, binary, call, literal, ternary, unary, type Code } from './code.ts';
+
+const bit = (cond: Code) => ternary(cond, atom('1'), atom('0'));
+
+/** The comparisons, as the JavaScript operator a `where` reads as its condition. */
+const COMPARISON: Partial<Record<AluOp, '<' | '<=' | '>' | '>=' | '==='>> = { less: '<', lessEqual: '<=', greater: '>', greaterEqual: '>=', equal: '===' };
+
+export const TYPESCRIPT: Record<AluOp, (args: readonly Code[]) => Code> = {
+  add: ([a, b]) => binary('+', a!, b!),
+  sub: ([a, b]) => binary('-', a!, b!),
+  mul: ([a, b]) => binary('*', a!, b!),
+  div: ([a, b]) => binary('/', a!, b!),
+  neg: ([a]) => unary('-', a!),
+  abs: ([a]) => call('Math.abs', a!),
+  sqrt: ([a]) => call('Math.sqrt', a!),
+  exp: ([a]) => call('Math.exp', a!),
+  log: ([a]) => call('Math.log', a!),
+  log1p: ([a]) => call('Math.log1p', a!),
+  tanh: ([a]) => call('Math.tanh', a!),
+  pow: ([a, b]) => call('Math.pow', a!, b!),
+  max: ([a, b]) => call('Math.max', a!, b!),
+  min: ([a, b]) => call('Math.min', a!, b!),
+  less: ([a, b]) => bit(binary('<', a!, b!)),
+  lessEqual: ([a, b]) => bit(binary('<=', a!, b!)),
+  greater: ([a, b]) => bit(binary('>', a!, b!)),
+  greaterEqual: ([a, b]) => bit(binary('>=', a!, b!)),
+  equal: ([a, b]) => bit(binary('===', a!, b!)),
+  where: ([c, a, b]) => ternary(binary('!==', c!, atom('0')), a!, b!),
+};
+
+/** An ALU op's code; a `where` on a comparison reads it as the condition itself: `x >= 0 ? a : b`. */
+export function renderAlu(e: Extract<Expr, { k: 'alu' }>, render: (e: Expr) => Code): Code {
+  const [c, a, b] = e.args;
+  if (e.op === 'where' && c!.k === 'alu' && COMPARISON[c!.op]) return ternary(binary(COMPARISON[c!.op]!, render(c!.args[0]!), render(c!.args[1]!)), render(a!), render(b!));
+  return TYPESCRIPT[e.op](e.args.map(render));
+}
+
+/** A structural key of an expression: equal keys, equal values (the sign of a zero literal included). */
+export function exprKey(e: Expr): string {
+  switch (e.k) {
+    case 'lit':
+      return Object.is(e.value, -0) ? '#-0' : `#${e.value}`;
+    case 'arg':
+      return `$${e.index}`;
+    case 'var':
+      return `v:${e.name}`;
+    case 'alu':
+      return `${e.op}(${e.args.map(exprKey).join(',')})`;
+    case 'call':
+      return `${e.fn.name}(${e.args.map(exprKey).join(',')})`;
+    default:
+      throw new Error(`internal: exprKey of a ${e.k}`);
+  }
+}
+
+/**
+ * A named function as a helper of the module: `function sigmoid(x: number): number { … }`, its arguments x, y, z,
+ * w, a subexpression it computes more than once bound to a const first. `call` names the functions it calls.
+ */
+export function renderFunction(f: Fn, id: string, callee: (f: Fn) => string): string {
+  const params = ['x', 'y', 'z', 'w'].slice(0, f.arity);
+  const uses = new Map<string, number>();
+  const count = (e: Expr): void => {
+    if (e.k !== 'alu' && e.k !== 'call') return;
+    const key = exprKey(e);
+    uses.set(key, (uses.get(key) ?? 0) + 1);
+    if (uses.get(key) === 1) for (const a of e.args) count(a);
+  };
+  count(f.body);
+  const bound = new Map<string, string>();
+  const lines: string[] = [];
+  const render = (e: Expr): Code => {
+    switch (e.k) {
+      case 'lit':
+        return literal(e.value);
+      case 'arg':
+        return atom(params[e.index]!);
+      case 'alu':
+      case 'call': {
+        const key = exprKey(e);
+        const known = bound.get(key);
+        if (known) return atom(known);
+        const code = e.k === 'alu' ? renderAlu(e, render) : call(callee(e.fn), ...e.args.map(render));
+        if ((uses.get(key) ?? 0) < 2) return code;
+        const name = `t${bound.size}`;
+        bound.set(key, name);
+        lines.push(`  const ${name} = ${code.text};`);
+        return atom(name);
+      }
+      default:
+        throw new Error(`internal: a function body holds a ${e.k}`);
+    }
+  };
+  const result = render(f.body);
+  return [...(f.doc ? [`/** ${f.doc} */`] : []), `function ${id}(${params.map((p) => `${p}: number`).join(', ')}): number {`, ...lines, `  return ${result.text};`, '}'].join('\n');
+}
