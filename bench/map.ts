@@ -106,7 +106,7 @@ for (const c of CASES) {
   const views = Object.fromEntries([...offsets].map(([name, at]) => [name, new Float32Array(memory.buffer, at, c.buffers[name])]));
   for (const v of Object.values(views)) for (let i = 0; i < v.length; i++) v[i] = rand();
   const mod = new ModuleBuilder().importMemory('env', 'memory', 0);
-  mod.addFunction(mapFunction(c.kernel, offsets, [])!, 'map');
+  mod.addFunction(mapFunction([c.kernel], offsets, [])!, 'map');
   const wasm = new WebAssembly.Instance(new WebAssembly.Module(mod.encode()), { env: { memory } }).exports.map as () => void;
   // As in a generated model: views made once in the factory (createModel), the loop in a function closing over them.
   const factory = new Function('memory', 'sigmoid', [

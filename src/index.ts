@@ -17,7 +17,7 @@ export * as alu from './ir/builders.ts';
 export type { Expr } from './ir/expr.ts';
 export { mulberry32, randn } from '../templates/prelude/random.ts';
 export { cosine, inverseSqrt, linear, stepDecay, warmup, type Schedule } from './runtime/schedules.ts';
-export type { Optimizer } from './codegen/ts/optimizer.ts';
+export type { Optimizer } from './optim/optimizer.ts';
 export { batches, evaluate, type Batches, type BatchFeeds, type BatchOptions, type Dataset, type DataEntry, type EvaluateOptions, type Evaluation } from './runtime/data.ts';
 export { checkpointHeader, loadCheckpoint, readCheckpoint, saveCheckpoint, writeCheckpoint, type CheckpointHeader, type CheckpointModel } from './runtime/checkpoint.ts';
 export { VERSION } from './version.ts';

@@ -2,7 +2,7 @@
 // exactly their floats (a vector loop, then the last 1–3 one by one), never their padding.
 import { describe, expect, it } from 'vitest';
 import { ModuleBuilder } from '../src/codegen/wasm/encoder.ts';
-import { finiteFunction } from '../src/codegen/wasm/update.ts';
+import { finiteFunction } from '../src/codegen/wasm/finite.ts';
 
 function checker(sizes: readonly number[]) {
   const buffers = sizes.map((size, k) => ({ offset: 1024 * (k + 1), size }));

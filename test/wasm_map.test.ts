@@ -18,6 +18,7 @@ const sv = (name: string): KExpr => ({ k: 'var', name });
 /** The registry op's IR on these operands: what the compiler lowers a node of the op to. */
 const o = (op: string, ...args: KExpr[]): KExpr => getOp(op).elementwise!.compute(...args);
 const kernel = (shape: number[], expr: KExpr, out = 'out'): MapKernel => ({ kind: 'map', out, shape, expr });
+const mapOne = (k: MapKernel, ...rest: Parameters<typeof mapFunction> extends [unknown, ...infer R] ? R : never) => mapFunction([k], ...rest);
 
 // ---- inputs ----
 
@@ -47,7 +48,7 @@ function runWasm(k: MapKernel, inputs: Record<string, Float32Array>, scalars: Re
     offsets.set(name, at);
     at += Math.ceil(len / 4) * 16 + GAP;
   }
-  const body = mapFunction(k, offsets, order, { unroll });
+  const body = mapFunction([k], offsets, order, { unroll });
   if (!body) throw new Error('unsupported');
   const bytes = moduleOf(body);
   expect(WebAssembly.validate(bytes)).toBe(true);
@@ -216,7 +217,7 @@ describe('wasmSupports / mapFunction: what is supported', () => {
     const arity = op === 'where' ? 3 : [...UNARY, 'exp', 'sigmoid', 'tanh', 'log', 'softplus'].includes(op) ? 1 : 2;
     const e = o(op, ...[x, load('b', [1]), x].slice(0, arity));
     expect(wasmSupports(e)).toBe(true);
-    expect(mapFunction(kernel([100], e), offsets, [])).toBeInstanceOf(FunctionBody);
+    expect(mapOne(kernel([100], e), offsets, [])).toBeInstanceOf(FunctionBody);
   });
 
   const unsupported: [string, KExpr][] = [
@@ -228,25 +229,25 @@ describe('wasmSupports / mapFunction: what is supported', () => {
   ];
   it.each(unsupported)('does not support %s', (_, e) => {
     expect(wasmSupports(e)).toBe(false);
-    expect(mapFunction(kernel([100], e), offsets, [])).toBeUndefined();
+    expect(mapOne(kernel([100], e), offsets, [])).toBeUndefined();
   });
 
   it('returns undefined for loads it cannot vectorize, and for buffers missing from offsets', () => {
     const off = new Map([['out', 0], ['a', 4096], ['b', 8192]]);
     // a transposed read, a [2, 1, 4] operand broadcast over [2, 3, 4], a stride-2 read
-    expect(mapFunction(kernel([8, 6], o('add', load('a', [6, 1]), load('b', [1, 8]))), off, [])).toBeUndefined();
-    expect(mapFunction(kernel([2, 3, 4], o('add', load('a', [12, 4, 1]), load('b', [4, 0, 1]))), off, [])).toBeUndefined();
-    expect(mapFunction(kernel([10], load('a', [2])), off, [])).toBeUndefined();
+    expect(mapOne(kernel([8, 6], o('add', load('a', [6, 1]), load('b', [1, 8]))), off, [])).toBeUndefined();
+    expect(mapOne(kernel([2, 3, 4], o('add', load('a', [12, 4, 1]), load('b', [4, 0, 1]))), off, [])).toBeUndefined();
+    expect(mapOne(kernel([10], load('a', [2])), off, [])).toBeUndefined();
     // a buffer (an Int32Array, say) the caller leaves out
-    expect(mapFunction(kernel([10], o('add', load('a', [1]), load('labels', [1]))), off, [])).toBeUndefined();
-    expect(mapFunction(kernel([10], load('a', [1]), 'other'), off, [])).toBeUndefined();
+    expect(mapOne(kernel([10], o('add', load('a', [1]), load('labels', [1]))), off, [])).toBeUndefined();
+    expect(mapOne(kernel([10], load('a', [1]), 'other'), off, [])).toBeUndefined();
     // but the same broadcasts as one row axis are fine: [2, 3, 4] with a [4] bias is [6, 4] with strides [0, 1]
-    expect(mapFunction(kernel([2, 3, 4], o('add', load('a', [12, 4, 1]), load('b', [0, 0, 1]))), off, [])).toBeDefined();
+    expect(mapOne(kernel([2, 3, 4], o('add', load('a', [12, 4, 1]), load('b', [0, 0, 1]))), off, [])).toBeDefined();
   });
 
   it('rejects misaligned offsets and unknown scalars', () => {
-    expect(() => mapFunction(kernel([10], load('a', [1])), new Map([['out', 0], ['a', 8]]), [])).toThrow(RangeError);
-    expect(() => mapFunction(kernel([10], o('mul', load('a', [1]), sv('lr'))), new Map([['out', 0], ['a', 64]]), ['eps'])).toThrow(/'lr'/);
+    expect(() => mapOne(kernel([10], load('a', [1])), new Map([['out', 0], ['a', 8]]), [])).toThrow(RangeError);
+    expect(() => mapOne(kernel([10], o('mul', load('a', [1]), sv('lr'))), new Map([['out', 0], ['a', 64]]), ['eps'])).toThrow(/'lr'/);
   });
 
   it('scalarNames lists the vars in order of first use', () => {
@@ -371,7 +372,7 @@ describe('mapFunction: fused chains, literals, scalars, broadcasts', () => {
     const A = values(n, 5), B = values(n, 6);
     const k = kernel([n], o('sub', load('a', [1]), o('mul', lit(0.01), load('b', [1]))), 'a');
     const want = Float32Array.from(A, (x, i) => fr(x - fr(fr(0.01) * B[i]!)));
-    const body = mapFunction(k, new Map([['a', 0], ['b', 1024]]), [])!;
+    const body = mapFunction([k], new Map([['a', 0], ['b', 1024]]), [])!;
     const memory = new WebAssembly.Memory({ initial: 1 });
     const f32 = new Float32Array(memory.buffer);
     f32.set(A, 0); f32.set(B, 256);

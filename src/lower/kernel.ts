@@ -14,6 +14,23 @@ export interface MapKernel {
   readonly out: string;
   readonly shape: readonly number[];
   readonly expr: KExpr;
+  /**
+   * More outputs of the same loop, written before `out` (an optimizer's moments beside its param). Every
+   * expression of the kernel reads the values from before the loop, never one the loop wrote.
+   */
+  readonly also?: readonly Output[];
+  /** Subexpressions with a name for the reader (gi, the gradient): a renderer may compute each once under it. */
+  readonly names?: readonly { readonly name: string; readonly expr: KExpr }[];
+}
+
+export interface Output {
+  readonly out: string;
+  readonly expr: KExpr;
+}
+
+/** A map kernel's outputs in the order they are written: `also`, then `out`. */
+export function outputsOf(k: MapKernel): Output[] {
+  return [...(k.also ?? []), { out: k.out, expr: k.expr }];
 }
 
 /** out[kept axes of i] = scale * (sum, max or min) of expr(i) over `axes`; `shape` is the space the expression is indexed in. */
@@ -71,5 +88,6 @@ export function loads(e: KExpr): Load[] {
 
 /** The buffers a kernel reads. */
 export function reads(k: Kernel): string[] {
-  return k.kind === 'matmul' ? [k.a, k.b] : loads(k.expr).map((l) => l.buf);
+  if (k.kind === 'matmul') return [k.a, k.b];
+  return (k.kind === 'map' ? outputsOf(k) : [k]).flatMap((o) => loads(o.expr).map((l) => l.buf));
 }

@@ -1,10 +1,10 @@
 import type { Init, Node } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
-import type { OptimizerPlan } from '../codegen/ts/optimizer.ts';
+import { stepScalars, updateKernel, type OptimizerPlan } from '../optim/optimizer.ts';
 import type { PNode, ProgramGraph } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { broadcastStrides, sameShape, sizeOf, stridesOf, type Dims } from '../shape/shape.ts';
-import { reads, type Kernel, type KExpr, type LowerContext } from './kernel.ts';
+import { reads, type Kernel, type KExpr, type LowerContext, type MapKernel } from './kernel.ts';
 import { planMemory, type MemoryPlan } from './memory.ts';
 
 export type FloatType = 'f32' | 'f64';
@@ -78,6 +78,8 @@ export interface Program {
   readonly loss?: Node;
   readonly grads: ReadonlyMap<string, Node>;
   readonly outputs: ReadonlyMap<string, Node>;
+  /** step()'s update: scalars computed once a step after counting it (Adam's bias corrections), then a kernel per differentiated param. */
+  readonly update: { readonly scalars: readonly { name: string; expr: KExpr }[]; readonly kernels: readonly { param: Leaf; kernel: MapKernel }[] };
   /** With fuse: every buffer's place in one arena, reused by liveness. */
   readonly memory?: MemoryPlan;
 }
@@ -242,15 +244,20 @@ export function lower(spec: ProgramSpec): Program {
     for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
   }
   // The optimizer's buffers are state.m_w (their key) whatever the nodes are called; a node named m_w moves the buffer's own name aside.
-  const state = params
-    .filter((l) => graph.grads.has(l.key))
-    .flatMap((l) => spec.optimizer.slots.map((slot): Leaf => {
-      let name = `${slot}_${l.name}`;
-      for (let k = 2; names.has(name); k++) name = `${slot}_${l.name}_${k}`;
+  const state: Leaf[] = [];
+  const kernels = params.filter((l) => graph.grads.has(l.key)).map((param) => {
+    const slots: Record<string, string> = {};
+    for (const slot of spec.optimizer.slots) {
+      let name = `${slot}_${param.name}`;
+      for (let k = 2; names.has(name); k++) name = `${slot}_${param.name}_${k}`;
       names.add(name);
-      return { ...l, name, key: `${slot}_${l.key}`, init: 'zeros', slot, param: l.name };
-    }));
-  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
+      state.push({ ...param, name, key: `${slot}_${param.key}`, init: 'zeros', slot, param: param.name });
+      slots[slot] = name;
+    }
+    return { param, kernel: updateKernel(spec.optimizer, { param: param.name, grad: grads.get(param.key)!.name, slots, size: param.size }) };
+  });
+  const update = { scalars: stepScalars(spec.optimizer), kernels };
+  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, update, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }
 

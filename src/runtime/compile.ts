@@ -13,7 +13,7 @@ import { formatShape } from '../shape/shape.ts';
 import type { PNode } from '../passes/program.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
-import { planOptimizer, type Optimizer } from '../codegen/ts/optimizer.ts';
+import { planOptimizer, type Optimizer } from '../optim/optimizer.ts';
 
 export interface CompileOptions {
   /** A scalar to minimize: forward returns it, backward differentiates it. */

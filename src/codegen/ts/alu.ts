@@ -51,8 +51,12 @@ export function exprKey(e: Expr): string {
       return `${e.op}(${e.args.map(exprKey).join(',')})`;
     case 'call':
       return `${e.fn.name}(${e.args.map(exprKey).join(',')})`;
-    default:
-      throw new Error(`internal: exprKey of a ${e.k}`);
+    case 'index':
+      return `i${e.axis}`;
+    case 'guard':
+      return `guard(${e.ranges.map((r) => `${r.axis}:${r.lo}:${r.hi}`).join(',')};${exprKey(e.then)};${exprKey(e.otherwise)})`;
+    case 'load':
+      return `${e.buf}[${e.strides.join(',')}+${e.offset ?? 0}${(e.indirect ?? []).map((t) => `+${exprKey(t.expr)}*${t.stride}`).join('')}]`;
   }
 }
 

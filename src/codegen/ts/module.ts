@@ -3,18 +3,15 @@
 // as TypeScript. src/codegen/ts/tensor.ts and scalar.ts write the createModel factory of each kind.
 import type { Init, Node } from '../../graph/graph.ts';
 import type { Fn } from '../../ir/expr.ts';
-import type { KExpr } from '../../lower/kernel.ts';
+import { outputsOf, type KExpr, type Load, type MapKernel } from '../../lower/kernel.ts';
 import type { Leaf, Program } from '../../lower/lower.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
 import { atom, binary, call, literal, quote, ternary, type Code } from './code.ts';
-import { renderAlu, renderFunction } from './alu.ts';
+import { describeOptimizer } from '../../optim/optimizer.ts';
+import { exprKey, renderAlu, renderFunction } from './alu.ts';
 import { Identifiers } from './identifiers.ts';
-import { describeOptimizer, stepPrologue, updateStatements } from './optimizer.ts';
 import { prelude, withImports } from './templates.ts';
-
-/** How an update reads a param, its gradient and a state slot. */
-export type Accessors = [param: string, grad: string, slot: (name: string) => string];
 
 export abstract class ModuleEmitter {
   protected readonly floatArray: string;
@@ -26,27 +23,23 @@ export abstract class ModuleEmitter {
   protected tail: string[] = [];
   /** The identifier of every value in the code: its own name, unless that would shadow one the module uses. */
   protected readonly ids: Identifiers;
-  /** The optimizer's buffer of each param and slot. */
-  private readonly stateBuffers = new Map<string, Leaf>();
   /** The named functions of the IR the code calls, by identifier, and their code. */
   private readonly functions = new Map<Fn, string>();
   private readonly functionCode: string[] = [];
+  /** While the update is written: its `var`s are the host's (lr, bc1), not the program's named scalars. */
+  private hostVars = false;
+  /** While one element of a kernel with several outputs is written: what a later expression reads by name. */
+  private element?: { named: Map<string, Code>; written: Set<string>; hazards: Load[]; at?: (buf: string) => string };
 
   constructor(protected readonly p: Program) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
     this.exported = new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
     this.ids = new Identifiers([...p.inputs, ...p.params, ...p.state, ...p.buffers, ...p.aliases, ...p.scalars].map((v) => v.name));
-    for (const l of p.state) this.stateBuffers.set(`${l.slot}\u0000${l.param}`, l);
   }
 
   /** The identifier of a value in the code. */
   protected id(name: string): string {
     return this.ids.id(name);
-  }
-
-  /** The optimizer's buffer of a param for a slot ('m', 'velocity', …). */
-  protected stateOf(param: Leaf, slot: string): Leaf {
-    return this.stateBuffers.get(`${slot}\u0000${param.name}`)!;
   }
 
   /** The lines of `export function createModel(…) { … }`. */
@@ -137,20 +130,54 @@ export abstract class ModuleEmitter {
   }
 
   /**
-   * The optimizer's update of every differentiated param: `head`, its description and prologue (Adam's step
-   * count and bias corrections), and `loops`, one fused loop (or statement) per param.
+   * The optimizer's update of every differentiated param: `head`, its description and the step's scalars (Adam
+   * counts the step and computes its bias corrections), and `loops`, each param's update kernel as `render`
+   * writes it.
    */
-  protected update(access: (l: Leaf) => Accessors, loop: boolean): { head: string[]; loops: string[] } {
+  protected update(render: (k: MapKernel) => string[]): { head: string[]; loops: string[] } {
     const { p } = this;
-    const plan = p.spec.optimizer;
-    const lines = this.updated()
-      .flatMap((l) => {
-        const [param, grad, slot] = access(l);
-        const body = updateStatements(plan, param, grad, slot);
-        if (!loop) return body.length === 1 ? body : ['{', ...indent(body), '}'];
-        return body.length === 1 ? [`for (let i = 0; i < ${l.size}; i++) ${body[0]}`] : [`for (let i = 0; i < ${l.size}; i++) {`, ...indent(body), '}'];
-      });
-    return { head: lines.length && !this.plainSgd() ? [`// ${describeOptimizer(plan)}`, ...stepPrologue(plan)] : [], loops: lines };
+    this.hostVars = true;
+    try {
+      const loops = p.update.kernels.flatMap(({ kernel }) => render(kernel));
+      if (loops.length === 0 || this.plainSgd()) return { head: [], loops };
+      const scalars = p.update.scalars.map((s) => `const ${s.name} = ${this.expr(s.expr).text};`);
+      return { head: [`// ${describeOptimizer(p.spec.optimizer)}`, ...(p.spec.optimizer.counter ? ['step_count[0] += 1;'] : []), ...scalars], loops };
+    } finally {
+      this.hostVars = false;
+    }
+  }
+
+  /**
+   * One element of a map kernel: its named temporaries (`const gi = grad_w[i];`), then each output in order
+   * (`m_w[i] = …;`, `w[i] -= …;`), a later expression showing an earlier output's value or a name's by name.
+   * `at` is element i of a buffer. An output's old value read after the output is written gets a name first.
+   */
+  protected elementStatements(k: MapKernel, mode: 'single' | 'flat' | 'nested', at: (buf: string) => string, loadsAt = false): string[] {
+    const outputs = outputsOf(k);
+    let names = [...(k.names ?? [])];
+    for (;;) {
+      const state = (this.element = { named: new Map<string, Code>(), written: new Set<string>(), hazards: [] as Load[], ...(loadsAt ? { at } : {}) });
+      const lines: string[] = [];
+      try {
+        for (const n of names) {
+          lines.push(`const ${n.name} = ${this.expr(n.expr, mode).text};`);
+          state.named.set(exprKey(n.expr), atom(n.name));
+        }
+        for (const o of outputs) {
+          const target = at(o.out);
+          // out = out − x is written out −= x
+          const [a, b] = o.expr.k === 'alu' ? o.expr.args : [];
+          const op = o.expr.k === 'alu' && a?.k === 'load' && a.buf === o.out && this.expr(a, mode).text === target ? { sub: '-=', add: '+=' }[o.expr.op as string] : undefined;
+          lines.push(op ? `${target} ${op} ${this.expr(b!, mode).text};` : `${target} = ${this.expr(o.expr, mode).text};`);
+          state.named.set(exprKey(o.expr), atom(target));
+          state.written.add(o.out);
+        }
+      } finally {
+        this.element = undefined;
+      }
+      if (state.hazards.length === 0) return lines;
+      names = [...state.hazards.map((l) => ({ name: this.ids.fresh(`${this.id(l.buf)}_old`), expr: l as KExpr })), ...names];
+    }
   }
 
   protected counter(): string[] {
@@ -259,14 +286,21 @@ export abstract class ModuleEmitter {
 
   /** An expression inside a kernel: 'flat' loops use one counter i, 'nested' ones i0, i1, … per axis. */
   protected expr(e: KExpr, mode: 'single' | 'flat' | 'nested' = 'single'): Code {
+    const element = this.element;
+    if (element && element.named.size > 0) {
+      const named = element.named.get(exprKey(e));
+      if (named) return named;
+    }
     switch (e.k) {
       case 'lit':
         return literal(e.value);
       case 'var':
-        return atom(this.id(e.name));
+        return atom(!this.hostVars ? this.id(e.name) : e.name === 'step_count' ? 'step_count[0]' : e.name);
       case 'index':
         return atom(mode === 'nested' ? `i${e.axis}` : '0');
       case 'load': {
+        if (element?.written.has(e.buf)) element.hazards.push(e);
+        if (element?.at) return atom(element.at(e.buf));
         const inlined = this.inlined.get(e.buf);
         if (inlined) return inlined;
         const buf = this.id(e.buf);

@@ -38,7 +38,15 @@ export class ScalarEmitter extends ModuleEmitter {
     const leaves = [...p.params, ...p.inputs].filter(read).map((l) => l.name);
     const arr = (n: string) => `${n}: new ${this.floatArray}(1)`;
     const loss = p.loss && this.id(p.loss.name);
-    const update = this.update((l) => [`params.${l.key}[0]`, `grads.${l.key}[0]`, (slot) => `state.${this.stateOf(l, slot).key}[0]`], false);
+    // The update reads and writes the objects' elements: params.w[0], grads.w[0], state.m_w[0].
+    const element = new Map<string, string>();
+    for (const { param: l } of p.update.kernels) element.set(l.name, `params.${l.key}[0]`).set(p.grads.get(l.key)!.name, `grads.${l.key}[0]`);
+    for (const l of p.state) element.set(l.name, `state.${l.key}[0]`);
+    const at = (buf: string) => element.get(buf)!;
+    const update = this.update((k) => {
+      const body = this.elementStatements(k, 'single', at, true);
+      return body.length === 1 ? body : ['{', ...indent(body), '}'];
+    });
     const finite = [...(loss ? [loss] : []), ...this.updated().map((l) => `grads.${l.key}[0]`)].map((v) => `Number.isFinite(${v})`).join(' && ');
     const checkStep = loss ? this.guard(finite, (l) => (p.inputs.includes(l) ? `[${this.id(l.name)}]` : `params.${l.key}`), `[${loss}]`) : [];
     return [

@@ -1,7 +1,7 @@
 // The createModel factory of a tensor module: preallocated buffers (one arena, reused by liveness), a loop
 // nest or matmul per kernel, and, where worthwhile, generated Wasm SIMD kernels with their TypeScript fallbacks.
 import type { Node } from '../../graph/graph.ts';
-import { loads, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../lower/kernel.ts';
+import { loads, outputsOf, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../lower/kernel.ts';
 import type { Leaf, Program, Step } from '../../lower/lower.ts';
 import { formatBytes, type MemoryPlan } from '../../lower/memory.ts';
 import { FlatgradError } from '../../graph/errors.ts';
@@ -11,7 +11,8 @@ import { VERSION } from '../../version.ts';
 import type { FunctionBody } from '../wasm/encoder.ts';
 import { gemmModule, gemmName, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
 import { mapFunction, scalarNames, wasmSupports } from '../wasm/map.ts';
-import { finiteFunction, updateFunction } from '../wasm/update.ts';
+import { finiteFunction } from '../wasm/finite.ts';
+import { updateScalars } from '../../optim/optimizer.ts';
 import { literal } from './code.ts';
 import { braces, describeShape, entry, indent, index, ModuleEmitter, term } from './module.ts';
 
@@ -81,14 +82,11 @@ export class TensorEmitter extends ModuleEmitter {
       while (!mem.offsets.has(name)) name = alias.get(name)!;
       return mem.offsets.get(name)!;
     };
-    const plan = p.spec.optimizer;
-    const targets = this.updated().map((l) => ({
-      param: place(l.name), grad: place(p.grads.get(l.key)!.name), size: l.size,
-      slots: Object.fromEntries(plan.slots.map((slot) => [slot, place(this.stateOf(l, slot).name)])),
-    }));
     const finite = this.finiteBuffers();
+    const update = updateLoops.length ? mapFunction(p.update.kernels.map((u) => u.kernel), this.floatOffsets(mem), this.updateParams()) : undefined;
+    if (updateLoops.length && !update) throw new Error('internal: the update kernels have no Wasm');
     const extra = [
-      ...(updateLoops.length ? [{ name: 'apply_update', body: updateFunction(plan, targets) }] : []),
+      ...(update ? [{ name: 'apply_update', body: update }] : []),
       ...(finite ? [{ name: 'step_finite', body: finiteFunction(finite.map((b) => ({ offset: place(b.name), size: b.size }))) }] : []),
       ...this.wasmLoops.map((l) => ({ name: l.id, body: l.body })),
     ];
@@ -126,7 +124,7 @@ export class TensorEmitter extends ModuleEmitter {
     const forward = p.forward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
     const backward = p.backward.flatMap((s) => [...this.kernel(s), ...this.checkFinite(s.node, s.kernel.out)]);
     const loss = p.loss ? this.id(p.loss.name) : undefined;
-    const update = this.update((l) => [`${this.id(l.name)}[i]`, `${this.id(p.grads.get(l.key)!.name)}[i]`, (slot) => `${this.id(this.stateOf(l, slot).name)}[i]`], true);
+    const update = this.update((k) => this.mapKernel(k));
     const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => entry(k, this.id(t.name))).join(', ');
     const wasm = this.wasm && mem ? this.wasmSetup(mem, update.loops) : undefined;
     const apply = `apply_update(${this.updateParams().join(', ')}); // every param${this.plainSgd() ? ': p -= lr * grad_p,' : ','} one SIMD loop each`;
@@ -206,7 +204,7 @@ export class TensorEmitter extends ModuleEmitter {
   private floatOffsets(mem: MemoryPlan): ReadonlyMap<string, number> {
     if (this.floats) return this.floats;
     const { p } = this;
-    const names = [...p.buffers.filter((b) => b.node.dtype === 'float').map((b) => b.name), ...p.params.map((l) => l.name), ...p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)];
+    const names = [...p.buffers.filter((b) => b.node.dtype === 'float').map((b) => b.name), ...p.params.map((l) => l.name), ...p.state.map((l) => l.name), ...p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)];
     const floats = new Map(names.map((n) => [n, mem.offsets.get(n)!]));
     for (const a of p.aliases) if (floats.has(a.of)) floats.set(a.name, floats.get(a.of)!);
     return (this.floats = floats);
@@ -214,7 +212,7 @@ export class TensorEmitter extends ModuleEmitter {
 
   /** The parameters of the Wasm update (and of its TypeScript fallback): the rate, and Adam's bias corrections. */
   private updateParams(): string[] {
-    return this.p.spec.optimizer.counter ? ['lr', 'bc1', 'bc2'] : ['lr'];
+    return updateScalars(this.p.spec.optimizer);
   }
 
   private kernel({ node, kernel }: Step): string[] {
@@ -246,24 +244,27 @@ export class TensorEmitter extends ModuleEmitter {
     if (!this.wasm || !mem || k.shape.reduce((a, b) => a * b, 1) < WASM_LOOP_MIN || !wasmSupports(k.expr)) return undefined;
     const floats = this.floatOffsets(mem);
     const scalars = scalarNames(k.expr);
-    const body = mapFunction(k, floats, scalars);
+    const body = mapFunction([k], floats, scalars);
     if (!body) return undefined;
     const id = this.ids.fresh(`loop_${this.id(k.out)}`);
     const typescript = this.mapKernel(k);
     this.wasmLoops.push({ id, body, scalars, typescript });
     const out = this.id(k.out);
-    const statement = typescript.find((l) => l.includes(`${out}[`) && l.includes(' = '))!.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '');
+    const statement = typescript.find((l) => l.includes(`${out}[`) && / [-+]?= /.test(l))!.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '');
     return [`${id}(${scalars.map((n) => this.id(n)).join(', ')}); // ${statement}`];
   }
 
   private mapKernel(k: MapKernel, comment = ''): string[] {
     const size = k.shape.reduce((a, b) => a * b, 1);
-    const out = this.id(k.out);
-    if (size === 1) return [`${out}[0] = ${this.expr(k.expr, 'single').text};${comment}`];
-    if (flatLoop(k.expr, k.shape)) return [`for (let i = 0; i < ${size}; i++) ${out}[i] = ${this.expr(k.expr, 'flat').text};${comment}`];
+    if (size === 1) return this.elementStatements(k, 'single', (b) => `${this.id(b)}[0]`).map((l, j) => (j === 0 ? `${l}${comment}` : l));
+    if (outputsOf(k).every((o) => flatLoop(o.expr, k.shape))) {
+      const body = this.elementStatements(k, 'flat', (b) => `${this.id(b)}[i]`);
+      const head = `for (let i = 0; i < ${size}; i++)`;
+      return body.length === 1 ? [`${head} ${body[0]}${comment}`] : [`${head} {${comment}`, ...indent(body), '}'];
+    }
     const axes = k.shape.map((_, d) => d);
-    const body = `${out}[${index(stridesOf(k.shape), axes)}] = ${this.expr(k.expr, 'nested').text};`;
-    return [...(comment ? [comment.trim()] : []), ...loopNest(k.shape, axes, [body])];
+    const body = this.elementStatements(k, 'nested', (b) => `${this.id(b)}[${index(stridesOf(k.shape), axes)}]`);
+    return [...(comment ? [comment.trim()] : []), ...loopNest(k.shape, axes, body)];
   }
 
   private reduceKernel(k: ReduceKernel, node: Node): string[] {

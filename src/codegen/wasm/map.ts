@@ -34,7 +34,7 @@
 
 import { F32, f32Bits, FunctionBody, I32, V128 } from './encoder.ts';
 import { inline, type AluOp, type Expr } from '../../ir/expr.ts';
-import { loads, type KExpr, type Load, type MapKernel } from '../../lower/kernel.ts';
+import { loads, outputsOf, type KExpr, type Load, type MapKernel } from '../../lower/kernel.ts';
 import { levelOf, schedule } from '../../lower/linearize.ts';
 
 /**
@@ -240,62 +240,62 @@ function classify(dims: readonly number[], s: readonly number[]): Access | undef
 }
 
 /**
- * A function computing kernel.out = kernel.expr over kernel.shape in f32x4 lanes, or undefined when the
- * expression or its loads are not supported (see the top of this file).
- * - `offsets`: byte offset in the memory of every buffer the kernel reads and of kernel.out, each a
- *   multiple of 16 (else RangeError). A buffer missing from it makes the kernel unsupported: leave out
- *   buffers that do not hold f32 (Int32Array indices, say).
- * - `scalars`: the function's parameters, one f32 each in this order; every 'var' of the expression must
- *   be among them (else Error). Unused names are allowed; scalarNames(expr) gives the minimal list.
+ * A function computing each kernel in turn, every output of it (`out` and `also`) over its shape in f32x4 lanes,
+ * or undefined when an expression or its loads are not supported (see the top of this file).
+ * - `offsets`: byte offset in the memory of every buffer the kernels read and write, each a multiple of 16
+ *   (else RangeError). A buffer missing from it makes the kernel unsupported: leave out buffers that do not
+ *   hold f32 (Int32Array indices, say).
+ * - `scalars`: the function's parameters, one f32 each in this order; every 'var' of the expressions must be
+ *   among them (else Error). Unused names are allowed; scalarNames(expr) gives the minimal list.
  * The function takes (f32 × scalars.length) and returns nothing; it runs on memory 0 of its module.
  */
-export function mapFunction(kernel: MapKernel, offsets: ReadonlyMap<string, number>, scalars: readonly string[], options: MapOptions = {}): FunctionBody | undefined {
+export function mapFunction(kernels: readonly MapKernel[], offsets: ReadonlyMap<string, number>, scalars: readonly string[], options: MapOptions = {}): FunctionBody | undefined {
   const unroll = options.unroll ?? UNROLL;
   if (!Number.isInteger(unroll) || unroll < 1 || unroll > 16) throw new RangeError(`mapFunction: unroll must be an integer in 1..16, got ${unroll}`);
-  if (!wasmSupports(kernel.expr)) return undefined;
-  const ls = loads(kernel.expr);
-  for (const name of [kernel.out, ...ls.map((l) => l.buf)]) {
-    const at = offsets.get(name);
-    if (at === undefined) return undefined;
-    if (!Number.isInteger(at) || at < 0 || at % 16 !== 0) throw new RangeError(`mapFunction: buffer '${name}' is at byte ${at}, not a multiple of 16`);
-  }
-  for (const v of scalarNames(kernel.expr)) if (!scalars.includes(v)) throw new Error(`mapFunction: scalar '${v}' is not among the parameters [${scalars.join(', ')}]`);
-
-  const size = kernel.shape.reduce((a, b) => a * b, 1);
   const f = new FunctionBody(scalars.map(() => F32));
-  if (size === 0) return f;
-  const simple = simplify(kernel.shape, ls);
-  if (!simple || simple.dims.length > 2) return undefined;
-  const dims = simple.dims.length === 0 ? [1] : simple.dims;
-
-  let unsupported = false;
-  const convert = (e: KExpr): Node => {
-    switch (e.k) {
-      case 'lit':
-        return lit(e.value);
-      case 'var': {
-        const param = scalars.indexOf(e.name);
-        return { t: 'var', param, key: `$${param}`, level: 0, args: [] };
-      }
-      case 'load': {
-        const access = classify(dims, simple.strides.get(e)!.length === 0 ? [0] : simple.strides.get(e)!);
-        if (!access) { unsupported = true; return lit(0); }
-        const at = offsets.get(e.buf)!;
-        return { t: 'load', access, at, key: `${access}@${at}`, level: access === 'scalar' ? 0 : access === 'col' ? 1 : 2, args: [] };
-      }
-      case 'alu':
-        return WASM[e.op](e.args.map(convert));
-      case 'call':
-        return convert(inline(e.fn, e.args));
-      default:
-        unsupported = true;
-        return lit(0);
+  for (const kernel of kernels) {
+    const outputs = outputsOf(kernel);
+    if (!outputs.every((o) => wasmSupports(o.expr))) return undefined;
+    const ls = outputs.flatMap((o) => loads(o.expr));
+    for (const name of [...outputs.map((o) => o.out), ...ls.map((l) => l.buf)]) {
+      const at = offsets.get(name);
+      if (at === undefined) return undefined;
+      if (!Number.isInteger(at) || at < 0 || at % 16 !== 0) throw new RangeError(`mapFunction: buffer '${name}' is at byte ${at}, not a multiple of 16`);
     }
-  };
-  const root = convert(kernel.expr);
-  if (unsupported) return undefined;
+    for (const v of outputs.flatMap((o) => scalarNames(o.expr))) if (!scalars.includes(v)) throw new Error(`mapFunction: scalar '${v}' is not among the parameters [${scalars.join(', ')}]`);
+    if (kernel.shape.reduce((a, b) => a * b, 1) === 0) continue;
+    const simple = simplify(kernel.shape, ls);
+    if (!simple || simple.dims.length > 2) return undefined;
+    const dims = simple.dims.length === 0 ? [1] : simple.dims;
 
-  new MapGen(f, root, offsets.get(kernel.out)!, dims, unroll).build();
+    let unsupported = false;
+    const convert = (e: KExpr): Node => {
+      switch (e.k) {
+        case 'lit':
+          return lit(e.value);
+        case 'var': {
+          const param = scalars.indexOf(e.name);
+          return { t: 'var', param, key: `$${param}`, level: 0, args: [] };
+        }
+        case 'load': {
+          const access = classify(dims, simple.strides.get(e)!.length === 0 ? [0] : simple.strides.get(e)!);
+          if (!access) { unsupported = true; return lit(0); }
+          const at = offsets.get(e.buf)!;
+          return { t: 'load', access, at, key: `${access}@${at}`, level: access === 'scalar' ? 0 : access === 'col' ? 1 : 2, args: [] };
+        }
+        case 'alu':
+          return WASM[e.op](e.args.map(convert));
+        case 'call':
+          return convert(inline(e.fn, e.args));
+        default:
+          unsupported = true;
+          return lit(0);
+      }
+    };
+    const roots = outputs.map((o) => ({ node: convert(o.expr), out: offsets.get(o.out)! }));
+    if (unsupported) return undefined;
+    new MapGen(f, roots, dims, unroll).build();
+  }
   return f;
 }
 
@@ -319,11 +319,15 @@ class MapGen {
   /** Byte offset of the vector being computed past `at` and `col` (unrolled copies). */
   private extra = 0;
 
-  constructor(private readonly f: FunctionBody, private readonly root: Node, private readonly out: number, private readonly dims: readonly number[], private readonly unroll: number) {
+  /** With several outputs, each one's value, all computed before any is stored (they read the values from before). */
+  private readonly values: readonly number[];
+
+  constructor(private readonly f: FunctionBody, private readonly roots: readonly { readonly node: Node; readonly out: number }[], private readonly dims: readonly number[], private readonly unroll: number) {
     this.at = f.local(I32);
     this.row = f.local(I32);
     this.col = f.local(I32);
-    ({ uses: this.uses, hoisted: this.hoisted } = schedule([root], 2));
+    this.values = roots.map(() => f.local(V128));
+    ({ uses: this.uses, hoisted: this.hoisted } = schedule(roots.map((r) => r.node), 2));
   }
 
   build(): void {
@@ -392,23 +396,25 @@ class MapGen {
     for (const [key, c] of this.cache) if (c.level >= level) this.cache.delete(key);
   }
 
-  /** One vector of the output (or the row's tail lanes) at `at`; extra: a byte offset added to every vector access. */
+  /** One vector of every output (or the row's tail lanes) at `at`; extra: a byte offset added to every vector access. */
   private store(extra: number): void {
     const { f } = this;
     this.forget(2);
     this.extra = extra;
-    if (this.lanes === 4) {
+    if (this.lanes === 4 && this.roots.length === 1) {
       f.get(this.at);
-      this.emit(this.root, 2);
-      f.v128Store(this.out + extra);
+      this.emit(this.roots[0]!.node, 2);
+      f.v128Store(this.roots[0]!.out + extra);
       return;
     }
-    this.emit(this.root, 2);
-    const v = f.local(V128);
-    f.set(v);
-    if (this.lanes === 1) f.get(this.at).get(v).v128Store32Lane(this.out + extra, 0);
-    else f.get(this.at).get(v).v128Store64Lane(this.out + extra, 0);
-    if (this.lanes === 3) f.get(this.at).get(v).v128Store32Lane(this.out + extra + 8, 2);
+    this.roots.forEach((r, j) => (this.emit(r.node, 2), f.set(this.values[j]!)));
+    this.roots.forEach((r, j) => {
+      const [v, out] = [this.values[j]!, r.out + extra];
+      if (this.lanes === 4) f.get(this.at).get(v).v128Store(out);
+      else if (this.lanes === 1) f.get(this.at).get(v).v128Store32Lane(out, 0);
+      else f.get(this.at).get(v).v128Store64Lane(out, 0);
+      if (this.lanes === 3) f.get(this.at).get(v).v128Store32Lane(out + 8, 2);
+    });
   }
 
   /** Pushes node's value (computed at `level`, or taken from a local). */
