@@ -15,14 +15,15 @@ import { prelude, withImports } from './templates.ts';
 
 export abstract class ModuleEmitter {
   protected readonly floatArray: string;
-  protected readonly helpers = new Set<string>();
+  /** The prelude helpers the code calls (matmul, sigmoid, check_feeds): each is written once, before the factory. */
+  readonly helpers = new Set<string>();
   /** Scalar mode: single-use backward temporaries printed inside their one consumer. */
   protected readonly inlined = new Map<string, Code>();
   protected readonly exported: Set<Node>;
   /** Lines after the factory: a tensor module's Wasm kernels' bytes. */
   protected tail: string[] = [];
   /** The identifier of every value in the code: its own name, unless that would shadow one the module uses. */
-  protected readonly ids: Identifiers;
+  readonly ids: Identifiers;
   /** The named functions of the IR the code calls, by identifier, and their code. */
   private readonly functions = new Map<Fn, string>();
   private readonly functionCode: string[] = [];
@@ -38,7 +39,7 @@ export abstract class ModuleEmitter {
   }
 
   /** The identifier of a value in the code. */
-  protected id(name: string): string {
+  id(name: string): string {
     return this.ids.id(name);
   }
 
@@ -152,7 +153,7 @@ export abstract class ModuleEmitter {
    * (`m_w[i] = …;`, `w[i] -= …;`), a later expression showing an earlier output's value or a name's by name.
    * `at` is element i of a buffer. An output's old value read after the output is written gets a name first.
    */
-  protected elementStatements(k: MapKernel, mode: 'single' | 'flat' | 'nested', at: (buf: string) => string, loadsAt = false): string[] {
+  elementStatements(k: MapKernel, mode: 'single' | 'flat' | 'nested', at: (buf: string) => string, loadsAt = false): string[] {
     const outputs = outputsOf(k);
     let names = [...(k.names ?? [])];
     for (;;) {
@@ -285,7 +286,7 @@ export abstract class ModuleEmitter {
   }
 
   /** An expression inside a kernel: 'flat' loops use one counter i, 'nested' ones i0, i1, … per axis. */
-  protected expr(e: KExpr, mode: 'single' | 'flat' | 'nested' = 'single'): Code {
+  expr(e: KExpr, mode: 'single' | 'flat' | 'nested' = 'single'): Code {
     const element = this.element;
     if (element && element.named.size > 0) {
       const named = element.named.get(exprKey(e));

@@ -1,0 +1,144 @@
+// The Wasm SIMD kernel backend of the TypeScript host: matmuls as generated gemm kernels and large fused loops
+// (the optimizer's updates included) as generated f32x4 loops, all in one WebAssembly module over the model's
+// memory, each with the TypeScript kernel backend's loops as its fallback where WebAssembly SIMD is missing.
+import type { Node } from '../../graph/graph.ts';
+import { FlatgradError } from '../../graph/errors.ts';
+import { outputsOf, type Kernel, type MapKernel, type MatmulKernel } from '../../lower/kernel.ts';
+import type { Leaf, Program } from '../../lower/lower.ts';
+import { formatBytes, type MemoryPlan } from '../../lower/memory.ts';
+import { VERSION } from '../../version.ts';
+import type { KernelBackend } from '../backend.ts';
+import { matmulComment, type TypeScriptKernels } from '../ts/kernels.ts';
+import { indent, type ModuleEmitter } from '../ts/module.ts';
+import type { FunctionBody } from './encoder.ts';
+import { finiteFunction } from './finite.ts';
+import { gemmModule, gemmName, scratchBytes, type GemmSpec } from './gemm.ts';
+import { mapFunction, scalarNames, wasmSupports } from './map.ts';
+
+/** A WebAssembly memory's most pages of 64 KiB: 4 GiB. */
+const WASM_MAX_PAGES = 65536;
+
+/** Elements below which a fused loop stays TypeScript: the call would cost more than it saves. */
+const WASM_LOOP_MIN = 1024;
+
+export class WasmKernels implements KernelBackend {
+  /** The identifier of each matmul shape's kernel (gemm_64x1000x100), fresh beside every value's. */
+  private readonly gemms = new Map<string, { id: string; spec: GemmSpec; kernel: MatmulKernel }>();
+  /** Fused loops that run as Wasm SIMD (exported under their identifier), with their TypeScript fallback. */
+  private readonly loops: { id: string; body: FunctionBody; params: string[]; typescript: string[] }[] = [];
+  /** Each map kernel's Wasm function, or undefined where map.ts cannot compile it. */
+  private readonly bodies = new Map<MapKernel, FunctionBody | undefined>();
+  private floats?: Map<string, number>;
+
+  constructor(private readonly m: ModuleEmitter, private readonly p: Program, private readonly mem: MemoryPlan, private readonly ts: TypeScriptKernels) {}
+
+  runs(k: Kernel, node?: Node): boolean {
+    if (k.kind === 'matmul') return onFloats(node!);
+    return k.kind === 'map' && worthLoop(k) && this.body(k) !== undefined;
+  }
+
+  call(k: Kernel, node?: Node): string[] {
+    if (k.kind === 'matmul') {
+      const name = gemmName(gemmSpec(k));
+      let gemm = this.gemms.get(name);
+      if (!gemm) this.gemms.set(name, (gemm = { id: this.m.ids.fresh(name), spec: gemmSpec(k), kernel: k }));
+      const t = this.ts.named(k);
+      return [`${gemm.id}(${t.a}, ${t.b}, ${t.out}${t.bias ? `, ${t.bias}` : ''});${matmulComment(k, node!, this.m)}`];
+    }
+    if (k.kind !== 'map') throw new Error(`internal: no Wasm for a ${k.kind} kernel`);
+    // The loop's name says whose value it computes: loop_h, update_w1 (an optimizer's update).
+    const id = this.m.ids.fresh(`${node ? 'loop' : 'update'}_${this.m.id(k.out)}`);
+    const params = scalarsOf(k).map((n) => this.m.expr({ k: 'var', name: n }).text);
+    const typescript = this.ts.map(k);
+    this.loops.push({ id, body: this.body(k)!, params, typescript });
+    // The call carries the loop's statement for its output as a comment.
+    const out = `${this.m.id(k.out)}[`;
+    const statement = typescript.map((l) => l.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '')).find((l) => l.startsWith(out))!;
+    return [`${id}(${params.join(', ')}); // ${statement}`];
+  }
+
+  private body(k: MapKernel): FunctionBody | undefined {
+    if (!this.bodies.has(k)) this.bodies.set(k, outputsOf(k).every((o) => wasmSupports(o.expr)) ? mapFunction([k], this.floatOffsets(), scalarsOf(k)) : undefined);
+    return this.bodies.get(k);
+  }
+
+  /** Where every float buffer is, aliases included: what a Wasm loop may read and write. */
+  private floatOffsets(): ReadonlyMap<string, number> {
+    if (this.floats) return this.floats;
+    const { p, mem } = this;
+    const names = [...p.buffers.filter((b) => b.node.dtype === 'float').map((b) => b.name), ...p.params.map((l) => l.name), ...p.state.map((l) => l.name), ...p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)];
+    const floats = new Map(names.map((n) => [n, mem.offsets.get(n)!]));
+    for (const a of p.aliases) if (floats.has(a.of)) floats.set(a.name, floats.get(a.of)!);
+    return (this.floats = floats);
+  }
+
+  /**
+   * After every kernel's call is written: the lines that set up the kernels at the top of createModel (the
+   * model's memory holds the arena and the kernels' scratch; each kernel is its export or its TypeScript
+   * fallback), and the module's bytes at its end. `finite`: the buffers of step()'s guard, and its TypeScript.
+   */
+  setup(finite: { buffers: readonly { name: string; size: number }[]; typescript: string[] } | undefined): { head: string[]; tail: string[] } {
+    const { p, mem, m } = this;
+    const gemms = [...this.gemms.values()];
+    const scratch = scratchBytes(gemms.map((g) => g.spec));
+    const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
+    if (pages > WASM_MAX_PAGES) {
+      const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
+      throw new FlatgradError(
+        `compile: the model's buffers take ${formatBytes(mem.bytes + scratch)} (params ${of(p.params)}, optimizer state ${of(p.state)}, inputs ${of(p.inputs)}, the rest values and gradients), more than the 4 GiB one WebAssembly memory holds; compile it with wasm: false (TypeScript loops over an ArrayBuffer, which may be larger), or make it smaller`,
+        p.spec.site,
+      );
+    }
+    const place = (name: string) => this.floatOffsets().get(name)!;
+    const extra = [
+      ...(finite ? [{ name: 'step_finite', body: finiteFunction(finite.buffers.map((b) => ({ offset: place(b.name), size: b.size }))) }] : []),
+      ...this.loops.map((l) => ({ name: l.id, body: l.body })),
+    ];
+    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(gemms.map((g) => g.spec), { relaxed }, extra)).toString('base64');
+    m.helpers.add('kernels');
+    const fallback = (k: MatmulKernel): string => {
+      const call = this.ts.matmul({ ...k, a: 'a', b: 'b', out: 'c' });
+      if (!k.bias && !k.relu) return `(a, b, c) => ${call}`;
+      const value = `c[i] ${k.bias ? `+ bias![i % ${k.n}]` : ''}`.trim();
+      return `(a, b, c, bias) => {\n    ${call};\n    for (let i = 0; i < ${k.m * k.n}; i++) c[i] = ${k.relu ? `Math.max(0, ${value})` : value};\n  }`;
+    };
+    return {
+      head: [
+        `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
+        'const arena = memory.buffer;',
+        'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
+        ...gemms.map((g) => `const ${g.id} = gemm(kernels.exports, '${gemmName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
+        ...(finite ? ['const step_finite = (kernels.exports?.step_finite as (() => number) | undefined) ?? (() => {', ...indent(finite.typescript), '});'] : []),
+        ...this.loops.flatMap((l) => {
+          const params = l.params.map((n) => `${n}: number`).join(', ');
+          return [`const ${l.id} = (kernels.exports?.${l.id} as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
+        }),
+      ],
+      tail: [
+        '',
+        `// WebAssembly SIMD kernels for the code above, generated by flatgrad ${VERSION} (src/codegen/wasm/): one build with`,
+        `// relaxed SIMD's fused multiply-add in the matmuls, one without${gemms.length ? '' : ' (without a matmul nothing differs: no relaxed build)'}.`,
+        `const GEMM_WASM_SIMD = '${base64(false)}';`,
+        `const GEMM_WASM_RELAXED_SIMD = '${gemms.length ? base64(true) : ''}';`,
+      ],
+    };
+  }
+}
+
+/**
+ * Whether Wasm kernels have work to do: a float matmul, or a fused loop (an update included) of WASM_LOOP_MIN
+ * elements or more that map.ts can compile. Else the module stays plain TypeScript, without a WebAssembly.Memory.
+ */
+export function worthWasm(p: Program): boolean {
+  return p.update.kernels.some(({ kernel }) => worthLoop(kernel)) || [...p.forward, ...p.backward].some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(k)));
+}
+
+const worthLoop = (k: MapKernel) => k.shape.reduce((a, b) => a * b, 1) >= WASM_LOOP_MIN && outputsOf(k).every((o) => wasmSupports(o.expr));
+
+/** The named scalars a map kernel reads, in order of first use: its Wasm function's parameters. */
+const scalarsOf = (k: MapKernel) => [...new Set(outputsOf(k).flatMap((o) => scalarNames(o.expr)))];
+
+/** The Wasm kernels read f32: a matmul of integers stays in the TypeScript loops. */
+const onFloats = (node: Node) => node.inputs.every((i) => i.dtype === 'float');
+
+const gemmSpec = (k: MatmulKernel): GemmSpec => ({ m: k.m, k: k.k, n: k.n, transA: k.transA, transB: k.transB, bias: k.bias !== undefined, relu: k.relu === true });
