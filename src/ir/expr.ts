@@ -3,9 +3,7 @@
 // over these ops (src/ops/*); the TypeScript, Wasm and WGSL renderers each map AluOp to code through a table the
 // type checker keeps complete. The float64 reference of each op stays separate: it is the oracle.
 //
-// Special values are the ALU ops' own: IEEE 754 for add … tanh and pow (JavaScript's Math.pow), max/min are IEEE
-// 754's maximum/minimum (NaN if either is NaN, +0 above −0), comparisons are false with NaN and give 1 or 0, and
-// where(c, a, b) is a where c is nonzero (NaN is nonzero, −0 is zero). README "Special values" has the whole table.
+// What each ALU op means, NaN, ±Infinity and ±0 included, is written once: src/ir/semantics.ts.
 
 /** The ALU ops and their arity. */
 export const ALU_OPS = {

@@ -23,8 +23,8 @@ export interface ProgramSpec {
   readonly guardStep?: boolean;
   /** Fuse elementwise chains into one loop, fold transposes into matmuls, and plan buffer reuse. */
   readonly fuse?: boolean;
-  /** Run f32 matmuls as generated WebAssembly SIMD kernels (with a TypeScript fallback). */
-  readonly wasm?: boolean;
+  /** Run f32 matmuls and large loops as generated WebAssembly SIMD kernels (with a TypeScript fallback); 'all': every loop it can. */
+  readonly wasm?: boolean | 'all';
   /** How step() updates the params. */
   readonly optimizer: OptimizerPlan;
 }

@@ -35,8 +35,12 @@ export interface CompileOptions {
   readonly checkFinite?: boolean | 'step';
   /** false: the readable mode, one statement or loop per node as the lecture writes it; no passes, fusion or buffer reuse. */
   readonly optimize?: boolean;
-  /** false: no WebAssembly, only TypeScript loops. Default (f32): matmuls, fused loops of 1,024 floats or more and the update run as generated Wasm SIMD kernels. */
-  readonly wasm?: boolean;
+  /**
+   * false: no WebAssembly, only TypeScript loops. Default (f32): matmuls, and fused loops and param updates of
+   * 1,024 floats or more, run as generated Wasm SIMD kernels. 'all': every kernel Wasm can run, whatever its size
+   * (for testing the Wasm kernels: a small loop is slower as a call).
+   */
+  readonly wasm?: boolean | 'all';
   /** How step(feeds, lr) updates the params (default { sgd: {} }): sgd, momentum (nesterov), rmsprop, adam, adamw. */
   readonly optimizer?: Optimizer;
 }
@@ -78,6 +82,7 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   const site = userSite();
   const { loss, outputs = {}, dtype = 'f32' } = options;
   if (dtype !== 'f32' && dtype !== 'f64') throw new FlatgradError(`compile: dtype must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`, site);
+  if (![undefined, true, false, 'all'].includes(options.wasm)) throw new FlatgradError(`compile: wasm must be true, false or 'all', got ${JSON.stringify(options.wasm)}`, site);
   const { checkFinite = 'step' } = options;
   if (checkFinite !== true && checkFinite !== false && checkFinite !== 'step') throw new FlatgradError(`compile: checkFinite must be 'step' (the default), true or false, got ${JSON.stringify(checkFinite)}`, site);
   const own = (t: unknown, what: string): Tensor => {
@@ -102,7 +107,7 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   checkSizes(program.nodes, site);
   if (options.optimize !== false) program = time('passes', () => optimize(program));
   const optimizer = planOptimizer(options.optimizer, site);
-  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.optimize !== false && options.wasm !== false, optimizer };
+  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true, optimizer };
   return time('lower', () => lower(spec));
 }
 

@@ -2,7 +2,7 @@ import { FlatgradError } from '../graph/errors.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import { sizeOf } from '../shape/shape.ts';
 import { mulberry32, randn } from '../../templates/prelude/random.ts';
-import { compile, type FeedValues, type Feeds } from './compile.ts';
+import { compile, type CompileOptions, type FeedValues, type Feeds } from './compile.ts';
 
 export interface GradcheckResult {
   /** Worst error per param (or input) checked: |analytic - numeric| / max(1, |analytic|, |numeric|). */
@@ -12,16 +12,18 @@ export interface GradcheckResult {
 }
 
 /**
- * Compare the compiled gradients (f64) with central differences of the compiled loss.
+ * Compare the compiled gradients with central differences of the compiled loss: in f64 by default (eps 1e-6),
+ * or in f32 (eps 1e-3: f32's rounding would swamp a smaller step) on the TypeScript or Wasm backend.
  * Feeds not given are standard normal; params start from their init with `seed`.
  */
 export async function gradcheck(
   g: Graph,
-  options: { loss: Tensor; wrt?: readonly Tensor[]; dims?: Readonly<Record<string, number>>; feeds?: Feeds; seed?: number; eps?: number },
+  options: { loss: Tensor; wrt?: readonly Tensor[]; dims?: Readonly<Record<string, number>>; feeds?: Feeds; seed?: number; eps?: number } & Pick<CompileOptions, 'dtype' | 'wasm'>,
 ): Promise<GradcheckResult> {
-  const { loss, eps = 1e-6, seed = 0 } = options;
+  const { loss, dtype = 'f64', wasm, seed = 0 } = options;
+  const eps = options.eps ?? (dtype === 'f32' ? 1e-3 : 1e-6);
   const wrt = options.wrt ?? g.params();
-  const model = await compile(g, { loss, wrt, dims: options.dims, dtype: 'f64', seed });
+  const model = await compile(g, { loss, wrt, dims: options.dims, dtype, wasm, seed });
   const rng = mulberry32(seed + 1);
   const feeds: Record<string, FeedValues | number> = { ...options.feeds };
   for (const { name, shape, dtype, bound } of model.inputs) {

@@ -18,7 +18,7 @@ export class TensorEmitter extends ModuleEmitter {
 
   constructor(p: Program) {
     super(p);
-    if (p.spec.wasm === true && p.spec.dtype === 'f32' && p.memory !== undefined && worthWasm(p)) this.wasm = new WasmKernels(this, p, p.memory, this.typescript);
+    if (p.spec.wasm && p.spec.dtype === 'f32' && p.memory !== undefined && worthWasm(p)) this.wasm = new WasmKernels(this, p, p.memory, this.typescript);
     this.backends = [...(this.wasm ? [this.wasm] : []), this.typescript];
   }
 

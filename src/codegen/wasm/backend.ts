@@ -18,7 +18,7 @@ import { mapFunction, scalarNames, wasmSupports } from './map.ts';
 /** A WebAssembly memory's most pages of 64 KiB: 4 GiB. */
 const WASM_MAX_PAGES = 65536;
 
-/** Elements below which a fused loop stays TypeScript: the call would cost more than it saves. */
+/** Elements below which a fused loop stays TypeScript (unless wasm: 'all'): the call would cost more than it saves. */
 const WASM_LOOP_MIN = 1024;
 
 export class WasmKernels implements KernelBackend {
@@ -34,7 +34,7 @@ export class WasmKernels implements KernelBackend {
 
   runs(k: Kernel, node?: Node): boolean {
     if (k.kind === 'matmul') return onFloats(node!);
-    return k.kind === 'map' && worthLoop(k) && this.body(k) !== undefined;
+    return k.kind === 'map' && worthLoop(this.p, k) && this.body(k) !== undefined;
   }
 
   call(k: Kernel, node?: Node): string[] {
@@ -130,10 +130,10 @@ export class WasmKernels implements KernelBackend {
  * elements or more that map.ts can compile. Else the module stays plain TypeScript, without a WebAssembly.Memory.
  */
 export function worthWasm(p: Program): boolean {
-  return p.update.kernels.some(({ kernel }) => worthLoop(kernel)) || [...p.forward, ...p.backward].some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(k)));
+  return p.update.kernels.some(({ kernel }) => worthLoop(p, kernel)) || [...p.forward, ...p.backward].some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)));
 }
 
-const worthLoop = (k: MapKernel) => k.shape.reduce((a, b) => a * b, 1) >= WASM_LOOP_MIN && outputsOf(k).every((o) => wasmSupports(o.expr));
+const worthLoop = (p: Program, k: MapKernel) => k.shape.reduce((a, b) => a * b, 1) >= (p.spec.wasm === 'all' ? 1 : WASM_LOOP_MIN) && outputsOf(k).every((o) => wasmSupports(o.expr));
 
 /** The named scalars a map kernel reads, in order of first use: its Wasm function's parameters. */
 const scalarsOf = (k: MapKernel) => [...new Set(outputsOf(k).flatMap((o) => scalarNames(o.expr)))];
