@@ -82,7 +82,7 @@ function writeData(dir: string, d: BenchData): void {
   put('w1.w1', d.w1.w1, [W1.D_in, W1.H]); put('w1.w2', d.w1.w2, [W1.H, W1.D_out]);
   put('w2.x', d.w2.x, [W2.N, W2.D_in]); put('w2.labels', d.w2.labels, [W2.N]);
   put('w2.w1', d.w2.w1, [W2.D_in, W2.H]); put('w2.b1', d.w2.b1, [W2.H]); put('w2.w2', d.w2.w2, [W2.H, W2.C]); put('w2.b2', d.w2.b2, [W2.C]);
-  for (const n of MATMUL_SIZES) (put(`mm${n}.a`, d.mm[n]!.a, [n, n]), put(`mm${n}.b`, d.mm[n]!.b, [n, n]));
+  for (const n of MATMUL_SIZES) for (const side of ['a', 'b'] as const) put(`mm${n}.${side}`, d.mm[n]![side], [n, n]);
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ w1: { lr: W1.lr }, w2: { lr: W2.lr }, matmul: MATMUL_SIZES, arrays }));
 }
 
@@ -101,7 +101,10 @@ if (spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status ===
       python: string; missing: string[]; rows: { name: string; checks: Row['checks']; results: Row['results'] }[];
     };
     python = out.python;
-    for (const r of out.rows) (agree(r.name, r.checks, checksOf(flat)), rows.push({ ...r, notes: {} }));
+    for (const r of out.rows) {
+      agree(r.name, r.checks, checksOf(flat));
+      rows.push({ ...r, notes: {} });
+    }
     for (const m of out.missing) rows.push({ name: m, results: {}, checks: {}, notes: {}, absent: 'not installed' });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
 import { ModuleBuilder } from '../src/codegen/wasm/encoder.ts';
 import { mapFunction } from '../src/codegen/wasm/map.ts';
-import type { KExpr, Load, MapKernel } from '../src/lower/kernel.ts';
+import type { KExpr, Load, MapKernel } from '../src/ir/kernel.ts';
 import { getOp } from '../src/ops/index.ts';
 
 const TIME = Number(process.env.BENCH_TIME_MS ?? 500);

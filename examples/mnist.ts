@@ -63,7 +63,10 @@ for (let epoch = 0; epoch < MAX_EPOCHS && !reachedAt; epoch++) {
     epochLoss += l;
     window += l;
     steps++;
-    if (t % LOSS_EVERY === 0) (lossCurve.push(window / LOSS_EVERY), (window = 0));
+    if (t % LOSS_EVERY === 0) {
+      lossCurve.push(window / LOSS_EVERY);
+      window = 0;
+    }
     if (steps % 20 === 0 || steps === data.batchesPerEpoch) {
       const speed = (steps / (performance.now() - epochStart)) * 1000;
       bar.update(steps, { loss: (epochLoss / steps).toFixed(4), speed: speed.toFixed(0) });

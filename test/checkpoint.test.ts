@@ -321,7 +321,7 @@ describe('writeCheckpoint / readCheckpoint', () => {
     expect(() => writeCheckpoint(join(dir, 'no', 'such', 'dir.ckpt'), a)).toThrow(/could not write it: ENOENT/);
   });
 
-  it("errors name the file", async () => {
+  it('errors name the file', async () => {
     const a = await mlp();
     const path = join(dir, 'bad.ckpt');
     writeFileSync(path, 'FLATGRA');

@@ -14,7 +14,6 @@ function numbered(n: number): Dataset {
   };
 }
 
-
 const ids = (feeds: BatchFeeds) => Array.from(feeds.id!);
 const epochIds = (it: Iterable<BatchFeeds>) => Array.from(it, ids);
 
@@ -123,7 +122,10 @@ describe('batches', () => {
     const data = batches(numbered(1000), { batchSize: 32, seed: 2, last: 'wrap' });
     const objects = new Set<object>();
     const buffers = new Set<object>();
-    for (let e = 0; e < 3; e++) for (const f of data.epoch(e)) (objects.add(f), buffers.add(f.x!), buffers.add(f.id!));
+    for (let e = 0; e < 3; e++) for (const f of data.epoch(e)) {
+      objects.add(f);
+      buffers.add(f.x!).add(f.id!);
+    }
     expect(objects.size).toBe(1);
     expect(buffers.size).toBe(2);
     expect([...objects][0]).toBe(data.feeds);

@@ -413,7 +413,6 @@ describe('tensors from two graphs', () => {
   });
 });
 
-
 describe('other mistakes', () => {
   it('an unknown op is a FlatgradError naming it and the line', () => {
     const g = graph();
@@ -442,10 +441,10 @@ describe('the user\'s line, whatever the path', () => {
       const index = pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href;
       writeFileSync(file, [
         `import { graph } from ${JSON.stringify(index)};`,
-        `const g = graph('spaced');`,
-        `const x = g.input('x', ['N', 3]);`,
-        `const y = x.add(g.param('b', [4]));`,
-        `export default { graph: g, loss: y.sum() };`,
+        'const g = graph(\'spaced\');',
+        'const x = g.input(\'x\', [\'N\', 3]);',
+        'const y = x.add(g.param(\'b\', [4]));',
+        'export default { graph: g, loss: y.sum() };',
         '',
       ].join('\n'));
       const run = spawnSync(process.execPath, ['bin/flatgrad.js', 'compile', file, '--out', join(root, 'out')], { encoding: 'utf8' });

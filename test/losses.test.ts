@@ -8,7 +8,6 @@ import { compile, graph, l1, l2, type Feeds, type Graph, type Tensor } from '../
 
 type DType = 'f32' | 'f64';
 
-
 interface Built {
   loss?: Tensor;
   wrt?: Tensor[];

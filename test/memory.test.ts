@@ -13,7 +13,6 @@ function deepMlp(layers: number) {
   return { g, loss: h.softmaxCrossEntropy(y) };
 }
 
-
 const header = (src: string) => /\/\/ dims: .*; (\d+) bytes of buffers/.exec(src)![1];
 const arenaLine = (src: string) =>
   /const arena = new ArrayBuffer\((\d+)\); \/\/ every buffer, reused by liveness \((\d+) bytes with one per value\)/.exec(src) ??

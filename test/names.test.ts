@@ -246,15 +246,15 @@ describe('the header: the graph\'s name and source path stay in their comment', 
 
     // After the break, the rest of the path is valid JavaScript: were the comment to end there, it would run.
     it.each([['newline', '\n'], ['line separator', '\u2028'], ['carriage return', '\r']])('%s', async (_, br) => {
-      const dir = join(root, `x*`, `evil${br}globalThis.__flatgrad_pwned_path = 1; "`);
+      const dir = join(root, 'x*', `evil${br}globalThis.__flatgrad_pwned_path = 1; "`);
       mkdirSync(dir, { recursive: true });
       const file = join(dir, 'model".mjs'); // the whole path holds */ too
       expect(file).toContain('*/');
       writeFileSync(file, [
         `import { graph } from ${JSON.stringify(index)};`,
-        `const g = graph('hostile_path');`,
-        `const w = g.param('w', [2], { init: [1, 2] });`,
-        `export default { graph: g, loss: w.square().sum() };`,
+        'const g = graph(\'hostile_path\');',
+        'const w = g.param(\'w\', [2], { init: [1, 2] });',
+        'export default { graph: g, loss: w.square().sum() };',
         '',
       ].join('\n'));
       const out = join(root, `out_${br.charCodeAt(0)}`);

@@ -5,7 +5,7 @@ import { programGraph, type PNode, type ProgramGraph } from '../src/passes/progr
 import { foldConstants } from '../src/passes/fold.ts';
 import { simplify } from '../src/passes/simplify.ts';
 import { eliminateCommonSubexpressions } from '../src/passes/cse.ts';
-import { deadCode } from '../src/passes/dce.ts';
+import { deadCode } from '../src/passes/program.ts';
 import { foldTransposes } from '../src/passes/layout.ts';
 import spec from '../examples/two_layer_net.ts';
 

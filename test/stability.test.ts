@@ -9,7 +9,6 @@ type DType = 'f32' | 'f64';
 
 const LN2 = 0.6931471805599453; // python3 -c "import math; print(math.log(2))"
 
-
 /** Every number in every buffer is finite: no NaN, no ±Infinity anywhere the model exposes. */
 function expectAllFinite(buffers: Readonly<Record<string, ArrayLike<number>>>, what: string): void {
   for (const [name, buf] of Object.entries(buffers)) {

@@ -9,7 +9,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const gemmUrl = pathToFileURL(`${root}src/codegen/wasm/gemm.ts`).href;
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 
-
 /** The logical operands of one shape (f32 values), op(A) [m×k], op(B) [k×n], and the float64 product. */
 interface Case {
   m: number; k: number; n: number;

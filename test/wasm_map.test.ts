@@ -6,7 +6,7 @@ import { FunctionBody, ModuleBuilder } from '../src/codegen/wasm/encoder.ts';
 import { mapFunction, scalarNames, wasmSupports } from '../src/codegen/wasm/map.ts';
 import * as ir from '../src/ir/expr.ts';
 import { inline } from '../src/ir/expr.ts';
-import { loads, type KExpr, type Load, type MapKernel } from '../src/lower/kernel.ts';
+import { loads, type KExpr, type Load, type MapKernel } from '../src/ir/kernel.ts';
 import { getOp } from '../src/ops/index.ts';
 import { stridesOf } from '../src/shape/shape.ts';
 
@@ -21,7 +21,6 @@ const kernel = (shape: number[], expr: KExpr, out = 'out'): MapKernel => ({ kind
 const mapOne = (k: MapKernel, ...rest: Parameters<typeof mapFunction> extends [unknown, ...infer R] ? R : never) => mapFunction([k], ...rest);
 
 // ---- inputs ----
-
 
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -0.5, 2, 3e38, -3e38, 1e-40, -1e-40, 1e-30];
 

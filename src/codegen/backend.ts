@@ -14,7 +14,7 @@
 // this interface waits; only that host's public API does, where it reads back: step() enqueues and returns, and
 // reading the loss or a param is `await`ed (mapping a staging buffer), so a training loop never waits per step.
 import type { Node } from '../graph/node.ts';
-import type { Kernel } from '../lower/kernel.ts';
+import type { Kernel } from '../ir/kernel.ts';
 
 /** `node`: the graph node whose value the kernel computes (for comments); none for the optimizer's update. */
 export interface KernelBackend {

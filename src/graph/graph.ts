@@ -2,10 +2,10 @@ import { FlatgradError } from './errors.ts';
 import { checkName } from './names.ts';
 import { Site, userSite } from './source.ts';
 import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/shape.ts';
-import { findOp, type Attrs } from '../ops/registry.ts';
+import { findOp } from '../ops/registry.ts';
 import * as composite from '../ops/composite.ts';
 
-import type { DType, Node, Phase } from './node.ts';
+import type { Attrs, DType, Node, Phase } from './node.ts';
 
 export type { DType, Node, Phase };
 /**
@@ -115,7 +115,7 @@ export class Tensor implements Node {
   }
   /** Rows of this matrix [rows, D] picked by integer indices [N]: [N, D]. */
   gather(indices: Tensor): Tensor {
-    if (!(indices instanceof Tensor) || indices.dtype !== 'i32') throw new FlatgradError(`gather: indices must be an integer input (dtype 'i32')`, userSite());
+    if (!(indices instanceof Tensor) || indices.dtype !== 'i32') throw new FlatgradError('gather: indices must be an integer input (dtype \'i32\')', userSite());
     return this.graph.apply('gather', [this, indices]);
   }
   /** Scores [N, C] against integer labels [N]: the mean softmax loss. */
@@ -241,7 +241,7 @@ export class Graph {
 
   private make(op: string, inputs: readonly Tensor[], attrs: Attrs, shape: Shape, dtype: DType, site: Site, name?: string): Tensor {
     const prefix = this.phase === 'forward' ? 's' : 't';
-    let auto = name === undefined;
+    const auto = name === undefined;
     let n = name ?? '';
     while (auto && (n === '' || this.byName.has(n))) n = `${prefix}${this.counters[this.phase]++}`;
     const t = new Tensor(this, this.nodes.length, op, inputs, Object.freeze({ ...attrs }), shape, dtype, n, site, this.phase);

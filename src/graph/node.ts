@@ -1,6 +1,8 @@
-import type { Attrs } from '../ops/registry.ts';
 import type { Shape } from '../shape/shape.ts';
 import type { Site } from './source.ts';
+
+/** An op's settings on its node (a reduction's axes, a constant's value). */
+export type Attrs = Readonly<Record<string, unknown>>;
 
 export type DType = 'float' | 'i32';
 export type Phase = 'forward' | 'backward';

@@ -29,7 +29,10 @@ export function schedule<T extends Term>(roots: readonly T[], innermost: number)
   for (let item = todo.pop(); item; item = todo.pop()) {
     const [node, parent] = item;
     uses.set(node.key, (uses.get(node.key) ?? 0) + 1);
-    if (node.level < parent && !seen.has(node.key)) (seen.add(node.key), hoisted[node.level]!.push(node));
+    if (node.level < parent && !seen.has(node.key)) {
+      seen.add(node.key);
+      hoisted[node.level]!.push(node);
+    }
     for (const a of node.args) todo.push([a as T, node.level]);
   }
   // Operands before the values computed from them: deeper first down the tree, so reverse each level's list.

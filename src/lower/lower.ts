@@ -1,88 +1,12 @@
 import type { Init, Node } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
-import { stepScalars, updateKernel, type OptimizerPlan } from '../optim/optimizer.ts';
-import type { PNode, ProgramGraph } from '../passes/program.ts';
+import { stepScalars, updateKernel } from '../optim/optimizer.ts';
+import type { PNode } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
-import { broadcastStrides, sameShape, sizeOf, stridesOf, type Dims } from '../shape/shape.ts';
-import { reads, type Kernel, type KExpr, type LowerContext, type MapKernel } from './kernel.ts';
-import { planMemory, type MemoryPlan } from './memory.ts';
-
-export type FloatType = 'f32' | 'f64';
-
-/** What to compute, and how. */
-export interface ProgramSpec {
-  readonly name: string;
-  /** Where the graph was declared (for the header). */
-  readonly site: string;
-  readonly dims: Dims;
-  readonly dtype: FloatType;
-  readonly graph: ProgramGraph;
-  /** Check every value for NaN and ±Infinity as it is computed. */
-  readonly checkFinite?: boolean;
-  /** step() checks that the loss and every gradient are finite before its update, and refuses it otherwise. */
-  readonly guardStep?: boolean;
-  /** Fuse elementwise chains into one loop, fold transposes into matmuls, and plan buffer reuse. */
-  readonly fuse?: boolean;
-  /** Run f32 matmuls and large loops as generated WebAssembly SIMD kernels (with a TypeScript fallback); 'all': every loop it can. */
-  readonly wasm?: boolean | 'all';
-  /** How step() updates the params. */
-  readonly optimizer: OptimizerPlan;
-}
-
-export interface Leaf {
-  /** Its identifier in the program: unique among every value, buffer and state buffer. */
-  readonly name: string;
-  /** What params, feeds, state and messages call it: the user's name (an optimizer buffer's is `<slot>_<param key>`). */
-  readonly key: string;
-  readonly shape: readonly number[];
-  readonly symbolic: readonly (number | string)[];
-  readonly size: number;
-  readonly dtype: 'float' | 'i32';
-  readonly init?: Init;
-  /** An optimizer buffer's slot ('m', 'velocity', …) and the name of the param it belongs to. */
-  readonly slot?: string;
-  readonly param?: string;
-}
-
-export interface Buffer {
-  readonly name: string;
-  readonly size: number;
-  readonly node: Node;
-}
-
-export interface Step {
-  readonly node: Node;
-  readonly kernel: Kernel;
-}
-
-/** A lowered program: buffers, named scalars, buffer aliases, and the kernels of forward and backward. */
-export interface Program {
-  readonly spec: ProgramSpec;
-  readonly inputs: readonly Leaf[];
-  readonly params: readonly Leaf[];
-  /** Node values with a buffer of their own (not inputs or params). */
-  readonly buffers: readonly Buffer[];
-  /** Named scalar constants, such as grad_L = 1; `backward` when only the backward pass reads them. */
-  readonly scalars: readonly { name: string; expr: KExpr; backward: boolean }[];
-  /** A second name for another node's buffer, as in grad_s2 = grad_s3. */
-  readonly aliases: readonly { name: string; of: string }[];
-  /** The optimizer's buffers: one per slot per differentiated param, named `<slot>_<param>`, zero at start. */
-  readonly state: readonly Leaf[];
-  /** Integer inputs used as indices: each value must lie in [0, bound). */
-  readonly indexChecks: readonly { input: string; bound: number }[];
-  readonly forward: readonly Step[];
-  readonly backward: readonly Step[];
-  /** True when every value is a scalar: the module is straight-line code like the lecture's. */
-  readonly scalarMode: boolean;
-  /** The values the module exports: loss, grads (by the name of what they differentiate), outputs. */
-  readonly loss?: Node;
-  readonly grads: ReadonlyMap<string, Node>;
-  readonly outputs: ReadonlyMap<string, Node>;
-  /** step()'s update: scalars computed once a step after counting it (Adam's bias corrections), then a kernel per differentiated param. */
-  readonly update: { readonly scalars: readonly { name: string; expr: KExpr }[]; readonly kernels: readonly { param: Leaf; kernel: MapKernel }[] };
-  /** With fuse: every buffer's place in one arena, reused by liveness. */
-  readonly memory?: MemoryPlan;
-}
+import { broadcastStrides, sameShape, sizeOf, stridesOf } from '../shape/shape.ts';
+import { reads, type Kernel, type KExpr, type LowerContext } from '../ir/kernel.ts';
+import { planMemory } from './memory.ts';
+import type { Buffer, Leaf, Program, ProgramSpec, Step } from './program.ts';
 
 /** Where a node's value lives: a buffer, a scalar expression, or (fused) an expression over its consumer's loop. */
 const REDUCTIONS = ['sum', 'mean', 'max', 'min'];
@@ -156,7 +80,10 @@ export function lower(spec: ProgramSpec): Program {
     const into = epilogue.get(node);
     const name = into ? into.name : node.name;
     storage.set(node, { kind: 'buffer', name });
-    if (!buffered.has(name)) (buffered.add(name), buffers.push({ name, size: sizeOf(shapeOf(node)), node: into ?? node }));
+    if (!buffered.has(name)) {
+      buffered.add(name);
+      buffers.push({ name, size: sizeOf(shapeOf(node)), node: into ?? node });
+    }
   };
 
   for (const n of order) {
@@ -300,7 +227,10 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consum
     let end = c;
     while (fused.has(end)) end = only(end)!;
     if (taken.has(end) || (end !== c && (!elementwise(end) || !sameShape(end.shape, m.shape)))) epilogue.delete(m);
-    else (epilogue.set(m, end), taken.add(end));
+    else {
+      epilogue.set(m, end);
+      taken.add(end);
+    }
   }
   return { fused, epilogue };
 }

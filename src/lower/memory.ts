@@ -1,15 +1,7 @@
-import { reads } from './kernel.ts';
-import type { Program } from './lower.ts';
+import { reads } from '../ir/kernel.ts';
+import type { MemoryPlan, Program } from './program.ts';
 
 /** Where every buffer lives in one arena: byte offsets, 16-byte aligned (what Wasm SIMD loads want). */
-export interface MemoryPlan {
-  /** The arena's size. */
-  readonly bytes: number;
-  /** What one buffer per value would take. */
-  readonly withoutReuse: number;
-  readonly offsets: ReadonlyMap<string, number>;
-}
-
 const align = (n: number) => Math.ceil(n / 16) * 16;
 
 /** A byte count as a person reads it: 1.2 GiB, 340 KiB, 96 bytes. */
@@ -17,7 +9,7 @@ export function formatBytes(bytes: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
   let k = 0;
   let v = bytes;
-  while (v >= 1024 && k < units.length - 1) (v /= 1024), k++;
+  for (; v >= 1024 && k < units.length - 1; k++) v /= 1024;
   return k === 0 ? `${bytes} bytes` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[k]}`;
 }
 

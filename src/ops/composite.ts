@@ -131,4 +131,4 @@ defineComposite({ name: 'l2', sample: (g, rng) => l2(0.1, rand(g, rng, 'a'), ran
 export function l1(lambda: number, ...weights: Tensor[]): Tensor {
   return penalty('l1', lambda, weights, (w) => w.abs());
 }
-defineComposite({ name: 'l1', sample: (g, rng) => l1(0.1, g.param('a', [3, 2], { init: [0.5, -1, 2, -0.3, 0.7, -2] })) });
+defineComposite({ name: 'l1', sample: (g) => l1(0.1, g.param('a', [3, 2], { init: [0.5, -1, 2, -0.3, 0.7, -2] })) });

@@ -1,6 +1,6 @@
 import { broadcastShapes, broadcastStrides, formatShape, sameShape, ShapeMismatch, stridesOf, type Dim, type Shape } from '../shape/shape.ts';
 import { defineOp } from './registry.ts';
-import type { KExpr } from '../lower/kernel.ts';
+import type { KExpr } from '../ir/kernel.ts';
 import { mapBroadcast, sampleShapes, sumTo } from './elementwise.ts';
 
 /** Factors of a shape: the product of its numbers and the multiset of its symbols. */

@@ -1,10 +1,11 @@
 import type { Graph, Node, Tensor } from '../graph/graph.ts';
+import type { Attrs } from '../graph/node.ts';
 import type { Shape } from '../shape/shape.ts';
 import type { Expr } from '../ir/expr.ts';
-import type { Kernel, LowerContext } from '../lower/kernel.ts';
+import type { Kernel, LowerContext } from '../ir/kernel.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 
-export type Attrs = Readonly<Record<string, unknown>>;
+export type { Attrs } from '../graph/node.ts';
 
 /** A dense float64 array with a concrete shape: the reference interpreter's value. */
 export interface NDArray {

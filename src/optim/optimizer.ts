@@ -2,7 +2,7 @@
 // several outputs (the param and its moments), which every backend renders like any other kernel.
 import { FlatgradError } from '../graph/errors.ts';
 import { add, div, lit, mul, pow, sqrt, sub, type Expr } from '../ir/expr.ts';
-import type { MapKernel } from '../lower/kernel.ts';
+import type { MapKernel } from '../ir/kernel.ts';
 
 /**
  * The optimizer step() applies. The learning rate is step()'s argument, so a schedule changes it without

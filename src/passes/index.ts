@@ -1,8 +1,7 @@
 import { eliminateCommonSubexpressions } from './cse.ts';
-import { deadCode } from './dce.ts';
 import { foldConstants } from './fold.ts';
 import { foldTransposes } from './layout.ts';
-import type { ProgramGraph } from './program.ts';
+import { deadCode, type ProgramGraph } from './program.ts';
 import { simplify } from './simplify.ts';
 
 /** The passes, in order; each is a small file with before/after tests in test/passes.test.ts. */

@@ -1,9 +1,8 @@
 import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
 import type { Site } from '../graph/source.ts';
 import { ancestors } from '../graph/node.ts';
-import type { Attrs } from '../ops/registry.ts';
+import type { Attrs } from '../graph/node.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
-import { deadCode } from './dce.ts';
 
 /** A node of the program the passes rewrite: a copy of a graph node with its shape bound. The user's graph is never changed. */
 export class PNode implements Node {
@@ -61,6 +60,12 @@ export function substitute(p: ProgramGraph, subst: ReadonlyMap<PNode, PNode>): P
   for (const n of p.nodes) n.inputs = n.inputs.map(find);
   const map = (m: Map<string, PNode>) => new Map([...m].map(([k, n]) => [k, find(n)]));
   return deadCode({ nodes: p.nodes.filter((n) => !subst.has(n)), loss: p.loss && find(p.loss), grads: map(p.grads), outputs: map(p.outputs) });
+}
+
+/** Dead code elimination: keep what the roots need, and every param (model.params is the whole graph's). */
+export function deadCode(p: ProgramGraph): ProgramGraph {
+  const live = ancestors(p.nodes, [...roots(p), ...p.nodes.filter((n) => n.op === 'param')]);
+  return { ...p, nodes: p.nodes.filter((n) => live.has(n)) };
 }
 
 /** Every root: the values the module exports. */

@@ -379,13 +379,18 @@ function load(model: CheckpointModel, bytes: Bytes, who: string): void {
   let unmatched = false;
   for (const s of slots) {
     const e = byKey.get(s.key);
-    if (!e) (problems.push(`the model's ${s.kind} '${s.key}' ${fmt(s.shape)} is not in the file`), (unmatched = true));
-    else if (e.kind !== s.kind) problems.push(`'${s.key}' is ${e.kind === 'param' ? 'a param' : 'state'} in the file but ${s.kind === 'param' ? 'a param' : 'state'} in the model`);
+    if (!e) {
+      problems.push(`the model's ${s.kind} '${s.key}' ${fmt(s.shape)} is not in the file`);
+      unmatched = true;
+    } else if (e.kind !== s.kind) problems.push(`'${s.key}' is ${e.kind === 'param' ? 'a param' : 'state'} in the file but ${s.kind === 'param' ? 'a param' : 'state'} in the model`);
     else if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) problems.push(`${s.kind} '${s.key}' has shape ${fmt(e.shape)} in the file but ${fmt(s.shape)} in the model`);
   }
   const mine = new Set(slots.map((s) => s.key));
   for (const e of header.entries) {
-    if (!mine.has(e.key)) (problems.push(`the file has ${e.kind} '${e.key}' ${fmt(e.shape)}, which the model does not`), (unmatched = true));
+    if (!mine.has(e.key)) {
+      problems.push(`the file has ${e.kind} '${e.key}' ${fmt(e.shape)}, which the model does not`);
+      unmatched = true;
+    }
   }
   if (problems.length > 0) {
     const graph = graphName(model);

@@ -5,7 +5,8 @@ import { checkName } from '../graph/names.ts';
 import { userSite } from '../graph/source.ts';
 import { Tensor, type Graph } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
-import { lower, type FloatType, type Program } from '../lower/lower.ts';
+import { lower } from '../lower/lower.ts';
+import type { FloatType, Program } from '../lower/program.ts';
 import { bindDims } from '../shape/bind.ts';
 import { programGraph } from '../passes/program.ts';
 import { optimize } from '../passes/index.ts';
@@ -91,7 +92,10 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
     return t;
   };
   if (loss !== undefined) own(loss, 'loss');
-  for (const [k, t] of Object.entries(outputs)) (checkName(k, 'compile outputs', site), own(t, `output '${k}'`));
+  for (const [k, t] of Object.entries(outputs)) {
+    checkName(k, 'compile outputs', site);
+    own(t, `output '${k}'`);
+  }
   if (!loss && Object.keys(outputs).length === 0) throw new FlatgradError('compile: nothing to compute; give a loss or some outputs', site);
   if (options.wrt && !loss) throw new FlatgradError('compile: wrt needs a loss to differentiate', site);
   if (loss && loss.rank !== 0) throw new FlatgradError(`compile: the loss '${loss.name}' must be a scalar, but its shape is ${formatShape(loss.shape)}; reduce it first, e.g. with .sum() or .mean()`, site);

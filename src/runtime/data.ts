@@ -243,7 +243,10 @@ export function batches(data: Dataset, options: BatchOptions): Batches {
       const result = { value, done: false as const };
       const it = {
         next() {
-          if (b >= batchesPerEpoch) (b = 0, k++);
+          if (b >= batchesPerEpoch) {
+            b = 0;
+            k++;
+          }
           fill(k, b);
           value.epoch = k;
           value.batch = b++;

@@ -9,7 +9,7 @@ export async function loadModule<T>(source: string, name = 'model'): Promise<T> 
   const { code } = await transform(source, { loader: 'ts', format: 'cjs', target: 'es2022' });
   const module = { exports: {} as T };
   const sourceURL = `flatgrad:${name.replace(/[^\w-]/g, '_')}.js`;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- this is the loader: the code is flatgrad's own output
+
   new Function('module', 'exports', `'use strict';\n${code}\n//# sourceURL=${sourceURL}`)(module, module.exports);
   return module.exports;
 }

@@ -258,7 +258,7 @@ class Builder {
   constructor(readonly recipe: Recipe) {
     this.g = graph('fuzz');
     this.rng = mulberry32(recipe.seed);
-    this.lines.push(`const g = graph('fuzz');`);
+    this.lines.push('const g = graph(\'fuzz\');');
   }
 
   // --- values ---
@@ -319,7 +319,7 @@ class Builder {
     const t = bound === undefined ? this.g.input(name, [...shape]) : this.g.input(name, [...shape], 'i32');
     this.leafData.set(t, data);
     this.feeds[name] = shape.length === 0 ? data[0]! : Array.from(data);
-    this.lines.push(`const ${name} = g.input('${name}', ${fmt(shape)}${bound === undefined ? '' : `, 'i32'`}); // ${bound === undefined ? 'feed' : `labels in [0, ${bound}), feed`} ${fmt(this.feeds[name])}`);
+    this.lines.push(`const ${name} = g.input('${name}', ${fmt(shape)}${bound === undefined ? '' : ', \'i32\''}); // ${bound === undefined ? 'feed' : `labels in [0, ${bound}), feed`} ${fmt(this.feeds[name])}`);
     const e = { t, code: name };
     if (bound === undefined) this.floatInputs.push(t);
     return e;
@@ -585,8 +585,10 @@ class Builder {
         const begin: number[] = [];
         const size: number[] = [];
         for (const d of x.t.shape) {
-          if (typeof d === 'string') (begin.push(0), size.push(-1));
-          else {
+          if (typeof d === 'string') {
+            begin.push(0);
+            size.push(-1);
+          } else {
             const b = Math.floor(rng() * d);
             begin.push(b);
             size.push(rng() < 0.25 ? -1 : 1 + Math.floor(rng() * (d - b)));
@@ -832,7 +834,13 @@ function reshapeTarget(shape: readonly Dim[], rng: Rng, rank: number | undefined
   const syms = shape.filter((d): d is string => typeof d === 'string');
   const n = shape.reduce<number>((p, d) => (typeof d === 'number' ? p * d : p), 1);
   const primes: number[] = [];
-  for (let m = n, f = 2; m > 1; ) if (m % f === 0) (primes.push(f), (m /= f)); else f++;
+  for (let m = n, f = 2; m > 1; ) {
+    if (m % f !== 0) f++;
+    else {
+      primes.push(f);
+      m /= f;
+    }
+  }
   const minRank = syms.length + (n > 1 ? 1 : 0);
   const r = rank ?? minRank + Math.floor(rng() * (Math.max(minRank, 3) - minRank + 1));
   const slots = r - syms.length;

@@ -99,7 +99,6 @@ export function reference(c: Case): { expected: Results; nonFinite: boolean } {
 const stepRefuses = (c: Case, first: Results) =>
   !Number.isFinite(first.get('loss')![0]!) || c.graph.params().some((p) => !Array.from(first.get(`grads.${p.name}`) ?? []).every(Number.isFinite));
 
-
 /**
  * Compile the case with one variant, run forward and backward twice (the second run must repeat the first exactly).
  * Undefined when it failed with a known bug.
@@ -154,7 +153,7 @@ export async function run(c: Case, variant: { name: string; options: Partial<Com
     }
     throw fail(`step threw ${String(e)}`);
   }
-  if (stepRefuses(c, first) && variant.options.checkFinite !== false) throw fail(`step did not refuse a non-finite loss or gradient`);
+  if (stepRefuses(c, first) && variant.options.checkFinite !== false) throw fail('step did not refuse a non-finite loss or gradient');
   const updated: Results = new Map([['loss', [stepLoss]]]);
   const expected: Results = new Map([['loss', first.get('loss')!]]);
   for (const [name, values] of Object.entries(c.params)) {

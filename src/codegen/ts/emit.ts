@@ -1,4 +1,4 @@
-import type { Program } from '../../lower/lower.ts';
+import type { Program } from '../../lower/program.ts';
 import { ScalarEmitter } from './scalar.ts';
 import { TensorEmitter } from './tensor.ts';
 

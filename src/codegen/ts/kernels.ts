@@ -1,7 +1,7 @@
 // The TypeScript kernel backend: every kernel as plain loops over typed arrays, the lecture's flat code. It runs
 // any kernel, so it is every host's last choice, and the fallback of each generated Wasm kernel.
 import type { Node } from '../../graph/graph.ts';
-import { loads, outputsOf, type Kernel, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../lower/kernel.ts';
+import { loads, outputsOf, type Kernel, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { getOp } from '../../ops/registry.ts';
 import { stridesOf } from '../../shape/shape.ts';
 import type { KernelBackend } from '../backend.ts';

@@ -3,8 +3,8 @@
 // as TypeScript. src/codegen/ts/tensor.ts and scalar.ts write the createModel factory of each kind.
 import type { Init, Node } from '../../graph/graph.ts';
 import type { Fn } from '../../ir/expr.ts';
-import { outputsOf, type KExpr, type Load, type MapKernel } from '../../lower/kernel.ts';
-import type { Leaf, Program } from '../../lower/lower.ts';
+import { outputsOf, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
+import type { Leaf, Program } from '../../lower/program.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
 import { atom, binary, call, literal, quote, ternary, type Code } from './code.ts';

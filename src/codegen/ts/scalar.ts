@@ -1,7 +1,8 @@
 // The createModel factory of a scalar module: straight-line code over plain numbers, the lecture's flat
 // backprop statement for statement (s0 = w0 * x0; … const grad_s3 = grad_L * (1 - L) * L;).
-import { loads, type MapKernel, type ReduceKernel } from '../../lower/kernel.ts';
-import { MAX_FUSED_DEPTH, type Leaf, type Step } from '../../lower/lower.ts';
+import { loads, type MapKernel, type ReduceKernel } from '../../ir/kernel.ts';
+import { MAX_FUSED_DEPTH } from '../../lower/lower.ts';
+import type { Leaf, Step } from '../../lower/program.ts';
 import { binary, literal } from './code.ts';
 import { braces, indent, ModuleEmitter } from './module.ts';
 
@@ -63,7 +64,7 @@ export class ScalarEmitter extends ModuleEmitter {
         ...this.feedSpecs(),
         'let forward_done = false; // backward() needs the values of a whole forward pass',
         '',
-        `function forward_pass(feeds: Feeds): void {`,
+        'function forward_pass(feeds: Feeds): void {',
         ...indent([
           'forward_done = false;',
           ...this.feeding((l) => (read(l) ? `${this.id(l.name)} = ` : '')),

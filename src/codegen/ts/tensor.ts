@@ -2,7 +2,7 @@
 // liveness), the feeds copied in, and every kernel run in order by the backend that takes it (src/codegen/backend.ts):
 // generated Wasm SIMD kernels where worthwhile, TypeScript loops everywhere else.
 import type { Node } from '../../graph/graph.ts';
-import type { Program, Step } from '../../lower/lower.ts';
+import type { Program, Step } from '../../lower/program.ts';
 import { formatShape, sizeOf } from '../../shape/shape.ts';
 import type { KernelBackend } from '../backend.ts';
 import { WasmKernels, worthWasm } from '../wasm/backend.ts';

@@ -3,9 +3,9 @@
 // memory, each with the TypeScript kernel backend's loops as its fallback where WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../graph/errors.ts';
-import { outputsOf, type Kernel, type MapKernel, type MatmulKernel } from '../../lower/kernel.ts';
-import type { Leaf, Program } from '../../lower/lower.ts';
-import { formatBytes, type MemoryPlan } from '../../lower/memory.ts';
+import { outputsOf, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
+import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
+import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
 import type { KernelBackend } from '../backend.ts';
 import { matmulComment, type TypeScriptKernels } from '../ts/kernels.ts';

@@ -34,7 +34,7 @@
 
 import { F32, f32Bits, FunctionBody, I32, V128 } from './encoder.ts';
 import { inline, type AluOp, type Expr } from '../../ir/expr.ts';
-import { loads, outputsOf, type KExpr, type Load, type MapKernel } from '../../lower/kernel.ts';
+import { loads, outputsOf, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
 import { levelOf, schedule } from '../../lower/linearize.ts';
 
 /**
@@ -195,8 +195,7 @@ export function wasmSupports(expr: KExpr): boolean {
   const todo: Expr[] = [expr];
   for (let e = todo.pop(); e; e = todo.pop()) {
     if (e.k === 'alu' || e.k === 'call') todo.push(...e.args);
-    else if (e.k === 'load') { if (e.offset || (e.indirect && e.indirect.length > 0)) return false; }
-    else if (e.k !== 'lit' && e.k !== 'var') return false;
+    else if (e.k === 'load') { if (e.offset || (e.indirect && e.indirect.length > 0)) return false; } else if (e.k !== 'lit' && e.k !== 'var') return false;
   }
   return true;
 }

@@ -1,5 +1,5 @@
 import type { Node } from '../graph/node.ts';
-import { children, type Expr, type Load } from '../ir/expr.ts';
+import { children, type Expr, type Load } from './expr.ts';
 
 /**
  * Kernel IR: what every target emits from. A kernel loops over an index space and evaluates a scalar

@@ -1,0 +1,60 @@
+// `npm run lint`: typescript-eslint's recommended rules, no import cycles, the pipeline's layering, and the
+// project's formatting (@stylistic, which formats as the code is already written, rather than prettier's
+// reflow of every long line).
+import stylistic from '@stylistic/eslint-plugin';
+import importX from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+
+/**
+ * What a stage may not import: the pipeline runs graph → ir → ops → autodiff → passes → lower → codegen → runtime
+ * (the kernel IR reads graph nodes' types; ops say what they compute in the IR).
+ */
+const layers = {
+  'src/ir/**': ['shape', 'ops', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'cli'],
+  'src/ops/**': ['autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'cli'],
+  'src/graph/**': ['ir', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'cli'],
+  'src/passes/**': ['lower', 'optim', 'codegen', 'runtime', 'cli'],
+  'src/lower/**': ['codegen', 'runtime', 'cli'],
+  'src/optim/**': ['codegen', 'runtime', 'cli'],
+  'src/codegen/**': ['runtime', 'cli'],
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'generated/**', '.scratch/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX, '@stylistic': stylistic },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver': { node: { extensions: ['.ts', '.js'] } },
+    },
+    rules: {
+      'import-x/no-cycle': 'error',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // `seen.get(k)?.push(v) ?? seen.set(k, [v])` and `c ? f() : g()` as statements are the house style
+      '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true, allowTernary: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@stylistic/indent': ['error', 2, { SwitchCase: 1, flatTernaryExpressions: true, ignoredNodes: ['TemplateLiteral *'] }],
+      '@stylistic/quotes': ['error', 'single', { avoidEscape: true }],
+      '@stylistic/semi': ['error', 'always'],
+      '@stylistic/comma-dangle': ['error', 'always-multiline'],
+      '@stylistic/comma-spacing': 'error',
+      '@stylistic/arrow-parens': ['error', 'always'],
+      '@stylistic/keyword-spacing': 'error',
+      '@stylistic/space-infix-ops': 'error',
+      '@stylistic/space-before-blocks': 'error',
+      '@stylistic/brace-style': ['error', '1tbs', { allowSingleLine: true }],
+      '@stylistic/eol-last': 'error',
+      '@stylistic/no-trailing-spaces': 'error',
+      '@stylistic/no-multiple-empty-lines': ['error', { max: 1, maxBOF: 0, maxEOF: 0 }],
+    },
+  },
+  ...Object.entries(layers).map(([files, forbidden]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: forbidden.map((stage) => `**/${stage}/**`), message: 'a stage imports only from the stages before it (eslint.config.js, layers)' }] }],
+    },
+  })),
+);
