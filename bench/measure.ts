@@ -67,18 +67,26 @@ export async function measure(peers: readonly PeerTasks[], o: MeasureOptions): P
 }
 
 /**
- * bench/RESULTS.md holds two reports: the peers' (`npm run bench`) and compile time (`npm run bench -- compile`),
- * the second between these markers. Each command rewrites its own part and keeps the other's.
+ * bench/RESULTS.md holds three reports: the peers' (`npm run bench`), compile time (`npm run bench -- compile`)
+ * and a change's before and after (`npm run bench -- versus REV`), the last two between their markers. Each
+ * command rewrites its own part and keeps the others.
  */
-const COMPILE_START = '<!-- compile time: npm run bench -- compile -->';
-const COMPILE_END = '<!-- end of compile time -->';
+const MARKS = {
+  compile: ['<!-- compile time: npm run bench -- compile -->', '<!-- end of compile time -->'],
+  versus: ['<!-- before and after: npm run bench -- versus REV -->', '<!-- end of before and after -->'],
+} as const;
 
-export function writeResults(path: string | URL, part: 'peers' | 'compile', text: string): void {
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  const at = old.indexOf(COMPILE_START);
-  const end = old.indexOf(COMPILE_END);
-  const peers = at < 0 ? old : old.slice(0, at).trimEnd();
-  const compile = at < 0 || end < 0 ? '' : old.slice(at, end + COMPILE_END.length);
-  const next = part === 'peers' ? [text.trimEnd(), compile] : [peers, `${COMPILE_START}\n${text.trim()}\n${COMPILE_END}`];
-  writeFileSync(path, `${next.filter(Boolean).join('\n\n')}\n`);
+export function writeResults(path: string | URL, part: 'peers' | keyof typeof MARKS, text: string): void {
+  let rest = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const parts: Record<string, string> = {};
+  for (const [name, [start, end]] of Object.entries(MARKS)) {
+    const [a, b] = [rest.indexOf(start), rest.indexOf(end)];
+    if (a < 0 || b < a) continue;
+    parts[name] = rest.slice(a + start.length, b).trim();
+    rest = rest.slice(0, a) + rest.slice(b + end.length);
+  }
+  parts.peers = rest.trim();
+  parts[part] = text.trim();
+  const marked = Object.entries(MARKS).flatMap(([name, [start, end]]) => (parts[name] ? [`${start}\n${parts[name]}\n${end}`] : []));
+  writeFileSync(path, `${[parts.peers, ...marked].filter(Boolean).join('\n\n')}\n`);
 }
