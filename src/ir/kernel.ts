@@ -1,3 +1,4 @@
+// The kernel IR: what a lowered program's steps are, and what every backend renders.
 import type { Node } from '../graph/node.ts';
 import { children, type Expr, type Load } from './expr.ts';
 
@@ -81,7 +82,6 @@ export function loads(e: KExpr): Load[] {
     if (x.k === 'load') found.push(x);
     const c = children(x);
     for (let i = c.length - 1; i >= 0; i--) todo.push(c[i]!); // left to right, as written
-
   }
   return found;
 }

@@ -135,11 +135,11 @@ function exprProblem(e: unknown, arity: number): string | undefined {
   while (todo.length) {
     const x = todo.pop();
     if (typeof x !== 'object' || x === null) return `it holds ${show(x)}, not an expression`;
-    const node = x as { k?: unknown; op?: unknown; args?: unknown; value?: unknown; index?: unknown; fn?: unknown };
+    const node = x as { k?: unknown; op?: unknown; args?: unknown; value?: unknown; index?: unknown };
     if (node.k === 'lit' && typeof node.value === 'number') continue;
     if (node.k === 'arg' && Number.isInteger(node.index) && (node.index as number) >= 0 && (node.index as number) < arity) continue;
     const alu = node.k === 'alu' && typeof node.op === 'string' && Object.hasOwn(ALU_OPS, node.op);
-    if (Array.isArray(node.args) && (alu ? node.args.length === ALU_OPS[node.op as keyof typeof ALU_OPS] : node.k === 'call' && typeof node.fn === 'object')) {
+    if (alu && Array.isArray(node.args) && node.args.length === ALU_OPS[node.op as keyof typeof ALU_OPS]) {
       todo.push(...(node.args as unknown[]));
       continue;
     }

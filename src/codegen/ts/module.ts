@@ -151,7 +151,8 @@ export abstract class ModuleEmitter {
   /**
    * One element of a map kernel: its named temporaries (`const gi = grad_w[i];`), then each output in order
    * (`m_w[i] = …;`, `w[i] -= …;`), a later expression showing an earlier output's value or a name's by name.
-   * `at` is element i of a buffer. An output's old value read after the output is written gets a name first.
+   * `at` is element i of a buffer (with `loadsAt`, loads read through it too: a scalar module's params.w[0]).
+   * An output's old value read after the output is written gets a name first.
    */
   elementStatements(k: MapKernel, mode: 'single' | 'flat' | 'nested', at: (buf: string) => string, loadsAt = false): string[] {
     const outputs = outputsOf(k);
