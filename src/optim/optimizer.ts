@@ -57,11 +57,6 @@ export function planOptimizer(optimizer: Optimizer | undefined, site?: string): 
   return { kind, settings, slots, counter: kind === 'adam' || kind === 'adamw' };
 }
 
-/** The scalars an update kernel reads as `var`s, in the order a backend passes them: the rate, Adam's bias corrections. */
-export function updateScalars(plan: OptimizerPlan): string[] {
-  return plan.counter ? ['lr', 'bc1', 'bc2'] : ['lr'];
-}
-
 /**
  * What the host computes once per step, after counting it in `step_count` (the var), before the update
  * kernels: Adam's bias corrections bc1 = 1 / (1 − β1^t), bc2 = 1 / (1 − β2^t).
@@ -124,7 +119,7 @@ export function updateKernel(plan: OptimizerPlan, b: UpdateBuffers): MapKernel {
 }
 
 /** A constant of an update formula as the generated code writes it: 1 − 0.9 is 0.1, not 0.09999999999999998. */
-export function coefficient(v: number): number {
+function coefficient(v: number): number {
   return Number(v.toPrecision(12));
 }
 
