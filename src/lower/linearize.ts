@@ -1,4 +1,4 @@
-// Shared by the renderers that compute an expression once per vector of a loop nest (Wasm SIMD now, WGSL next):
+// Shared by the renderers (the Wasm SIMD loops, the TypeScript helper functions, WGSL next):
 // every distinct subexpression is computed once (common subexpressions share one value), and at the outermost
 // loop level where all its operands are known (a loop-invariant value is hoisted out of the loops below it).
 
@@ -28,12 +28,14 @@ export function schedule<T extends Term>(roots: readonly T[], innermost: number)
   const todo: [T, number][] = roots.map((r) => [r, innermost]);
   for (let item = todo.pop(); item; item = todo.pop()) {
     const [node, parent] = item;
-    uses.set(node.key, (uses.get(node.key) ?? 0) + 1);
+    const used = (uses.get(node.key) ?? 0) + 1;
+    uses.set(node.key, used);
     if (node.level < parent && !seen.has(node.key)) {
       seen.add(node.key);
       hoisted[node.level]!.push(node);
     }
-    for (const a of node.args) todo.push([a as T, node.level]);
+    // A value computed once reads its operands once, however often it is used.
+    if (used === 1) for (const a of node.args) todo.push([a as T, node.level]);
   }
   // Operands before the values computed from them: deeper first down the tree, so reverse each level's list.
   for (const list of hoisted) list.reverse();

@@ -1,6 +1,7 @@
 // The TypeScript renderer of the ALU IR: one entry per op (a missing one is a type error), and the named
 // functions of the IR (sigmoid, a custom op) written once as module-private helpers.
 import type { AluOp, Expr, Fn } from '../../ir/expr.ts';
+import { schedule, type Term } from '../../lower/linearize.ts';
 import { atom, binary, call, literal, ternary, unary, type Code } from './code.ts';
 
 const bit = (cond: Code) => ternary(cond, atom('1'), atom('0'));
@@ -62,18 +63,13 @@ export function exprKey(e: Expr): string {
 
 /**
  * A named function as a helper of the module: `function sigmoid(x: number): number { … }`, its arguments x, y, z,
- * w, a subexpression it computes more than once bound to a const first. `call` names the functions it calls.
+ * w, a subexpression it uses more than once (the shared linearizer counts) bound to a const first. `callee` names
+ * the functions it calls.
  */
 export function renderFunction(f: Fn, id: string, callee: (f: Fn) => string): string {
   const params = ['x', 'y', 'z', 'w'].slice(0, f.arity);
-  const uses = new Map<string, number>();
-  const count = (e: Expr): void => {
-    if (e.k !== 'alu' && e.k !== 'call') return;
-    const key = exprKey(e);
-    uses.set(key, (uses.get(key) ?? 0) + 1);
-    if (uses.get(key) === 1) for (const a of e.args) count(a);
-  };
-  count(f.body);
+  const term = (e: Expr): Term => ({ key: exprKey(e), level: 0, args: e.k === 'alu' || e.k === 'call' ? e.args.map(term) : [] });
+  const { uses } = schedule([term(f.body)], 0);
   const bound = new Map<string, string>();
   const lines: string[] = [];
   const render = (e: Expr): Code => {
