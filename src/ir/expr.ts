@@ -124,3 +124,25 @@ export function children(e: Expr): readonly Expr[] {
       return [];
   }
 }
+
+/** A structural key of an expression: equal keys, equal values (the sign of a zero literal included). */
+export function exprKey(e: Expr): string {
+  switch (e.k) {
+    case 'lit':
+      return Object.is(e.value, -0) ? '#-0' : `#${e.value}`;
+    case 'arg':
+      return `$${e.index}`;
+    case 'var':
+      return `v:${e.name}`;
+    case 'alu':
+      return `${e.op}(${e.args.map(exprKey).join(',')})`;
+    case 'call':
+      return `${e.fn.name}(${e.args.map(exprKey).join(',')})`;
+    case 'index':
+      return `i${e.axis}`;
+    case 'guard':
+      return `guard(${e.ranges.map((r) => `${r.axis}:${r.lo}:${r.hi}`).join(',')};${exprKey(e.then)};${exprKey(e.otherwise)})`;
+    case 'load':
+      return `${e.buf}[${e.strides.join(',')}+${e.offset ?? 0}${(e.indirect ?? []).map((t) => `+${exprKey(t.expr)}*${t.stride}`).join('')}]`;
+  }
+}

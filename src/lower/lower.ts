@@ -21,7 +21,7 @@ export function lower(spec: ProgramSpec): Program {
   const order = graph.nodes;
   const exported = new Set<Node>([...fwdRoots, ...graph.grads.values()]);
   const shapeOf = (t: Node) => t.shape as readonly number[];
-  const scalarMode = order.every((n) => n.shape.length === 0);
+  const scalarMode = spec.target !== 'webgpu' && order.every((n) => n.shape.length === 0);
 
   const storage = new Map<Node, Storage>();
   const users = new Map<PNode, PNode[]>();
@@ -166,7 +166,7 @@ export function lower(spec: ProgramSpec): Program {
     backward.push({ node: copy, kernel: { kind: 'map', out: name, shape: shapeOf(g), expr: ctx.load(g, stridesOf(shapeOf(g))) } });
     grads.set(key, copy);
   }
-  if (spec.wasm && spec.dtype === 'f32' && !spec.checkFinite) {
+  if ((spec.wasm || spec.target === 'webgpu') && spec.dtype === 'f32' && !spec.checkFinite) {
     const leaves = new Set([...inputs, ...params].filter((l) => l.dtype === 'float').map((l) => l.name));
     for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
   }

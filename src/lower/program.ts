@@ -25,6 +25,8 @@ export interface ProgramSpec {
   readonly wasm?: boolean | 'all';
   /** How step() updates the params. */
   readonly optimizer: OptimizerPlan;
+  /** Where it runs: the CPU (a TypeScript module, with Wasm kernels), or WebGPU (WGSL kernels and their host). */
+  readonly target?: 'cpu' | 'webgpu';
 }
 
 export interface Leaf {

@@ -1,5 +1,6 @@
 import { grad } from '../autodiff/grad.ts';
 import { emitTypeScript } from '../codegen/ts/emit.ts';
+import { emitWebGpu } from '../codegen/webgpu/host.ts';
 import { FlatgradError } from '../graph/errors.ts';
 import { checkName } from '../graph/names.ts';
 import { userSite } from '../graph/source.ts';
@@ -15,6 +16,7 @@ import type { PNode } from '../passes/program.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
 import { planOptimizer, type Optimizer } from '../optim/optimizer.ts';
+import { defaultDevice } from './webgpu.ts';
 
 export interface CompileOptions {
   /** A scalar to minimize: forward returns it, backward differentiates it. */
@@ -44,6 +46,8 @@ export interface CompileOptions {
   readonly wasm?: boolean | 'all';
   /** How step(feeds, lr) updates the params (default { sgd: {} }): sgd, momentum (nesterov), rmsprop, adam, adamw. */
   readonly optimizer?: Optimizer;
+  /** 'cpu' (default): a TypeScript module with Wasm SIMD kernels. 'webgpu': WGSL kernels and a WebGPU host (f32). */
+  readonly target?: 'cpu' | 'webgpu';
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
@@ -74,6 +78,30 @@ export interface Model {
   readonly source: string;
 }
 
+/**
+ * A model compiled for WebGPU (target: 'webgpu'): params, gradients and optimizer state live on the GPU. step() and
+ * forward() check and upload the feeds, enqueue the work and return at once; loss(), read() and sync() wait for the
+ * GPU. The generated module's own Model, plus what compile knows.
+ */
+export interface GpuModel {
+  readonly names: { readonly params: readonly string[]; readonly grads: readonly string[]; readonly outputs: readonly string[]; readonly state: readonly string[] };
+  readonly shapes: Readonly<Record<string, readonly number[]>>;
+  forward(feeds: Feeds): void;
+  backward(): void;
+  step(feeds: Feeds, lr: number): void;
+  /** The loss of the last forward pass enqueued; throws if a step since the last look was refused (a non-finite loss or gradient). */
+  loss(): Promise<number>;
+  read(name: string, from?: 'params' | 'grads' | 'outputs' | 'state'): Promise<Float32Array>;
+  write(name: string, values: ArrayLike<number>, to?: 'params' | 'state'): void;
+  /** Waits for the work enqueued so far; throws if a step was refused. */
+  sync(): Promise<void>;
+  dispose(): void;
+  readonly kernels: 'webgpu';
+  readonly inputs: Model['inputs'];
+  /** The generated TypeScript (the WGSL is in it). */
+  readonly source: string;
+}
+
 /** Runs one stage of the compiler (its result may be a promise); a benchmark passes one that times each (bench/compile.ts). */
 export type StageTimer = <T>(stage: string, run: () => T) => T;
 const untimed: StageTimer = (_, run) => run();
@@ -84,6 +112,9 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   const { loss, outputs = {}, dtype = 'f32' } = options;
   if (dtype !== 'f32' && dtype !== 'f64') throw new FlatgradError(`compile: dtype must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`, site);
   if (![undefined, true, false, 'all'].includes(options.wasm)) throw new FlatgradError(`compile: wasm must be true, false or 'all', got ${JSON.stringify(options.wasm)}`, site);
+  if (![undefined, 'cpu', 'webgpu'].includes(options.target)) throw new FlatgradError(`compile: target must be 'cpu' or 'webgpu', got ${JSON.stringify(options.target)}`, site);
+  if (options.target === 'webgpu' && dtype !== 'f32') throw new FlatgradError("compile: target 'webgpu' computes in f32 (WGSL has no f64); leave dtype out", site);
+  if (options.target === 'webgpu' && options.checkFinite === true) throw new FlatgradError('compile: checkFinite: true (stop at the node that first makes a non-finite value) runs on the CPU only; compile for the CPU to find it, or leave checkFinite out (step() still refuses a non-finite loss or gradient)', site);
   const { checkFinite = 'step' } = options;
   if (checkFinite !== true && checkFinite !== false && checkFinite !== 'step') throw new FlatgradError(`compile: checkFinite must be 'step' (the default), true or false, got ${JSON.stringify(checkFinite)}`, site);
   const own = (t: unknown, what: string): Tensor => {
@@ -111,7 +142,7 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   checkSizes(program.nodes, site);
   if (options.optimize !== false) program = time('passes', () => optimize(program));
   const optimizer = planOptimizer(options.optimizer, site);
-  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true, optimizer };
+  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.target === 'webgpu' || options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true, optimizer, target: options.target ?? 'cpu' };
   return time('lower', () => lower(spec));
 }
 
@@ -131,16 +162,18 @@ function checkSizes(nodes: readonly PNode[], site: string): void {
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */
 export function emit(g: Graph, options: CompileOptions, time: StageTimer = untimed): string {
   const program = plan(g, options, time);
-  return time('emit', () => emitTypeScript(program));
+  return time('emit', () => (options.target === 'webgpu' ? emitWebGpu(program) : emitTypeScript(program)));
 }
 
-/** Compile the graph and load the generated module in-process. */
-export async function compile(g: Graph, options: CompileOptions & { seed?: number; simd?: boolean }, time: StageTimer = untimed): Promise<Model> {
+/** Compile the graph and load the generated module in-process: for WebGPU, on `device` or the default one. */
+export async function compile(g: Graph, options: CompileOptions & { target: 'webgpu'; device?: GPUDevice; seed?: number }, time?: StageTimer): Promise<GpuModel>;
+export async function compile(g: Graph, options: CompileOptions & { seed?: number; simd?: boolean }, time?: StageTimer): Promise<Model>;
+export async function compile(g: Graph, options: CompileOptions & { seed?: number; simd?: boolean; device?: GPUDevice }, time: StageTimer = untimed): Promise<Model | GpuModel> {
+  if (options.target === 'webgpu') return compileWebGpu(g, options, time);
   const program = plan(g, options, time);
   const source = time('emit', () => emitTypeScript(program));
   const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source' | 'inputs'> }>(source, g.name));
-  const bounds = new Map(program.indexChecks.map((c) => [c.input, c.bound]));
-  const inputs = program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype, ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
+  const inputs = inputsOf(program);
   let model: Omit<Model, 'source' | 'inputs'>;
   try {
     model = time('create', () => mod.createModel({ seed: options.seed, simd: options.simd }));
@@ -151,4 +184,19 @@ export async function compile(g: Graph, options: CompileOptions & { seed?: numbe
     throw new FlatgradError(`compile: could not allocate the model's buffers${bytes ? ` (${formatBytes(bytes)})` : ''}: ${e.message}`, userSite());
   }
   return { ...model, inputs, source };
+}
+
+async function compileWebGpu(g: Graph, options: CompileOptions & { seed?: number; device?: GPUDevice }, time: StageTimer): Promise<GpuModel> {
+  const program = plan(g, options, time);
+  const source = time('emit', () => emitWebGpu(program));
+  const mod = await time('load', () => loadModule<{ createModel(device: GPUDevice, o: { seed?: number }): Promise<Omit<GpuModel, 'source' | 'inputs'>> }>(source, g.name));
+  const device = options.device ?? (await defaultDevice(program.spec.site));
+  const model = await time('create', () => mod.createModel(device, { seed: options.seed }));
+  return { ...model, inputs: inputsOf(program), source };
+}
+
+/** What a compiled model is fed: each input's shape, dtype and, for indices, their bound. */
+function inputsOf(program: Program): Model['inputs'] {
+  const bounds = new Map(program.indexChecks.map((c) => [c.input, c.bound]));
+  return program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype, ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
 }

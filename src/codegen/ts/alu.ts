@@ -1,8 +1,8 @@
 // The TypeScript renderer of the ALU IR: one entry per op (a missing one is a type error), and the named
 // functions of the IR (sigmoid, a custom op) written once as module-private helpers.
-import type { AluOp, Expr, Fn } from '../../ir/expr.ts';
+import { exprKey, type AluOp, type Expr, type Fn } from '../../ir/expr.ts';
 import { schedule, type Term } from '../../lower/linearize.ts';
-import { atom, binary, call, literal, ternary, unary, type Code } from './code.ts';
+import { atom, binary, call, literal, ternary, unary, type Code } from '../code.ts';
 
 const bit = (cond: Code) => ternary(cond, atom('1'), atom('0'));
 
@@ -37,28 +37,6 @@ export function renderAlu(e: Extract<Expr, { k: 'alu' }>, render: (e: Expr) => C
   const [c, a, b] = e.args;
   if (e.op === 'where' && c!.k === 'alu' && COMPARISON[c!.op]) return ternary(binary(COMPARISON[c!.op]!, render(c!.args[0]!), render(c!.args[1]!)), render(a!), render(b!));
   return TYPESCRIPT[e.op](e.args.map(render));
-}
-
-/** A structural key of an expression: equal keys, equal values (the sign of a zero literal included). */
-export function exprKey(e: Expr): string {
-  switch (e.k) {
-    case 'lit':
-      return Object.is(e.value, -0) ? '#-0' : `#${e.value}`;
-    case 'arg':
-      return `$${e.index}`;
-    case 'var':
-      return `v:${e.name}`;
-    case 'alu':
-      return `${e.op}(${e.args.map(exprKey).join(',')})`;
-    case 'call':
-      return `${e.fn.name}(${e.args.map(exprKey).join(',')})`;
-    case 'index':
-      return `i${e.axis}`;
-    case 'guard':
-      return `guard(${e.ranges.map((r) => `${r.axis}:${r.lo}:${r.hi}`).join(',')};${exprKey(e.then)};${exprKey(e.otherwise)})`;
-    case 'load':
-      return `${e.buf}[${e.strides.join(',')}+${e.offset ?? 0}${(e.indirect ?? []).map((t) => `+${exprKey(t.expr)}*${t.stride}`).join('')}]`;
-  }
 }
 
 /**

@@ -50,11 +50,15 @@ export class Identifiers {
   private readonly taken = new Set<string>();
   private readonly renamed = new Map<string, string>();
 
-  /** `names`: every name of the program's values, so that a renamed one and a derived one avoid them all. */
-  constructor(names: Iterable<string>) {
+  /**
+   * `names`: every name of the program's values, so that a renamed one and a derived one avoid them all.
+   * `reserved`: what the code needs for itself (a TypeScript module's identifiers by default; WGSL's for shaders),
+   * and `rename`, what a value's name becomes when it is reserved (a name it gives must not be reserved itself).
+   */
+  constructor(names: Iterable<string>, private readonly reserved: (name: string) => boolean = isModuleIdentifier, rename = (n: string) => `${n}_`) {
     const all = [...names];
     for (const n of all) this.taken.add(n);
-    for (const n of all) if (isModuleIdentifier(n) && !this.renamed.has(n)) this.renamed.set(n, this.fresh(`${n}_`));
+    for (const n of all) if (reserved(n) && !this.renamed.has(n)) this.renamed.set(n, this.fresh(rename(n)));
   }
 
   /** The identifier of the value named `name`. */
@@ -65,7 +69,7 @@ export class Identifiers {
   /** A new identifier: `base`, else base_2, base_3, …, never a value's or one the module uses. */
   fresh(base: string): string {
     let name = base;
-    for (let k = 2; this.taken.has(name) || isModuleIdentifier(name); k++) name = `${base}_${k}`;
+    for (let k = 2; this.taken.has(name) || this.reserved(name); k++) name = `${base}_${k}`;
     this.taken.add(name);
     return name;
   }

@@ -5,7 +5,7 @@ import { loads, outputsOf, type Kernel, type KExpr, type MapKernel, type MatmulK
 import { getOp } from '../../ops/registry.ts';
 import { stridesOf } from '../../shape/shape.ts';
 import type { KernelBackend } from '../backend.ts';
-import { literal } from './code.ts';
+import { literal } from '../code.ts';
 import { indent, index, term, type ModuleEmitter } from './module.ts';
 
 export class TypeScriptKernels implements KernelBackend {

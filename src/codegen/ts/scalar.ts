@@ -3,7 +3,7 @@
 import { loads, type MapKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { MAX_FUSED_DEPTH } from '../../lower/lower.ts';
 import type { Leaf, Step } from '../../lower/program.ts';
-import { binary, literal } from './code.ts';
+import { binary, literal } from '../code.ts';
 import { braces, indent, ModuleEmitter } from './module.ts';
 
 export class ScalarEmitter extends ModuleEmitter {

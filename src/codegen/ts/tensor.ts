@@ -22,8 +22,8 @@ export class TensorEmitter extends ModuleEmitter {
     this.backends = [...(this.wasm ? [this.wasm] : []), this.typescript];
   }
 
-  protected usesWasm(): boolean {
-    return this.wasm !== undefined;
+  protected runsOn(): string {
+    return this.wasm ? 'one arena, Wasm SIMD kernels' : 'one arena';
   }
 
   protected gradValue(_key: string, g: Node): string {

@@ -1,4 +1,4 @@
-/** A TypeScript expression with its precedence, so nested expressions print with only the parentheses they need. */
+/** An expression's text (TypeScript, or WGSL's arithmetic) with its precedence, so nested expressions print with only the parentheses they need. */
 export interface Code {
   readonly text: string;
   readonly prec: number;
@@ -7,7 +7,7 @@ export interface Code {
 const ATOM = 20;
 const UNARY = 14;
 const TERNARY = 3;
-const binaryPrec: Record<string, number> = { '*': 13, '/': 13, '%': 13, '+': 12, '-': 12, '>': 10, '<': 10, '>=': 10, '<=': 10, '===': 9, '!==': 9, '&&': 5, '||': 4 };
+const binaryPrec: Record<string, number> = { '*': 13, '/': 13, '%': 13, '+': 12, '-': 12, '>': 10, '<': 10, '>=': 10, '<=': 10, '===': 9, '!==': 9, '==': 9, '!=': 9, '&&': 5, '||': 4 };
 
 export function atom(text: string): Code {
   return { text, prec: ATOM };

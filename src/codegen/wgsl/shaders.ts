@@ -1,0 +1,510 @@
+// The WGSL renderer: a lowered program's kernels as one WGSL module, an entry point per kernel, named as the
+// TypeScript names its kernels (loop_h, gemm_64x1000x100, update_w1), each with a comment naming the gates it
+// fuses. Every buffer is a module-scope storage binding named as the value is; the host (src/codegen/webgpu/)
+// binds them, dispatches the entry points in order and reads back what is asked.
+//
+//   map      one invocation per element (64 a workgroup); several outputs (an optimizer's update) computed
+//            before any is stored, as the IR says
+//   reduce   one workgroup of 64 per output element, its invocations striding over the reduced elements, then a
+//            tree in workgroup memory; a reduction of fewer than 64 elements is a loop in one invocation
+//   matmul   16 × 16 tiles of A and B in workgroup memory, either operand read transposed, the bias and ReLU
+//            applied as C is stored; each shape is one entry point, its operands bound in group 1
+//   guard    step()'s check that the loss and every gradient are finite: the first that is not, by number,
+//            kept with atomicMin, and the update kernels do nothing when one was found
+import type { Node } from '../../graph/node.ts';
+import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
+import { loads, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
+import { schedule, type Term } from '../../lower/linearize.ts';
+import type { Program } from '../../lower/program.ts';
+import { stridesOf } from '../../shape/shape.ts';
+import { atom, call, type Code } from '../code.ts';
+import { Identifiers } from '../ts/identifiers.ts';
+import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
+
+/** Invocations per workgroup of a map or reduction. */
+export const WORKGROUP = 64;
+/** A matmul's tile: TILE × TILE outputs per workgroup, K in steps of TILE. */
+const TILE = 16;
+/** The guard's value while every checked buffer is finite. */
+export const NONE = 0xffffffff;
+
+export type Phase = 'forward' | 'backward' | 'update';
+
+export interface WgslKernel {
+  readonly entry: string;
+  /** The group-0 bindings the entry point uses. */
+  readonly bindings: readonly number[];
+  /** A matmul's operands, bound in group 1 (a, b, c, then bias). */
+  readonly operands?: readonly string[];
+  /** How many workgroups: the host lays them out as x · y, each at most 65,535. */
+  readonly workgroups: number;
+  readonly phase: Phase;
+}
+
+export interface WgslBuffer {
+  /** The program's name of the value (aliases resolved). */
+  readonly name: string;
+  /** Its identifier in the shaders. */
+  readonly id: string;
+  readonly binding: number;
+  readonly type: 'f32' | 'i32';
+  readonly size: number;
+}
+
+export interface WgslModule {
+  readonly code: string;
+  readonly buffers: readonly WgslBuffer[];
+  readonly kernels: readonly WgslKernel[];
+  /** Bindings of the host's own buffers: the uniforms (lr), the guard, the optimizer's step count and bias corrections. */
+  readonly uniforms?: number;
+  readonly guard?: number;
+  readonly stepState?: number;
+  /** What the guard checks, in order: the index the guard keeps names one of these (a feed, param, the loss, a gradient). */
+  readonly checked: readonly string[];
+}
+
+/** WGSL's keywords and reserved words, its types, the built-in functions the shaders call, and the shaders' own names. */
+const RESERVED = new Set([
+  ...'alias break case const const_assert continue continuing default diagnostic discard else enable false fn for if let loop override requires return struct switch true var while'.split(' '),
+  ...('NULL Self abstract active alignas alignof as asm asm_fragment async attribute auto await become binding_array cast catch class co_await co_return co_yield coherent column_major common compile compile_fragment concept const_cast consteval constexpr constinit crate debugger decltype delete demote demote_to_helper do dynamic_cast enum explicit export extends extern external fallthrough filter final finally friend from fxgroup get goto groupshared highp impl implements import inline instanceof interface layout lowp macro macro_rules match mediump meta mod module move mut mutable namespace new nil noexcept noinline nointerpolation noperspective null nullptr of operator package packoffset partition pass patch pixelfragment precise precision premerge priv protected pub public readonly ref regardless register reinterpret_cast require resource restrict self set shared sizeof smooth snorm static static_assert static_cast std subroutine super target template this thread_local throw trait try type typedef typeid typename typeof union unless unorm unsafe unsized use using varying virtual volatile wgsl where with writeonly yield').split(' '),
+  ...'i32 u32 f32 f16 bool vec2 vec3 vec4 vec2f vec3f vec4f vec3u mat2x2 array atomic ptr sampler read read_write storage uniform workgroup function private'.split(' '),
+  ...'abs exp exp2 log log2 sqrt select bitcast floor max min pow atomicMin atomicLoad atomicStore atomicAdd workgroupBarrier'.split(' '),
+  ...'i o r s k k0 gid lid wid nwg acc row col u guard step_state fg_acc gemm_ta gemm_tb gemm_a gemm_b gemm_c gemm_bias Uniforms'.split(' '),
+]);
+const reserved = (n: string) => RESERVED.has(n) || n.startsWith('__') || n.startsWith('fg_') || /^[it]\d+$/.test(n);
+
+/** The program as one WGSL module: its buffers, its kernels in order (forward, backward, guard, update). */
+export function wgslModule(p: Program): WgslModule {
+  return new WgslEmitter(p).module();
+}
+
+class WgslEmitter {
+  private readonly ids: Identifiers;
+  private readonly alias = new Map<string, string>();
+  private readonly types = new Map<string, { type: 'f32' | 'i32'; size: number }>();
+  private readonly bindings = new Map<string, WgslBuffer>();
+  private readonly helpers = new Set<string>();
+  private readonly table = wgslTable((h) => this.helpers.add(h));
+  private readonly functions = new Map<Fn, string>();
+  private readonly functionCode: string[] = [];
+  private readonly entries: string[] = [];
+  private readonly kernels: WgslKernel[] = [];
+  private readonly scalars = new Set<string>();
+  private readonly gemmShapes = new Map<string, string>();
+  /** Bindings of the kernel being written. */
+  private used = new Set<number>();
+  private uniforms?: number;
+  private guardBinding?: number;
+  private stepBinding?: number;
+  /** While the update is written: its vars are the host's (lr in the uniforms, bc1 and bc2 in the step state). */
+  private hostVars = false;
+
+  constructor(private readonly p: Program) {
+    const values = [...p.inputs, ...p.params, ...p.state, ...p.buffers, ...p.aliases, ...p.scalars].map((v) => v.name);
+    this.ids = new Identifiers(values, reserved, (n) => (n.startsWith('__') ? `v${n}` : `${n}_`));
+    for (const a of p.aliases) this.alias.set(a.name, a.of);
+    for (const l of [...p.inputs, ...p.params, ...p.state]) this.types.set(l.name, { type: l.dtype === 'i32' ? 'i32' : 'f32', size: l.size });
+    for (const b of p.buffers) this.types.set(b.name, { type: b.node.dtype === 'i32' ? 'i32' : 'f32', size: b.size });
+    for (const s of p.scalars) this.scalars.add(s.name);
+  }
+
+  module(): WgslModule {
+    const { p } = this;
+    for (const s of p.forward) this.kernel(s.kernel, 'forward', s.node);
+    for (const s of p.backward) this.kernel(s.kernel, 'backward', s.node);
+    const checked = this.guard();
+    this.update();
+    const declarations = [...this.bindings.values()].map((b) => `@group(0) @binding(${b.binding}) var<storage, read_write> ${b.id}: array<${b.type}>; // ${this.describe(b.name)}`);
+    const host = [
+      ...(this.uniforms !== undefined ? ['struct Uniforms { lr: f32 }', `@group(0) @binding(${this.uniforms}) var<uniform> u: Uniforms; // step()'s learning rate`] : []),
+      ...(this.guardBinding !== undefined ? [`@group(0) @binding(${this.guardBinding}) var<storage, read_write> guard: array<atomic<u32>>; // [the first non-finite of the checked, by number, or 0x${NONE.toString(16)}; steps refused; the first refused step's]`] : []),
+      ...(this.stepBinding !== undefined ? [`@group(0) @binding(${this.stepBinding}) var<storage, read_write> step_state: array<f32>; // [the optimizer's step count, bc1, bc2]`] : []),
+    ];
+    const consts = p.scalars.map((s) => `const ${this.id(s.name)}: f32 = ${this.expr(s.expr, () => atom('0u')).text};`);
+    const workgroupVars = [
+      ...(this.entries.some((e) => e.includes('fg_acc[')) ? [`var<workgroup> fg_acc: array<f32, ${WORKGROUP}>;`] : []),
+      ...(this.gemmShapes.size ? [`var<workgroup> gemm_ta: array<f32, ${TILE * TILE}>;`, `var<workgroup> gemm_tb: array<f32, ${TILE * TILE}>;`,
+        '@group(1) @binding(0) var<storage, read> gemm_a: array<f32>;', '@group(1) @binding(1) var<storage, read> gemm_b: array<f32>;',
+        '@group(1) @binding(2) var<storage, read_write> gemm_c: array<f32>;', '@group(1) @binding(3) var<storage, read> gemm_bias: array<f32>;'] : []),
+    ];
+    const code = [
+      ...declarations, ...host, ...consts, ...workgroupVars, '',
+      ...helperCode(this.helpers).flatMap((h) => [h, '']),
+      ...this.functionCode.flatMap((f) => [f, '']),
+      ...this.entries.flatMap((e) => [e, '']),
+    ].join('\n');
+    return { code, buffers: [...this.bindings.values()], kernels: this.kernels, uniforms: this.uniforms, guard: this.guardBinding, stepState: this.stepBinding, checked };
+  }
+
+  private id(name: string): string {
+    return this.ids.id(name);
+  }
+
+  private descriptions?: Map<string, string>;
+  private describe(name: string): string {
+    const { p } = this;
+    if (!this.descriptions) {
+      const shape = (s: readonly unknown[]) => `[${s.join(', ')}]`;
+      this.descriptions = new Map([
+        ...p.inputs.map((l) => [l.name, `input ${shape(l.shape)}`] as const),
+        ...p.params.map((l) => [l.name, `param ${shape(l.shape)}`] as const),
+        ...p.state.map((l) => [l.name, `${p.spec.optimizer.kind} state ${shape(l.shape)}`] as const),
+        ...p.buffers.map((b) => [b.name, shape(b.node.shape)] as const),
+      ]);
+    }
+    return this.descriptions.get(name) ?? '';
+  }
+
+  private resolve(name: string): string {
+    while (this.alias.has(name)) name = this.alias.get(name)!;
+    return name;
+  }
+
+  /** The binding of a program buffer (declared on first use), counted as used by the kernel being written. */
+  private buffer(name: string): WgslBuffer {
+    const real = this.resolve(name);
+    let b = this.bindings.get(real);
+    if (!b) {
+      const t = this.types.get(real)!;
+      b = { name: real, id: this.id(real), binding: this.bindings.size + 3, type: t.type, size: t.size };
+      this.bindings.set(real, b);
+    }
+    this.used.add(b.binding);
+    return b;
+  }
+
+  private begin(): void {
+    this.used = new Set();
+  }
+
+  private push(entry: string, phase: Phase, workgroups: number, code: string[], operands?: string[]): void {
+    this.entries.push(code.join('\n'));
+    this.kernels.push({ entry, bindings: [...this.used].sort((a, b) => a - b), workgroups: Math.max(1, workgroups), phase, ...(operands ? { operands } : {}) });
+  }
+
+  private kernel(k: Kernel, phase: Phase, node?: Node): void {
+    this.begin();
+    if (k.kind === 'map') this.map(k, phase, node);
+    else if (k.kind === 'reduce') this.reduce(k, node!);
+    else this.matmul(k, phase);
+  }
+
+  /** `/** loop_h: h = sigmoid(h · w) … *\/`: the node's op and the gates fused into its loop. */
+  private comment(entry: string, node: Node | undefined, k: MapKernel | ReduceKernel): string {
+    if (!node) return `/** ${entry}: the ${this.p.spec.optimizer.kind} update of ${k.out} */`;
+    const stored = new Set([...this.types.keys(), ...this.alias.keys()]);
+    const gates: string[] = [];
+    const todo = [...node.inputs];
+    const seen = new Set<Node>();
+    for (let n = todo.pop(); n; n = todo.pop()) {
+      if (seen.has(n) || stored.has(n.name) || n.op === 'const' || n.op === 'input' || n.op === 'param') continue;
+      seen.add(n);
+      gates.push(n.op);
+      todo.push(...n.inputs);
+    }
+    const fused = gates.length ? `; fuses ${[...new Set(gates.reverse())].join(', ')}` : '';
+    return `/** ${entry}: ${this.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.id(i.name)).join(', ')})${fused} */`;
+  }
+
+  // ---- expressions -------------------------------------------------------------------------------------------
+
+  /** An expression as WGSL; `index(axis)` is the loop index along an axis (a u32). Loads declare their buffers. */
+  private expr(e: Expr, index: (axis: number) => Code, named?: ReadonlyMap<string, Code>): Code {
+    const render = (x: Expr): Code => {
+      const n = named?.get(exprKey(x));
+      if (n) return n;
+      switch (x.k) {
+        case 'lit':
+          return literal(x.value, (h) => this.helpers.add(h));
+        case 'var':
+          return atom(this.varCode(x.name));
+        case 'index':
+          return call('f32', index(x.axis));
+        case 'load': {
+          const b = this.buffer(x.buf);
+          const at = `${b.id}[${this.offset(x, index, named)}]`;
+          return atom(b.type === 'i32' ? `f32(${at})` : at);
+        }
+        case 'guard': {
+          const conds = x.ranges.flatMap(({ axis, lo, hi }) => [...(lo > 0 ? [`${index(axis).text} >= ${lo}u`] : []), `${index(axis).text} < ${hi}u`]);
+          return call('select', render(x.otherwise), render(x.then), atom(conds.join(' && ')));
+        }
+        case 'alu':
+          return renderAlu(x, render, this.table);
+        case 'call':
+          return call(this.functionId(x.fn), ...x.args.map(render));
+        case 'arg':
+          throw new Error('internal: an argument outside a function body');
+      }
+    };
+    return render(e);
+  }
+
+  private varCode(name: string): string {
+    if (!this.hostVars || this.scalars.has(name)) return this.id(name);
+    if (name === 'lr') return (this.used.add(this.uniforms!), 'u.lr');
+    const slot = ['step_count', 'bc1', 'bc2'].indexOf(name);
+    if (slot < 0) throw new Error(`internal: no host value '${name}' in WGSL`);
+    this.used.add(this.stepBinding!);
+    return `step_state[${slot}]`;
+  }
+
+  /** A load's element: Σ index·stride + offset + Σ u32(indirect)·stride, as u32 (wrapping is fine: guards choose). */
+  private offset(l: Load, index: (axis: number) => Code, named?: ReadonlyMap<string, Code>): string {
+    const terms: string[] = [];
+    for (const [d, s] of l.strides.entries()) if (s !== 0) terms.push(s === 1 ? index(d).text : `${index(d).text} * ${s}u`);
+    for (const t of l.indirect ?? []) {
+      const v = t.expr.k === 'load' && this.types.get(this.resolve(t.expr.buf))?.type === 'i32' ? `u32(${this.buffer(t.expr.buf).id}[${this.offset(t.expr, index, named)}])` : `u32(${this.expr(t.expr, index, named).text})`;
+      terms.push(t.stride === 1 ? v : `${v} * ${t.stride}u`);
+    }
+    if (l.offset) terms.push(l.offset > 0 ? `${l.offset}u` : `${2 ** 32 + l.offset}u`);
+    return terms.join(' + ') || '0u';
+  }
+
+  /** A named function of the IR (sigmoid, a custom op) as a WGSL function, written once. */
+  private functionId(f: Fn): string {
+    let id = this.functions.get(f);
+    if (id !== undefined) return id;
+    id = this.ids.fresh(f.name);
+    this.functions.set(f, id);
+    const params = ['x', 'y', 'z', 'w'].slice(0, f.arity);
+    const args = (e: Expr): Code => (e.k === 'arg' ? atom(params[e.index]!) : this.expr(e, () => atom('0u')));
+    const { lines, result } = this.statements([f.body], args);
+    this.functionCode.push([...(f.doc ? [`/** ${f.doc} */`] : []), `fn ${id}(${params.map((p) => `${p}: f32`).join(', ')}) -> f32 {`, ...lines.map((l) => `  ${l}`), `  return ${result[0]!.text};`, '}'].join('\n'));
+    return id;
+  }
+
+  /**
+   * The roots computed as straight-line WGSL: a subexpression used more than once (the shared linearizer counts)
+   * bound to `let tN` first. `leaf` renders what is not an ALU op or call (a load, an argument).
+   */
+  private statements(roots: readonly Expr[], leaf: (e: Expr) => Code): { lines: string[]; result: Code[] } {
+    const term = (e: Expr): Term => ({ key: exprKey(e), level: 0, args: e.k === 'alu' || e.k === 'call' ? e.args.map(term) : [] });
+    const { uses } = schedule(roots.map(term), 0);
+    const bound = new Map<string, Code>();
+    const lines: string[] = [];
+    const render = (e: Expr): Code => {
+      if (e.k !== 'alu' && e.k !== 'call') return leaf(e);
+      const key = exprKey(e);
+      const known = bound.get(key);
+      if (known) return known;
+      const code = e.k === 'alu' ? renderAlu(e, render, this.table) : call(this.functionId(e.fn), ...e.args.map(render));
+      if ((uses.get(key) ?? 0) < 2) return code;
+      const name = `t${bound.size}`;
+      lines.push(`let ${name} = ${code.text};`);
+      bound.set(key, atom(name));
+      return atom(name);
+    };
+    return { lines, result: roots.map(render) };
+  }
+
+  // ---- kernels -----------------------------------------------------------------------------------------------
+
+  /** The per-axis indices of flat index `i` over `shape`, as `let` lines. */
+  private axes(shape: readonly number[], flat: string, names: (d: number) => string): string[] {
+    const strides = stridesOf(shape);
+    return shape.map((n, d) => {
+      const q = strides[d] === 1 ? flat : `${flat} / ${strides[d]}u`;
+      return `let ${names(d)} = ${d === 0 ? q : `(${q}) % ${n}u`};`;
+    });
+  }
+
+  private map(k: MapKernel, phase: Phase, node?: Node): void {
+    const entry = this.ids.fresh(`${node ? 'loop' : 'update'}_${this.id(k.out)}`);
+    const size = k.shape.reduce((a, b) => a * b, 1);
+    const outputs = outputsOf(k);
+    const own = stridesOf(k.shape);
+    // One counter serves when every load walks its buffer in order or reads one element.
+    const flat = outputs.every((o) => !usesIndex(o.expr) && loads(o.expr).every((l) => !l.offset && !(l.indirect ?? []).length && (l.strides.every((s, d) => s === own[d]) || l.strides.every((s) => s === 0))));
+    const index = flat ? () => atom('i') : (d: number) => atom(`i${d}`);
+    const loadIndex = (l: Load) => (flat ? (l.strides.some((s) => s !== 0) ? 'i' : '0u') : this.offset(l, index));
+    const leaf = (e: Expr): Code => {
+      if (e.k === 'load') {
+        const b = this.buffer(e.buf);
+        const at = `${b.id}[${loadIndex(e)}]`;
+        return atom(b.type === 'i32' ? `f32(${at})` : at);
+      }
+      return this.expr(e, index);
+    };
+    const { lines, result } = this.statements(outputs.map((o) => o.expr), leaf);
+    const stores = outputs.map((o, j) => `${this.buffer(o.out).id}[i] = ${result[j]!.text};`);
+    const guarded = phase === 'update' && this.guardBinding !== undefined ? [`if (atomicLoad(&guard[0]) != 0x${NONE.toString(16)}u) { return; }`] : [];
+    if (guarded.length) this.used.add(this.guardBinding!);
+    const body = [
+      ...guarded,
+      `let i = (wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid;`,
+      `if (i >= ${size}u) { return; }`,
+      ...(flat ? [] : this.axes(k.shape, 'i', (d) => `i${d}`)),
+      ...lines,
+      ...stores,
+    ];
+    this.push(entry, phase, Math.ceil(size / WORKGROUP), [
+      this.comment(entry, node, k),
+      `@compute @workgroup_size(${WORKGROUP})`,
+      `fn ${entry}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {`,
+      ...body.map((l) => `  ${l}`),
+      '}',
+    ]);
+  }
+
+  private reduce(k: ReduceKernel, node: Node): void {
+    const entry = this.ids.fresh(`${k.op}_${this.id(k.out)}`);
+    const kept = k.shape.map((_, d) => d).filter((d) => !k.axes.includes(d));
+    const outs = kept.reduce((a, d) => a * k.shape[d]!, 1);
+    const reduced = k.axes.reduce((a, d) => a * k.shape[d]!, 1);
+    const index = (d: number) => atom(`i${d}`);
+    const { lines, result } = this.statements([k.expr], (e) => this.expr(e, index));
+    const combine = (a: string, b: string) => (k.op === 'sum' ? `${a} + ${b}` : (this.helpers.add(`fg_${k.op}`), `fg_${k.op}(${a}, ${b})`));
+    const init = { sum: '0.0', max: literal(-Infinity, (h) => this.helpers.add(h)).text, min: literal(Infinity, (h) => this.helpers.add(h)).text }[k.op];
+    const out = this.buffer(k.out).id;
+    const scaled = k.scale === 1 ? 'acc' : `acc * ${literal(k.scale).text}`;
+    const keptAxes = this.axes(kept.map((d) => k.shape[d]!), 'o', (j) => `i${kept[j]}`);
+    const reducedAxes = this.axes(k.axes.map((d) => k.shape[d]!), 'r', (j) => `i${k.axes[j]}`);
+    const element = [...reducedAxes, ...lines, `acc = ${combine('acc', result[0]!.text)};`];
+    const signature = '(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u)';
+    const phase = this.phaseOf(node);
+    const head = [this.comment(entry, node, k), `@compute @workgroup_size(${WORKGROUP})`, `fn ${entry}${signature} {`];
+    if (reduced < WORKGROUP) {
+      // Few elements each: one invocation per output, a loop over them.
+      this.push(entry, phase, Math.ceil(outs / WORKGROUP), [
+        ...head,
+        ...[`let o = (wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid;`, `if (o >= ${outs}u) { return; }`, ...keptAxes, `var acc = ${init};`,
+          `for (var r = 0u; r < ${reduced}u; r++) {`, ...element.map((l) => `  ${l}`), '}', `${out}[o] = ${scaled};`].map((l) => `  ${l}`),
+        '}',
+      ]);
+      return;
+    }
+    this.push(entry, phase, outs, [
+      ...head,
+      ...[
+        'let o = wid.x + wid.y * nwg.x;',
+        `if (o >= ${outs}u) { return; }`,
+        ...keptAxes,
+        `var acc = ${init};`,
+        `for (var r = lid; r < ${reduced}u; r += ${WORKGROUP}u) {`,
+        ...element.map((l) => `  ${l}`),
+        '}',
+        'fg_acc[lid] = acc;',
+        'workgroupBarrier();',
+        `for (var s = ${WORKGROUP / 2}u; s > 0u; s >>= 1u) {`,
+        `  if (lid < s) { fg_acc[lid] = ${combine('fg_acc[lid]', 'fg_acc[lid + s]')}; }`,
+        '  workgroupBarrier();',
+        '}',
+        `if (lid == 0u) { let acc = fg_acc[0]; ${out}[o] = ${scaled}; }`,
+      ].map((l) => `  ${l}`),
+      '}',
+    ]);
+  }
+
+  private phaseOf(node: Node): Phase {
+    return this.p.forward.some((s) => s.node === node) ? 'forward' : 'backward';
+  }
+
+  /** One entry point per matmul shape, its operands in group 1, called once per matmul. */
+  private matmul(k: MatmulKernel, phase: Phase): void {
+    const shape = `gemm_${k.m}x${k.k}x${k.n}${k.transA ? '_tA' : ''}${k.transB ? '_tB' : ''}${k.bias ? '_bias' : ''}${k.relu ? '_relu' : ''}`;
+    let entry = this.gemmShapes.get(shape);
+    if (!entry) {
+      entry = this.ids.fresh(shape);
+      this.gemmShapes.set(shape, entry);
+      const a = k.transA ? `gemm_a[ka * ${k.m}u + row]` : `gemm_a[row * ${k.k}u + ka]`;
+      const b = k.transB ? `gemm_b[col * ${k.k}u + kb]` : `gemm_b[kb * ${k.n}u + col]`;
+      let value = 'acc';
+      if (k.bias) value = `${value} + gemm_bias[col]`;
+      if (k.relu) value = (this.helpers.add('fg_max'), `fg_max(0.0, ${value})`);
+      const product = `${k.transA ? 'aᵀ' : 'a'} · ${k.transB ? 'bᵀ' : 'b'}${k.bias ? ' + bias' : ''}`;
+      this.entries.push([
+        `/** ${entry}: c[${k.m}, ${k.n}] = ${k.relu ? `relu(${product})` : product}, over k = ${k.k}, in ${TILE} × ${TILE} tiles */`,
+        `@compute @workgroup_size(${TILE}, ${TILE})`,
+        `fn ${entry}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {`,
+        ...[
+          'let tile = wid.x + wid.y * nwg.x;',
+          `let row = (tile / ${Math.ceil(k.n / TILE)}u) * ${TILE}u + lid.y;`,
+          `let col = (tile % ${Math.ceil(k.n / TILE)}u) * ${TILE}u + lid.x;`,
+          'var acc = 0.0;',
+          `for (var k0 = 0u; k0 < ${k.k}u; k0 += ${TILE}u) {`,
+          '  let ka = k0 + lid.x;',
+          '  let kb = k0 + lid.y;',
+          `  gemm_ta[lid.y * ${TILE}u + lid.x] = select(0.0, ${a}, row < ${k.m}u && ka < ${k.k}u);`,
+          `  gemm_tb[lid.y * ${TILE}u + lid.x] = select(0.0, ${b}, kb < ${k.k}u && col < ${k.n}u);`,
+          '  workgroupBarrier();',
+          `  for (var k = 0u; k < ${TILE}u; k++) { acc = acc + gemm_ta[lid.y * ${TILE}u + k] * gemm_tb[k * ${TILE}u + lid.x]; }`,
+          '  workgroupBarrier();',
+          '}',
+          `if (row < ${k.m}u && col < ${k.n}u) { gemm_c[row * ${k.n}u + col] = ${value}; }`,
+        ].map((l) => `  ${l}`),
+        '}',
+      ].join('\n'));
+    }
+    const operands = [k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])].map((n) => this.buffer(n).name);
+    this.kernels.push({ entry, bindings: [], operands, workgroups: Math.ceil(k.m / TILE) * Math.ceil(k.n / TILE), phase });
+  }
+
+  /** step()'s guard: one small entry per checked buffer (feeds, params, the loss, each gradient). */
+  private guard(): string[] {
+    const { p } = this;
+    const updated = p.update.kernels.map((u) => u.param);
+    if (!p.spec.guardStep || !p.loss || updated.length === 0) return [];
+    this.guardBinding = 0;
+    const checked = [...p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name), ...p.params.map((l) => l.name), p.loss.name, ...updated.map((l) => p.grads.get(l.key)!.name)];
+    this.helpers.add('fg_finite');
+    for (const [n, name] of checked.entries()) {
+      this.begin();
+      this.used.add(0);
+      const b = this.buffer(name);
+      const entry = this.ids.fresh(`check_${b.id}`);
+      this.push(entry, 'update', Math.ceil(b.size / WORKGROUP), [
+        `/** ${entry}: is every element of ${b.id} finite? (checked value ${n}) */`,
+        `@compute @workgroup_size(${WORKGROUP})`,
+        `fn ${entry}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {`,
+        `  let i = (wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid;`,
+        `  if (i < ${b.size}u && !fg_finite(${b.id}[i])) { atomicMin(&guard[0], ${n}u); }`,
+        '}',
+      ]);
+    }
+    return checked;
+  }
+
+  /** The optimizer's step (count and bias corrections, or the refusal), then each param's update kernel. */
+  private update(): void {
+    const { p } = this;
+    if (p.update.kernels.length === 0) return;
+    this.uniforms = 1;
+    const counter = p.spec.optimizer.counter;
+    if (counter) this.stepBinding = 2;
+    if (this.guardBinding !== undefined || counter) {
+      this.begin();
+      this.hostVars = true;
+      const refuse = this.guardBinding !== undefined
+        ? [`if (atomicLoad(&guard[0]) != 0x${NONE.toString(16)}u) {`, '  if (atomicAdd(&guard[1], 1u) == 0u) { atomicStore(&guard[2], atomicLoad(&guard[0])); }', '  return;', '}']
+        : [];
+      if (this.guardBinding !== undefined) this.used.add(this.guardBinding);
+      const scalars = p.update.scalars.map((s, j) => `step_state[${j + 1}] = ${this.expr(s.expr, () => atom('0u')).text};`);
+      this.hostVars = false;
+      const entry = this.ids.fresh('update_step');
+      this.push(entry, 'update', 1, [
+        `/** ${entry}: ${this.guardBinding !== undefined ? 'a step with a non-finite loss or gradient is refused (counted, its cause kept); ' : ''}${counter ? 'the step is counted and the bias corrections computed' : ''} */`,
+        '@compute @workgroup_size(1)',
+        `fn ${entry}() {`,
+        ...[...refuse, ...(counter ? ['step_state[0] = step_state[0] + 1.0;', ...scalars] : [])].map((l) => `  ${l}`),
+        '}',
+      ]);
+    }
+    this.hostVars = true;
+    for (const { kernel } of p.update.kernels) {
+      this.begin();
+      this.map(kernel, 'update');
+    }
+    this.hostVars = false;
+  }
+}
+
+/** Whether an expression reads a loop index (an index node, a guard, an indirect or offset load). */
+function usesIndex(e: Expr): boolean {
+  const todo = [e];
+  for (let x = todo.pop(); x; x = todo.pop()) {
+    if (x.k === 'index' || x.k === 'guard') return true;
+    if (x.k === 'alu' || x.k === 'call') todo.push(...x.args);
+  }
+  return false;
+}
