@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compile, emit, mulberry32, randn } from '../src/index.ts';
-import { loadModelFile } from '../src/cli/model-file.ts';
+import { loadModelFile, moduleFile } from '../src/cli/model-file.ts';
 import { modelFiles } from '../scripts/generate.ts';
 import { createModel } from '../generated/two_layer_net.ts';
 import spec from '../examples/two_layer_net.ts';
 
 describe('generated/', () => {
-  it.each(modelFiles)('%s matches what the compiler emits (run `npm run generate` after a change)', async (model, out) => {
+  it.each(modelFiles)('%s matches what the compiler emits (run `npm run generate` after a change) %o', async (model, out, overrides = {}) => {
     const { graph, ...options } = await loadModelFile(model);
-    expect(readFileSync(join(out, `${graph.name}.ts`), 'utf8')).toBe(emit(graph, options));
+    expect(readFileSync(moduleFile(graph, out, overrides), 'utf8')).toBe(emit(graph, { ...options, ...overrides }));
   });
 
   it('carries a header naming the source, the compiler version and the bound dims', () => {

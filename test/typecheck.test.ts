@@ -7,9 +7,10 @@ import { loadModelFile } from '../src/cli/model-file.ts';
 
 async function emittedModules(): Promise<Map<string, string>> {
   const modules = new Map<string, string>();
-  for (const [file] of modelFiles) {
+  for (const [file, , overrides] of modelFiles) {
     const { graph: g, ...options } = await loadModelFile(file);
-    for (const dtype of ['f32', 'f64'] as const) modules.set(`${g.name}_${dtype}.ts`, emit(g, { ...options, dtype }));
+    if (overrides?.target === 'webgpu') modules.set(`${g.name}.webgpu.ts`, emit(g, { ...options, ...overrides }));
+    else for (const dtype of ['f32', 'f64'] as const) modules.set(`${g.name}_${dtype}.ts`, emit(g, { ...options, dtype }));
   }
   for (const op of allOps()) {
     const g = graph(`sample_${op.name}`);
@@ -30,6 +31,9 @@ async function emittedModules(): Promise<Map<string, string>> {
   const scores = c.input('x', ['N', 3]).matmul(c.param('w', [3, 4]));
   const loss = scores.softmaxCrossEntropy(c.input('labels', ['N'], 'i32'));
   for (const checkFinite of [false, true]) modules.set(`classifier_${checkFinite}.ts`, emit(c, { loss, dims: { N: 5 }, checkFinite }));
+  // WebGPU hosts: with Adam (its step state), and forward-only with an output.
+  modules.set('classifier.webgpu.ts', emit(c, { loss, dims: { N: 5 }, target: 'webgpu', optimizer: { adam: {} } }));
+  modules.set('classifier_forward.webgpu.ts', emit(c, { outputs: { scores }, dims: { N: 5 }, target: 'webgpu' }));
   return modules;
 }
 

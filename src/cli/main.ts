@@ -31,14 +31,17 @@ program
   .option('--check-finite', 'check every value for NaN and ±Infinity as it is made, naming the node (slow: for debugging)')
   .option('--no-check-finite', 'check nothing, not even the loss and gradients before each update (the default checks those)')
   .option('--no-wasm', 'TypeScript loops only, no WebAssembly kernels')
+  .option('--target <cpu|webgpu>', 'cpu (default): TypeScript with Wasm SIMD kernels; webgpu: WGSL kernels and a WebGPU host, written to <graph name>.webgpu.ts')
   .addHelpText('after', `
 The model file's default export is its graph and compile options:
   export default { graph: g, loss, dims: { N: 64 }, optimizer: { adam: {} }, outputs: { scores } };
 loss is optional (an inference-only module computes the outputs). What the flags above do not cover
 (optimizer, outputs, wrt, checkFinite: 'step') goes in the file; a flag given here overrides the file.
-The module is written to <out>/<graph name>.ts.`)
-  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean }) => {
+The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --target webgpu).`)
+  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean; target?: string }) => {
+    if (opts.target !== undefined && opts.target !== 'cpu' && opts.target !== 'webgpu') throw new FlatgradError(`--target must be cpu or webgpu, got '${opts.target}'`);
     const overrides: Partial<CompileOptions> = {
+      ...(opts.target ? { target: opts.target as 'cpu' | 'webgpu' } : {}),
       dims: opts.dims,
       ...(opts.dtype ? { dtype: opts.dtype } : {}),
       ...(opts.readable ? { optimize: false } : {}),

@@ -26,12 +26,17 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   return spec as ModelFile;
 }
 
-/** Emit a model file's module into outDir as <graph name>.ts; returns the written path. */
+/** The file a model's module is written to: <graph name>.ts, or <graph name>.webgpu.ts for WebGPU. */
+export function moduleFile(graph: Graph, outDir: string, options: Partial<CompileOptions>): string {
+  return join(outDir, `${graph.name}${options.target === 'webgpu' ? '.webgpu' : ''}.ts`);
+}
+
+/** Emit a model file's module into outDir (see moduleFile); returns the written path. */
 export async function writeModelModule(path: string, outDir: string, overrides: Partial<CompileOptions> = {}): Promise<string> {
   const { graph, ...options } = await loadModelFile(path);
   const source = emit(graph, { ...options, ...overrides, dims: { ...options.dims, ...overrides.dims } });
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `${graph.name}.ts`);
+  const file = moduleFile(graph, outDir, { ...options, ...overrides });
   writeFileSync(file, source);
   return relative(process.cwd(), file);
 }

@@ -1,5 +1,8 @@
 import { flatgrad_error } from './flatgrad_error.ts';
 
+/** GPUBufferUsage's flags, by value (so the module needs no WebGPU globals to load, and types from lib.dom or @webgpu/types alike). */
+export const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+
 /** Dispatches `workgroups` workgroups as x · y, each at most 65,535 (WebGPU's limit); the shaders number them wid.x + wid.y · x. */
 export function dispatch(pass: GPUComputePassEncoder, workgroups: number): void {
   const x = Math.min(workgroups, 65535);
@@ -19,11 +22,11 @@ export function make_reader(device: GPUDevice): { read(source: GPUBuffer, bytes:
       const pool = free.get(source) ?? [];
       free.set(source, pool);
       let staging = pool.pop();
-      if (!staging) all.push((staging = device.createBuffer({ size: source.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })));
+      if (!staging) all.push((staging = device.createBuffer({ size: source.size, usage: USAGE.MAP_READ | USAGE.COPY_DST })));
       const encoder = device.createCommandEncoder();
       encoder.copyBufferToBuffer(source, 0, staging, 0, source.size);
       device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      await staging.mapAsync(0x1, 0, bytes); // GPUMapMode.READ
       const copy = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
       pool.push(staging);

@@ -25,7 +25,8 @@ const globals = [
 ];
 
 /**
- * What the emitter itself writes inside createModel (src/codegen/ts/module.ts, tensor.ts, scalar.ts, kernels.ts, src/codegen/wasm/backend.ts).
+ * What the emitter itself writes inside createModel (src/codegen/ts/module.ts, tensor.ts, scalar.ts, kernels.ts,
+ * src/codegen/wasm/backend.ts).
  * test/names.test.ts reads every identifier of emitted modules and fails on one missing here.
  */
 const emitted = [
@@ -35,14 +36,27 @@ const emitted = [
   'GEMM_WASM_SIMD', 'GEMM_WASM_RELAXED_SIMD',
 ];
 
+/** What the WebGPU host writes besides (src/codegen/webgpu/host.ts); reserved in WebGPU modules only, so CPU code keeps its names. */
+const webgpuHost = [
+  'device', 'module', 'usage', 'made', 'buffer', 'guard', 'guard_reset', 'uniforms', 'rate', 'step_state', 'pipeline', 'entryPoint',
+  'PARAMS', 'GRADS', 'OUTPUTS', 'STATE', 'WGSL', 'reader', 'disposed', 'upload', 'run', 'refused', 'source', 'values', 'encoder',
+  'pass', 'phase', 'phases', 'table', 'count', 'cause', 'causes', 'floats', 'name', 'from', 'to', 'value', 'b', 'bytes',
+];
+
 /** Loop counters: i, i0, i1, … */
 const counter = /^i\d*$/;
 
 const used = new Set([...keywords, ...globals, ...emitted, ...preludeNames()]);
+const usedByWebGpu = new Set([...used, ...webgpuHost]);
 
-/** Whether the module's code needs `name` for itself. */
+/** Whether a CPU module's code needs `name` for itself. */
 export function isModuleIdentifier(name: string): boolean {
   return used.has(name) || counter.test(name);
+}
+
+/** Whether a WebGPU module's code needs `name` for itself. */
+export function isWebGpuModuleIdentifier(name: string): boolean {
+  return usedByWebGpu.has(name) || counter.test(name);
 }
 
 /** The identifiers of one module: every value's, and fresh ones for what the emitter derives (loop_h, gemm_64x1000x100). */

@@ -32,10 +32,10 @@ export abstract class ModuleEmitter {
   /** While one element of a kernel with several outputs is written: what a later expression reads by name. */
   private element?: { named: Map<string, Code>; written: Set<string>; hazards: Load[]; at?: (buf: string) => string };
 
-  constructor(protected readonly p: Program) {
+  constructor(protected readonly p: Program, reserved?: (name: string) => boolean) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
     this.exported = new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
-    this.ids = new Identifiers([...p.inputs, ...p.params, ...p.state, ...p.buffers, ...p.aliases, ...p.scalars].map((v) => v.name));
+    this.ids = new Identifiers([...p.inputs, ...p.params, ...p.state, ...p.buffers, ...p.aliases, ...p.scalars].map((v) => v.name), reserved);
   }
 
   /** The identifier of a value in the code. */

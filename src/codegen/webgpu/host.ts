@@ -8,6 +8,7 @@ import type { Node } from '../../graph/node.ts';
 import { wgslModule, type WgslKernel, type WgslModule } from '../wgsl/shaders.ts';
 import { quote } from '../code.ts';
 import { braces, describeShape, indent, ModuleEmitter } from '../ts/module.ts';
+import { isWebGpuModuleIdentifier } from '../ts/identifiers.ts';
 
 export function emitWebGpu(p: Program): string {
   return new WebGpuEmitter(p).module();
@@ -19,7 +20,7 @@ class WebGpuEmitter extends ModuleEmitter {
   private readonly gpu = new Map<string, string>();
 
   constructor(p: Program) {
-    super(p);
+    super(p, isWebGpuModuleIdentifier);
     this.wgsl = wgslModule(p);
   }
 
@@ -111,7 +112,7 @@ class WebGpuEmitter extends ModuleEmitter {
     const loss = p.loss ? this.buffer(p.loss.name) : undefined;
     const updates = phase('update');
     const feedArrays = p.inputs.map((l) => [l, this.ids.fresh(`${this.id(l.name)}_feed`)] as const);
-    const record = (entries: [string, string, number][]) => braces(entries.map(([k, buf, size]) => `${quote(k)}: [${buf}, ${size}]`).join(', '));
+    const record = (entries: [string, string, number][]) => braces(entries.map(([k, buf, size]) => `${k}: [${buf}, ${size}]`).join(', '));
     const stateEntries: [string, string, number][] = [...p.state.map((l): [string, string, number] => [l.key, this.id(l.name), l.size]), ...(wgsl.stepState !== undefined ? [['step_count', 'step_state', 1] as [string, string, number]] : [])];
     const guardCauses = wgsl.checked.map((name) => {
       const leaf = leaves.find((l) => l.name === name);
@@ -129,13 +130,13 @@ class WebGpuEmitter extends ModuleEmitter {
         `check_device(device, ${storagePerKernel}, ${largest});`,
         'const module = device.createShaderModule({ code: WGSL });',
         'await check_shaders(module);',
-        'const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;',
+        'const usage = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;',
         'const made: GPUBuffer[] = [];',
         'const buffer = (bytes: number) => { const b = device.createBuffer({ size: bytes, usage }); made.push(b); return b; };',
         ...leaves.map((l) => `const ${this.id(l.name)} = buffer(${bytes(l.size)}); // ${p.inputs.includes(l) ? 'input' : p.params.includes(l) ? 'param' : `${p.spec.optimizer.kind} state`} ${describeShape(l)}`),
         ...p.buffers.map((b) => `const ${this.id(b.name)} = buffer(${bytes(b.size)}); // [${b.node.shape.join(', ')}]`),
         ...(wgsl.guard !== undefined ? ['const guard = buffer(16); // the step guard: [the first non-finite checked value, steps refused, the first refused step\'s]', 'const guard_reset = new Uint32Array([0xffffffff]);', 'device.queue.writeBuffer(guard, 0, new Uint32Array([0xffffffff, 0, 0, 0]));'] : []),
-        ...(wgsl.uniforms !== undefined ? ["const uniforms = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }); // step()'s learning rate", 'made.push(uniforms);', 'const rate = new Float32Array(4);'] : []),
+        ...(wgsl.uniforms !== undefined ? ["const uniforms = device.createBuffer({ size: 16, usage: USAGE.UNIFORM | USAGE.COPY_DST }); // step()'s learning rate", 'made.push(uniforms);', 'const rate = new Float32Array(4);'] : []),
         ...(wgsl.stepState !== undefined ? ['const step_state = buffer(16); // [the step count, bc1, bc2]'] : []),
         ...this.rngLine(inits),
         ...feedArrays.map(([l, arr]) => `const ${arr} = new ${l.dtype === 'i32' ? 'Int32Array' : 'Float32Array'}(${l.size});`),
@@ -143,10 +144,10 @@ class WebGpuEmitter extends ModuleEmitter {
         'const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ layout: \'auto\', compute: { module, entryPoint } });',
         `const [${[...pipelines.values()].join(', ')}] = await Promise.all([${[...pipelines.keys()].map((e) => `pipeline('${e}')`).join(', ')}]);`,
         ...groups,
-        `const PARAMS = ${record(p.params.map((l) => [l.key, this.id(l.name), l.size]))};`,
-        `const GRADS = ${record([...p.grads].map(([k, g]) => [k, this.buffer(g.name), g.shape.reduce<number>((a, b) => a * (b as number), 1)]))};`,
-        `const OUTPUTS = ${record([...p.outputs].map(([k, o]) => [k, this.buffer(o.name), o.shape.reduce<number>((a, b) => a * (b as number), 1)]))};`,
-        `const STATE = ${record(stateEntries)};`,
+        `const PARAMS: Record<string, [GPUBuffer, number]> = ${record(p.params.map((l) => [l.key, this.id(l.name), l.size]))};`,
+        `const GRADS: Record<string, [GPUBuffer, number]> = ${record([...p.grads].map(([k, g]) => [k, this.buffer(g.name), g.shape.reduce<number>((a, b) => a * (b as number), 1)]))};`,
+        `const OUTPUTS: Record<string, [GPUBuffer, number]> = ${record([...p.outputs].map(([k, o]) => [k, this.buffer(o.name), o.shape.reduce<number>((a, b) => a * (b as number), 1)]))};`,
+        `const STATE: Record<string, [GPUBuffer, number]> = ${record(stateEntries)};`,
         'const reader = make_reader(device);',
         'let forward_done = false; // backward() needs the values of a whole forward pass',
         'let disposed = false;',
