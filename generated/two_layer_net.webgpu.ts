@@ -216,6 +216,13 @@ export interface Feeds {
   readonly y: ArrayLike<number> | readonly ArrayLike<number>[];
 }
 
+export interface Snapshot {
+  readonly name: string;
+  readonly params: { readonly [name: string]: Float32Array };
+  readonly state: { readonly [name: string]: Float32Array };
+  readonly shapes: { readonly [name: string]: readonly number[] };
+}
+
 export interface Model {
   /** The names of the params, gradients (by the param's name), outputs and optimizer state. */
   readonly names: { readonly params: readonly ("w1" | "w2")[]; readonly grads: readonly ("w1" | "w2")[]; readonly outputs: readonly (never)[]; readonly state: readonly (never)[] };
@@ -232,6 +239,10 @@ export interface Model {
   read(name: string, from?: 'params' | 'grads' | 'outputs' | 'state'): Promise<Float32Array>;
   /** Sets a param or optimizer state buffer ('params' by default), in order with the work enqueued. */
   write(name: string, values: ArrayLike<number>, to?: 'params' | 'state'): void;
+  /** Every param and optimizer state buffer read back, with the shapes and the graph's name: what saveCheckpoint(snapshot) saves. */
+  snapshot(): Promise<Snapshot>;
+  /** Writes every param and state buffer of a snapshot (one loadCheckpoint(snapshot, bytes) filled), in order with the work enqueued; a bad one changes nothing. */
+  restore(snapshot: Snapshot): void;
   /** Waits until the GPU has done the work enqueued so far. */
   sync(): Promise<void>;
   /** Frees the GPU buffers; the model is unusable after. */
@@ -689,15 +700,29 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
   }
 
   function source(name: string, from: 'params' | 'grads' | 'outputs' | 'state'): [GPUBuffer, number] {
+    if (disposed) throw flatgrad_error('this model was disposed');
     const table: Record<string, [GPUBuffer, number]> = { params: PARAMS, grads: GRADS, outputs: OUTPUTS, state: STATE }[from];
     if (!table) throw flatgrad_error(`read: from must be 'params', 'grads', 'outputs' or 'state', got ${JSON.stringify(from)}`);
     if (!Object.hasOwn(table, name)) throw flatgrad_error(`no ${from.replace(/s$/, '')} named '${name}' (${from}: ${Object.keys(table).join(', ') || 'none'})`);
     return table[name]!;
   }
 
+  /** The buffer to write and the values as f32, once both are known good (a bad write changes nothing). */
+  function checked(what: string, name: string, values: ArrayLike<number> | undefined, to: 'params' | 'state'): [GPUBuffer, Float32Array] {
+    if (to !== 'params' && to !== 'state') throw flatgrad_error(`${what}: to must be 'params' or 'state', got ${JSON.stringify(to)}`);
+    const [buffer, size] = source(name, to);
+    if (values?.length !== size) throw flatgrad_error(`${what}: ${to} '${name}' holds ${size} values, got ${values ? values.length : 'none'}`);
+    const floats = Float32Array.from(values);
+    const bad = floats.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw flatgrad_error(`${what}: ${to} '${name}'[${bad}] is ${values[bad]}${Number.isFinite(values[bad]) ? ', beyond float32' : ''}: the values must be finite`);
+    return [buffer, floats];
+  }
+
+  const SHAPES: { readonly [name: string]: readonly number[] } = { w1: [1000, 100], w2: [100, 10] };
+
   return {
     names: { params: ["w1", "w2"], grads: ["w1", "w2"], outputs: [], state: [] },
-    shapes: { w1: [1000, 100], w2: [100, 10] },
+    shapes: SHAPES,
     kernels: 'webgpu',
     forward,
     backward,
@@ -713,12 +738,17 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
       return new Float32Array(await reader.read(buffer, size * 4));
     },
     write(name, values, to = 'params') {
-      if (to !== 'params' && to !== 'state') throw flatgrad_error(`write: to must be 'params' or 'state', got ${JSON.stringify(to)}`);
-      const [buffer, size] = source(name, to);
-      if (values.length !== size) throw flatgrad_error(`write: ${to} '${name}' holds ${size} values, got ${values.length}`);
-      const floats = Float32Array.from(values);
-      if (!floats.every(Number.isFinite)) throw flatgrad_error(`write: the values for ${to} '${name}' must be finite numbers`);
+      const [buffer, floats] = checked('write', name, values, to);
       device.queue.writeBuffer(buffer, 0, floats);
+    },
+    async snapshot() {
+      const all = async (table: Record<string, [GPUBuffer, number]>) => Object.fromEntries(await Promise.all(Object.entries(table).map(async ([k, [b, n]]) => [k, new Float32Array(await reader.read(b, n * 4))] as const)));
+      return { name: "two_layer_net", params: await all(PARAMS), state: await all(STATE), shapes: SHAPES };
+    },
+    restore(snapshot) {
+      if (typeof snapshot !== 'object' || snapshot === null) throw flatgrad_error('restore: give it what snapshot() returned (after loadCheckpoint filled it)');
+      const writes = [...Object.keys(PARAMS).map((k) => checked('restore', k, snapshot.params?.[k], 'params')), ...Object.keys(STATE).map((k) => checked('restore', k, snapshot.state?.[k], 'state'))];
+      for (const [buffer, floats] of writes) device.queue.writeBuffer(buffer, 0, floats);
     },
     async sync() {
       await device.queue.onSubmittedWorkDone();

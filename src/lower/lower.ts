@@ -35,7 +35,7 @@ export function lower(spec: ProgramSpec): Program {
   }
   const onlyLoaded = (n: PNode) => loadedOnly.has(n);
   // checkFinite checks every value where it is stored, so nothing is fused away.
-  const { fused, epilogue } = spec.fuse && !scalarMode && !spec.checkFinite ? fusionPlan(order, exported, users) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
+  const { fused, epilogue } = spec.fuse && !scalarMode && !spec.checkFinite ? fusionPlan(order, exported, users, spec.target === 'webgpu' ? MAX_WEBGPU_SOURCES : Infinity) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
@@ -188,6 +188,9 @@ export function lower(spec: ProgramSpec): Program {
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }
 
+/** The most buffers a fused WGSL kernel reads: with its output, WebGPU's default of 8 storage buffers a shader stage. */
+const MAX_WEBGPU_SOURCES = 7;
+
 /** The deepest an expression fused from a chain of elementwise ops nests before a value is stored (see fusionPlan). */
 export const MAX_FUSED_DEPTH = 32;
 
@@ -199,7 +202,7 @@ export const MAX_FUSED_DEPTH = 32;
  * A matmul whose one consumer is such an elementwise op (bias add, activation) writes into that op's buffer,
  * which then finishes the job in place.
  */
-function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consumers: ReadonlyMap<PNode, PNode[]>): { fused: Set<PNode>; epilogue: Map<PNode, PNode> } {
+function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consumers: ReadonlyMap<PNode, PNode[]>, maxSources: number): { fused: Set<PNode>; epilogue: Map<PNode, PNode> } {
   const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).elementwise !== undefined;
   const readsInPlace = (c: PNode, n: PNode) => (elementwise(c) && sameShape(c.shape, n.shape)) || REDUCTIONS.includes(c.op);
   const only = (n: PNode) => {
@@ -211,6 +214,18 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consum
   // How deep each elementwise value's expression nests: a value that would nest MAX_FUSED_DEPTH deep is stored
   // instead, so no expression — and no emitter or compiler walking one — goes deeper, however long the chain.
   const depth = new Map<PNode, number>();
+  // The buffers each kernel-to-be reads: a WGSL kernel binds each one, and a device binds 8 at least. When a fused
+  // chain would read more than maxSources, the inputs that bring the most are stored instead.
+  const sources = new Map<PNode, Set<PNode>>();
+  const readsWithin = (n: PNode, max: number): Set<PNode> => {
+    for (;;) {
+      const all = new Set<PNode>();
+      for (const i of n.inputs) for (const s of fused.has(i) ? sources.get(i)! : i.op === 'const' ? [] : [i]) all.add(s);
+      const widest = n.inputs.filter((i) => fused.has(i)).sort((a, b) => sources.get(b)!.size - sources.get(a)!.size)[0];
+      if (all.size <= max || !widest) return all;
+      fused.delete(widest);
+    }
+  };
   for (const n of order) {
     const c = only(n);
     if (elementwise(n)) {
@@ -218,7 +233,9 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consum
       for (const i of n.inputs) if (fused.has(i)) d = Math.max(d, depth.get(i)! + 1);
       depth.set(n, d);
       if (c && readsInPlace(c, n) && d < MAX_FUSED_DEPTH) fused.add(n);
-    } else if (c && readsInPlace(c, n) && n.op === 'matmul' && elementwise(c) && c.inputs.filter((i) => i === n).length === 1) epilogue.set(n, c);
+    }
+    if (elementwise(n) || REDUCTIONS.includes(n.op)) sources.set(n, readsWithin(n, maxSources));
+    if (!elementwise(n) && c && readsInPlace(c, n) && n.op === 'matmul' && elementwise(c) && c.inputs.filter((i) => i === n).length === 1) epilogue.set(n, c);
   }
   // An epilogue op that is itself fused into a later op hands the buffer on: the matmul writes where the chain ends.
   // Only one matmul per buffer: a second one (maxout's other branch) keeps its own.

@@ -83,6 +83,14 @@ export interface Model {
  * forward() check and upload the feeds, enqueue the work and return at once; loss(), read() and sync() wait for the
  * GPU. The generated module's own Model, plus what compile knows.
  */
+/** A WebGPU model's params and state on the CPU: what saveCheckpoint and loadCheckpoint take. */
+export interface GpuSnapshot {
+  readonly name: string;
+  readonly params: Readonly<Record<string, Float32Array>>;
+  readonly state: Readonly<Record<string, Float32Array>>;
+  readonly shapes: Readonly<Record<string, readonly number[]>>;
+}
+
 export interface GpuModel {
   readonly names: { readonly params: readonly string[]; readonly grads: readonly string[]; readonly outputs: readonly string[]; readonly state: readonly string[] };
   readonly shapes: Readonly<Record<string, readonly number[]>>;
@@ -93,6 +101,10 @@ export interface GpuModel {
   loss(): Promise<number>;
   read(name: string, from?: 'params' | 'grads' | 'outputs' | 'state'): Promise<Float32Array>;
   write(name: string, values: ArrayLike<number>, to?: 'params' | 'state'): void;
+  /** Every param and optimizer state buffer read back: saveCheckpoint(await model.snapshot()) saves a checkpoint. */
+  snapshot(): Promise<GpuSnapshot>;
+  /** Writes a snapshot's params and state back (after loadCheckpoint(snapshot, bytes) filled it); a bad one changes nothing. */
+  restore(snapshot: GpuSnapshot): void;
   /** Waits for the work enqueued so far; throws if a step was refused. */
   sync(): Promise<void>;
   dispose(): void;

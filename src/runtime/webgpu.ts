@@ -28,6 +28,11 @@ async function makeDevice(site: string): Promise<GPUDevice> {
     const holder = globalThis as { [DAWN]?: GPU };
     gpu = holder[DAWN] ??= dawn.create([]);
   }
+  return deviceOf(gpu, site);
+}
+
+/** A device of `gpu`'s default adapter, with the adapter's storage limits; a clear error when it has none. */
+export async function deviceOf(gpu: GPU, site: string): Promise<GPUDevice> {
   const adapter = await gpu.requestAdapter();
   if (!adapter) {
     throw new FlatgradError(

@@ -235,3 +235,48 @@ export function property(seen?: (c: Case, skipped: boolean) => void, recipes = r
 export function largeProperty(seen?: (c: Case, skipped: boolean) => void) {
   return property(seen, largeRecipeArb, checkF32);
 }
+
+/**
+ * WebGPU against the f32 TypeScript loops, after one forward and backward: the same tolerance as the Wasm kernels
+ * (f32 rounds per op on the GPU too, and sums in its own order), non-finite values alike where specials are fed.
+ * Returns false for a case WebGPU cannot take as it is: a param that is not finite in f32 (write() refuses it).
+ */
+export async function checkWebGpu(original: Case, device: GPUDevice): Promise<boolean> {
+  if (!Object.values(original.params).every((v) => v.every((x) => Number.isFinite(Math.fround(x))))) return false;
+  // Both read the values as f32 (a TypeScript module of scalars would compute on the f64 feeds themselves).
+  const f32 = (v: number[] | number) => (typeof v === 'number' ? Math.fround(v) : v.map(Math.fround));
+  const c: Case = { ...original, feeds: Object.fromEntries(Object.entries(original.feeds).map(([k, v]) => [k, f32(v)])), params: Object.fromEntries(Object.entries(original.params).map(([k, v]) => [k, v.map(Math.fround)])) };
+  const loops = await forwardBackward(c, { dtype: 'f32', wasm: false });
+  let gpu: Results | undefined;
+  let error: unknown;
+  const model = await compile(c.graph, { target: 'webgpu', device, loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims });
+  try {
+    for (const [name, values] of Object.entries(c.params)) model.write(name, values);
+    model.forward(Object.fromEntries(model.inputs.map((i) => [i.name, c.feeds[i.name]!])));
+    gpu = new Map([['loss', [await model.loss()]]]);
+    for (const k of Object.keys(c.outputs)) gpu.set(`outputs.${k}`, Array.from(await model.read(k, 'outputs')));
+    model.backward();
+    for (const w of c.wrt) gpu.set(`grads.${w.name}`, Array.from(await model.read(w.name, 'grads')));
+  } catch (e) {
+    error = e;
+  } finally {
+    model.dispose();
+  }
+  if ((gpu === undefined) !== (loops === undefined)) throw new Mismatch(`WebGPU ${gpu ? 'runs' : `throws ${String(error)}`} where the f32 TypeScript loops ${loops ? 'run' : 'throw'}`);
+  // WGSL does not promise IEEE special values (a shader compiler may fold 0 · x to 0, x − x to 0): with a NaN or
+  // ±Infinity fed, only what the loops compute finite is compared. The step guard decides on the bits, so it holds.
+  const specialsFed = [...Object.values(c.feeds), ...Object.values(c.params)].some((v) => !(typeof v === 'number' ? [v] : v).every(Number.isFinite));
+  const expected = loops && specialsFed ? new Map([...loops].map(([k, v]) => [k, Array.from(v, (e, i) => (Number.isFinite(e) ? e : gpu?.get(k)?.[i] ?? e))])) : loops;
+  const d = gpu && expected && difference(gpu, expected, F32_TOLERANCE, false, c.specials.length > 0);
+  if (d) throw new Mismatch(`WebGPU differs from f32 TypeScript loops: ${d}`);
+  return true;
+}
+
+/** The WebGPU property: random recipes, each case on `device` against the f32 TypeScript loops. */
+export function webgpuProperty(device: GPUDevice, seen?: (c: Case, compared: boolean) => void) {
+  return fc.asyncProperty(recipeArb, async (recipe) => {
+    const c = buildCase(recipe);
+    fc.pre(c.fragile === null);
+    seen?.(c, await checkWebGpu(c, device));
+  });
+}

@@ -41,6 +41,7 @@ const webgpuHost = [
   'device', 'module', 'usage', 'made', 'buffer', 'guard', 'guard_reset', 'uniforms', 'rate', 'step_state', 'pipeline', 'entryPoint',
   'PARAMS', 'GRADS', 'OUTPUTS', 'STATE', 'WGSL', 'reader', 'disposed', 'upload', 'run', 'refused', 'source', 'values', 'encoder',
   'pass', 'phase', 'phases', 'table', 'count', 'cause', 'causes', 'floats', 'name', 'from', 'to', 'value', 'b', 'bytes',
+  'Snapshot', 'SHAPES', 'bad', 'checked', 'what', 'all', 'writes', 'snapshot', 'restore', 'k', 'n', 'size',
 ];
 
 /** Loop counters: i, i0, i1, … */

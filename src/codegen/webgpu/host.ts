@@ -39,6 +39,13 @@ class WebGpuEmitter extends ModuleEmitter {
     return [
       ...this.feedsType(),
       '',
+      'export interface Snapshot {',
+      '  readonly name: string;',
+      '  readonly params: { readonly [name: string]: Float32Array };',
+      '  readonly state: { readonly [name: string]: Float32Array };',
+      '  readonly shapes: { readonly [name: string]: readonly number[] };',
+      '}',
+      '',
       'export interface Model {',
       '  /** The names of the params, gradients (by the param\'s name), outputs and optimizer state. */',
       `  readonly names: { readonly params: readonly (${names(p.params.map((l) => l.key))})[]; readonly grads: readonly (${names(p.grads.keys())})[]; readonly outputs: readonly (${names(p.outputs.keys())})[]; readonly state: readonly (${names(stateKeys)})[] };`,
@@ -54,6 +61,10 @@ class WebGpuEmitter extends ModuleEmitter {
       "  read(name: string, from?: 'params' | 'grads' | 'outputs' | 'state'): Promise<Float32Array>;",
       "  /** Sets a param or optimizer state buffer ('params' by default), in order with the work enqueued. */",
       "  write(name: string, values: ArrayLike<number>, to?: 'params' | 'state'): void;",
+      '  /** Every param and optimizer state buffer read back, with the shapes and the graph\'s name: what saveCheckpoint(snapshot) saves. */',
+      '  snapshot(): Promise<Snapshot>;',
+      '  /** Writes every param and state buffer of a snapshot (one loadCheckpoint(snapshot, bytes) filled), in order with the work enqueued; a bad one changes nothing. */',
+      '  restore(snapshot: Snapshot): void;',
       '  /** Waits until the GPU has done the work enqueued so far. */',
       '  sync(): Promise<void>;',
       '  /** Frees the GPU buffers; the model is unusable after. */',
@@ -112,6 +123,7 @@ class WebGpuEmitter extends ModuleEmitter {
     const loss = p.loss ? this.buffer(p.loss.name) : undefined;
     const updates = phase('update');
     const feedArrays = p.inputs.map((l) => [l, this.ids.fresh(`${this.id(l.name)}_feed`)] as const);
+    const integers = [...p.outputs].filter(([, o]) => o.dtype === 'i32').map(([k]) => quote(k));
     const record = (entries: [string, string, number][]) => braces(entries.map(([k, buf, size]) => `${k}: [${buf}, ${size}]`).join(', '));
     const stateEntries: [string, string, number][] = [...p.state.map((l): [string, string, number] => [l.key, this.id(l.name), l.size]), ...(wgsl.stepState !== undefined ? [['step_count', 'step_state', 1] as [string, string, number]] : [])];
     const guardCauses = wgsl.checked.map((name) => {
@@ -206,6 +218,7 @@ class WebGpuEmitter extends ModuleEmitter {
         '',
         "function source(name: string, from: 'params' | 'grads' | 'outputs' | 'state'): [GPUBuffer, number] {",
         ...indent([
+          "if (disposed) throw flatgrad_error('this model was disposed');",
           'const table: Record<string, [GPUBuffer, number]> = { params: PARAMS, grads: GRADS, outputs: OUTPUTS, state: STATE }[from];',
           "if (!table) throw flatgrad_error(`read: from must be 'params', 'grads', 'outputs' or 'state', got ${JSON.stringify(from)}`);",
           "if (!Object.hasOwn(table, name)) throw flatgrad_error(`no ${from.replace(/s$/, '')} named '${name}' (${from}: ${Object.keys(table).join(', ') || 'none'})`);",
@@ -213,26 +226,52 @@ class WebGpuEmitter extends ModuleEmitter {
         ]),
         '}',
         '',
+        '/** The buffer to write and the values as f32, once both are known good (a bad write changes nothing). */',
+        "function checked(what: string, name: string, values: ArrayLike<number> | undefined, to: 'params' | 'state'): [GPUBuffer, Float32Array] {",
+        ...indent([
+          "if (to !== 'params' && to !== 'state') throw flatgrad_error(`${what}: to must be 'params' or 'state', got ${JSON.stringify(to)}`);",
+          'const [buffer, size] = source(name, to);',
+          "if (values?.length !== size) throw flatgrad_error(`${what}: ${to} '${name}' holds ${size} values, got ${values ? values.length : 'none'}`);",
+          'const floats = Float32Array.from(values);',
+          'const bad = floats.findIndex((v) => !Number.isFinite(v));',
+          "if (bad >= 0) throw flatgrad_error(`${what}: ${to} '${name}'[${bad}] is ${values[bad]}${Number.isFinite(values[bad]) ? ', beyond float32' : ''}: the values must be finite`);",
+          'return [buffer, floats];',
+        ]),
+        '}',
+        '',
+        `const SHAPES: { readonly [name: string]: readonly number[] } = ${this.shapes()};`,
+        '',
         'return {',
         ...indent([
           `names: { params: [${p.params.map((l) => quote(l.key)).join(', ')}], grads: [${[...p.grads.keys()].map(quote).join(', ')}], outputs: [${[...p.outputs.keys()].map(quote).join(', ')}], state: [${stateEntries.map(([k]) => quote(k)).join(', ')}] },`,
-          `shapes: ${this.shapes()},`,
+          'shapes: SHAPES,',
           "kernels: 'webgpu',",
           'forward,',
           'backward,',
           'step,',
           ...(loss ? ['async loss() {', ...indent(['if (!forward_done) throw flatgrad_error(\'loss() needs a forward pass: call forward(feeds) or step(feeds, lr) first\');', `const value = new Float32Array(await reader.read(${loss}, 4))[0]!;`, 'await refused();', 'return value;']), '},'] : []),
           "async read(name, from = 'params') {",
-          ...indent(['const [buffer, size] = source(name, from);', 'return new Float32Array(await reader.read(buffer, size * 4));']),
+          ...indent([
+            'const [buffer, size] = source(name, from);',
+            ...(integers.length
+              ? ['const bytes = await reader.read(buffer, size * 4);', `return from === 'outputs' && [${integers.join(', ')}].includes(name) ? Float32Array.from(new Int32Array(bytes)) : new Float32Array(bytes); // integer outputs hold i32`]
+              : ['return new Float32Array(await reader.read(buffer, size * 4));']),
+          ]),
           '},',
           "write(name, values, to = 'params') {",
+          ...indent(["const [buffer, floats] = checked('write', name, values, to);", 'device.queue.writeBuffer(buffer, 0, floats);']),
+          '},',
+          'async snapshot() {',
           ...indent([
-            "if (to !== 'params' && to !== 'state') throw flatgrad_error(`write: to must be 'params' or 'state', got ${JSON.stringify(to)}`);",
-            'const [buffer, size] = source(name, to);',
-            "if (values.length !== size) throw flatgrad_error(`write: ${to} '${name}' holds ${size} values, got ${values.length}`);",
-            'const floats = Float32Array.from(values);',
-            "if (!floats.every(Number.isFinite)) throw flatgrad_error(`write: the values for ${to} '${name}' must be finite numbers`);",
-            'device.queue.writeBuffer(buffer, 0, floats);',
+            'const all = async (table: Record<string, [GPUBuffer, number]>) => Object.fromEntries(await Promise.all(Object.entries(table).map(async ([k, [b, n]]) => [k, new Float32Array(await reader.read(b, n * 4))] as const)));',
+            `return { name: ${quote(p.spec.name)}, params: await all(PARAMS), state: await all(STATE), shapes: SHAPES };`,
+          ]),
+          '},',
+          'restore(snapshot) {',
+          ...indent([
+            "if (typeof snapshot !== 'object' || snapshot === null) throw flatgrad_error('restore: give it what snapshot() returned (after loadCheckpoint filled it)');",
+            "const writes = [...Object.keys(PARAMS).map((k) => checked('restore', k, snapshot.params?.[k], 'params')), ...Object.keys(STATE).map((k) => checked('restore', k, snapshot.state?.[k], 'state'))];",
+            'for (const [buffer, floats] of writes) device.queue.writeBuffer(buffer, 0, floats);',
           ]),
           '},',
           'async sync() {',

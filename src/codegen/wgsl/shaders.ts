@@ -318,16 +318,27 @@ class WgslEmitter {
     const flat = outputs.every((o) => !usesIndex(o.expr) && loads(o.expr).every((l) => !l.offset && !(l.indirect ?? []).length && (l.strides.every((s, d) => s === own[d]) || l.strides.every((s) => s === 0))));
     const index = flat ? () => atom('i') : (d: number) => atom(`i${d}`);
     const loadIndex = (l: Load) => (flat ? (l.strides.some((s) => s !== 0) ? 'i' : '0u') : this.offset(l, index));
+    // A buffer stored before the last output (Nesterov's velocity) is read into a `let` before any store.
+    const storedEarly = new Set(outputs.slice(0, -1).map((o) => o.out));
+    const early = new Map<string, [string, string]>();
     const leaf = (e: Expr): Code => {
       if (e.k === 'load') {
         const b = this.buffer(e.buf);
         const at = `${b.id}[${loadIndex(e)}]`;
-        return atom(b.type === 'i32' ? `f32(${at})` : at);
+        const value = b.type === 'i32' ? `f32(${at})` : at;
+        if (!storedEarly.has(e.buf)) return atom(value);
+        const key = exprKey(e);
+        if (!early.has(key)) early.set(key, [this.ids.fresh(`${b.id}_old`), value]);
+        return atom(early.get(key)![0]);
       }
       return this.expr(e, index);
     };
     const { lines, result } = this.statements(outputs.map((o) => o.expr), leaf);
-    const stores = outputs.map((o, j) => `${this.buffer(o.out).id}[i] = ${result[j]!.text};`);
+    lines.unshift(...[...early.values()].map(([name, value]) => `let ${name} = ${value};`));
+    const stores = outputs.map((o, j) => {
+      const b = this.buffer(o.out);
+      return `${b.id}[i] = ${b.type === 'i32' ? `i32(${result[j]!.text})` : result[j]!.text};`;
+    });
     const guarded = phase === 'update' && this.guardBinding !== undefined ? [`if (atomicLoad(&guard[0]) != 0x${NONE.toString(16)}u) { return; }`] : [];
     if (guarded.length) this.used.add(this.guardBinding!);
     const body = [
