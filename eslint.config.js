@@ -20,7 +20,7 @@ const layers = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'generated/**', '.scratch/**'] },
+  { ignores: ['node_modules/**', 'generated/**', '.scratch/**', '.gpu/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

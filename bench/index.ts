@@ -1,7 +1,8 @@
 // `npm run bench`: flatgrad against its peers (TensorFlow.js cpu and wasm, jax-js, NumPy / PyTorch when installed)
 // on the optimizing-compiler issue's workloads, then flatgrad again with relaxed SIMD in a second process, then the
-// earlier in-house comparisons (generated step vs hand-written JS, module load time). Prints a markdown report and
-// writes it to bench/RESULTS.md. BENCH_TIME_MS sets the time per row and workload (default 3000).
+// WebGPU target against the CPU path in a third (bench/webgpu.ts), then the earlier in-house comparisons (generated
+// step vs hand-written JS, module load time). Prints a markdown report and writes it to bench/RESULTS.md.
+// BENCH_TIME_MS sets the time per row and workload (default 3000).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -202,6 +203,15 @@ const legacy: string[] = [];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// flatgrad on WebGPU against its own CPU path, in a process of its own (Dawn, and a driver that may be missing).
+
+log('bench: the WebGPU target (bench/webgpu.ts), in a third process');
+const gpuRun = spawnSync(process.execPath, ['--import', 'tsx', 'bench/webgpu.ts', '--no-results'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 2], maxBuffer: 1 << 24 });
+const webgpu = gpuRun.status === 0
+  ? gpuRun.stdout.trim().split('\n')
+  : ['## WebGPU', '', `bench/webgpu.ts exited with ${gpuRun.status ?? gpuRun.signal}: no WebGPU adapter? (scripts/install-vulkan.sh installs Mesa's lavapipe)`];
+
+// ---------------------------------------------------------------------------------------------------------------
 // The report.
 
 const digits = (v: number) => (v < 1 ? 3 : v < 100 ? 2 : 1);
@@ -380,6 +390,8 @@ const report = [
     ? '- NumPy: the lecture\'s forward and backward by hand in float32 (bench/peers/numpy.py), OPENBLAS_NUM_THREADS=1 and friends;' +
       ' PyTorch: autograd, `torch.set_num_threads(1)`, when installed.'
     : '- NumPy / PyTorch: `python3 -c \'import numpy\'` failed here, so their rows are empty.',
+  '',
+  ...webgpu,
   '',
   '## The earlier in-house comparisons',
   '',

@@ -67,13 +67,14 @@ export async function measure(peers: readonly PeerTasks[], o: MeasureOptions): P
 }
 
 /**
- * bench/RESULTS.md holds three reports: the peers' (`npm run bench`), compile time (`npm run bench -- compile`)
- * and a change's before and after (`npm run bench -- versus REV`), the last two between their markers. Each
- * command rewrites its own part and keeps the others.
+ * bench/RESULTS.md holds four reports: the peers' (`npm run bench`), compile time (`npm run bench -- compile`),
+ * a change's before and after (`npm run bench -- versus REV`) and WebGPU (`npm run bench -- webgpu`), the last
+ * three between their markers. Each command rewrites its own part and keeps the others.
  */
 const MARKS = {
   compile: ['<!-- compile time: npm run bench -- compile -->', '<!-- end of compile time -->'],
   versus: ['<!-- before and after: npm run bench -- versus REV -->', '<!-- end of before and after -->'],
+  webgpu: ['<!-- WebGPU: npm run bench -- webgpu -->', '<!-- end of WebGPU -->'],
 } as const;
 
 export function writeResults(path: string | URL, part: 'peers' | keyof typeof MARKS, text: string): void {

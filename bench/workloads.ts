@@ -3,10 +3,9 @@
 // losses must agree.
 import { compile, graph, mulberry32, randn, type CompileOptions, type Model } from '../src/index.ts';
 
-/** The lecture's two-layer net: h = σ(x·w1), y_pred = h·w2, loss = Σ (y_pred − y)², SGD. */
-export const W1 = { N: 64, D_in: 1000, H: 100, D_out: 10, lr: 1e-4 } as const;
-/** An MNIST-shaped MLP: scores = relu(x·w1 + b1)·w2 + b2, mean softmax cross-entropy over integer labels, SGD. */
-export const W2 = { N: 128, D_in: 784, H: 256, C: 10, lr: 0.01 } as const;
+import { W1, W2, W3, MM_GPU } from './sizes.ts';
+
+export { W1, W2 };
 /** Square matrix products, forward only. */
 export const MATMUL_SIZES = [256, 512] as const;
 
@@ -72,9 +71,9 @@ export interface PeerTasks {
   readonly notes?: Partial<Record<WorkloadId, string>>;
 }
 
-type Spec = { g: ReturnType<typeof graph>; options: CompileOptions };
+export type Spec = { g: ReturnType<typeof graph>; options: CompileOptions };
 
-function w1Graph(): Spec {
+export function w1Graph(): Spec {
   const g = graph('bench_w1');
   const x = g.input('x', ['N', 'D_in']);
   const y = g.input('y', ['N', 'D_out']);
@@ -86,7 +85,7 @@ function w1Graph(): Spec {
   return { g, options: { loss, dims: { N, D_in, H, D_out } } };
 }
 
-function w2Graph(): Spec {
+export function w2Graph(): Spec {
   const g = graph('bench_w2');
   const x = g.input('x', ['N', 'D_in']);
   const labels = g.input('labels', ['N'], 'i32');
@@ -99,6 +98,24 @@ function w2Graph(): Spec {
   const loss = scores.softmaxCrossEntropy(labels).named('loss');
   const { N, D_in, H, C } = W2;
   return { g, options: { loss, dims: { N, D_in, H, C } } };
+}
+
+export function w3Graph(): Spec {
+  const g = graph('bench_w3');
+  const labels = g.input('labels', ['N'], 'i32');
+  let h = g.input('x', ['N', W3.D_in]);
+  for (const [k, [a, b]] of [[W3.D_in, W3.H], [W3.H, W3.H], [W3.H, W3.C]].entries()) {
+    h = h.matmul(g.param(`w${k + 1}`, [a!, b!], { init: 'he' })).add(g.param(`b${k + 1}`, [b!], { init: 'zeros' }));
+    if (k < 2) h = h.relu();
+  }
+  return { g, options: { loss: h.named('scores').softmaxCrossEntropy(labels).named('loss'), dims: { N: W3.N } } };
+}
+
+/** c = a·b with both operands params: on the GPU it computes from its own buffers, nothing uploaded per call. */
+export function gpuMatmulGraph(): Spec {
+  const g = graph(`bench_mm${MM_GPU}`);
+  const c = g.param('a', [MM_GPU, MM_GPU], { init: 'randn' }).matmul(g.param('b', [MM_GPU, MM_GPU], { init: 'randn' }));
+  return { g, options: { outputs: { c } } };
 }
 
 function matmulGraph(n: number): Spec {

@@ -268,6 +268,8 @@ struct Uniforms { lr: f32 }
 @group(0) @binding(0) var<storage, read_write> guard: array<atomic<u32>>; // [the first non-finite of the checked, by number, or 0xffffffff; steps refused; the first refused step's]
 const grad_loss: f32 = 1.0;
 var<workgroup> fg_acc: array<f32, 64>;
+var<workgroup> gemm_sa: array<f32, 1024>;
+var<workgroup> gemm_sb: array<f32, 1024>;
 var<workgroup> gemm_ta: array<f32, 256>;
 var<workgroup> gemm_tb: array<f32, 256>;
 @group(1) @binding(0) var<storage, read> gemm_a: array<f32>;
@@ -415,23 +417,62 @@ fn loop_grad_s0(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
   grad_s0[i] = grad_s0[i] * (1.0 - h[i]) * h[i];
 }
 
-/** gemm_1000x64x100_tA: c[1000, 100] = aᵀ · b, over k = 64, in 16 × 16 tiles */
+/** gemm_1000x64x100_tA: c[1000, 100] = aᵀ · b, over k = 64, in 64 × 64 tiles of 4 × 4 per invocation */
 @compute @workgroup_size(16, 16)
-fn gemm_1000x64x100_tA(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn gemm_1000x64x100_tA(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32, @builtin(num_workgroups) nwg: vec3u) {
   let tile = wid.x + wid.y * nwg.x;
-  let row = (tile / 7u) * 16u + lid.y;
-  let col = (tile % 7u) * 16u + lid.x;
-  var acc = 0.0;
+  let row0 = (tile / 2u) * 64u;
+  let col0 = (tile % 2u) * 64u;
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
   for (var k0 = 0u; k0 < 64u; k0 += 16u) {
-    let ka = k0 + lid.x;
-    let kb = k0 + lid.y;
-    gemm_ta[lid.y * 16u + lid.x] = select(0.0, gemm_a[ka * 1000u + row], row < 1000u && ka < 64u);
-    gemm_tb[lid.y * 16u + lid.x] = select(0.0, gemm_b[kb * 100u + col], kb < 64u && col < 100u);
+    for (var l = 0u; l < 4u; l++) {
+      let e = li + l * 256u;
+      gemm_sa[(e / 64u) * 64u + e % 64u] = select(0.0, gemm_a[(k0 + e / 64u) * 1000u + row0 + e % 64u], row0 + e % 64u < 1000u && k0 + e / 64u < 64u);
+      gemm_sb[(e / 64u) * 64u + e % 64u] = select(0.0, gemm_b[(k0 + e / 64u) * 100u + col0 + e % 64u], col0 + e % 64u < 100u && k0 + e / 64u < 64u);
+    }
     workgroupBarrier();
-    for (var k = 0u; k < 16u; k++) { acc = acc + gemm_ta[lid.y * 16u + k] * gemm_tb[k * 16u + lid.x]; }
+    for (var kk = 0u; kk < 16u; kk++) {
+      let ob = kk * 64u + lid.x * 4u;
+      let b = vec4f(gemm_sb[ob], gemm_sb[ob + 1u], gemm_sb[ob + 2u], gemm_sb[ob + 3u]);
+      let oa = kk * 64u + lid.y * 4u;
+      acc0 = acc0 + gemm_sa[oa] * b;
+      acc1 = acc1 + gemm_sa[oa + 1u] * b;
+      acc2 = acc2 + gemm_sa[oa + 2u] * b;
+      acc3 = acc3 + gemm_sa[oa + 3u] * b;
+    }
     workgroupBarrier();
   }
-  if (row < 1000u && col < 100u) { gemm_c[row * 100u + col] = acc; }
+  if (row0 + lid.y * 4u + 0u < 1000u) {
+    let row = row0 + lid.y * 4u + 0u;
+    if (col0 + lid.x * 4u + 0u < 100u) { let col = col0 + lid.x * 4u + 0u; gemm_c[row * 100u + col] = acc0.x; }
+    if (col0 + lid.x * 4u + 1u < 100u) { let col = col0 + lid.x * 4u + 1u; gemm_c[row * 100u + col] = acc0.y; }
+    if (col0 + lid.x * 4u + 2u < 100u) { let col = col0 + lid.x * 4u + 2u; gemm_c[row * 100u + col] = acc0.z; }
+    if (col0 + lid.x * 4u + 3u < 100u) { let col = col0 + lid.x * 4u + 3u; gemm_c[row * 100u + col] = acc0.w; }
+  }
+  if (row0 + lid.y * 4u + 1u < 1000u) {
+    let row = row0 + lid.y * 4u + 1u;
+    if (col0 + lid.x * 4u + 0u < 100u) { let col = col0 + lid.x * 4u + 0u; gemm_c[row * 100u + col] = acc1.x; }
+    if (col0 + lid.x * 4u + 1u < 100u) { let col = col0 + lid.x * 4u + 1u; gemm_c[row * 100u + col] = acc1.y; }
+    if (col0 + lid.x * 4u + 2u < 100u) { let col = col0 + lid.x * 4u + 2u; gemm_c[row * 100u + col] = acc1.z; }
+    if (col0 + lid.x * 4u + 3u < 100u) { let col = col0 + lid.x * 4u + 3u; gemm_c[row * 100u + col] = acc1.w; }
+  }
+  if (row0 + lid.y * 4u + 2u < 1000u) {
+    let row = row0 + lid.y * 4u + 2u;
+    if (col0 + lid.x * 4u + 0u < 100u) { let col = col0 + lid.x * 4u + 0u; gemm_c[row * 100u + col] = acc2.x; }
+    if (col0 + lid.x * 4u + 1u < 100u) { let col = col0 + lid.x * 4u + 1u; gemm_c[row * 100u + col] = acc2.y; }
+    if (col0 + lid.x * 4u + 2u < 100u) { let col = col0 + lid.x * 4u + 2u; gemm_c[row * 100u + col] = acc2.z; }
+    if (col0 + lid.x * 4u + 3u < 100u) { let col = col0 + lid.x * 4u + 3u; gemm_c[row * 100u + col] = acc2.w; }
+  }
+  if (row0 + lid.y * 4u + 3u < 1000u) {
+    let row = row0 + lid.y * 4u + 3u;
+    if (col0 + lid.x * 4u + 0u < 100u) { let col = col0 + lid.x * 4u + 0u; gemm_c[row * 100u + col] = acc3.x; }
+    if (col0 + lid.x * 4u + 1u < 100u) { let col = col0 + lid.x * 4u + 1u; gemm_c[row * 100u + col] = acc3.y; }
+    if (col0 + lid.x * 4u + 2u < 100u) { let col = col0 + lid.x * 4u + 2u; gemm_c[row * 100u + col] = acc3.z; }
+    if (col0 + lid.x * 4u + 3u < 100u) { let col = col0 + lid.x * 4u + 3u; gemm_c[row * 100u + col] = acc3.w; }
+  }
 }
 
 /** check_x: is every element of x finite? (checked value 0) */
@@ -633,7 +674,7 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     dispatch(pass, 100); // loop_grad_s0
     pass.setPipeline(gemm_1000x64x100_tA_pipeline);
     pass.setBindGroup(1, gemm_1000x64x100_tA_group);
-    dispatch(pass, 441); // gemm_1000x64x100_tA(x, grad_s0, grad_w1)
+    dispatch(pass, 32); // gemm_1000x64x100_tA(x, grad_s0, grad_w1)
   }
 
   function update_params(pass: GPUComputePassEncoder): void {

@@ -165,6 +165,29 @@ describeOnGpu('WebGPU computes what the CPU computes', (device) => {
     gpu.dispose();
   });
 
+  it('matmuls large enough for the 64 × 64 tiles, in every layout and with the bias/ReLU epilogue, equal the CPU\'s', async () => {
+    const g = graph('tiles');
+    const x = g.param('x', [260, 70], { init: 'randn' });
+    const w = g.param('w', [70, 520], { init: 'randn' });
+    const b = g.param('b', [520], { init: 'randn' });
+    const h = x.matmul(w).add(b).relu().named('h');
+    const u = g.input('u', [520, 130]);
+    const out = h.matmul(u).named('out');
+    const spec = { loss: out.square().mean(), outputs: { h, out } };
+    const cpu = await compile(g, { ...spec, seed: 1, wasm: false });
+    const gpu = await compile(g, { ...spec, seed: 1, target: 'webgpu', device });
+    expect(gpu.source).toMatch(/in 64 × 64 tiles of 4 × 4 per invocation/);
+    for (const layout of ['_tA', '_tB', '_bias_relu']) expect(gpu.source).toMatch(new RegExp(`fn gemm_\\d+x\\d+x\\d+${layout}\\(`));
+    const feeds = randomFeeds(cpu.inputs, mulberry32(2));
+    cpu.forward(feeds);
+    cpu.backward();
+    gpu.forward(feeds);
+    gpu.backward();
+    for (const k of ['h', 'out']) expect(relativeError(await gpu.read(k, 'outputs'), cpu.outputs[k]!), k).toBeLessThan(1e-5);
+    for (const k of ['x', 'w', 'b']) expect(relativeError(await gpu.read(k, 'grads'), cpu.grads[k]!), `grad_${k}`).toBeLessThan(1e-5);
+    gpu.dispose();
+  });
+
   it.each([...allOps(), ...allComposites()].map((op) => [op.name, op] as const))('the op %s: values and gradients equal the reference interpreter', async (name, op) => {
     const g = graph(`gpu_${name}`);
     const out = op.sample(g, mulberry32(99));
@@ -224,6 +247,31 @@ describeOnGpu('WebGPU computes what the CPU computes', (device) => {
     expect(Number.isFinite(await gpu.loss())).toBe(true);
     expect(await gpu.read('w1')).not.toEqual(before[0]);
     expect(Array.from(await gpu.read('step_count', 'state'))).toEqual([2]);
+    gpu.dispose();
+  });
+
+  it('a step makes no GPU buffers, bind groups or pipelines: all are made once, and a read reuses its staging buffer', async () => {
+    const made: string[] = [];
+    const counting = new Proxy(device, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          if (/^create(Buffer|BindGroup|ComputePipeline|ShaderModule)/.test(String(key))) made.push(String(key));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const spec = mlp('once');
+    const gpu = await compile(spec.graph, { ...spec, optimizer: { adam: {} }, seed: 2, target: 'webgpu', device: counting });
+    const feeds = randomFeeds(gpu.inputs, mulberry32(1));
+    gpu.step(feeds, 0.01);
+    await gpu.loss();
+    const atStart = made.length;
+    expect(made).toContain('createBuffer');
+    for (let s = 0; s < 20; s++) gpu.step(feeds, 0.01);
+    await gpu.loss();
+    expect(made.slice(atStart)).toEqual([]);
     gpu.dispose();
   });
 

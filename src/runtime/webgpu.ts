@@ -33,7 +33,7 @@ async function makeDevice(site: string): Promise<GPUDevice> {
 
 /** A device of `gpu`'s default adapter, with the adapter's storage limits; a clear error when it has none. */
 export async function deviceOf(gpu: GPU, site: string): Promise<GPUDevice> {
-  const adapter = await gpu.requestAdapter();
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }); // a laptop's discrete GPU, for training
   if (!adapter) {
     throw new FlatgradError(
       "compile: target 'webgpu' found no GPU adapter. In Node, Dawn needs a Vulkan driver: on Debian bookworm, scripts/install-vulkan.sh installs Mesa 25's lavapipe (a CPU driver) from bookworm-backports; elsewhere install your GPU's Vulkan driver (or Mesa >= 25's mesa-vulkan-drivers) and libvulkan1. In a browser, WebGPU must be enabled.",

@@ -81,7 +81,7 @@ class WebGpuEmitter extends ModuleEmitter {
 
   protected factory(): string[] {
     const { p, wgsl } = this;
-    for (const h of ['check_feeds', 'copy_feed', 'check_rate', 'webgpu', 'flatgrad_error']) this.helpers.add(h);
+    for (const h of ['check_feeds', ...(p.inputs.length ? ['copy_feed'] : []), 'check_rate', 'webgpu', 'flatgrad_error']) this.helpers.add(h);
     const leaves: Leaf[] = [...p.inputs, ...p.params, ...p.state];
     for (const l of leaves) this.gpu.set(l.name, this.id(l.name));
     for (const b of p.buffers) this.gpu.set(b.name, this.id(b.name));

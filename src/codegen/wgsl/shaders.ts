@@ -23,8 +23,12 @@ import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
 
 /** Invocations per workgroup of a map or reduction. */
 export const WORKGROUP = 64;
-/** A matmul's tile: TILE × TILE outputs per workgroup, K in steps of TILE. */
+/** A small matmul's tile: TILE × TILE outputs per workgroup, one per invocation, K in steps of TILE. */
 const TILE = 16;
+/** A large matmul's tile: BLOCK × BLOCK outputs per workgroup of 16 × 16, 4 × 4 per invocation, K in steps of 16. */
+const BLOCK = 64;
+/** A matmul of at least this many BLOCK tiles takes them (fewer would leave a GPU's cores idle). */
+const MIN_BLOCKS = 8;
 /** The guard's value while every checked buffer is finite. */
 export const NONE = 0xffffffff;
 
@@ -69,7 +73,7 @@ const RESERVED = new Set([
   ...('NULL Self abstract active alignas alignof as asm asm_fragment async attribute auto await become binding_array cast catch class co_await co_return co_yield coherent column_major common compile compile_fragment concept const_cast consteval constexpr constinit crate debugger decltype delete demote demote_to_helper do dynamic_cast enum explicit export extends extern external fallthrough filter final finally friend from fxgroup get goto groupshared highp impl implements import inline instanceof interface layout lowp macro macro_rules match mediump meta mod module move mut mutable namespace new nil noexcept noinline nointerpolation noperspective null nullptr of operator package packoffset partition pass patch pixelfragment precise precision premerge priv protected pub public readonly ref regardless register reinterpret_cast require resource restrict self set shared sizeof smooth snorm static static_assert static_cast std subroutine super target template this thread_local throw trait try type typedef typeid typename typeof union unless unorm unsafe unsized use using varying virtual volatile wgsl where with writeonly yield').split(' '),
   ...'i32 u32 f32 f16 bool vec2 vec3 vec4 vec2f vec3f vec4f vec3u mat2x2 array atomic ptr sampler read read_write storage uniform workgroup function private'.split(' '),
   ...'abs exp exp2 log log2 sqrt select bitcast floor max min pow atomicMin atomicLoad atomicStore atomicAdd workgroupBarrier'.split(' '),
-  ...'i o r s k k0 gid lid wid nwg acc row col u guard step_state fg_acc gemm_ta gemm_tb gemm_a gemm_b gemm_c gemm_bias Uniforms'.split(' '),
+  ...'i o r s k k0 gid lid wid nwg acc row col u guard step_state fg_acc gemm_ta gemm_tb gemm_sa gemm_sb li l e ob oa b row0 col0 acc0 acc1 acc2 acc3 kk tile gemm_a gemm_b gemm_c gemm_bias Uniforms'.split(' '),
 ]);
 const reserved = (n: string) => RESERVED.has(n) || n.startsWith('__') || n.startsWith('fg_') || /^[it]\d+$/.test(n);
 
@@ -91,6 +95,8 @@ class WgslEmitter {
   private readonly kernels: WgslKernel[] = [];
   private readonly scalars = new Set<string>();
   private readonly gemmShapes = new Map<string, string>();
+  /** How many of them take BLOCK tiles. */
+  private blocked = 0;
   /** Bindings of the kernel being written. */
   private used = new Set<number>();
   private uniforms?: number;
@@ -123,7 +129,9 @@ class WgslEmitter {
     const consts = p.scalars.map((s) => `const ${this.id(s.name)}: f32 = ${this.expr(s.expr, () => atom('0u')).text};`);
     const workgroupVars = [
       ...(this.entries.some((e) => e.includes('fg_acc[')) ? [`var<workgroup> fg_acc: array<f32, ${WORKGROUP}>;`] : []),
-      ...(this.gemmShapes.size ? [`var<workgroup> gemm_ta: array<f32, ${TILE * TILE}>;`, `var<workgroup> gemm_tb: array<f32, ${TILE * TILE}>;`,
+      ...(this.blocked ? [`var<workgroup> gemm_sa: array<f32, ${16 * BLOCK}>;`, `var<workgroup> gemm_sb: array<f32, ${16 * BLOCK}>;`] : []),
+      ...(this.gemmShapes.size > this.blocked ? [`var<workgroup> gemm_ta: array<f32, ${TILE * TILE}>;`, `var<workgroup> gemm_tb: array<f32, ${TILE * TILE}>;`] : []),
+      ...(this.gemmShapes.size ? [
         '@group(1) @binding(0) var<storage, read> gemm_a: array<f32>;', '@group(1) @binding(1) var<storage, read> gemm_b: array<f32>;',
         '@group(1) @binding(2) var<storage, read_write> gemm_c: array<f32>;', '@group(1) @binding(3) var<storage, read> gemm_bias: array<f32>;'] : []),
     ];
@@ -415,6 +423,7 @@ class WgslEmitter {
   private matmul(k: MatmulKernel, phase: Phase): void {
     const shape = `gemm_${k.m}x${k.k}x${k.n}${k.transA ? '_tA' : ''}${k.transB ? '_tB' : ''}${k.bias ? '_bias' : ''}${k.relu ? '_relu' : ''}`;
     let entry = this.gemmShapes.get(shape);
+    const blocks = Math.ceil(k.m / BLOCK) * Math.ceil(k.n / BLOCK);
     if (!entry) {
       entry = this.ids.fresh(shape);
       this.gemmShapes.set(shape, entry);
@@ -424,7 +433,10 @@ class WgslEmitter {
       if (k.bias) value = `${value} + gemm_bias[col]`;
       if (k.relu) value = (this.helpers.add('fg_max'), `fg_max(0.0, ${value})`);
       const product = `${k.transA ? 'aᵀ' : 'a'} · ${k.transB ? 'bᵀ' : 'b'}${k.bias ? ' + bias' : ''}`;
-      this.entries.push([
+      if (blocks >= MIN_BLOCKS) {
+        this.blocked++;
+        this.entries.push(this.blockedMatmul(k, entry, product));
+      } else this.entries.push([
         `/** ${entry}: c[${k.m}, ${k.n}] = ${k.relu ? `relu(${product})` : product}, over k = ${k.k}, in ${TILE} × ${TILE} tiles */`,
         `@compute @workgroup_size(${TILE}, ${TILE})`,
         `fn ${entry}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {`,
@@ -448,7 +460,72 @@ class WgslEmitter {
       ].join('\n'));
     }
     const operands = [k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])].map((n) => this.buffer(n).name);
-    this.kernels.push({ entry, bindings: [], operands, workgroups: Math.ceil(k.m / TILE) * Math.ceil(k.n / TILE), phase });
+    this.kernels.push({ entry, bindings: [], operands, workgroups: blocks >= MIN_BLOCKS ? blocks : Math.ceil(k.m / TILE) * Math.ceil(k.n / TILE), phase });
+  }
+
+  /**
+   * A large matmul: each workgroup stages a 16-deep slice of a's 64 rows and b's 64 columns in workgroup memory
+   * (read along the operand's own rows, so neighbouring invocations read neighbouring floats), then each
+   * invocation accumulates a 4 × 4 block of c in registers.
+   */
+  private blockedMatmul(k: MatmulKernel, entry: string, product: string): string {
+    const threads = 256;
+    const per = (16 * BLOCK) / threads;
+    // Which (row or column, k) each invocation loads: along k when the operand's rows run along k.
+    const load = (side: 'a' | 'b', alongK: boolean, e: string) => {
+      const [edge, kk] = alongK ? [`${e} / 16u`, `${e} % 16u`] : [`${e} % ${BLOCK}u`, `${e} / ${BLOCK}u`];
+      if (side === 'a') {
+        const at = k.transA ? `gemm_a[(k0 + ${kk}) * ${k.m}u + row0 + ${edge}]` : `gemm_a[(row0 + ${edge}) * ${k.k}u + k0 + ${kk}]`;
+        return `gemm_sa[(${kk}) * ${BLOCK}u + ${edge}] = select(0.0, ${at}, row0 + ${edge} < ${k.m}u && k0 + ${kk} < ${k.k}u);`;
+      }
+      const at = k.transB ? `gemm_b[(col0 + ${edge}) * ${k.k}u + k0 + ${kk}]` : `gemm_b[(k0 + ${kk}) * ${k.n}u + col0 + ${edge}]`;
+      return `gemm_sb[(${kk}) * ${BLOCK}u + ${edge}] = select(0.0, ${at}, col0 + ${edge} < ${k.n}u && k0 + ${kk} < ${k.k}u);`;
+    };
+    const value = (x: string) => {
+      let v = x;
+      if (k.bias) v = `${v} + gemm_bias[col]`;
+      return k.relu ? (this.helpers.add('fg_max'), `fg_max(0.0, ${v})`) : v;
+    };
+    const lanes = ['x', 'y', 'z', 'w'];
+    return [
+      `/** ${entry}: c[${k.m}, ${k.n}] = ${k.relu ? `relu(${product})` : product}, over k = ${k.k}, in ${BLOCK} × ${BLOCK} tiles of 4 × 4 per invocation */`,
+      '@compute @workgroup_size(16, 16)',
+      `fn ${entry}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32, @builtin(num_workgroups) nwg: vec3u) {`,
+      ...[
+        'let tile = wid.x + wid.y * nwg.x;',
+        `let row0 = (tile / ${Math.ceil(k.n / BLOCK)}u) * ${BLOCK}u;`,
+        `let col0 = (tile % ${Math.ceil(k.n / BLOCK)}u) * ${BLOCK}u;`,
+        'var acc0 = vec4f(0.0);',
+        'var acc1 = vec4f(0.0);',
+        'var acc2 = vec4f(0.0);',
+        'var acc3 = vec4f(0.0);',
+        `for (var k0 = 0u; k0 < ${k.k}u; k0 += 16u) {`,
+        `  for (var l = 0u; l < ${per}u; l++) {`,
+        `    let e = li + l * ${threads}u;`,
+        `    ${load('a', !k.transA, 'e')}`,
+        `    ${load('b', !!k.transB, 'e')}`,
+        '  }',
+        '  workgroupBarrier();',
+        '  for (var kk = 0u; kk < 16u; kk++) {',
+        `    let ob = kk * ${BLOCK}u + lid.x * 4u;`,
+        '    let b = vec4f(gemm_sb[ob], gemm_sb[ob + 1u], gemm_sb[ob + 2u], gemm_sb[ob + 3u]);',
+        `    let oa = kk * ${BLOCK}u + lid.y * 4u;`,
+        '    acc0 = acc0 + gemm_sa[oa] * b;',
+        '    acc1 = acc1 + gemm_sa[oa + 1u] * b;',
+        '    acc2 = acc2 + gemm_sa[oa + 2u] * b;',
+        '    acc3 = acc3 + gemm_sa[oa + 3u] * b;',
+        '  }',
+        '  workgroupBarrier();',
+        '}',
+        ...[0, 1, 2, 3].flatMap((i) => [
+          `if (row0 + lid.y * 4u + ${i}u < ${k.m}u) {`,
+          `  let row = row0 + lid.y * 4u + ${i}u;`,
+          ...lanes.map((lane, j) => `  if (col0 + lid.x * 4u + ${j}u < ${k.n}u) { let col = col0 + lid.x * 4u + ${j}u; gemm_c[row * ${k.n}u + col] = ${value(`acc${i}.${lane}`)}; }`),
+          '}',
+        ]),
+      ].map((l) => `  ${l}`),
+      '}',
+    ].join('\n');
   }
 
   /** step()'s guard: one small entry per checked buffer (feeds, params, the loss, each gradient). */

@@ -1,0 +1,101 @@
+// The generated WebGPU module runs unchanged in a browser: generated/two_layer_net.webgpu.ts, its types stripped,
+// is served from 127.0.0.1 to headless Chromium (Debian's package, scripts/install-chromium.sh; driven by
+// playwright-core), which trains a few steps on its own WebGPU (SwiftShader here) from the same seed and feeds as
+// Node does; the losses must agree with the CPU backend's and with Node's WebGPU (where it has an adapter). Without Chromium the test is skipped with the reason in
+// its name; under CI it fails.
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { transform } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { compile, mulberry32, randn } from '../src/index.ts';
+import spec from '../examples/two_layer_net.ts';
+import { real } from './webgpu.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const STEPS = 5;
+const LR = 1e-6;
+const SEED = 4;
+
+const { N, D_in, D_out } = spec.dims;
+const rng = mulberry32(21);
+const x = Float32Array.from({ length: N * D_in }, () => randn(rng));
+const y = Float32Array.from({ length: N * D_out }, () => randn(rng));
+
+const page = `<!doctype html><meta charset="utf-8"><title>flatgrad in the browser</title>
+<script type="module">
+import createModel from './two_layer_net.webgpu.js';
+try {
+  const adapter = await navigator.gpu?.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter in this browser');
+  const device = await adapter.requestDevice();
+  const data = new Float32Array(await (await fetch('./feeds.bin')).arrayBuffer());
+  const feeds = { x: data.subarray(0, ${N * D_in}), y: data.subarray(${N * D_in}) };
+  const model = await createModel(device, { seed: ${SEED} });
+  const losses = [];
+  for (let s = 0; s < ${STEPS}; s++) {
+    model.step(feeds, ${LR});
+    losses.push(await model.loss());
+  }
+  model.dispose();
+  window.result = { losses, adapter: [adapter.info?.vendor, adapter.info?.architecture, adapter.info?.description].filter(Boolean).join(' ') };
+} catch (e) {
+  window.result = { error: String(e && e.stack || e) };
+}
+</script>`;
+
+async function serve(files: Record<string, [string, string | Uint8Array]>): Promise<Server> {
+  const server = createServer((req, res) => {
+    const file = files[(req.url ?? '/').split('?')[0]!];
+    if (!file) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+const why = existsSync(CHROMIUM) ? undefined : `no ${CHROMIUM}; scripts/install-chromium.sh installs Debian's chromium`;
+const browserIt = why === undefined || process.env.CI ? it : it.skip;
+
+describe('the generated WebGPU module in headless Chromium', () => {
+  browserIt(`generated/two_layer_net.webgpu.ts trains ${STEPS} steps in the page like the CPU backend${why && !process.env.CI ? ` (skipped: ${why})` : ''}`, async () => {
+    if (why) throw new Error(why);
+    const source = readFileSync(new URL('../generated/two_layer_net.webgpu.ts', import.meta.url), 'utf8');
+    const { code } = await transform(source, { loader: 'ts', format: 'esm', target: 'es2022' });
+    const server = await serve({
+      '/': ['text/html', page],
+      '/two_layer_net.webgpu.js': ['text/javascript', code],
+      '/feeds.bin': ['application/octet-stream', new Uint8Array(Float32Array.from([...x, ...y]).buffer)],
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
+    try {
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (e) => errors.push(e.message));
+      await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await tab.waitForFunction(() => 'result' in window, undefined, { timeout: 90_000 });
+      const result = (await tab.evaluate(() => (window as unknown as { result: unknown }).result)) as { losses?: number[]; adapter?: string; error?: string };
+      expect(errors).toEqual([]);
+      expect(result.error).toBeUndefined();
+      const { graph, ...options } = spec;
+      const cpu = await compile(graph, { ...options, seed: SEED, wasm: false });
+      const expected = Array.from({ length: STEPS }, () => cpu.step({ x, y }, LR));
+      expect(result.losses).toHaveLength(STEPS);
+      result.losses!.forEach((loss, s) => expect(Math.abs(loss - expected[s]!), `step ${s} on ${result.adapter}: ${loss} vs ${expected[s]}`).toBeLessThanOrEqual(1e-4 * Math.abs(expected[s]!)));
+      expect(expected[STEPS - 1]).toBeLessThan(expected[0]!);
+      if (real.device) {
+        const node = await compile(graph, { ...options, seed: SEED, target: 'webgpu', device: real.device });
+        for (const [s, loss] of result.losses!.entries()) {
+          node.step({ x, y }, LR);
+          const there = await node.loss();
+          expect(Math.abs(loss - there), `step ${s}: ${result.adapter} ${loss}, Node on ${real.description} ${there}`).toBeLessThanOrEqual(1e-4 * Math.abs(there));
+        }
+        node.dispose();
+      }
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  }, 120_000);
+});
