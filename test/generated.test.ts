@@ -47,6 +47,20 @@ describe('flatgrad compile (CLI)', () => {
     expect(readFileSync(join(out, 'two_layer_net.ts'), 'utf8')).toBe(emit(graph, { ...options, dims: { ...options.dims, N: 8 }, dtype: 'f64' }));
   });
 
+  it('--target webgpu writes <graph>.webgpu.ts, the WGSL kernels and their WebGPU host; another target is refused', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'flatgrad-'));
+    const run = cli('compile', 'examples/two_layer_net.ts', '--out', out, '--target', 'webgpu', '--dims', 'N=8');
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('two_layer_net.webgpu.ts');
+    const { graph, ...options } = await loadModelFile('examples/two_layer_net.ts');
+    const source = readFileSync(join(out, 'two_layer_net.webgpu.ts'), 'utf8');
+    expect(source).toBe(emit(graph, { ...options, dims: { ...options.dims, N: 8 }, target: 'webgpu' }));
+    expect(source).toContain('export async function createModel(device: GPUDevice');
+    const bad = cli('compile', 'examples/two_layer_net.ts', '--out', out, '--target', 'cuda');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("--target must be cpu or webgpu, got 'cuda'");
+  });
+
   it('fails with a readable message and exit code 1 on a bad dim', () => {
     const run = cli('compile', 'examples/two_layer_net.ts', '--dims', 'M=3', '--out', mkdtempSync(join(tmpdir(), 'flatgrad-')));
     expect(run.status).toBe(1);
@@ -62,7 +76,7 @@ describe('flatgrad compile (CLI)', () => {
 
   it('prints help: the flags, and what goes in the model file', () => {
     const help = execFileSync(process.execPath, ['bin/flatgrad.js', 'compile', '--help'], { encoding: 'utf8' });
-    for (const flag of ['--dims', '--out', '--dtype', '--readable', '--check-finite', '--no-check-finite', '--no-wasm']) expect(help).toContain(flag);
+    for (const flag of ['--dims', '--out', '--dtype', '--readable', '--check-finite', '--no-check-finite', '--no-wasm', '--target']) expect(help).toContain(flag);
     expect(help).toContain('loss is optional');
     expect(help).toContain('(optimizer, outputs, wrt');
   });

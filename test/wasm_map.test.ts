@@ -464,12 +464,12 @@ describe('mapFunction: exp, log, log1p, sigmoid, softplus, tanh and pow, compute
   const spread = (n: number, f: (t: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i / n));
   const a = load('a', [1]);
   it.each([
-    ['log', o('log', a), Math.log, spread(300_000, (t) => 2 ** (-149 + t * 277)), 1],
-    ['log1p', ir.log1p(a), Math.log1p, spread(300_000, (t) => -0.999 + t * 10), 1],
-    ['softplus', o('softplus', a), (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), spread(300_000, (t) => -100 + t * 200), 2],
-    ['x^1.5', o('pow', a, lit(1.5)), (x: number) => Math.pow(x, 1.5), spread(300_000, (t) => t * 100), 16],
-    ['2.5^x', o('pow', lit(2.5), a), (x: number) => Math.pow(2.5, x), spread(300_000, (t) => -20 + t * 40), 32],
-  ] as const)('%s is within %i ulp(s) of the float64 result rounded to f32', (_, e, ref, xs, bound) => {
+    ['log', 1, o('log', a), Math.log, spread(300_000, (t) => 2 ** (-149 + t * 277))],
+    ['log1p', 1, ir.log1p(a), Math.log1p, spread(300_000, (t) => -0.999 + t * 10)],
+    ['softplus', 2, o('softplus', a), (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), spread(300_000, (t) => -100 + t * 200)],
+    ['x^1.5', 16, o('pow', a, lit(1.5)), (x: number) => Math.pow(x, 1.5), spread(300_000, (t) => t * 100)],
+    ['2.5^x', 32, o('pow', lit(2.5), a), (x: number) => Math.pow(2.5, x), spread(300_000, (t) => -20 + t * 40)],
+  ] as const)('%s is within %i ulp(s) of the float64 result rounded to f32', (_, bound, e, ref, xs) => {
     const got = runWasm(kernel([xs.length], e), { a: xs }).out;
     let worst = 0;
     for (let i = 0; i < xs.length; i++) worst = Math.max(worst, Number.isNaN(got[i]!) && Number.isNaN(ref(xs[i]!)) ? 0 : ulps(got[i]!, fr(ref(xs[i]!))));
