@@ -1,8 +1,9 @@
 // npm run fuzz [-- --runs N] [--seed S] [--path P] [--large | --webgpu]: differential fuzzing of the compiler against
 // the reference interpreter (test/fuzz/), many more runs than the test suite's fixed seed. --large: graphs of 1,024
 // floats and more, f32 with the Wasm kernels against the TypeScript loops only. --webgpu: each case compiled for
-// WebGPU (the default adapter: lavapipe after scripts/install-vulkan.sh) against the f32 TypeScript loops. Prints progress, a summary, and on
-// failure fast-check's shrunk counterexample (the TypeScript that builds it) and how to replay it; exits 1.
+// WebGPU (the default adapter: lavapipe after scripts/install-vulkan.sh) against the f32 TypeScript loops. Prints
+// progress, a summary, and on failure fast-check's shrunk counterexample (the TypeScript that builds it) and how to
+// replay it; exits 1.
 // npm run fuzz -- --recipe '<json>' checks the one case a printed counterexample's recipe describes.
 import fc from 'fast-check';
 import { buildCase, type Recipe } from '../test/fuzz/graphs.ts';

@@ -234,7 +234,7 @@ function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consum
       depth.set(n, d);
       if (c && readsInPlace(c, n) && d < MAX_FUSED_DEPTH) fused.add(n);
     }
-    if (elementwise(n) || REDUCTIONS.includes(n.op)) sources.set(n, readsWithin(n, maxSources));
+    if (maxSources < Infinity && (elementwise(n) || REDUCTIONS.includes(n.op))) sources.set(n, readsWithin(n, maxSources));
     if (!elementwise(n) && c && readsInPlace(c, n) && n.op === 'matmul' && elementwise(c) && c.inputs.filter((i) => i === n).length === 1) epilogue.set(n, c);
   }
   // An epilogue op that is itself fused into a later op hands the buffer on: the matmul writes where the chain ends.
