@@ -2,7 +2,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { FlatgradError } from '../graph/errors.ts';
 import { VERSION } from '../version.ts';
 import type { CompileOptions } from '../runtime/compile.ts';
-import { writeModelModule } from './model-file.ts';
+import { writeFileSync } from 'node:fs';
+import { drawGraph } from '../draw/graph.ts';
+import { loadModelFile, readFeedsFile, writeModelModule } from './model-file.ts';
 
 function dimsOption(value: string, previous: Record<string, number> = {}): Record<string, number> {
   const out = { ...previous };
@@ -50,6 +52,26 @@ The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --tar
     };
     const file = await writeModelModule(model, opts.out, overrides);
     console.log(`wrote ${file}`);
+  });
+
+program
+  .command('graph')
+  .description("draw a model file's graph like the lecture's slides: each wire's value above it, its gradient below")
+  .argument('<model>', 'the model file, e.g. examples/lecture/sigmoid_neuron.ts')
+  .option('-f, --feeds <file.json>', "a JSON object of the inputs' values (and any params', else a model's seeded init)")
+  .option('-d, --dims <NAME=SIZE,...>', 'bind symbolic dims (repeatable; overrides the file)', dimsOption)
+  .option('--seed <n>', 'the seed of the params not in the feeds file', (v) => Number(v), 0)
+  .option('--format <svg|dot>', 'SVG laid out by Graphviz (WebAssembly), or the DOT text', 'svg')
+  .requiredOption('-o, --out <file>', 'where to write the picture')
+  .action(async (model: string, opts: { feeds?: string; dims?: Record<string, number>; seed: number; format: string; out: string }) => {
+    if (opts.format !== 'svg' && opts.format !== 'dot') throw new FlatgradError(`--format must be svg or dot, got '${opts.format}'`);
+    const { graph, loss, outputs, wrt, dims } = await loadModelFile(model);
+    const values = opts.feeds ? readFeedsFile(opts.feeds) : {};
+    const params = Object.fromEntries(Object.entries(values).filter(([k]) => graph.params().some((p) => p.name === k)));
+    const feeds = Object.fromEntries(Object.entries(values).filter(([k]) => !(k in params)));
+    const text = await drawGraph(graph, { loss, outputs, wrt, dims: { ...dims, ...opts.dims }, feeds, params, seed: opts.seed, format: opts.format, source: opts.feeds });
+    writeFileSync(opts.out, text);
+    console.log(`wrote ${opts.out}`);
   });
 
 try {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FlatgradError } from '../graph/errors.ts';
@@ -39,4 +39,29 @@ export async function writeModelModule(path: string, outDir: string, overrides: 
   const file = moduleFile(graph, outDir, { ...options, ...overrides });
   writeFileSync(file, source);
   return relative(process.cwd(), file);
+}
+
+/** A feeds file: a JSON object of numbers and (nested) arrays of numbers, by input or param name. */
+export function readFeedsFile(path: string): Record<string, number | number[]> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new FlatgradError(`cannot read the feeds file '${path}': ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new FlatgradError(`the feeds file '${path}' is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FlatgradError(`the feeds file '${path}' must hold a JSON object, { "x": [ … ], … }`);
+  const feeds: Record<string, number | number[]> = {};
+  for (const [name, v] of Object.entries(value)) {
+    const flat = typeof v === 'number' ? v : Array.isArray(v) ? (v as unknown[]).flat(Infinity) : undefined;
+    const bad = flat === undefined ? v : typeof flat === 'number' ? undefined : flat.find((x) => typeof x !== 'number');
+    if (flat === undefined || bad !== undefined) throw new FlatgradError(`the feeds file '${path}': '${name}' must be a number or an array of numbers, got ${JSON.stringify(bad ?? v)}`);
+    feeds[name] = flat as number | number[];
+  }
+  return feeds;
 }

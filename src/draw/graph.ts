@@ -1,0 +1,112 @@
+// The lecture's pictures: the forward graph with each wire's value above it (green) and its gradient below it
+// (red), gates labelled by op, inputs and params as leaves. graphDot() writes Graphviz DOT; drawGraph() lays it
+// out with Graphviz itself, compiled to WebAssembly (@viz-js/viz: no system install; the same SVG in Node and in a
+// browser). Values come from the reference interpreter, with params as a model compiled with the same seed starts.
+import { instance } from '@viz-js/viz';
+import { grad } from '../autodiff/grad.ts';
+import { FlatgradError } from '../graph/errors.ts';
+import type { Graph, Tensor } from '../graph/graph.ts';
+import { ancestors } from '../graph/node.ts';
+import { interpret, type Values } from '../interpret/interpret.ts';
+import type { NDArray } from '../ops/registry.ts';
+import { compile } from '../runtime/compile.ts';
+
+export interface DrawOptions {
+  /** The scalar whose gradients are drawn below the wires; without one, only values. */
+  readonly loss?: Tensor;
+  readonly outputs?: Readonly<Record<string, Tensor>>;
+  readonly wrt?: readonly Tensor[];
+  readonly dims?: Readonly<Record<string, number>>;
+  /** Every input's value (a number for a scalar, else a flat array). */
+  readonly feeds?: Values;
+  /** Param values; the rest are what a model compiled with `seed` starts from. */
+  readonly params?: Values;
+  readonly seed?: number;
+  /** Where the feeds came from (a file's name), for errors. */
+  readonly source?: string;
+}
+
+/** The slides' gate names: + and * for add and mul, the op's name for the rest (ASCII: Graphviz measures no other glyphs). */
+const GATE: Readonly<Record<string, string>> = { add: '+', mul: '*', sub: '-', div: '/', neg: '-x', maximum: 'max', identity: 'copy' };
+
+/** Scalars as the slides round them (0.73, -0.20); a tensor as its shape and its first values. */
+function format(v: NDArray | undefined): string {
+  if (!v) return '';
+  const number = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+  if (v.shape.length === 0) return number(v.data[0]!);
+  const first = Array.from(v.data.subarray(0, 3), number).join(' ');
+  return `[${v.shape.join('x')}] ${first}${v.data.length > 3 ? ' ...' : ''}`;
+}
+
+const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** The DOT text of the forward graph, each wire carrying its value and (with a loss) its gradient. */
+export function graphDot(g: Graph, options: DrawOptions & { params: Values }): string {
+  const { loss, outputs = {} } = options;
+  const targets = [...(loss ? [loss] : []), ...Object.values(outputs)];
+  if (targets.length === 0) throw new FlatgradError(`drawGraph: give a loss or outputs to draw graph '${g.name}'`);
+  const forward = g.nodes.filter((n) => n.phase === 'forward');
+  const needed = ancestors(g.nodes, targets);
+  const drawn = forward.filter((n) => needed.has(n) && n.op !== 'const');
+  const wrt = options.wrt ?? g.params();
+  if (loss) grad(loss, wrt); // names every gradient grad_<name> (memoized: the same nodes compile() makes)
+  const gradOf = new Map<Tensor, Tensor>();
+  for (const n of drawn) {
+    const gn = loss ? g.get(`grad_${n.name}`) : undefined;
+    if (gn) gradOf.set(n, gn);
+  }
+  const values = interpret([...drawn, ...gradOf.values()], { dims: options.dims, feeds: options.feeds, params: options.params });
+  const id = (n: Tensor) => `n${n.id}`;
+  const wire = (n: Tensor) => {
+    const v = format(values.get(n));
+    const d = gradOf.has(n) ? format(values.get(gradOf.get(n)!)) : '';
+    return `<<font color="darkgreen">${escape(v)}</font>${d ? `<br/><font color="red">${escape(d)}</font>` : ''}>`;
+  };
+  const lines = [
+    `digraph ${JSON.stringify(g.name)} {`,
+    '  rankdir=LR; nodesep=0.4; ranksep=0.9;',
+    '  node [fontname="Helvetica", fontsize=12]; edge [fontname="Helvetica", fontsize=11, arrowsize=0.6];',
+  ];
+  for (const n of drawn) {
+    if (n.op === 'input' || n.op === 'param') lines.push(`  ${id(n)} [shape=plaintext, label=${JSON.stringify(n.name)}];`);
+    else {
+      const label = GATE[n.op] ?? n.op;
+      lines.push(`  ${id(n)} [shape=circle, width=0.55, fixedsize=${label.length <= 3}, label=${JSON.stringify(label)}, tooltip=${JSON.stringify(n.autoNamed ? n.op : n.name)}];`);
+    }
+  }
+  for (const n of drawn) {
+    for (const i of new Set(n.inputs)) if (drawn.includes(i)) lines.push(`  ${id(i)} -> ${id(n)} [label=${wire(i)}];`);
+  }
+  // Each drawn result leaves the graph on a wire of its own: the loss with its gradient, 1.00.
+  for (const [k, t] of [...(loss ? [['loss', loss] as const] : []), ...Object.entries(outputs)]) {
+    if (!drawn.includes(t)) continue;
+    lines.push(`  out_${id(t)} [shape=plaintext, label=${JSON.stringify(k === 'loss' ? t.name : k)}];`, `  ${id(t)} -> out_${id(t)} [label=${wire(t)}];`);
+  }
+  lines.push('}');
+  return lines.join('\n');
+}
+
+/** The picture as SVG (or its DOT text with `format: 'dot'`), params as a model compiled with `seed` starts unless given. */
+export async function drawGraph(g: Graph, options: DrawOptions & { format?: 'svg' | 'dot' }): Promise<string> {
+  const { loss, outputs, wrt, dims, seed } = options;
+  const model = await compile(g, { ...(loss ? { loss } : {}), ...(outputs ? { outputs } : {}), ...(wrt ? { wrt } : {}), ...(dims ? { dims } : {}), seed, wasm: false });
+  const params: Record<string, ArrayLike<number> | number> = { ...Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, Array.from(v)])), ...options.params };
+  const where = options.source ? `the feeds file '${options.source}'` : 'feeds';
+  const known = new Set([...model.inputs.map((i) => i.name), ...Object.keys(model.params)]);
+  for (const name of Object.keys({ ...options.feeds, ...options.params })) {
+    if (!known.has(name)) throw new FlatgradError(`drawGraph: ${where} gives '${name}', which graph '${g.name}' has no input or param of (it has ${[...known].join(', ')})`);
+  }
+  for (const input of model.inputs) {
+    if (options.feeds?.[input.name] === undefined) throw new FlatgradError(`drawGraph: ${where} has no value for the input '${input.name}' (shape [${input.shape.join(', ')}])`);
+  }
+  let dot: string;
+  try {
+    dot = graphDot(g, { ...options, params });
+  } catch (e) {
+    if (e instanceof FlatgradError) throw new FlatgradError(`drawGraph: ${where}: ${e.message}`);
+    throw e;
+  }
+  if (options.format === 'dot') return dot;
+  const viz = await instance();
+  return viz.renderString(dot, { format: 'svg', engine: 'dot' });
+}
