@@ -10,13 +10,13 @@ import tseslint from 'typescript-eslint';
  * (the kernel IR reads graph nodes' types; ops say what they compute in the IR).
  */
 const layers = {
-  'src/ir/**': ['shape', 'ops', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'draw', 'cli'],
-  'src/ops/**': ['autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'draw', 'cli'],
-  'src/graph/**': ['ir', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'draw', 'cli'],
-  'src/passes/**': ['lower', 'optim', 'codegen', 'runtime', 'draw', 'cli'],
-  'src/lower/**': ['codegen', 'runtime', 'draw', 'cli'],
-  'src/optim/**': ['codegen', 'runtime', 'draw', 'cli'],
-  'src/codegen/**': ['runtime', 'draw', 'cli'],
+  'src/ir/**': ['shape', 'ops', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
+  'src/ops/**': ['autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
+  'src/graph/**': ['ir', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
+  'src/passes/**': ['lower', 'optim', 'codegen', 'runtime', 'learn', 'cli'],
+  'src/lower/**': ['codegen', 'runtime', 'learn', 'cli'],
+  'src/optim/**': ['codegen', 'runtime', 'learn', 'cli'],
+  'src/codegen/**': ['runtime', 'learn', 'cli'],
 };
 
 export default tseslint.config(

@@ -20,5 +20,6 @@ export { cosine, inverseSqrt, linear, stepDecay, warmup, type Schedule } from '.
 export type { Optimizer } from './optim/optimizer.ts';
 export { batches, evaluate, type Batches, type BatchFeeds, type BatchOptions, type Dataset, type DataEntry, type EvaluateOptions, type Evaluation } from './runtime/data.ts';
 export { checkpointHeader, loadCheckpoint, readCheckpoint, saveCheckpoint, writeCheckpoint, type CheckpointHeader, type CheckpointModel } from './runtime/checkpoint.ts';
-export { drawGraph, graphDot, type DrawOptions } from './draw/graph.ts';
+export { drawGraph, graphDot, type DrawOptions } from './learn/picture.ts';
+export { explain, type ExplainOptions, type ExplainStep } from './learn/explain.ts';
 export { VERSION } from './version.ts';

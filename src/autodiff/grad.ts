@@ -7,6 +7,14 @@ import { getOp } from '../ops/registry.ts';
 
 const memo = new WeakMap<Tensor, Map<Tensor, Tensor>>();
 
+/** Each forward gate's chain-rule steps: by operand, the contribution it sends back (undefined: none). */
+const steps = new WeakMap<Tensor, readonly (Tensor | undefined)[]>();
+
+/** The contributions a forward gate sends to each operand's gradient, once grad() has run through it. */
+export function chainRuleOf(gate: Tensor): readonly (Tensor | undefined)[] | undefined {
+  return steps.get(gate);
+}
+
 /**
  * Add the backward pass for d(loss)/d(each of wrt) to the loss's graph and return the gradient nodes.
  * Gradients are ordinary nodes named grad_<name>, so they compile, print and differentiate like any other.
@@ -61,6 +69,7 @@ function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>
       const vjp = getOp(n.op).vjp;
       if (!vjp) continue;
       const grads = vjp(total, n);
+      steps.set(n, n.inputs.map((input, k) => (active(input) ? (grads[k] ?? undefined) : undefined)));
       n.inputs.forEach((input, k) => {
         const gi = grads[k];
         if (!gi || !active(input)) return;

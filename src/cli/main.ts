@@ -3,7 +3,9 @@ import { FlatgradError } from '../graph/errors.ts';
 import { VERSION } from '../version.ts';
 import type { CompileOptions } from '../runtime/compile.ts';
 import { writeFileSync } from 'node:fs';
-import { drawGraph } from '../draw/graph.ts';
+import type { Graph } from '../graph/graph.ts';
+import { explain } from '../learn/explain.ts';
+import { drawGraph } from '../learn/picture.ts';
 import { loadModelFile, readFeedsFile, writeModelModule } from './model-file.ts';
 
 function dimsOption(value: string, previous: Record<string, number> = {}): Record<string, number> {
@@ -66,13 +68,35 @@ program
   .action(async (model: string, opts: { feeds?: string; dims?: Record<string, number>; seed: number; format: string; out: string }) => {
     if (opts.format !== 'svg' && opts.format !== 'dot') throw new FlatgradError(`--format must be svg or dot, got '${opts.format}'`);
     const { graph, loss, outputs, wrt, dims } = await loadModelFile(model);
-    const values = opts.feeds ? readFeedsFile(opts.feeds) : {};
-    const params = Object.fromEntries(Object.entries(values).filter(([k]) => graph.params().some((p) => p.name === k)));
-    const feeds = Object.fromEntries(Object.entries(values).filter(([k]) => !(k in params)));
+    const { feeds, params } = splitFeeds(graph, opts.feeds);
     const text = await drawGraph(graph, { loss, outputs, wrt, dims: { ...dims, ...opts.dims }, feeds, params, seed: opts.seed, format: opts.format, source: opts.feeds });
     writeFileSync(opts.out, text);
     console.log(`wrote ${opts.out}`);
   });
+
+program
+  .command('explain')
+  .description("backprop gate by gate: each chain-rule step of a model file's loss, [downstream] = [local] × [upstream], with values")
+  .argument('<model>', 'the model file, e.g. examples/lecture/sigmoid_neuron.ts')
+  .option('-f, --feeds <file.json>', "a JSON object of the inputs' values (and any params', else a model's seeded init)")
+  .option('-d, --dims <NAME=SIZE,...>', 'bind symbolic dims (repeatable; overrides the file)', dimsOption)
+  .option('--seed <n>', 'the seed of the params not in the feeds file', (v) => Number(v), 0)
+  .action(async (model: string, opts: { feeds?: string; dims?: Record<string, number>; seed: number }) => {
+    const { graph, loss, wrt, dims } = await loadModelFile(model);
+    if (!loss) throw new FlatgradError(`explain: model file '${model}' has no loss to backpropagate from`);
+    const { feeds, params } = splitFeeds(graph, opts.feeds);
+    console.log((await explain(graph, { loss, wrt, dims: { ...dims, ...opts.dims }, feeds, params, seed: opts.seed, source: opts.feeds })).text);
+  });
+
+/** A feeds file's values, split into the graph's params and its inputs' feeds. */
+function splitFeeds(graph: Graph, file?: string): { feeds: Record<string, number | number[]>; params: Record<string, number | number[]> } {
+  const values = file ? readFeedsFile(file) : {};
+  const isParam = (k: string) => graph.params().some((p) => p.name === k);
+  return {
+    feeds: Object.fromEntries(Object.entries(values).filter(([k]) => !isParam(k))),
+    params: Object.fromEntries(Object.entries(values).filter(([k]) => isParam(k))),
+  };
+}
 
 try {
   await program.parseAsync();

@@ -1,4 +1,4 @@
-// The lecture's pictures (src/draw/graph.ts): the sigmoid neuron and f = (x + y)·z drawn with the slides' values
+// The lecture's pictures (src/learn/picture.ts): the sigmoid neuron and f = (x + y)·z drawn with the slides' values
 // above each wire and gradients below it, laid out by Graphviz (WebAssembly); DOT that Graphviz parses; the CLI's
 // `flatgrad graph` and its errors; drawing changes nothing that is compiled.
 import { spawnSync } from 'node:child_process';

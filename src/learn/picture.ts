@@ -88,17 +88,7 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values }): s
 
 /** The picture as SVG (or its DOT text with `format: 'dot'`), params as a model compiled with `seed` starts unless given. */
 export async function drawGraph(g: Graph, options: DrawOptions & { format?: 'svg' | 'dot' }): Promise<string> {
-  const { loss, outputs, wrt, dims, seed } = options;
-  const model = await compile(g, { ...(loss ? { loss } : {}), ...(outputs ? { outputs } : {}), ...(wrt ? { wrt } : {}), ...(dims ? { dims } : {}), seed, wasm: false });
-  const params: Record<string, ArrayLike<number> | number> = { ...Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, Array.from(v)])), ...options.params };
-  const where = options.source ? `the feeds file '${options.source}'` : 'feeds';
-  const known = new Set([...model.inputs.map((i) => i.name), ...Object.keys(model.params)]);
-  for (const name of Object.keys({ ...options.feeds, ...options.params })) {
-    if (!known.has(name)) throw new FlatgradError(`drawGraph: ${where} gives '${name}', which graph '${g.name}' has no input or param of (it has ${[...known].join(', ')})`);
-  }
-  for (const input of model.inputs) {
-    if (options.feeds?.[input.name] === undefined) throw new FlatgradError(`drawGraph: ${where} has no value for the input '${input.name}' (shape [${input.shape.join(', ')}])`);
-  }
+  const { params, where } = await learnerValues(g, options, 'drawGraph');
   let dot: string;
   try {
     dot = graphDot(g, { ...options, params });
@@ -109,4 +99,23 @@ export async function drawGraph(g: Graph, options: DrawOptions & { format?: 'svg
   if (options.format === 'dot') return dot;
   const viz = await instance();
   return viz.renderString(dot, { format: 'svg', engine: 'dot' });
+}
+
+/**
+ * The values a picture or an explanation shows: every param (given, else as a model compiled with `seed` starts),
+ * and the feeds checked against the graph's inputs, with errors naming where the feeds came from.
+ */
+export async function learnerValues(g: Graph, options: DrawOptions, who: string): Promise<{ params: Values; where: string }> {
+  const { loss, outputs, wrt, dims, seed } = options;
+  const model = await compile(g, { ...(loss ? { loss } : {}), ...(outputs ? { outputs } : {}), ...(wrt ? { wrt } : {}), ...(dims ? { dims } : {}), seed, wasm: false });
+  const params: Record<string, ArrayLike<number> | number> = { ...Object.fromEntries(Object.entries(model.params).map(([k, v]) => [k, Array.from(v)])), ...options.params };
+  const where = options.source ? `the feeds file '${options.source}'` : 'feeds';
+  const known = new Set([...model.inputs.map((i) => i.name), ...Object.keys(model.params)]);
+  for (const name of Object.keys({ ...options.feeds, ...options.params })) {
+    if (!known.has(name)) throw new FlatgradError(`${who}: ${where} gives '${name}', which graph '${g.name}' has no input or param of (it has ${[...known].join(', ')})`);
+  }
+  for (const input of model.inputs) {
+    if (options.feeds?.[input.name] === undefined) throw new FlatgradError(`${who}: ${where} has no value for the input '${input.name}' (shape [${input.shape.join(', ')}])`);
+  }
+  return { params, where };
 }
