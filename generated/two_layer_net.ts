@@ -340,10 +340,15 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
   function backward_pass(): void {
     const grad_loss = 1;
+    // grad of: s4 = square(s3), to s3
     for (let i = 0; i < 640; i++) grad_s3[i] = grad_loss * 2 * s3[i];
+    // grad of: y_pred = h · w2, to h
     gemm_64x10x100_tB(grad_s3, w2, grad_s0); // grad_s0 = grad_s3 · w2ᵀ
+    // grad of: y_pred = h · w2, to w2
     gemm_100x64x10_tA(h, grad_s3, grad_w2); // grad_w2 = hᵀ · grad_s3
+    // grad of: h = sigmoid(s0), to s0
     loop_grad_s0(); // grad_s0[i] = grad_s0[i] * (1 - h[i]) * h[i];
+    // grad of: s0 = x · w1, to w1
     gemm_1000x64x100_tA(x, grad_s0, grad_w1); // grad_w1 = xᵀ · grad_s0
   }
 

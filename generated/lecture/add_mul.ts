@@ -173,10 +173,10 @@ export function createModel(options: { seed?: number } = {}): Model {
 
   function backward_pass(): void {
     const grad_f = 1;
-    const grad_q = grad_f * z;
-    const grad_z = grad_f * q;
-    const grad_y = grad_q;
-    const grad_x = grad_q;
+    const grad_q = grad_f * z; // grad of: f = q * z, to q
+    const grad_z = grad_f * q; // grad of: f = q * z, to z
+    const grad_y = grad_q; // grad of: q = x + y, to y
+    const grad_x = grad_q; // grad of: q = x + y, to x
     grads.x[0] = grad_x;
     grads.y[0] = grad_y;
     grads.z[0] = grad_z;

@@ -203,21 +203,27 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
   function backward_pass(): void {
     const grad_L = 1;
+    // grad of: L = sum(s1), to s1
     for (let i = 0; i < 8; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(t1)
+    // grad of: s1 = y * upstream, to y
     for (let i = 0; i < 8; i++) grad_y[i] = grad_s1[i] * upstream[i];
+    // grad of: y = x · w, to x
     // t5 = transpose(w)
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
         t5[i0 * 3 + i1] = w[i1 * 4 + i0];
       }
     }
+    // grad of: y = x · w, to x
     matmul(grad_y, t5, grad_x, 2, 4, 3); // grad_x = grad_y · t5
+    // grad of: y = x · w, to w
     // t7 = transpose(x)
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 2; i1++) {
         t7[i0 * 2 + i1] = x[i1 * 3 + i0];
       }
     }
+    // grad of: y = x · w, to w
     matmul(t7, grad_y, grad_w, 3, 2, 4); // grad_w = t7 · grad_y
   }
 

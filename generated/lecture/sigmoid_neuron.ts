@@ -206,15 +206,15 @@ export function createModel(options: { seed?: number } = {}): Model {
 
   function backward_pass(): void {
     const grad_L = 1;
-    const grad_s3 = grad_L * (1 - L) * L;
-    const grad_s2 = grad_s3;
-    const grad_s1 = grad_s2;
-    const grad_w1 = grad_s1 * x1;
-    const grad_x1 = grad_s1 * w1;
-    const grad_s0 = grad_s2;
-    const grad_w0 = grad_s0 * x0;
-    const grad_x0 = grad_s0 * w0;
-    const grad_w2 = grad_s3;
+    const grad_s3 = grad_L * (1 - L) * L; // grad of: L = sigmoid(s3), to s3
+    const grad_s2 = grad_s3; // grad of: s3 = s2 + w2, to s2
+    const grad_s1 = grad_s2; // grad of: s2 = s0 + s1, to s1
+    const grad_w1 = grad_s1 * x1; // grad of: s1 = w1 * x1, to w1
+    const grad_x1 = grad_s1 * w1; // grad of: s1 = w1 * x1, to x1
+    const grad_s0 = grad_s2; // grad of: s2 = s0 + s1, to s0
+    const grad_w0 = grad_s0 * x0; // grad of: s0 = w0 * x0, to w0
+    const grad_x0 = grad_s0 * w0; // grad of: s0 = w0 * x0, to x0
+    const grad_w2 = grad_s3; // grad of: s3 = s2 + w2, to w2
     grads.w0[0] = grad_w0;
     grads.x0[0] = grad_x0;
     grads.w1[0] = grad_w1;

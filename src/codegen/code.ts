@@ -47,3 +47,8 @@ export function ternary(cond: Code, a: Code, b: Code): Code {
 export function quote(text: string): string {
   return JSON.stringify(text).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
+
+/** Text safe inside a // comment: control and format characters, and line breaks, written as \u{…}. */
+export function commentText(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}

@@ -8,6 +8,7 @@ import type { Graph, Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
 import type { NDArray } from '../ops/registry.ts';
+import { INFIX } from '../passes/program.ts';
 import { learnerValues, type DrawOptions } from './picture.ts';
 
 export interface ExplainOptions extends DrawOptions {
@@ -40,8 +41,6 @@ const ROLE: Readonly<Record<string, string>> = {
   relu: 'relu routes its gradient where its input was positive',
   matmul: 'the matmul gate multiplies by the other operand, transposed',
 };
-
-const INFIX: Readonly<Record<string, string>> = { add: '+', sub: '-', mul: '*', div: '/', matmul: '·' };
 
 /** A node as an expression over named values (forward values and gradients), a few levels deep; `leaves` collects those. */
 function formula(t: Tensor, named: (t: Tensor) => boolean, leaves: Set<Tensor>, depth = 0): string {

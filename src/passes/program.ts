@@ -3,6 +3,7 @@ import type { Site } from '../graph/source.ts';
 import { ancestors } from '../graph/node.ts';
 import type { Attrs } from '../graph/node.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
+import { chainRuleOf } from '../autodiff/grad.ts';
 
 /** A node of the program the passes rewrite: a copy of a graph node with its shape bound. The user's graph is never changed. */
 export class PNode implements Node {
@@ -18,6 +19,8 @@ export class PNode implements Node {
     public autoNamed: boolean,
     /** The shape as declared, symbols and all (for leaves' comments). */
     readonly symbolic: Shape,
+    /** For a backward node: the forward gate whose chain-rule step it is (`L = sigmoid(s3), to s3`), for its comment. */
+    public gradOf?: string,
   ) {}
 }
 
@@ -45,8 +48,59 @@ export function programGraph(
     copy.set(t, n);
     nodes.push(n);
   }
+  provenance(all, copy);
   const map = (m: ReadonlyMap<string, Tensor>) => new Map([...m].map(([k, t]) => [k, copy.get(t)!]));
   return { nodes, loss: roots.loss && copy.get(roots.loss), grads: map(roots.grads), outputs: map(roots.outputs) };
+}
+
+/** The ops the lecture writes infix. */
+export const INFIX: Readonly<Record<string, string>> = { add: '+', sub: '-', mul: '*', div: '/', matmul: '·' };
+
+/** A forward gate as the lecture writes it: `s1 = w1 * x1`, `L = sigmoid(s3)`. */
+export function describeGate(t: Node): string {
+  const args = t.inputs.map((i) => (i.op === 'const' ? String(i.attrs.value) : i.name));
+  const infix = INFIX[t.op];
+  return `${t.name} = ${infix && args.length === 2 ? `${args[0]} ${infix} ${args[1]}` : `${t.op}(${args.join(', ')})`}`;
+}
+
+/**
+ * Which chain-rule step each backward node is (what autodiff recorded): a gate's contribution to an operand's
+ * gradient, the name it takes when passed on as it is (the add gate), or the copy gate's sum of several.
+ */
+function provenance(all: readonly Tensor[], copy: ReadonlyMap<Tensor, PNode>): void {
+  const byName = new Map(all.map((t) => [t.name, t]));
+  const senders = new Map<Tensor, Tensor[]>();
+  for (const gate of all) {
+    const steps = chainRuleOf(gate);
+    if (!steps) continue;
+    const upstream = byName.get(`grad_${gate.name}`);
+    steps.forEach((c, k) => {
+      if (!c) return;
+      const input = gate.inputs[k]!;
+      senders.set(input, [...(senders.get(input) ?? []), gate]);
+      const note = `${describeGate(gate)}, to ${input.op === 'const' ? 'a constant' : input.name}`;
+      const target = byName.get(`grad_${input.name}`);
+      const passed = target && target.op === 'identity' && target.inputs[0] === c ? target : undefined;
+      for (const t of [c === upstream ? undefined : c, passed]) {
+        const n = t && copy.get(t);
+        if (n && !n.gradOf) n.gradOf = note;
+      }
+      // The step's own intermediates (relu's mask, a transpose) belong to it too.
+      const walk = (t: Tensor) => {
+        for (const i of t.inputs) {
+          const n = copy.get(i);
+          if (i.phase !== 'backward' || i.name.startsWith('grad_') || !n || n.gradOf) continue;
+          n.gradOf = note;
+          walk(i);
+        }
+      };
+      if (c !== upstream) walk(c);
+    });
+  }
+  for (const [input, gates] of senders) {
+    const n = gates.length > 1 ? copy.get(byName.get(`grad_${input.name}`)!) : undefined;
+    if (n) n.gradOf = `${input.name}, read by ${[...new Set(gates.map((g) => g.name))].join(', ')}: the copy gate adds what they send back`;
+  }
 }
 
 /** Replace nodes (through `subst`, followed to its end) in every input and root, then drop what nothing needs. */
@@ -58,6 +112,11 @@ export function substitute(p: ProgramGraph, subst: ReadonlyMap<PNode, PNode>): P
     return m;
   };
   for (const n of p.nodes) n.inputs = n.inputs.map(find);
+  // A backward node rewritten keeps saying which chain-rule step it is.
+  for (const n of subst.keys()) {
+    const m = find(n);
+    if (n.gradOf && !m.gradOf && m.phase === 'backward') m.gradOf = n.gradOf;
+  }
   const map = (m: Map<string, PNode>) => new Map([...m].map(([k, n]) => [k, find(n)]));
   return deadCode({ nodes: p.nodes.filter((n) => !subst.has(n)), loss: p.loss && find(p.loss), grads: map(p.grads), outputs: map(p.outputs) });
 }

@@ -7,7 +7,7 @@ import { outputsOf, type KExpr, type Load, type MapKernel } from '../../ir/kerne
 import type { Leaf, Program } from '../../lower/program.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
-import { atom, binary, call, literal, quote, ternary, type Code } from '../code.ts';
+import { atom, binary, call, commentText, literal, quote, ternary, type Code } from '../code.ts';
 import { describeOptimizer } from '../../optim/optimizer.ts';
 import { renderAlu, renderFunction } from './alu.ts';
 import { Identifiers } from './identifiers.ts';
@@ -57,7 +57,6 @@ export abstract class ModuleEmitter {
     const { spec } = this.p;
     // The name, path and dims are the user's text: line breaks, control and invisible characters become \u{…}
     // escapes, so each stays inside its one `//` comment line and never runs as code.
-    const commentText = (text: string) => text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
     const file = commentText(spec.site.replace(/:\d+:\d+$/, ''));
     const dims = commentText(Object.entries(spec.dims).map(([k, v]) => `${k}=${v}`).join(', '));
     const bytes = this.p.memory?.bytes ?? [...this.p.params, ...this.p.inputs, ...this.p.buffers].reduce((a, b) => a + b.size, 0) * (spec.dtype === 'f64' ? 8 : 4);
