@@ -4,7 +4,8 @@
 // Single-threaded. Baseline: flatgrad's current TypeScript matmul (templates/prelude) at 256³.
 import { cpus } from 'node:os';
 import { Bench } from 'tinybench';
-import { gemmModule, gemmName, relaxedSimdSupported, scratchBytes, type GemmSpec } from '../src/codegen/wasm/gemm.ts';
+import { gemmModule, relaxedSimdSupported, scratchBytes, type GemmSpec } from '../src/codegen/wasm/gemm.ts';
+import { matmulName } from '../src/ir/kernel.ts';
 import { matmul } from '../templates/prelude/matmul.ts';
 import { matmul_tA } from '../templates/prelude/matmul_tA.ts';
 import { matmul_tB } from '../templates/prelude/matmul_tB.ts';
@@ -37,7 +38,7 @@ function kernels(m: number, k: number, n: number, relaxed: boolean) {
   new Float32Array(memory.buffer).forEach((_, i, f) => { f[i] = rand(); });
   const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
   return specs.map((s) => {
-    const fn = exports[gemmName(s)] as (a: number, b: number, c: number, bias: number, scratch: number) => void;
+    const fn = exports[matmulName(s)] as (a: number, b: number, c: number, bias: number, scratch: number) => void;
     return () => fn(a, b, c, bias, scratch);
   });
 }

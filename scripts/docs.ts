@@ -47,7 +47,7 @@ export async function walkthrough(): Promise<Map<string, string>> {
   for (const [title, name, spec, intro] of sections) {
     const { graph, loss, wrt, outputs } = spec;
     const { feeds, params } = values(name, spec);
-    files.set(`docs/${name}.svg`, await drawGraph(graph, { loss, wrt, feeds, params }));
+    files.set(`docs/${name}.svg`, await drawGraph(graph, { loss, wrt, feeds, params, optimize: spec.optimize }));
     const { text: steps } = await explain(graph, { loss, wrt, feeds, params });
     const source = emit(graph, { loss, wrt, outputs, optimize: spec.optimize });
     const body = source.slice(source.indexOf('function forward_pass'), source.indexOf('\n  }\n', source.indexOf('function backward_pass')) + 4);

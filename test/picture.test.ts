@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { instance } from '@viz-js/viz';
 import { describe, expect, it } from 'vitest';
 import { drawGraph, emit, graph } from '../src/index.ts';
+import { readFeedsFile } from '../src/cli/model-file.ts';
 import addMul from '../examples/lecture/add_mul.ts';
 import sigmoidNeuron from '../examples/lecture/sigmoid_neuron.ts';
 import reluVector from '../examples/lecture/relu_vector.ts';
+import twoLayerNet from '../examples/two_layer_net.ts';
 
 /** The forward value and gradient written on the wire from `from` into the gate `to` (by their labels) in DOT. */
 function wire(dot: string, from: string, gate: string, nth = 0): [string, string] {
@@ -60,6 +62,18 @@ describe('drawGraph: the lecture\'s pictures', () => {
     expect(result.status).toBe('success');
   });
 
+  it('the optimized two-layer net: its fused kernels outlined, named as the generated code names them', async () => {
+    const { graph: g, ...options } = twoLayerNet;
+    const { N, D_in, D_out } = options.dims;
+    const dot = await drawGraph(g, { ...options, feeds: { x: new Array(N * D_in).fill(0.5), y: new Array(N * D_out).fill(1) }, format: 'dot' });
+    const clusters = [...dot.matchAll(/subgraph cluster_\d+ \{ label="(\w+)"/g)].map((m) => m[1]!);
+    expect(clusters).toEqual(expect.arrayContaining(['gemm_64x1000x100', 'loop_h', 'gemm_64x100x10']));
+    // every name is a kernel's in the generated code: the Wasm kernels' on the CPU, the WGSL entry points on WebGPU
+    const source = readFileSync('generated/two_layer_net.ts', 'utf8') + readFileSync('generated/two_layer_net.webgpu.ts', 'utf8');
+    for (const name of clusters) expect(source).toMatch(new RegExp(`\\b${name}\\(`));
+    expect((await instance()).render(dot, { format: 'svg' }).errors).toEqual([]);
+  });
+
   it('drawing changes nothing that is compiled', async () => {
     const g = graph('unchanged');
     const x = g.input('x', [3]);
@@ -88,6 +102,12 @@ describe('flatgrad graph (CLI)', () => {
     expect(readFileSync(join(dir, 'g.dot'), 'utf8')).toMatch(/^digraph "sigmoid_neuron" \{/);
   });
 
+  it('a bad feeds file is an error naming the file and exits 1', () => {
+    const run = cli('examples/lecture/sigmoid_neuron.ts', '--feeds', file('bad.json', '{ "x0": -1 }'), '--out', join(dir, 'bad.svg'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/flatgrad: drawGraph: the feeds file '.*bad\.json' has no value for the input 'x1'/);
+  });
+
   it.each([
     ['not JSON', 'nope', /the feeds file '.*bad\.json' is not JSON/],
     ['not an object', '[1, 2]', /must hold a JSON object/],
@@ -95,9 +115,9 @@ describe('flatgrad graph (CLI)', () => {
     ['a missing feed', '{ "x0": -1 }', /has no value for the input 'x1'/],
     ['an unknown name', '{ "x0": -1, "x1": -2, "q": 1 }', /gives 'q', which graph 'sigmoid_neuron' has no input or param of/],
     ['a mis-shaped feed', '{ "x0": -1, "x1": [1, 2] }', /the feeds file '.*bad\.json': interpret: input 'x1' has 2 values, shape \[\] holds 1/],
-  ])('a feeds file with %s is an error naming the file and the feed', (_, text, message) => {
-    const run = cli('examples/lecture/sigmoid_neuron.ts', '--feeds', file('bad.json', text), '--out', join(dir, 'bad.svg'));
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(message);
+  ])('a feeds file with %s is an error naming the file and the feed', async (_, text, message) => {
+    const path = file('bad.json', text);
+    const { graph: g, ...options } = sigmoidNeuron;
+    await expect((async () => drawGraph(g, { ...options, feeds: readFeedsFile(path), source: path, format: 'dot' }))()).rejects.toThrow(message);
   });
 });

@@ -3,7 +3,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../templates/prelude/random.ts';
 import { F32, FunctionBody, I32, ModuleBuilder, sleb, uleb, V128 } from '../src/codegen/wasm/encoder.ts';
-import { gemmModule, gemmName, relaxedProbeBytes, relaxedSimdSupported, scratchBytes, type GemmOptions, type GemmSpec } from '../src/codegen/wasm/gemm.ts';
+import { matmulName } from '../src/ir/kernel.ts';
+import { gemmModule, relaxedProbeBytes, relaxedSimdSupported, scratchBytes, type GemmOptions, type GemmSpec } from '../src/codegen/wasm/gemm.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const gemmUrl = pathToFileURL(`${root}src/codegen/wasm/gemm.ts`).href;
@@ -91,7 +92,7 @@ function run(memory: WebAssembly.Memory, fn: Kernel, cs: Case, s: GemmSpec, scra
   fn(L.a, L.b, L.c, L.bias, L.scratch);
   const out = f.slice(L.c / 4, L.c / 4 + cs.m * cs.n);
   const changed = (x: Float32Array, at: number) => x.reduce((count, v, i) => count + (f[at / 4 + i] === v ? 0 : 1), 0);
-  expect(changed(a, L.a) + changed(b, L.b) + changed(cs.bias, L.bias), `${gemmName(s)} changed its inputs`).toBe(0);
+  expect(changed(a, L.a) + changed(b, L.b) + changed(cs.bias, L.bias), `${matmulName(s)} changed its inputs`).toBe(0);
   // every float outside the operands and the scratch area is still the sentinel
   const regions = [[L.a, a.length], [L.b, b.length], [L.c, cs.m * cs.n], [L.bias, cs.n], [L.scratch, scratch / 4]] as const;
   let outside = 0;
@@ -99,7 +100,7 @@ function run(memory: WebAssembly.Memory, fn: Kernel, cs: Case, s: GemmSpec, scra
     if (regions.some(([o, len]) => i >= o / 4 && i < o / 4 + len)) continue;
     if (f[i] !== SENTINEL) outside++;
   }
-  expect(outside, `${gemmName(s)} wrote outside its operands`).toBe(0);
+  expect(outside, `${matmulName(s)} wrote outside its operands`).toBe(0);
   return out;
 }
 
@@ -132,8 +133,8 @@ function checkAll(specs: readonly GemmSpec[], options: GemmOptions): Map<string,
     expect(WebAssembly.validate(bytes)).toBe(true);
     const pages = Math.ceil(layout(cs, group[0]!, scratch).end / 65536) + 1;
     const { memory, exports } = instantiate(bytes, pages);
-    expect(Object.keys(exports).sort()).toEqual(group.map(gemmName).sort());
-    for (const s of group) worst.set(gemmName(s), worstError(cs, s, run(memory, exports[gemmName(s)]!, cs, s, scratch)));
+    expect(Object.keys(exports).sort()).toEqual(group.map((s) => matmulName(s)).sort());
+    for (const s of group) worst.set(matmulName(s), worstError(cs, s, run(memory, exports[matmulName(s)]!, cs, s, scratch)));
   }
   return worst;
 }
@@ -235,12 +236,12 @@ describe('encoder', () => {
 
 describe('gemm names and API', () => {
   it('names read like the lecture: shape, transposes, then the fused parts', () => {
-    expect(gemmName({ m: 64, k: 1000, n: 100, transA: false, transB: false })).toBe('gemm_64x1000x100');
-    expect(gemmName({ m: 100, k: 64, n: 10, transA: true, transB: false })).toBe('gemm_100x64x10_tA');
-    expect(gemmName({ m: 64, k: 10, n: 100, transA: false, transB: true })).toBe('gemm_64x10x100_tB');
-    expect(gemmName({ m: 2, k: 3, n: 4, transA: true, transB: true, accumulate: true })).toBe('gemm_2x3x4_tAtB_acc');
-    expect(gemmName({ m: 2, k: 3, n: 4, transA: false, transB: false, bias: true, relu: true })).toBe('gemm_2x3x4_bias_relu');
-    expect(gemmName({ m: 2, k: 3, n: 4, transA: false, transB: true, accumulate: true, bias: true, relu: true })).toBe('gemm_2x3x4_tB_acc_bias_relu');
+    expect(matmulName({ m: 64, k: 1000, n: 100, transA: false, transB: false })).toBe('gemm_64x1000x100');
+    expect(matmulName({ m: 100, k: 64, n: 10, transA: true, transB: false })).toBe('gemm_100x64x10_tA');
+    expect(matmulName({ m: 64, k: 10, n: 100, transA: false, transB: true })).toBe('gemm_64x10x100_tB');
+    expect(matmulName({ m: 2, k: 3, n: 4, transA: true, transB: true, accumulate: true })).toBe('gemm_2x3x4_tAtB_acc');
+    expect(matmulName({ m: 2, k: 3, n: 4, transA: false, transB: false, bias: true, relu: true })).toBe('gemm_2x3x4_bias_relu');
+    expect(matmulName({ m: 2, k: 3, n: 4, transA: false, transB: true, accumulate: true, bias: true, relu: true })).toBe('gemm_2x3x4_tB_acc_bias_relu');
   });
 
   it('exports one function per distinct spec, each (i32 × 5) -> ()', () => {
@@ -319,8 +320,8 @@ describe('gemm equals a float64 reference', () => {
           at[last] = memory.buffer.byteLength - sizes[last];
           const { a, b } = stored(cs, s);
           f.set(a, at.a! / 4); f.set(b, at.b! / 4); f.set(cs.c0, at.c! / 4); f.set(cs.bias, at.bias! / 4);
-          exports[gemmName(s)]!(at.a!, at.b!, at.c!, at.bias!, at.scratch!);
-          expect(worstError(cs, s, f.slice(at.c! / 4, at.c! / 4 + m * n)), `${gemmName(s)} with ${last} last`).toBeLessThanOrEqual(1);
+          exports[matmulName(s)]!(at.a!, at.b!, at.c!, at.bias!, at.scratch!);
+          expect(worstError(cs, s, f.slice(at.c! / 4, at.c! / 4 + m * n)), `${matmulName(s)} with ${last} last`).toBeLessThanOrEqual(1);
         }
       }
     }
@@ -330,7 +331,8 @@ describe('gemm equals a float64 reference', () => {
 /** Runs the cases in a child Node with relaxed SIMD enabled; returns each C, base64 f32. */
 function runRelaxedInChild(cases: { spec: GemmSpec; a: string; b: string; c: string; bias: string }[]) {
   const script = `
-    import { gemmModule, gemmName, scratchBytes, relaxedSimdSupported } from ${JSON.stringify(gemmUrl)};
+    import { gemmModule, scratchBytes, relaxedSimdSupported } from ${JSON.stringify(gemmUrl)};
+    import { matmulName } from ${JSON.stringify(new URL('../src/ir/kernel.ts', import.meta.url).href)};
     let input = ''; for await (const chunk of process.stdin) input += chunk;
     const cases = JSON.parse(input);
     const f32 = (s) => new Float32Array(Uint8Array.from(Buffer.from(s, 'base64')).buffer);
@@ -342,7 +344,7 @@ function runRelaxedInChild(cases: { spec: GemmSpec; a: string; b: string; c: str
       const A = f32(a), B = f32(b), C = f32(c), bi = f32(bias);
       const off = [0]; for (const x of [A, B, C, bi]) off.push(off[off.length - 1] + Math.ceil(x.length / 4) * 16 + 64);
       const memory = new WebAssembly.Memory({ initial: Math.ceil((off[4] + scratchBytes([spec])) / 65536) + 1 });
-      const fn = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports[gemmName(spec)];
+      const fn = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports[matmulName(spec)];
       const mem = new Float32Array(memory.buffer);
       mem.set(A, off[0] / 4); mem.set(B, off[1] / 4); mem.set(C, off[2] / 4); mem.set(bi, off[3] / 4);
       fn(off[0], off[1], off[2], off[3], off[4]);
@@ -382,7 +384,7 @@ describe('relaxed SIMD (f32x4.relaxed_madd)', () => {
     expect(result.supported).toBe(true);
     expect(result.validated).toBe(true);
     const failures = cases
-      .map(({ cs, spec }, i) => [gemmName(spec), worstError(cs, spec, fromB64(result.outputs[i]!))] as const)
+      .map(({ cs, spec }, i) => [matmulName(spec), worstError(cs, spec, fromB64(result.outputs[i]!))] as const)
       .filter(([, e]) => !(e <= 1));
     expect(failures).toEqual([]);
   });

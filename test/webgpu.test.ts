@@ -1,130 +1,13 @@
-// The WebGPU target on real WebGPU implementations (test/webgpu.ts): every emitted shader compiles and validates on
-// Dawn's null adapter (no driver needed), and on the machine's adapter (lavapipe here) the compiled models compute
-// what the CPU backends compute, train like them step for step, and refuse bad feeds and non-finite steps as they do.
+// The WebGPU target on the machine's adapter (lavapipe here; test/webgpu.ts): the compiled models compute what the
+// CPU backends compute, train like them step for step, and refuse bad feeds and non-finite steps as they do.
+// test/webgpu_shaders.test.ts checks every shader on Dawn's null adapter.
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import {
-  allComposites, allOps, compile, graph, interpret, loadCheckpoint, mulberry32, randn, saveCheckpoint,
-  type Graph, type Tensor,
-} from '../src/index.ts';
-import { deviceOf } from '../src/runtime/webgpu.ts';
-import type { Rng } from '../templates/prelude/random.ts';
+import { expect, it } from 'vitest';
+import { allComposites, allOps, compile, graph, interpret, loadCheckpoint, mulberry32, randn, saveCheckpoint } from '../src/index.ts';
 import twoLayerNet from '../examples/two_layer_net.ts';
-import addMul from '../examples/lecture/add_mul.ts';
-import sigmoidNeuron from '../examples/lecture/sigmoid_neuron.ts';
-import reluVector from '../examples/lecture/relu_vector.ts';
-import matmulExample from '../examples/lecture/matmul.ts';
-import { buildCase, recipeFromSeed } from './fuzz/graphs.ts';
 import { webgpuProperty } from './fuzz/variants.ts';
 import { rejected } from './helpers.ts';
-import { describeOnGpu, nullDevice, recording, validationErrors } from './webgpu.ts';
-
-type Spec = { graph: Graph; loss?: Tensor; outputs?: Record<string, Tensor>; wrt?: Tensor[]; dims?: Record<string, number> };
-const lecture: Record<string, Spec> = { add_mul: addMul, sigmoid_neuron: sigmoidNeuron, relu_vector: reluVector, matmul: matmulExample };
-const reference = JSON.parse(readFileSync(new URL('./fixtures/lecture-examples.json', import.meta.url), 'utf8')) as {
-  examples: { name: string; inputs: Record<string, number | number[] | number[][]>; upstream?: number[] | number[][]; output: number | number[] | number[][]; grads: Record<string, number | number[] | number[][]> }[];
-};
-const flat = (v: number | number[] | number[][]): number[] => (typeof v === 'number' ? [v] : (v as number[][]).flat());
-
-/** Standard normal floats; integers uniform in the range they index. */
-function randomFeeds(inputs: readonly { name: string; shape: readonly number[]; bound?: number }[], rng: Rng): Record<string, number | number[]> {
-  const draw = (bound?: number) => (bound === undefined ? randn(rng) : Math.floor(rng() * bound));
-  return Object.fromEntries(inputs.map((i) => [i.name, i.shape.length === 0 ? draw(i.bound) : Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => draw(i.bound))]));
-}
-
-/** An MLP like examples/mnist.ts, small: ReLU hidden layers, softmax cross-entropy over integer labels. */
-function mlp(name = 'mlp', sizes = [20, 32, 16, 4], n = 24) {
-  const g = graph(name);
-  let h: Tensor = g.input('x', ['N', sizes[0]!]);
-  const labels = g.input('labels', ['N'], 'i32');
-  for (let k = 1; k < sizes.length; k++) {
-    const w = g.param(`w${k}`, [sizes[k - 1]!, sizes[k]!], { init: 'he' });
-    const b = g.param(`b${k}`, [sizes[k]!], { init: 'zeros' });
-    h = h.matmul(w).add(b);
-    if (k < sizes.length - 1) h = h.relu();
-  }
-  const scores = h.named('scores');
-  return { graph: g, loss: scores.softmaxCrossEntropy(labels).named('loss'), outputs: { scores }, dims: { N: n } };
-}
-
-const optimizers = [{ sgd: {} }, { momentum: { nesterov: true } }, { rmsprop: {} }, { adam: {} }, { adamw: { weightDecay: 0.01 } }, { momentum: { weightDecay: 0.1 } }];
-
-/** max |a − b| over max |b|: the error relative to the tensor's scale. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
-describe('every emitted shader compiles and validates on Dawn (the null adapter: no driver needed)', () => {
-  /** Compiles on the null device, runs forward, backward and a step, and returns every message and validation error. */
-  async function problems(spec: Spec, options: object = {}): Promise<string[]> {
-    const { device, modules } = recording(await nullDevice());
-    const errors = await validationErrors(device, async () => {
-      const model = await compile(spec.graph, { ...spec, ...options, target: 'webgpu', device });
-      const feeds = randomFeeds(model.inputs, mulberry32(1));
-      model.forward(feeds);
-      if (spec.loss) {
-        model.backward();
-        model.step(feeds, 0.01);
-      }
-      await device.queue.onSubmittedWorkDone(); // (not sync(): buffers read back from the null adapter hold garbage)
-      model.dispose();
-    });
-    expect(modules).toHaveLength(1);
-    const messages = (await modules[0]!.getCompilationInfo()).messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`);
-    return [...messages, ...errors];
-  }
-
-  it.each(Object.keys(lecture))('the lecture example %s', async (name) => {
-    expect(await problems(lecture[name]!)).toEqual([]);
-  });
-
-  it.each(optimizers.map((o) => [JSON.stringify(o), o] as const))('the two-layer net and an MLP with %s', async (_, optimizer) => {
-    expect(await problems(twoLayerNet, { optimizer })).toEqual([]);
-    expect(await problems(mlp(), { optimizer })).toEqual([]);
-  });
-
-  it.each([...allOps(), ...allComposites()].map((op) => [op.name, op] as const))('the op %s', async (name, op) => {
-    const g = graph(`shader_${name}`);
-    const out = op.sample(g, mulberry32(99));
-    expect(await problems({ graph: g, loss: out.sum(), outputs: { out } })).toEqual([]);
-  });
-
-  it('40 fuzzed graphs', async () => {
-    for (let seed = 1; seed <= 40; seed++) {
-      const c = buildCase(recipeFromSeed(seed));
-      expect(await problems({ graph: c.graph, loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims }), c.code).toEqual([]);
-    }
-  }, 60_000);
-});
-
-describe('without a WebGPU adapter', () => {
-  it('compile says what is missing and how to get it, and does not hang', async () => {
-    const e = await rejected(() => deviceOf({ requestAdapter: async () => null } as unknown as GPU, 'here'));
-    expect(e.message).toMatch(/found no GPU adapter/);
-    expect(e.message).toMatch(/Vulkan driver/);
-    expect(e.message).toMatch(/scripts\/install-vulkan\.sh/);
-  });
-
-  it('a device that is not a GPUDevice is named', async () => {
-    const { graph: g, ...options } = addMul;
-    const e = await rejected(() => compile(g, { ...options, target: 'webgpu', device: {} as GPUDevice }));
-    expect(e.message).toMatch(/createModel needs a GPUDevice/);
-  });
-
-  it('f64 and checkFinite: true are refused for the WebGPU target, with what to do instead', async () => {
-    const { graph: g, ...options } = addMul;
-    expect((await rejected(() => compile(g, { ...options, target: 'webgpu', dtype: 'f64' }))).message).toMatch(/computes in f32/);
-    expect((await rejected(() => compile(g, { ...options, target: 'webgpu', checkFinite: true }))).message).toMatch(/runs on the CPU only/);
-  });
-});
+import { describeOnGpu, flat, lecture, mlp, optimizers, randomFeeds, reference, relativeError } from './webgpu.ts';
 
 describeOnGpu('WebGPU computes what the CPU computes', (device) => {
   it.each(Object.keys(lecture))('the lecture example %s: output and gradients equal the reference', async (name) => {

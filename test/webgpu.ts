@@ -3,9 +3,16 @@
 // - the adapter compile(g, { target: 'webgpu' }) takes by default: Mesa's lavapipe on a machine without a GPU, once
 //   scripts/install-vulkan.sh has installed it. Without it the value tests are skipped with the reason in their
 //   name; under CI (CI=true) they fail instead.
+import { readFileSync } from 'node:fs';
 import { create } from 'webgpu';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { graph, randn, type Graph, type Tensor } from '../src/index.ts';
 import { defaultDevice } from '../src/runtime/webgpu.ts';
+import type { Rng } from '../templates/prelude/random.ts';
+import addMul from '../examples/lecture/add_mul.ts';
+import sigmoidNeuron from '../examples/lecture/sigmoid_neuron.ts';
+import reluVector from '../examples/lecture/relu_vector.ts';
+import matmulExample from '../examples/lecture/matmul.ts';
 
 const NULL_GPU = Symbol.for('flatgrad.test.dawn-null');
 
@@ -83,4 +90,48 @@ export function recording(device: GPUDevice): { device: GPUDevice; modules: GPUS
     },
   });
   return { device: spy, modules };
+}
+
+// ---- what the WebGPU tests share (test/webgpu.test.ts on the adapter, test/webgpu_shaders.test.ts on the null one)
+
+export type Spec = { graph: Graph; loss?: Tensor; outputs?: Record<string, Tensor>; wrt?: Tensor[]; dims?: Record<string, number> };
+export const lecture: Record<string, Spec> = { add_mul: addMul, sigmoid_neuron: sigmoidNeuron, relu_vector: reluVector, matmul: matmulExample };
+export const reference = JSON.parse(readFileSync(new URL('./fixtures/lecture-examples.json', import.meta.url), 'utf8')) as {
+  examples: { name: string; inputs: Record<string, number | number[] | number[][]>; upstream?: number[] | number[][]; output: number | number[] | number[][]; grads: Record<string, number | number[] | number[][]> }[];
+};
+export const flat = (v: number | number[] | number[][]): number[] => (typeof v === 'number' ? [v] : (v as number[][]).flat());
+
+/** Standard normal floats; integers uniform in the range they index. */
+export function randomFeeds(inputs: readonly { name: string; shape: readonly number[]; bound?: number }[], rng: Rng): Record<string, number | number[]> {
+  const draw = (bound?: number) => (bound === undefined ? randn(rng) : Math.floor(rng() * bound));
+  return Object.fromEntries(inputs.map((i) => [i.name, i.shape.length === 0 ? draw(i.bound) : Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => draw(i.bound))]));
+}
+
+/** An MLP like examples/mnist.ts, small: ReLU hidden layers, softmax cross-entropy over integer labels. */
+export function mlp(name = 'mlp', sizes = [20, 32, 16, 4], n = 24) {
+  const g = graph(name);
+  let h: Tensor = g.input('x', ['N', sizes[0]!]);
+  const labels = g.input('labels', ['N'], 'i32');
+  for (let k = 1; k < sizes.length; k++) {
+    const w = g.param(`w${k}`, [sizes[k - 1]!, sizes[k]!], { init: 'he' });
+    const b = g.param(`b${k}`, [sizes[k]!], { init: 'zeros' });
+    h = h.matmul(w).add(b);
+    if (k < sizes.length - 1) h = h.relu();
+  }
+  const scores = h.named('scores');
+  return { graph: g, loss: scores.softmaxCrossEntropy(labels).named('loss'), outputs: { scores }, dims: { N: n } };
+}
+
+export const optimizers = [{ sgd: {} }, { momentum: { nesterov: true } }, { rmsprop: {} }, { adam: {} }, { adamw: { weightDecay: 0.01 } }, { momentum: { weightDecay: 0.1 } }];
+
+/** max |a − b| over max |b|: the error relative to the tensor's scale. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
 }

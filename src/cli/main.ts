@@ -67,9 +67,9 @@ program
   .requiredOption('-o, --out <file>', 'where to write the picture')
   .action(async (model: string, opts: { feeds?: string; dims?: Record<string, number>; seed: number; format: string; out: string }) => {
     if (opts.format !== 'svg' && opts.format !== 'dot') throw new FlatgradError(`--format must be svg or dot, got '${opts.format}'`);
-    const { graph, loss, outputs, wrt, dims } = await loadModelFile(model);
+    const { graph, loss, outputs, wrt, dims, optimize } = await loadModelFile(model);
     const { feeds, params } = splitFeeds(graph, opts.feeds);
-    const text = await drawGraph(graph, { loss, outputs, wrt, dims: { ...dims, ...opts.dims }, feeds, params, seed: opts.seed, format: opts.format, source: opts.feeds });
+    const text = await drawGraph(graph, { loss, outputs, wrt, dims: { ...dims, ...opts.dims }, feeds, params, seed: opts.seed, format: opts.format, source: opts.feeds, optimize });
     writeFileSync(opts.out, text);
     console.log(`wrote ${opts.out}`);
   });

@@ -91,3 +91,9 @@ export function reads(k: Kernel): string[] {
   if (k.kind === 'matmul') return [k.a, k.b];
   return (k.kind === 'map' ? outputsOf(k) : [k]).flatMap((o) => loads(o.expr).map((l) => l.buf));
 }
+
+/** A matmul kernel's name in every backend's code, and in the pictures: gemm_64x1000x100, gemm_1000x64x100_tA_bias_relu. */
+export function matmulName(s: { m: number; k: number; n: number; transA: boolean; transB: boolean; accumulate?: boolean; bias?: unknown; relu?: boolean }): string {
+  const t = `${s.transA ? '_tA' : ''}${s.transB ? (s.transA ? 'tB' : '_tB') : ''}`;
+  return `gemm_${s.m}x${s.k}x${s.n}${t}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
+}

@@ -1,5 +1,5 @@
 // The lecture's pictures: the forward graph with each wire's value above it (green) and its gradient below it
-// (red), gates labelled by op, inputs and params as leaves. graphDot() writes Graphviz DOT; drawGraph() lays it
+// (red), gates labelled by op, inputs and params as leaves, and the optimized program's fused kernels outlined. graphDot() writes Graphviz DOT; drawGraph() lays it
 // out with Graphviz itself, compiled to WebAssembly (@viz-js/viz: no system install; the same SVG in Node and in a
 // browser). Values come from the reference interpreter, with params as a model compiled with the same seed starts.
 import { instance } from '@viz-js/viz';
@@ -9,7 +9,8 @@ import type { Graph, Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
 import type { NDArray } from '../ops/registry.ts';
-import { compile } from '../runtime/compile.ts';
+import { matmulName } from '../ir/kernel.ts';
+import { compile, plan } from '../runtime/compile.ts';
 
 export interface DrawOptions {
   /** The scalar whose gradients are drawn below the wires; without one, only values. */
@@ -24,6 +25,33 @@ export interface DrawOptions {
   readonly seed?: number;
   /** Where the feeds came from (a file's name), for errors. */
   readonly source?: string;
+  /** false: the readable mode, one statement per node, so no fused kernels are outlined. */
+  readonly optimize?: boolean;
+}
+
+/** A kernel of the optimized program: its name in the generated code and the graph nodes it computes. */
+export interface KernelCluster {
+  readonly name: string;
+  readonly nodes: readonly string[];
+}
+
+/** The forward kernels flatgrad's optimizing compiler makes of the graph, each with the nodes it computes or fuses. */
+export function forwardKernels(g: Graph, options: DrawOptions): KernelCluster[] {
+  const { loss, outputs, wrt, dims } = options;
+  const program = plan(g, { ...(loss ? { loss } : {}), ...(outputs ? { outputs } : {}), ...(wrt ? { wrt } : {}), ...(dims ? { dims } : {}) });
+  const stored = new Set([...program.buffers, ...program.inputs, ...program.params, ...program.aliases, ...program.scalars].map((v) => v.name));
+  const taken = new Set<string>();
+  return program.forward.flatMap(({ node, kernel }) => {
+    const nodes: string[] = [];
+    for (let todo = [node], n = todo.pop(); n; n = todo.pop()) {
+      if (taken.has(n.name) || n.op === 'input' || n.op === 'param' || n.op === 'const' || (n !== node && stored.has(n.name))) continue;
+      taken.add(n.name);
+      nodes.push(n.name);
+      todo.push(...n.inputs);
+    }
+    const name = kernel.kind === 'matmul' ? matmulName(kernel) : kernel.kind === 'reduce' ? `${kernel.op}_${kernel.out}` : `loop_${kernel.out}`;
+    return nodes.length ? [{ name, nodes }] : [];
+  });
 }
 
 /** The slides' gate names: + and * for add and mul, the op's name for the rest (ASCII: Graphviz measures no other glyphs). */
@@ -41,7 +69,7 @@ function format(v: NDArray | undefined): string {
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The DOT text of the forward graph, each wire carrying its value and (with a loss) its gradient. */
-export function graphDot(g: Graph, options: DrawOptions & { params: Values }): string {
+export function graphDot(g: Graph, options: DrawOptions & { params: Values; kernels?: readonly KernelCluster[] }): string {
   const { loss, outputs = {} } = options;
   const targets = [...(loss ? [loss] : []), ...Object.values(outputs)];
   if (targets.length === 0) throw new FlatgradError(`drawGraph: give a loss or outputs to draw graph '${g.name}'`);
@@ -74,6 +102,11 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values }): s
       lines.push(`  ${id(n)} [shape=circle, width=0.55, fixedsize=${label.length <= 3}, label=${JSON.stringify(label)}, tooltip=${JSON.stringify(n.autoNamed ? n.op : n.name)}];`);
     }
   }
+  // Fused kernels outlined, named as the generated code names them.
+  for (const [k, { name, nodes }] of (options.kernels ?? []).entries()) {
+    const members = drawn.filter((n) => nodes.includes(n.name));
+    if (members.length) lines.push(`  subgraph cluster_${k} { label=${JSON.stringify(name)}; style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10; ${members.map((n) => `${id(n)};`).join(' ')} }`);
+  }
   for (const n of drawn) {
     for (const i of new Set(n.inputs)) if (drawn.includes(i)) lines.push(`  ${id(i)} -> ${id(n)} [label=${wire(i)}];`);
   }
@@ -91,7 +124,7 @@ export async function drawGraph(g: Graph, options: DrawOptions & { format?: 'svg
   const { params, where } = await learnerValues(g, options, 'drawGraph');
   let dot: string;
   try {
-    dot = graphDot(g, { ...options, params });
+    dot = graphDot(g, { ...options, params, kernels: options.optimize === false ? [] : forwardKernels(g, options) });
   } catch (e) {
     if (e instanceof FlatgradError) throw new FlatgradError(`drawGraph: ${where}: ${e.message}`);
     throw e;

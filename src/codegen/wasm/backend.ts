@@ -3,7 +3,7 @@
 // memory, each with the TypeScript kernel backend's loops as its fallback where WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../graph/errors.ts';
-import { outputsOf, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
+import { matmulName, outputsOf, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
@@ -12,7 +12,7 @@ import { matmulComment, type TypeScriptKernels } from '../ts/kernels.ts';
 import { indent, type ModuleEmitter } from '../ts/module.ts';
 import type { FunctionBody } from './encoder.ts';
 import { finiteFunction } from './finite.ts';
-import { gemmModule, gemmName, scratchBytes, type GemmSpec } from './gemm.ts';
+import { gemmModule, scratchBytes, type GemmSpec } from './gemm.ts';
 import { mapFunction, scalarNames, wasmSupports } from './map.ts';
 
 /** A WebAssembly memory's most pages of 64 KiB: 4 GiB. */
@@ -39,7 +39,7 @@ export class WasmKernels implements KernelBackend {
 
   call(k: Kernel, node?: Node): string[] {
     if (k.kind === 'matmul') {
-      const name = gemmName(gemmSpec(k));
+      const name = matmulName(gemmSpec(k));
       let gemm = this.gemms.get(name);
       if (!gemm) this.gemms.set(name, (gemm = { id: this.m.ids.fresh(name), spec: gemmSpec(k), kernel: k }));
       const t = this.ts.named(k);
@@ -107,7 +107,7 @@ export class WasmKernels implements KernelBackend {
         `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
-        ...gemms.map((g) => `const ${g.id} = gemm(kernels.exports, '${gemmName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
+        ...gemms.map((g) => `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
         ...(finite ? ['const step_finite = (kernels.exports?.step_finite as (() => number) | undefined) ?? (() => {', ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
           const params = l.params.map((n) => `${n}: number`).join(', ');

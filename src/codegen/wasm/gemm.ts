@@ -13,6 +13,7 @@
 // Edges (m % MR, n % NR, n % 4, any k) get their own straight-line kernels; partial vectors are
 // read and written with load32_zero/load64_zero/store32_lane/store64_lane, never past an operand.
 
+import { matmulName } from '../../ir/kernel.ts';
 import { FunctionBody, I32, ModuleBuilder, V128 } from './encoder.ts';
 
 export interface GemmSpec {
@@ -37,11 +38,6 @@ export interface GemmOptions {
 // unrolled loads first and spills the accumulators (256³: 62 GFLOPS at 1, 30 at 4, 22 at 8).
 const DEFAULTS = { mr: 4, nr: 8, unrollK: 1 };
 
-export function gemmName(s: GemmSpec): string {
-  const t = `${s.transA ? '_tA' : ''}${s.transB ? (s.transA ? 'tB' : '_tB') : ''}`;
-  return `gemm_${s.m}x${s.k}x${s.n}${t}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
-}
-
 function tuning(options: Partial<GemmOptions> = {}) {
   const mr = options.mr ?? DEFAULTS.mr, nr = options.nr ?? DEFAULTS.nr, unrollK = options.unrollK ?? DEFAULTS.unrollK;
   if (!Number.isInteger(mr) || mr < 1 || mr > 8) throw new RangeError(`gemm: mr must be an integer in 1..8, got ${mr}`);
@@ -52,10 +48,10 @@ function tuning(options: Partial<GemmOptions> = {}) {
 
 function checkSpec(s: GemmSpec): void {
   for (const d of ['m', 'k', 'n'] as const) {
-    if (!Number.isInteger(s[d]) || s[d] < 1) throw new RangeError(`gemm: ${d} must be a positive integer, got ${s[d]} (${gemmName(s)})`);
+    if (!Number.isInteger(s[d]) || s[d] < 1) throw new RangeError(`gemm: ${d} must be a positive integer, got ${s[d]} (${matmulName(s)})`);
   }
   // Offsets are u32 byte immediates: every matrix must fit in 4 GiB.
-  if (Math.max(s.m * s.k, s.k * s.n, s.m * s.n) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${gemmName(s)} is too large for 32-bit memory`);
+  if (Math.max(s.m * s.k, s.k * s.n, s.m * s.n) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${matmulName(s)} is too large for 32-bit memory`);
 }
 
 /**
@@ -114,7 +110,7 @@ const roundUp4 = (x: number) => Math.ceil(x / 4) * 4;
 
 /**
  * One module importing `env.memory` (memory 0, unshared, any size) and exporting one function per
- * distinct spec, named gemmName(spec): `(a, b, c, bias, scratch: i32) -> ()`, byte offsets into the
+ * distinct spec, named matmulName(spec): `(a, b, c, bias, scratch: i32) -> ()`, byte offsets into the
  * memory, row-major f32. What the caller guarantees:
  * - every offset 16-byte aligned (correctness needs only 4: wasm never faults on misalignment);
  * - C overlaps nothing else; A, B and bias are only read;
@@ -132,7 +128,7 @@ export function gemmModule(specs: readonly GemmSpec[], options: GemmOptions, ext
   const seen = new Set<string>();
   for (const s of specs) {
     checkSpec(s);
-    const name = gemmName(s);
+    const name = matmulName(s);
     if (seen.has(name)) continue;
     seen.add(name);
     mod.addFunction(new GemmGen(s, options.relaxed, t).build(), name);

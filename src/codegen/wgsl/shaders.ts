@@ -13,7 +13,7 @@
 //            kept with atomicMin, and the update kernels do nothing when one was found
 import type { Node } from '../../graph/node.ts';
 import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
-import { loads, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
+import { loads, matmulName, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { schedule, type Term } from '../../lower/linearize.ts';
 import type { Program } from '../../lower/program.ts';
 import { stridesOf } from '../../shape/shape.ts';
@@ -421,7 +421,7 @@ class WgslEmitter {
 
   /** One entry point per matmul shape, its operands in group 1, called once per matmul. */
   private matmul(k: MatmulKernel, phase: Phase): void {
-    const shape = `gemm_${k.m}x${k.k}x${k.n}${k.transA ? '_tA' : ''}${k.transB ? '_tB' : ''}${k.bias ? '_bias' : ''}${k.relu ? '_relu' : ''}`;
+    const shape = matmulName(k);
     let entry = this.gemmShapes.get(shape);
     const blocks = Math.ceil(k.m / BLOCK) * Math.ceil(k.n / BLOCK);
     if (!entry) {
