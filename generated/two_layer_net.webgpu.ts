@@ -256,11 +256,11 @@ const WGSL = `
 @group(0) @binding(4) var<storage, read_write> w1: array<f32>; // param [1000, 100]
 @group(0) @binding(5) var<storage, read_write> h: array<f32>; // [64, 100]
 @group(0) @binding(6) var<storage, read_write> w2: array<f32>; // param [100, 10]
-@group(0) @binding(7) var<storage, read_write> s3: array<f32>; // [64, 10]
+@group(0) @binding(7) var<storage, read_write> y_pred: array<f32>; // [64, 10]
 @group(0) @binding(8) var<storage, read_write> y: array<f32>; // input [64, 10]
 @group(0) @binding(9) var<storage, read_write> loss: array<f32>; // []
 @group(0) @binding(10) var<storage, read_write> grad_s3: array<f32>; // [64, 10]
-@group(0) @binding(11) var<storage, read_write> grad_s0: array<f32>; // [64, 100]
+@group(0) @binding(11) var<storage, read_write> grad_h: array<f32>; // [64, 100]
 @group(0) @binding(12) var<storage, read_write> grad_w2: array<f32>; // [100, 10]
 @group(0) @binding(13) var<storage, read_write> grad_w1: array<f32>; // [1000, 100]
 struct Uniforms { lr: f32 }
@@ -335,15 +335,15 @@ fn gemm_64x100x10(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_i
   if (row < 64u && col < 10u) { gemm_c[row * 10u + col] = acc; }
 }
 
-/** loop_s3: s3 = sub(y_pred, y); fuses matmul */
+/** loop_y_pred: s3 = sub(y_pred, y) */
 @compute @workgroup_size(64)
-fn loop_s3(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+fn loop_y_pred(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= 640u) { return; }
-  s3[i] = s3[i] - y[i];
+  y_pred[i] = y_pred[i] - y[i];
 }
 
-/** sum_loss: loss = sum(s4); fuses square */
+/** sum_loss: loss = sum(s4); fuses sub, square */
 @compute @workgroup_size(64)
 fn sum_loss(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
   let o = wid.x + wid.y * nwg.x;
@@ -352,7 +352,7 @@ fn sum_loss(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
   for (var r = lid; r < 640u; r += 64u) {
     let i0 = r / 10u;
     let i1 = (r) % 10u;
-    acc = acc + s3[i0 * 10u + i1] * s3[i0 * 10u + i1];
+    acc = acc + y_pred[i0 * 10u + i1] * y_pred[i0 * 10u + i1];
   }
   fg_acc[lid] = acc;
   workgroupBarrier();
@@ -363,12 +363,12 @@ fn sum_loss(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
   if (lid == 0u) { let acc = fg_acc[0]; loss[o] = acc; }
 }
 
-/** loop_grad_s3: grad_s3 = mul(t4, s3); fuses reshape, broadcastTo, mul */
+/** loop_grad_s3: grad_s3 = mul(t4, s3); fuses reshape, broadcastTo, mul, sub */
 @compute @workgroup_size(64)
 fn loop_grad_s3(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= 640u) { return; }
-  grad_s3[i] = grad_loss * 2.0 * s3[i];
+  grad_s3[i] = grad_loss * 2.0 * y_pred[i];
 }
 
 /** gemm_64x10x100_tB: c[64, 100] = a · bᵀ, over k = 10, in 16 × 16 tiles */
@@ -409,12 +409,12 @@ fn gemm_100x64x10_tA(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocatio
   if (row < 100u && col < 10u) { gemm_c[row * 10u + col] = acc; }
 }
 
-/** loop_grad_s0: grad_s0 = mul(t14, h); fuses matmul, sub, mul */
+/** loop_grad_h: grad_s0 = mul(t14, h); fuses sub, mul */
 @compute @workgroup_size(64)
-fn loop_grad_s0(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+fn loop_grad_h(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= 6400u) { return; }
-  grad_s0[i] = grad_s0[i] * (1.0 - h[i]) * h[i];
+  grad_h[i] = grad_h[i] * (1.0 - h[i]) * h[i];
 }
 
 /** gemm_1000x64x100_tA: c[1000, 100] = aᵀ · b, over k = 64, in 64 × 64 tiles of 4 × 4 per invocation */
@@ -564,10 +564,10 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
   const w1 = buffer(400000); // param [D_in, H] = [1000, 100]
   const w2 = buffer(4000); // param [H, D_out] = [100, 10]
   const h = buffer(25600); // [64, 100]
-  const s3 = buffer(2560); // [64, 10]
+  const y_pred = buffer(2560); // [64, 10]
   const loss = buffer(16); // []
   const grad_s3 = buffer(2560); // [64, 10]
-  const grad_s0 = buffer(25600); // [64, 100]
+  const grad_h = buffer(25600); // [64, 100]
   const grad_w2 = buffer(4000); // [100, 10]
   const grad_w1 = buffer(400000); // [1000, 100]
   const guard = buffer(16); // the step guard: [the first non-finite checked value, steps refused, the first refused step's]
@@ -594,17 +594,17 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     { name: 'y', shape: [64, 10], about: '[N, D_out] = [64, 10]', batch: 'N', integer: false, bound: 0 },
   ];
   const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint } });
-  const [gemm_64x1000x100_pipeline, loop_h_pipeline, gemm_64x100x10_pipeline, loop_s3_pipeline, sum_loss_pipeline, loop_grad_s3_pipeline, gemm_64x10x100_tB_pipeline, gemm_100x64x10_tA_pipeline, loop_grad_s0_pipeline, gemm_1000x64x100_tA_pipeline, check_x_pipeline, check_y_pipeline, check_w1_pipeline, check_w2_pipeline, check_loss_pipeline, check_grad_w1_pipeline, check_grad_w2_pipeline, update_step_pipeline, update_w1_pipeline, update_w2_pipeline] = await Promise.all([pipeline('gemm_64x1000x100'), pipeline('loop_h'), pipeline('gemm_64x100x10'), pipeline('loop_s3'), pipeline('sum_loss'), pipeline('loop_grad_s3'), pipeline('gemm_64x10x100_tB'), pipeline('gemm_100x64x10_tA'), pipeline('loop_grad_s0'), pipeline('gemm_1000x64x100_tA'), pipeline('check_x'), pipeline('check_y'), pipeline('check_w1'), pipeline('check_w2'), pipeline('check_loss'), pipeline('check_grad_w1'), pipeline('check_grad_w2'), pipeline('update_step'), pipeline('update_w1'), pipeline('update_w2')]);
+  const [gemm_64x1000x100_pipeline, loop_h_pipeline, gemm_64x100x10_pipeline, loop_y_pred_pipeline, sum_loss_pipeline, loop_grad_s3_pipeline, gemm_64x10x100_tB_pipeline, gemm_100x64x10_tA_pipeline, loop_grad_h_pipeline, gemm_1000x64x100_tA_pipeline, check_x_pipeline, check_y_pipeline, check_w1_pipeline, check_w2_pipeline, check_loss_pipeline, check_grad_w1_pipeline, check_grad_w2_pipeline, update_step_pipeline, update_w1_pipeline, update_w2_pipeline] = await Promise.all([pipeline('gemm_64x1000x100'), pipeline('loop_h'), pipeline('gemm_64x100x10'), pipeline('loop_y_pred'), pipeline('sum_loss'), pipeline('loop_grad_s3'), pipeline('gemm_64x10x100_tB'), pipeline('gemm_100x64x10_tA'), pipeline('loop_grad_h'), pipeline('gemm_1000x64x100_tA'), pipeline('check_x'), pipeline('check_y'), pipeline('check_w1'), pipeline('check_w2'), pipeline('check_loss'), pipeline('check_grad_w1'), pipeline('check_grad_w2'), pipeline('update_step'), pipeline('update_w1'), pipeline('update_w2')]);
   const gemm_64x1000x100_group = device.createBindGroup({ layout: gemm_64x1000x100_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: x } }, { binding: 1, resource: { buffer: w1 } }, { binding: 2, resource: { buffer: h } }] });
   const loop_h_group = device.createBindGroup({ layout: loop_h_pipeline.getBindGroupLayout(0), entries: [{ binding: 5, resource: { buffer: h } }] });
-  const gemm_64x100x10_group = device.createBindGroup({ layout: gemm_64x100x10_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: h } }, { binding: 1, resource: { buffer: w2 } }, { binding: 2, resource: { buffer: s3 } }] });
-  const loop_s3_group = device.createBindGroup({ layout: loop_s3_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: s3 } }, { binding: 8, resource: { buffer: y } }] });
-  const sum_loss_group = device.createBindGroup({ layout: sum_loss_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: s3 } }, { binding: 9, resource: { buffer: loss } }] });
-  const loop_grad_s3_group = device.createBindGroup({ layout: loop_grad_s3_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: s3 } }, { binding: 10, resource: { buffer: grad_s3 } }] });
-  const gemm_64x10x100_tB_group = device.createBindGroup({ layout: gemm_64x10x100_tB_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: grad_s3 } }, { binding: 1, resource: { buffer: w2 } }, { binding: 2, resource: { buffer: grad_s0 } }] });
+  const gemm_64x100x10_group = device.createBindGroup({ layout: gemm_64x100x10_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: h } }, { binding: 1, resource: { buffer: w2 } }, { binding: 2, resource: { buffer: y_pred } }] });
+  const loop_y_pred_group = device.createBindGroup({ layout: loop_y_pred_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: y_pred } }, { binding: 8, resource: { buffer: y } }] });
+  const sum_loss_group = device.createBindGroup({ layout: sum_loss_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: y_pred } }, { binding: 9, resource: { buffer: loss } }] });
+  const loop_grad_s3_group = device.createBindGroup({ layout: loop_grad_s3_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: y_pred } }, { binding: 10, resource: { buffer: grad_s3 } }] });
+  const gemm_64x10x100_tB_group = device.createBindGroup({ layout: gemm_64x10x100_tB_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: grad_s3 } }, { binding: 1, resource: { buffer: w2 } }, { binding: 2, resource: { buffer: grad_h } }] });
   const gemm_100x64x10_tA_group = device.createBindGroup({ layout: gemm_100x64x10_tA_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: h } }, { binding: 1, resource: { buffer: grad_s3 } }, { binding: 2, resource: { buffer: grad_w2 } }] });
-  const loop_grad_s0_group = device.createBindGroup({ layout: loop_grad_s0_pipeline.getBindGroupLayout(0), entries: [{ binding: 5, resource: { buffer: h } }, { binding: 11, resource: { buffer: grad_s0 } }] });
-  const gemm_1000x64x100_tA_group = device.createBindGroup({ layout: gemm_1000x64x100_tA_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: x } }, { binding: 1, resource: { buffer: grad_s0 } }, { binding: 2, resource: { buffer: grad_w1 } }] });
+  const loop_grad_h_group = device.createBindGroup({ layout: loop_grad_h_pipeline.getBindGroupLayout(0), entries: [{ binding: 5, resource: { buffer: h } }, { binding: 11, resource: { buffer: grad_h } }] });
+  const gemm_1000x64x100_tA_group = device.createBindGroup({ layout: gemm_1000x64x100_tA_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: x } }, { binding: 1, resource: { buffer: grad_h } }, { binding: 2, resource: { buffer: grad_w1 } }] });
   const check_x_group = device.createBindGroup({ layout: check_x_pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: guard } }, { binding: 3, resource: { buffer: x } }] });
   const check_y_group = device.createBindGroup({ layout: check_y_pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: guard } }, { binding: 8, resource: { buffer: y } }] });
   const check_w1_group = device.createBindGroup({ layout: check_w1_pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: guard } }, { binding: 4, resource: { buffer: w1 } }] });
@@ -650,10 +650,10 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     dispatch(pass, 100); // loop_h
     pass.setPipeline(gemm_64x100x10_pipeline);
     pass.setBindGroup(1, gemm_64x100x10_group);
-    dispatch(pass, 4); // gemm_64x100x10(h, w2, s3)
-    pass.setPipeline(loop_s3_pipeline);
-    pass.setBindGroup(0, loop_s3_group);
-    dispatch(pass, 10); // loop_s3
+    dispatch(pass, 4); // gemm_64x100x10(h, w2, y_pred)
+    pass.setPipeline(loop_y_pred_pipeline);
+    pass.setBindGroup(0, loop_y_pred_group);
+    dispatch(pass, 10); // loop_y_pred
     pass.setPipeline(sum_loss_pipeline);
     pass.setBindGroup(0, sum_loss_group);
     dispatch(pass, 1); // sum_loss
@@ -665,16 +665,16 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     dispatch(pass, 10); // loop_grad_s3
     pass.setPipeline(gemm_64x10x100_tB_pipeline);
     pass.setBindGroup(1, gemm_64x10x100_tB_group);
-    dispatch(pass, 28); // gemm_64x10x100_tB(grad_s3, w2, grad_s0)
+    dispatch(pass, 28); // gemm_64x10x100_tB(grad_s3, w2, grad_h)
     pass.setPipeline(gemm_100x64x10_tA_pipeline);
     pass.setBindGroup(1, gemm_100x64x10_tA_group);
     dispatch(pass, 7); // gemm_100x64x10_tA(h, grad_s3, grad_w2)
-    pass.setPipeline(loop_grad_s0_pipeline);
-    pass.setBindGroup(0, loop_grad_s0_group);
-    dispatch(pass, 100); // loop_grad_s0
+    pass.setPipeline(loop_grad_h_pipeline);
+    pass.setBindGroup(0, loop_grad_h_group);
+    dispatch(pass, 100); // loop_grad_h
     pass.setPipeline(gemm_1000x64x100_tA_pipeline);
     pass.setBindGroup(1, gemm_1000x64x100_tA_group);
-    dispatch(pass, 32); // gemm_1000x64x100_tA(x, grad_s0, grad_w1)
+    dispatch(pass, 32); // gemm_1000x64x100_tA(x, grad_h, grad_w1)
   }
 
   function update_params(pass: GPUComputePassEncoder): void {

@@ -159,34 +159,41 @@ describe('fusion in the generated code', () => {
   const loops = (src: string, body: RegExp) => src.split('\n').filter((l) => body.test(l)).length;
 
   it("the gradient of the sum is a literal where it is read: the lecture's grad_y_pred = 2.0 * (y_pred - y)", () => {
-    expect(optimized).toContain('grad_s3[i] = grad_loss * 2 * s3[i];');
+    expect(optimized).toContain('grad_s3[i] = grad_loss * 2 * y_pred[i];');
     expect(optimized).not.toMatch(/grad_s4|broadcastTo/);
   });
   it('sum((y_pred − y)²) is one loop, with no buffer for the square', () => {
-    expect(optimized).toMatch(/acc \+= s3\[i\] \* s3\[i\];/);
+    expect(optimized).toMatch(/acc \+= y_pred\[i\] \* y_pred\[i\];/);
     expect(optimized).not.toMatch(/const s4 = /);
     expect(readable).toMatch(/s4\[i\] = s3\[i\] \* s3\[i\];/);
   });
   it('the activation finishes in the matmul output buffer; the sigmoid gradient chain is one loop', () => {
     expect(optimized).toMatch(/matmul\(x, w1, h, 64, 1000, 100\);/);
     expect(optimized).toMatch(/h\[i\] = sigmoid\(h\[i\]\);/);
-    expect(optimized).toMatch(/grad_s0\[i\] = grad_s0\[i\] \* \(1 - h\[i\]\) \* h\[i\];/);
+    expect(optimized).toMatch(/grad_h\[i\] = grad_h\[i\] \* \(1 - h\[i\]\) \* h\[i\];/);
   });
   it('transposes never materialize: the backward matmuls read operands transposed', () => {
     expect(optimized).not.toContain('transpose(');
-    expect(optimized).toContain('matmul_tA(x, grad_s0, grad_w1, 1000, 64, 100);');
-    expect(optimized).toContain('matmul_tB(grad_s3, w2, grad_s0, 64, 10, 100);');
+    expect(optimized).toContain('matmul_tA(x, grad_h, grad_w1, 1000, 64, 100);');
+    expect(optimized).toContain('matmul_tB(grad_s3, w2, grad_h, 64, 10, 100);');
     expect(readable).toContain('= transpose(x)');
+  });
+  it("a user-named node keeps its name in optimized code: the buffer the matmul and its epilogue share is y_pred, and grad_h (the lecture's) holds h's gradient", () => {
+    for (const src of [optimized, withWasm]) {
+      expect(src).toMatch(/const y_pred = new Float32Array\(arena, \d+, 640\);/);
+      expect(src).toMatch(/const grad_h = new Float32Array\(arena, \d+, 6400\);/);
+      expect(src).not.toMatch(/const (s3|grad_s0) = /);
+    }
   });
   it('with Wasm, each matmul shape is a named kernel that reads like the lecture: gemm_64x1000x100(x, w1, h)', () => {
     expect(withWasm).toContain('gemm_64x1000x100(x, w1, h); // h = x · w1');
-    expect(withWasm).toContain('gemm_1000x64x100_tA(x, grad_s0, grad_w1); // grad_w1 = xᵀ · grad_s0');
+    expect(withWasm).toContain('gemm_1000x64x100_tA(x, grad_h, grad_w1); // grad_w1 = xᵀ · grad_h');
     expect(withWasm).toContain("const gemm_64x10x100_tB = gemm(kernels.exports, 'gemm_64x10x100_tB', ");
     expect(withWasm).toMatch(/^const GEMM_WASM_SIMD = '[A-Za-z0-9+/]+=*';$/m);
     expect(optimized).not.toContain('WebAssembly');
     // A large arithmetic-only fused loop runs as Wasm SIMD, its TypeScript beside it as fallback and comment.
-    expect(withWasm).toContain('loop_grad_s0(); // grad_s0[i] = grad_s0[i] * (1 - h[i]) * h[i];');
-    expect(withWasm).toContain('for (let i = 0; i < 6400; i++) grad_s0[i] = grad_s0[i] * (1 - h[i]) * h[i];');
+    expect(withWasm).toContain('loop_grad_h(); // grad_h[i] = grad_h[i] * (1 - h[i]) * h[i];');
+    expect(withWasm).toContain('for (let i = 0; i < 6400; i++) grad_h[i] = grad_h[i] * (1 - h[i]) * h[i];');
     expect(withWasm).toContain('h[i] = sigmoid(h[i])'); // exp has no Wasm SIMD instruction: stays TypeScript
   });
   it('readable mode keeps one loop per node', () => {

@@ -36,6 +36,12 @@ export function lower(spec: ProgramSpec): Program {
   const onlyLoaded = (n: PNode) => loadedOnly.has(n);
   // checkFinite checks every value where it is stored, so nothing is fused away.
   const { fused, epilogue } = spec.fuse && !scalarMode && !spec.checkFinite ? fusionPlan(order, exported, users, spec.target === 'webgpu' ? MAX_WEBGPU_SOURCES : Infinity) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
+  // The buffer a matmul and its epilogue share is named after the user's node it holds first (y_pred, grad_h),
+  // when the chain's end is a name the compiler made (s3, grad_s0).
+  const byName = new Map(order.map((n) => [n.name, n]));
+  const userNamed = (n: PNode | undefined): boolean => !!n && !n.autoNamed && (!n.name.startsWith('grad_') || userNamed(byName.get(n.name.slice(5))));
+  const renamed = new Map<PNode, string>();
+  for (const [m, end] of epilogue) if (!userNamed(end) && userNamed(m)) renamed.set(end, m.name);
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
@@ -49,7 +55,10 @@ export function lower(spec: ProgramSpec): Program {
   const ctx: LowerContext = {
     shapeOf,
     bufferOf(t) {
-      if (t === current) return epilogue.get(t as PNode)?.name ?? t.name;
+      if (t === current) {
+        const into = epilogue.get(t as PNode);
+        return into ? (renamed.get(into) ?? into.name) : t.name;
+      }
       const s = storage.get(t);
       if (s?.kind !== 'buffer') throw new Error(`internal: '${t.name}' has no buffer`);
       return s.name;
@@ -78,7 +87,7 @@ export function lower(spec: ProgramSpec): Program {
   const ownBuffer = (node: PNode) => {
     // A matmul writes straight into the buffer of the elementwise epilogue that consumes it.
     const into = epilogue.get(node);
-    const name = into ? into.name : node.name;
+    const name = renamed.get(into ?? node) ?? (into ?? node).name;
     storage.set(node, { kind: 'buffer', name });
     if (!buffered.has(name)) {
       buffered.add(name);

@@ -25,7 +25,7 @@ export class TypeScriptKernels implements KernelBackend {
       case 'reduce':
         return this.reduce(kernel, node!);
       case 'matmul':
-        return [`${this.matmul(this.named(kernel))};${matmulComment(kernel, node!, this.m)}`];
+        return [`${this.matmul(this.named(kernel))};${matmulComment(kernel, this.m)}`];
     }
   }
 
@@ -76,8 +76,8 @@ export class TypeScriptKernels implements KernelBackend {
 }
 
 /** ` // h = x · w1 + b` */
-export function matmulComment(k: MatmulKernel, node: Node, m: ModuleEmitter): string {
-  const [a, b] = [`${m.id(node.inputs[0]!.name)}${k.transA ? 'ᵀ' : ''}`, `${m.id(node.inputs[1]!.name)}${k.transB ? 'ᵀ' : ''}`];
+export function matmulComment(k: MatmulKernel, m: ModuleEmitter): string {
+  const [a, b] = [`${m.id(k.a)}${k.transA ? 'ᵀ' : ''}`, `${m.id(k.b)}${k.transB ? 'ᵀ' : ''}`];
   const product = `${a} · ${b}${k.bias ? ` + ${m.id(k.bias)}` : ''}`;
   return ` // ${m.id(k.out)} = ${k.relu ? `relu(${product})` : product}`;
 }

@@ -43,7 +43,7 @@ export class WasmKernels implements KernelBackend {
       let gemm = this.gemms.get(name);
       if (!gemm) this.gemms.set(name, (gemm = { id: this.m.ids.fresh(name), spec: gemmSpec(k), kernel: k }));
       const t = this.ts.named(k);
-      return [`${gemm.id}(${t.a}, ${t.b}, ${t.out}${t.bias ? `, ${t.bias}` : ''});${matmulComment(k, node!, this.m)}`];
+      return [`${gemm.id}(${t.a}, ${t.b}, ${t.out}${t.bias ? `, ${t.bias}` : ''});${matmulComment(k, this.m)}`];
     }
     if (k.kind !== 'map') throw new Error(`internal: no Wasm for a ${k.kind} kernel`);
     // The loop's name says whose value it computes: loop_h, update_w1 (an optimizer's update).
