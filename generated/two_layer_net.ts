@@ -330,7 +330,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     loop_h(); // h[i] = sigmoid(h[i]);
     gemm_64x100x10(h, w2, y_pred); // y_pred = h · w2
     for (let i = 0; i < 640; i++) y_pred[i] -= y[i];
-    { // loss = sum(s4)
+    { // loss = sum(square(y_pred))
       let acc = 0;
       for (let i = 0; i < 640; i++) acc += y_pred[i] * y_pred[i];
       loss[0] = acc;
@@ -340,15 +340,15 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
   function backward_pass(): void {
     const grad_loss = 1;
-    // grad of: s4 = square(s3), to s3
+    // grad of: square(y_pred), to y_pred
     for (let i = 0; i < 640; i++) grad_s3[i] = grad_loss * 2 * y_pred[i];
     // grad of: y_pred = h · w2, to h
     gemm_64x10x100_tB(grad_s3, w2, grad_h); // grad_h = grad_s3 · w2ᵀ
     // grad of: y_pred = h · w2, to w2
     gemm_100x64x10_tA(h, grad_s3, grad_w2); // grad_w2 = hᵀ · grad_s3
-    // grad of: h = sigmoid(s0), to s0
+    // grad of: h = sigmoid(x · w1), to x · w1
     loop_grad_h(); // grad_h[i] = grad_h[i] * (1 - h[i]) * h[i];
-    // grad of: s0 = x · w1, to w1
+    // grad of: x · w1, to w1
     gemm_1000x64x100_tA(x, grad_h, grad_w1); // grad_w1 = xᵀ · grad_h
   }
 

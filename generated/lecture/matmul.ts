@@ -204,7 +204,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   function backward_pass(): void {
     const grad_L = 1;
     // grad of: L = sum(s1), to s1
-    for (let i = 0; i < 8; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(t1)
+    for (let i = 0; i < 8; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(reshape(grad_L))
     // grad of: s1 = y * upstream, to y
     for (let i = 0; i < 8; i++) grad_y[i] = grad_s1[i] * upstream[i];
     // grad of: y = x · w, to x

@@ -184,7 +184,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   function backward_pass(): void {
     const grad_L = 1;
     // grad of: L = sum(s1), to s1
-    for (let i = 0; i < 4; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(t1)
+    for (let i = 0; i < 4; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(reshape(grad_L))
     // grad of: s1 = z * upstream, to z
     for (let i = 0; i < 4; i++) grad_z[i] = grad_s1[i] * upstream[i];
     // grad of: z = relu(x), to x

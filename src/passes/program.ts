@@ -19,10 +19,13 @@ export class PNode implements Node {
     public autoNamed: boolean,
     /** The shape as declared, symbols and all (for leaves' comments). */
     readonly symbolic: Shape,
-    /** For a backward node: the forward gate whose chain-rule step it is (`L = sigmoid(s3), to s3`), for its comment. */
-    public gradOf?: string,
+    /** For a backward node: the chain-rule step it is (a gate and its operand; the copy gate's readers), for its comment. */
+    public gradOf?: GradOf,
   ) {}
 }
+
+/** Which chain-rule step a backward node is: `gate`'s contribution to its operand `input`, or the copy gate's sum of what `readers` send back to `input`. */
+export type GradOf = { readonly gate: PNode; readonly input: PNode } | { readonly readers: readonly string[]; readonly input: PNode };
 
 /** What to compute, over copies of the graph's nodes, in an order where inputs come first. */
 export interface ProgramGraph {
@@ -56,13 +59,6 @@ export function programGraph(
 /** The ops the lecture writes infix. */
 export const INFIX: Readonly<Record<string, string>> = { add: '+', sub: '-', mul: '*', div: '/', matmul: '·' };
 
-/** A forward gate as the lecture writes it: `s1 = w1 * x1`, `L = sigmoid(s3)`. */
-export function describeGate(t: Node): string {
-  const args = t.inputs.map((i) => (i.op === 'const' ? String(i.attrs.value) : i.name));
-  const infix = INFIX[t.op];
-  return `${t.name} = ${infix && args.length === 2 ? `${args[0]} ${infix} ${args[1]}` : `${t.op}(${args.join(', ')})`}`;
-}
-
 /**
  * Which chain-rule step each backward node is (what autodiff recorded): a gate's contribution to an operand's
  * gradient, the name it takes when passed on as it is (the add gate), or the copy gate's sum of several.
@@ -78,7 +74,7 @@ function provenance(all: readonly Tensor[], copy: ReadonlyMap<Tensor, PNode>): v
       if (!c) return;
       const input = gate.inputs[k]!;
       senders.set(input, [...(senders.get(input) ?? []), gate]);
-      const note = `${describeGate(gate)}, to ${input.op === 'const' ? 'a constant' : input.name}`;
+      const note: GradOf = { gate: copy.get(gate)!, input: copy.get(input)! };
       const target = byName.get(`grad_${input.name}`);
       const passed = target && target.op === 'identity' && target.inputs[0] === c ? target : undefined;
       for (const t of [c === upstream ? undefined : c, passed]) {
@@ -99,7 +95,7 @@ function provenance(all: readonly Tensor[], copy: ReadonlyMap<Tensor, PNode>): v
   }
   for (const [input, gates] of senders) {
     const n = gates.length > 1 ? copy.get(byName.get(`grad_${input.name}`)!) : undefined;
-    if (n) n.gradOf = `${input.name}, read by ${[...new Set(gates.map((g) => g.name))].join(', ')}: the copy gate adds what they send back`;
+    if (n) n.gradOf = { readers: [...new Set(gates.map((g) => g.name))], input: copy.get(input)! };
   }
 }
 

@@ -19,7 +19,7 @@ export class TypeScriptKernels implements KernelBackend {
     switch (kernel.kind) {
       case 'map': {
         // Elementwise code says what it does; layout ops get a note.
-        const note = !node || node.op === 'const' || getOp(node.op).elementwise ? '' : ` // ${this.m.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.m.id(i.name)).join(', ')})`;
+        const note = !node || node.op === 'const' || getOp(node.op).elementwise ? '' : ` // ${this.m.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.m.valueText(i)).join(', ')})`;
         return this.map(kernel, note);
       }
       case 'reduce':
@@ -66,7 +66,7 @@ export class TypeScriptKernels implements KernelBackend {
     const add = (v: string) => (k.op === 'sum' ? `acc += ${v};` : `acc = Math.${k.op}(acc, ${v});`);
     const size = k.shape.reduce((a, b) => a * b, 1);
     const out = m.id(k.out);
-    const comment = `// ${m.id(node.name)} = ${node.op}(${m.id(node.inputs[0]!.name)}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
+    const comment = `// ${m.id(node.name)} = ${node.op}(${m.valueText(node.inputs[0]!)}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
     if (kept.length === 0 && flatLoop(k.expr, k.shape)) {
       return [`{ ${comment}`, ...indent([`let acc = ${init};`, `for (let i = 0; i < ${size}; i++) ${add(m.expr(k.expr, 'flat').text)}`, `${out}[0] = ${scaled};`]), '}'];
     }

@@ -5,6 +5,7 @@ import type { Init, Node } from '../../graph/graph.ts';
 import { exprKey, type Fn } from '../../ir/expr.ts';
 import { outputsOf, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
 import type { Leaf, Program } from '../../lower/program.ts';
+import { INFIX, type GradOf } from '../../passes/program.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
 import { atom, binary, call, commentText, literal, quote, ternary, type Code } from '../code.ts';
@@ -41,6 +42,40 @@ export abstract class ModuleEmitter {
   /** The identifier of a value in the code. */
   id(name: string): string {
     return this.ids.id(name);
+  }
+
+  /** The name in the code of the buffer, leaf or scalar holding each value, by the value's name. */
+  private holders?: Map<string, string>;
+
+  /** A value as the code has it: what holds it, or (fused away) its expression over what holds its inputs. */
+  valueText(n: Node, depth = 0, bare = true): string {
+    const { p } = this;
+    this.holders ??= new Map([
+      ...[...p.inputs, ...p.params, ...p.state, ...p.aliases, ...p.scalars].map((v) => [v.name, v.name] as const),
+      ...p.buffers.flatMap((b) => [[b.name, b.name], [b.node.name, b.name]] as const),
+    ]);
+    const held = this.holders.get(n.name);
+    if (held) return this.id(held);
+    if (n.op === 'const') return String(n.attrs.value);
+    if (depth > 3) return '…';
+    const text = this.gateText(n, depth);
+    return !bare && INFIX[n.op] ? `(${text})` : text;
+  }
+
+  /** What a gate computes, over the values it reads: `h · w2`, `sigmoid(s3)`. */
+  private gateText(n: Node, depth = 0): string {
+    const infix = INFIX[n.op];
+    const args = n.inputs.map((i) => this.valueText(i, depth + 1, !infix));
+    return infix && args.length === 2 ? `${args[0]} ${infix} ${args[1]}` : `${n.op}(${args.join(', ')})`;
+  }
+
+  /** A backward step's comment: which gate's chain-rule step it is, over names the code has. */
+  gradComment(n: Node): string | undefined {
+    const why = (n as { gradOf?: GradOf }).gradOf;
+    if (!why) return undefined;
+    if ('readers' in why) return commentText(`${this.valueText(why.input)}, read by ${why.readers.length} gates: the copy gate adds what they send back`);
+    const gate = this.holders?.has(why.gate.name) || this.valueText(why.gate) !== this.gateText(why.gate) ? `${this.valueText(why.gate)} = ${this.gateText(why.gate)}` : this.gateText(why.gate);
+    return commentText(`${gate}, to ${this.valueText(why.input)}`);
   }
 
   /** The lines of `export function createModel(…) { … }`. */

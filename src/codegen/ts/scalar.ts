@@ -3,7 +3,7 @@
 import { loads, type MapKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { MAX_FUSED_DEPTH } from '../../lower/lower.ts';
 import type { Leaf, Step } from '../../lower/program.ts';
-import { binary, commentText, literal } from '../code.ts';
+import { binary, literal } from '../code.ts';
 import { braces, indent, ModuleEmitter } from './module.ts';
 
 export class ScalarEmitter extends ModuleEmitter {
@@ -28,8 +28,8 @@ export class ScalarEmitter extends ModuleEmitter {
         depth.set(k.out, d);
         return [];
       }
-      const why = (s.node as { gradOf?: string }).gradOf;
-      return [`${decl}${this.id(k.out)} = ${code.text};${why ? ` // grad of: ${commentText(why)}` : ''}`, ...this.checkFinite(s.node)];
+      const why = this.gradComment(s.node);
+      return [`${decl}${this.id(k.out)} = ${code.text};${why ? ` // grad of: ${why}` : ''}`, ...this.checkFinite(s.node)];
     };
     const forwardValues = new Set(p.forward.map((s) => s.node.name));
     const forward = p.forward.flatMap((s) => line(s, ''));

@@ -5,7 +5,6 @@ import type { Node } from '../../graph/graph.ts';
 import type { Program, Step } from '../../lower/program.ts';
 import { formatShape, sizeOf } from '../../shape/shape.ts';
 import type { KernelBackend } from '../backend.ts';
-import { commentText } from '../code.ts';
 import { WasmKernels, worthWasm } from '../wasm/backend.ts';
 import { TypeScriptKernels } from './kernels.ts';
 import { braces, describeShape, entry, indent, ModuleEmitter } from './module.ts';
@@ -42,8 +41,10 @@ export class TensorEmitter extends ModuleEmitter {
     const alloc = (name: string, size: number, array = this.floatArray) => `const ${this.id(name)} = new ${array}(${mem ? `arena, ${mem.offsets.get(name)}, ` : ''}${size});`;
     const inits = p.params.flatMap((l) => this.initParam(l, this.id(l.name)));
     const forward = p.forward.flatMap((s) => [...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)]);
-    const why = (s: Step) => (s.node as { gradOf?: string }).gradOf;
-    const backward = p.backward.flatMap((s) => [...(why(s) ? [`// grad of: ${commentText(why(s)!)}`] : []), ...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)]);
+    const backward = p.backward.flatMap((s) => {
+      const why = this.gradComment(s.node);
+      return [...(why ? [`// grad of: ${why}`] : []), ...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)];
+    });
     const loss = p.loss ? this.id(p.loss.name) : undefined;
     const update = this.update((k) => this.run(k));
     const updates = [...update.head, ...update.loops];
