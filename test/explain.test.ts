@@ -88,5 +88,10 @@ describe('explain', () => {
     const none = spawnSync(process.execPath, ['bin/flatgrad.js', 'explain', join(dir, 'model.mts')], { encoding: 'utf8' });
     expect(none.status).toBe(1);
     expect(none.stderr).toContain('has no loss to backpropagate from');
+    // the same file as .ts outside an ES-module package loads as CommonJS: the error says what to do
+    writeFileSync(join(dir, 'model.ts'), readFileSync(join(dir, 'model.mts'), 'utf8'));
+    const cjs = spawnSync(process.execPath, ['bin/flatgrad.js', 'explain', join(dir, 'model.ts')], { encoding: 'utf8' });
+    expect(cjs.status).toBe(1);
+    expect(cjs.stderr).toMatch(/cannot load model file .*model\.ts'.*name it \.mts, or put it in a package whose package\.json says "type": "module"/);
   });
 });

@@ -17,7 +17,12 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
     mod = (await import(url)) as { default?: unknown };
   } catch (e) {
     if (e instanceof FlatgradError) throw e;
-    throw new FlatgradError(`cannot load model file '${path}': ${(e as Error).message}`);
+    const message = (e as Error).message;
+    // Node loads a .ts file outside an ES-module package as CommonJS, which cannot import flatgrad's ES modules.
+    const hint = /require\(\) ES Module|ERR_REQUIRE_ESM|Cannot use import statement outside a module/.test(message)
+      ? ' (the file is loaded as CommonJS: name it .mts, or put it in a package whose package.json says "type": "module")'
+      : '';
+    throw new FlatgradError(`cannot load model file '${path}': ${message.split('\n')[0]}${hint}`);
   }
   const spec = mod.default as Partial<ModelFile> | undefined;
   if (!spec || !(spec.graph instanceof Graph)) {
