@@ -15,6 +15,14 @@ export function chainRuleOf(gate: Tensor): readonly (Tensor | undefined)[] | und
   return steps.get(gate);
 }
 
+/** Each node's whole gradient (grad_<name>: its contributions summed), once grad() has run through it. */
+const totals = new WeakMap<Tensor, Tensor>();
+
+/** The gradient grad() made for `t` (undefined where the loss does not depend on it through the wrt). */
+export function gradientOf(t: Tensor): Tensor | undefined {
+  return totals.get(t);
+}
+
 /**
  * Add the backward pass for d(loss)/d(each of wrt) to the loss's graph and return the gradient nodes.
  * Gradients are ordinary nodes named grad_<name>, so they compile, print and differentiate like any other.
@@ -64,6 +72,7 @@ function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>
       g.makingFor = n.site;
       const total = nameGradient(n, parts, fresh);
       gradOf.set(n, total);
+      totals.set(n, total);
       contributions.delete(n);
       if (n.op === 'input' || n.op === 'param' || n.op === 'const') continue;
       const vjp = getOp(n.op).vjp;

@@ -2,13 +2,13 @@
 // chain-rule step autodiff built ([downstream] = [local] × [upstream]) as a formula over the graph's own names, with
 // the values: the add gate distributes its gradient, the mul gate swaps its operands, max routes, and a value used
 // by several gates adds what they send back (the copy gate). Values come from the reference interpreter.
-import { chainRuleOf, grad } from '../autodiff/grad.ts';
+import { chainRuleOf, grad, gradientOf } from '../autodiff/grad.ts';
 import { FlatgradError } from '../graph/errors.ts';
-import type { Graph, Tensor } from '../graph/graph.ts';
+import type { Graph, Node, Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
 import type { NDArray } from '../ops/registry.ts';
-import { INFIX } from '../passes/program.ts';
+import { expressionText } from '../passes/program.ts';
 import { learnerValues, type DrawOptions } from './picture.ts';
 
 export interface ExplainOptions extends DrawOptions {
@@ -42,17 +42,6 @@ const ROLE: Readonly<Record<string, string>> = {
   matmul: 'the matmul gate multiplies by the other operand, transposed',
 };
 
-/** A node as an expression over named values (forward values and gradients), a few levels deep; `leaves` collects those. */
-function formula(t: Tensor, named: (t: Tensor) => boolean, leaves: Set<Tensor>, depth = 0): string {
-  if (named(t) || (depth > 4 && t.op !== 'const')) return (leaves.add(t), t.name);
-  if (t.op === 'const') return String(t.attrs.value);
-  const args = t.inputs.map((i) => formula(i, named, leaves, depth + 1));
-  if (t.op === 'transpose' && args.length === 1 && /^\w+$/.test(args[0]!)) return `${args[0]}ᵀ`;
-  const infix = INFIX[t.op];
-  const text = infix && args.length === 2 ? `${args[0]} ${infix} ${args[1]}` : `${t.op}(${args.join(', ')})`;
-  return depth > 0 && infix ? `(${text})` : text;
-}
-
 const round = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(4)).toString() : String(x));
 const show = (v: readonly number[]) => (v.length === 1 ? round(v[0]!) : `[${v.slice(0, 4).map(round).join(', ')}${v.length > 4 ? ', …' : ''}]`);
 
@@ -74,19 +63,18 @@ function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }):
   grad(loss, wrt);
   const live = ancestors(g.nodes, [loss]);
   const gates = g.nodes.filter((n) => n.phase === 'forward' && live.has(n) && chainRuleOf(n)).reverse();
-  const gradOf = (t: Tensor) => g.get(`grad_${t.name}`);
   const contributions = gates.flatMap((n) => chainRuleOf(n)!.filter((c): c is Tensor => c !== undefined));
   const forward = g.nodes.filter((n) => n.phase === 'forward' && live.has(n));
-  const wanted = [...forward, ...forward.map(gradOf).filter((t): t is Tensor => t !== undefined), ...contributions];
+  const wanted = [...forward, ...forward.map(gradientOf).filter((t): t is Tensor => t !== undefined), ...contributions];
   const values = interpret([...new Set(wanted)], { dims: options.dims, feeds: options.feeds, params: options.params });
   const data = (t: Tensor | undefined): readonly number[] => (t ? Array.from((values.get(t) as NDArray).data) : []);
   const named = (t: Tensor) => (t.phase === 'forward' && t.op !== 'const') || /^grad_/.test(t.name);
   const steps: ExplainStep[] = [];
   const text: string[] = [`backprop through ${g.name}, from ${loss.name} = ${show(data(loss))} (grad_${loss.name} = 1):`];
   for (const n of gates) {
-    const upstreamNode = gradOf(n);
+    const upstreamNode = gradientOf(n);
     const upstream = data(upstreamNode);
-    text.push('', `${n.name} = ${formula(n, (t) => t !== n && named(t), new Set())}    ${n.name} = ${show(data(n))}, grad_${n.name} = ${show(upstream)}${ROLE[n.op] ? `    (${ROLE[n.op]})` : ''}`);
+    text.push('', `${n.name} = ${expressionText(n, (t) => (t !== n && named(t as Tensor) ? t.name : undefined))}    ${n.name} = ${show(data(n))}, grad_${n.name} = ${show(upstream)}${ROLE[n.op] ? `    (${ROLE[n.op]})` : ''}`);
     chainRuleOf(n)!.forEach((c, k) => {
       if (!c) return;
       const input = n.inputs[k]!;
@@ -95,8 +83,9 @@ function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }):
       const local = scalar && upstream[0] !== 0 ? downstream[0]! / upstream[0]! : undefined;
       // The contribution may have taken the gradient's name (its only one): write what it computes, unless it is the
       // upstream gradient itself, passed on as it is.
-      const leaves = new Set<Tensor>([c]);
-      const written = c === upstreamNode ? c.name : formula(c, (t) => t !== c && named(t), (leaves.clear(), leaves));
+      const leaves = new Set<Tensor>();
+      const nameOf = (t: Node) => (t !== c && named(t as Tensor) ? (leaves.add(t as Tensor), t.name) : undefined);
+      const written = c === upstreamNode ? (leaves.add(c), c.name) : expressionText(c, nameOf);
       const shapes = input.shape.length ? `[${input.shape.join(', ')}] from ${[...leaves].map((l) => `${l.name} [${l.shape.join(', ')}]`).join(', ')}` : '';
       const step: ExplainStep = { gate: n.name, op: n.op, input: input.name, upstream, ...(local !== undefined ? { local } : {}), downstream, formula: written, shapes };
       steps.push(step);
@@ -108,7 +97,7 @@ function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }):
   for (const t of forward) {
     const senders = gates.filter((n) => chainRuleOf(n)!.some((c, k) => c && n.inputs[k] === t));
     if (senders.length < 2) continue;
-    text.push('', `${t.name} is read by ${senders.length} gates (${senders.map((s) => s.name).join(', ')}): the copy gate adds their gradients, grad_${t.name} = ${show(data(gradOf(t)))}`);
+    text.push('', `${t.name} is read by ${senders.length} gates (${senders.map((s) => s.name).join(', ')}): the copy gate adds their gradients, grad_${t.name} = ${show(data(gradientOf(t)))}`);
   }
   return { steps, text: text.join('\n') };
 }

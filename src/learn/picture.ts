@@ -3,7 +3,7 @@
 // out with Graphviz itself, compiled to WebAssembly (@viz-js/viz: no system install; the same SVG in Node and in a
 // browser). Values come from the reference interpreter, with params as a model compiled with the same seed starts.
 import { instance } from '@viz-js/viz';
-import { grad } from '../autodiff/grad.ts';
+import { grad, gradientOf } from '../autodiff/grad.ts';
 import { FlatgradError } from '../graph/errors.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
@@ -80,7 +80,7 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values; kern
   if (loss) grad(loss, wrt); // names every gradient grad_<name> (memoized: the same nodes compile() makes)
   const gradOf = new Map<Tensor, Tensor>();
   for (const n of drawn) {
-    const gn = loss ? g.get(`grad_${n.name}`) : undefined;
+    const gn = loss ? gradientOf(n) : undefined;
     if (gn) gradOf.set(n, gn);
   }
   const values = interpret([...drawn, ...gradOf.values()], { dims: options.dims, feeds: options.feeds, params: options.params });

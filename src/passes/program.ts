@@ -3,7 +3,7 @@ import type { Site } from '../graph/source.ts';
 import { ancestors } from '../graph/node.ts';
 import type { Attrs } from '../graph/node.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
-import { chainRuleOf } from '../autodiff/grad.ts';
+import { chainRuleOf, gradientOf } from '../autodiff/grad.ts';
 
 /** A node of the program the passes rewrite: a copy of a graph node with its shape bound. The user's graph is never changed. */
 export class PNode implements Node {
@@ -57,25 +57,40 @@ export function programGraph(
 }
 
 /** The ops the lecture writes infix. */
-export const INFIX: Readonly<Record<string, string>> = { add: '+', sub: '-', mul: '*', div: '/', matmul: '·' };
+const INFIX: Readonly<Record<string, string>> = { add: '+', sub: '-', mul: '*', div: '/', matmul: '·' };
+
+/**
+ * A node as the lecture writes it, over the names `nameOf` gives (values the code holds, gradients); the rest as
+ * their expressions, a few levels deep: `grad_y · wᵀ`, `sigmoid(x · w1)`, `(grad_L * (1 - L)) * L`.
+ */
+export function expressionText(n: Node, nameOf: (n: Node) => string | undefined, depth = 0, bare = true): string {
+  const name = nameOf(n);
+  if (name !== undefined) return name;
+  if (n.op === 'const') return String(n.attrs.value);
+  if (depth > 4) return '…';
+  const infix = INFIX[n.op];
+  const args = n.inputs.map((i) => expressionText(i, nameOf, depth + 1, !infix));
+  if (n.op === 'transpose' && /^\w+$/.test(args[0]!)) return `${args[0]}ᵀ`;
+  const text = infix && args.length === 2 ? `${args[0]} ${infix} ${args[1]}` : `${n.op}(${args.join(', ')})`;
+  return !bare && infix ? `(${text})` : text;
+}
 
 /**
  * Which chain-rule step each backward node is (what autodiff recorded): a gate's contribution to an operand's
  * gradient, the name it takes when passed on as it is (the add gate), or the copy gate's sum of several.
  */
 function provenance(all: readonly Tensor[], copy: ReadonlyMap<Tensor, PNode>): void {
-  const byName = new Map(all.map((t) => [t.name, t]));
   const senders = new Map<Tensor, Tensor[]>();
   for (const gate of all) {
     const steps = chainRuleOf(gate);
     if (!steps) continue;
-    const upstream = byName.get(`grad_${gate.name}`);
+    const upstream = gradientOf(gate);
     steps.forEach((c, k) => {
       if (!c) return;
       const input = gate.inputs[k]!;
       senders.set(input, [...(senders.get(input) ?? []), gate]);
       const note: GradOf = { gate: copy.get(gate)!, input: copy.get(input)! };
-      const target = byName.get(`grad_${input.name}`);
+      const target = gradientOf(input);
       const passed = target && target.op === 'identity' && target.inputs[0] === c ? target : undefined;
       for (const t of [c === upstream ? undefined : c, passed]) {
         const n = t && copy.get(t);
@@ -94,7 +109,8 @@ function provenance(all: readonly Tensor[], copy: ReadonlyMap<Tensor, PNode>): v
     });
   }
   for (const [input, gates] of senders) {
-    const n = gates.length > 1 ? copy.get(byName.get(`grad_${input.name}`)!) : undefined;
+    const total = gates.length > 1 ? gradientOf(input) : undefined;
+    const n = total && copy.get(total);
     if (n) n.gradOf = { readers: [...new Set(gates.map((g) => g.name))], input: copy.get(input)! };
   }
 }

@@ -5,7 +5,7 @@ import type { Init, Node } from '../../graph/graph.ts';
 import { exprKey, type Fn } from '../../ir/expr.ts';
 import { outputsOf, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
 import type { Leaf, Program } from '../../lower/program.ts';
-import { INFIX, type GradOf } from '../../passes/program.ts';
+import { expressionText, type GradOf } from '../../passes/program.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
 import { atom, binary, call, commentText, literal, quote, ternary, type Code } from '../code.ts';
@@ -48,25 +48,24 @@ export abstract class ModuleEmitter {
   private holders?: Map<string, string>;
 
   /** A value as the code has it: what holds it, or (fused away) its expression over what holds its inputs. */
-  valueText(n: Node, depth = 0, bare = true): string {
+  valueText(n: Node): string {
+    return expressionText(n, (t) => this.holder(t));
+  }
+
+  /** What a gate computes, over the values it reads: `h · w2`, `sigmoid(s3)`. */
+  private gateText(n: Node): string {
+    return expressionText(n, (t) => (t === n ? undefined : this.holder(t)));
+  }
+
+  /** The identifier of what holds a value in the code, if anything does (a fused value has none). */
+  private holder(n: Node): string | undefined {
     const { p } = this;
     this.holders ??= new Map([
       ...[...p.inputs, ...p.params, ...p.state, ...p.aliases, ...p.scalars].map((v) => [v.name, v.name] as const),
       ...p.buffers.flatMap((b) => [[b.name, b.name], [b.node.name, b.name]] as const),
     ]);
     const held = this.holders.get(n.name);
-    if (held) return this.id(held);
-    if (n.op === 'const') return String(n.attrs.value);
-    if (depth > 3) return '…';
-    const text = this.gateText(n, depth);
-    return !bare && INFIX[n.op] ? `(${text})` : text;
-  }
-
-  /** What a gate computes, over the values it reads: `h · w2`, `sigmoid(s3)`. */
-  private gateText(n: Node, depth = 0): string {
-    const infix = INFIX[n.op];
-    const args = n.inputs.map((i) => this.valueText(i, depth + 1, !infix));
-    return infix && args.length === 2 ? `${args[0]} ${infix} ${args[1]}` : `${n.op}(${args.join(', ')})`;
+    return held === undefined ? undefined : this.id(held);
   }
 
   /** A backward step's comment: which gate's chain-rule step it is, over names the code has. */
