@@ -3,6 +3,7 @@
 // the samples of all rounds are pooled into a median and a MAD (median absolute deviation).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
+import { median } from './stats.ts';
 import { WORKLOADS, type PeerTasks, type WorkloadId } from './workloads.ts';
 
 export interface Stat {
@@ -18,11 +19,6 @@ export interface MeasureOptions {
   /** Fewest timed iterations per round, however slow. */
   readonly minIterations: number;
   readonly log?: (line: string) => void;
-}
-
-export function median(sorted: readonly number[]): number {
-  const n = sorted.length;
-  return n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
 }
 
 export function stat(samples: readonly number[]): Stat {

@@ -6,6 +6,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { mulberry32, randn } from '../templates/prelude/random.ts';
 import { MM_GPU, W1, W2, W3 } from './sizes.ts';
+import { absSum, median } from './stats.ts';
 
 export type WorkloadId = 'w1' | 'w2' | 'w3' | 'mm';
 type Feeds = Record<string, Float32Array | Int32Array>;
@@ -48,11 +49,6 @@ export function workloads(): Workload[] {
 
 interface Figures { gpu?: number; cpu?: number; gpuCheck?: number; cpuCheck?: number }
 
-function median(samples: number[]): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
 /** Median ms of one call after a warm-up, over at least `min` samples and about `ms` ms. */
 async function time(run: () => Promise<unknown> | unknown, min: number, ms: number): Promise<number> {
   await run();
@@ -63,13 +59,7 @@ async function time(run: () => Promise<unknown> | unknown, min: number, ms: numb
     await run();
     samples.push(performance.now() - t);
   }
-  return median(samples);
-}
-
-function sumAbs(c: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < c.length; i++) s += Math.abs(c[i]!);
-  return s;
+  return median(samples.sort((a, b) => a - b));
 }
 
 /** Heap bytes one GPU step leaves behind, over 200 steps enqueued with no reads. */
@@ -106,7 +96,7 @@ export async function benchWebGpu(o: BenchOptions): Promise<BenchResult> {
     const { gpu, cpu } = await o.models(w);
     if (w.id === 'mm') {
       gpu.forward({});
-      f.gpuCheck = sumAbs(await gpu.read('c', 'outputs'));
+      f.gpuCheck = absSum(await gpu.read('c', 'outputs'));
       f.gpu = await time(async () => { gpu.forward({}); await gpu.sync(); }, min, ms);
     } else {
       gpu.step(w.feeds, w.lr);
@@ -118,7 +108,7 @@ export async function benchWebGpu(o: BenchOptions): Promise<BenchResult> {
     if (cpu) {
       const run = w.id === 'mm' ? () => cpu.forward({}) : () => cpu.step(w.feeds, w.lr);
       const first = run();
-      f.cpuCheck = w.id === 'mm' ? sumAbs(cpu.outputs.c!) : (first as number);
+      f.cpuCheck = w.id === 'mm' ? absSum(cpu.outputs.c!) : (first as number);
       f.cpu = await time(run, o.quick ? 1 : 3, ms);
     }
   }
@@ -152,10 +142,4 @@ export async function benchWebGpu(o: BenchOptions): Promise<BenchResult> {
     '',
   ];
   return { text: lines.join('\n'), figures, tflops, w3Speedup: ratio('w3'), garbage, software };
-}
-
-/** An adapter's description, for the report. */
-export function describeDevice(device: GPUDevice): string {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : 'unknown adapter';
 }

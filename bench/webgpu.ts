@@ -5,14 +5,14 @@
 // a GPU machine. Options: --json OUT (the figures as JSON too), --quick (fewer samples), --no-results (print only).
 import { writeFileSync } from 'node:fs';
 import { compile } from '../src/index.ts';
-import { defaultDevice } from '../src/runtime/webgpu.ts';
+import { adapterDescription, defaultDevice } from '../src/runtime/webgpu.ts';
 import { writeResults } from './measure.ts';
-import { benchWebGpu, describeDevice, type WorkloadId } from './webgpu-core.ts';
+import { benchWebGpu, type WorkloadId } from './webgpu-core.ts';
 import { gpuMatmulGraph, w1Graph, w2Graph, w3Graph, type Spec } from './workloads.ts';
 
 const args = process.argv.slice(2);
 const device = await defaultDevice('bench/webgpu.ts');
-const adapter = describeDevice(device);
+const adapter = adapterDescription(device);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 log(`bench/webgpu: adapter ${adapter}`);
 

@@ -3,6 +3,7 @@
 // losses must agree.
 import { compile, graph, mulberry32, randn, type CompileOptions, type Model } from '../src/index.ts';
 
+import { absSum } from './stats.ts';
 import { W1, W2, W3, MM_GPU } from './sizes.ts';
 
 export { W1, W2 };
@@ -49,12 +50,7 @@ export function makeData(seed = 1): BenchData {
   return { w1, w2, mm };
 }
 
-/** Σ|c|: the matmul checksum every peer reports, compared like the losses. */
-export function absSum(c: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < c.length; i++) s += Math.abs(c[i]!);
-  return s;
-}
+export { absSum } from './stats.ts';
 
 /** A workload ready to time: `fn` runs one step (or one product); `check` is the first step's loss, or Σ|C|. */
 export interface Task {

@@ -632,11 +632,14 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     device.queue.writeBuffer(y, 0, y_feed);
   }
 
-  /** One compute pass of the given phases, submitted as one command buffer. */
-  function run(...phases: ((pass: GPUComputePassEncoder) => void)[]): void {
+  type Phase = (pass: GPUComputePassEncoder) => void;
+  /** One compute pass of up to three phases, submitted as one command buffer (no rest array: a step allocates only what WebGPU does). */
+  function run(first: Phase, second?: Phase, third?: Phase): void {
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    for (const phase of phases) phase(pass);
+    first(pass);
+    second?.(pass);
+    third?.(pass);
     pass.end();
     device.queue.submit([encoder.finish()]);
   }

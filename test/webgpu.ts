@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { create } from 'webgpu';
 import { describe, expect, it } from 'vitest';
 import { graph, randn, type Graph, type Tensor } from '../src/index.ts';
-import { defaultDevice } from '../src/runtime/webgpu.ts';
+import { adapterDescription, defaultDevice } from '../src/runtime/webgpu.ts';
 import type { Rng } from '../templates/prelude/random.ts';
 import addMul from '../examples/lecture/add_mul.ts';
 import sigmoidNeuron from '../examples/lecture/sigmoid_neuron.ts';
@@ -31,14 +31,9 @@ export async function nullDevice(): Promise<GPUDevice> {
 
 /** The default adapter's device, or why there is none. */
 export const real: { device?: GPUDevice; description: string; why?: string } = await defaultDevice('test/webgpu.ts').then(
-  (device) => ({ device, description: describeAdapter(device) }),
+  (device) => ({ device, description: adapterDescription(device) }),
   (e: unknown) => ({ description: 'none', why: e instanceof Error ? e.message : String(e) }),
 );
-
-function describeAdapter(device: GPUDevice): string {
-  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : 'an adapter';
-}
 
 /**
  * A describe block whose tests need a real adapter. Without one: under CI one failing test says why; elsewhere the

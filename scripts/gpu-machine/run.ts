@@ -3,8 +3,8 @@
 // models. Prints the report; writes it and the figures as JSON to $OUT when set (the device tool brings $OUT back).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultDevice } from '../../src/runtime/webgpu.ts';
-import { benchWebGpu, describeDevice, type CpuLike, type GpuLike, type WorkloadId } from '../../bench/webgpu-core.ts';
+import { adapterDescription, defaultDevice } from '../../src/runtime/webgpu.ts';
+import { benchWebGpu, type CpuLike, type GpuLike, type WorkloadId } from '../../bench/webgpu-core.ts';
 
 type Cpu = { createModel(o: { seed?: number }): unknown };
 type Gpu = { createModel(device: GPUDevice, o: { seed?: number }): Promise<unknown> };
@@ -13,7 +13,7 @@ type Gpu = { createModel(device: GPUDevice, o: { seed?: number }): Promise<unkno
 export async function runOnDevice(modules: Record<WorkloadId, [Cpu, Gpu]>): Promise<void> {
   const device = await defaultDevice('scripts/gpu-machine/run.ts');
   const result = await benchWebGpu({
-    adapter: describeDevice(device),
+    adapter: adapterDescription(device),
     where: 'on the GPU machine (scripts/gpu-machine/)',
     quick: process.argv.includes('--quick'),
     log: (line) => process.stderr.write(`${line}\n`),

@@ -56,13 +56,17 @@ The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --tar
     console.log(`wrote ${file}`);
   });
 
-program
-  .command('graph')
-  .description("draw a model file's graph like the lecture's slides: each wire's value above it, its gradient below")
-  .argument('<model>', 'the model file, e.g. examples/lecture/sigmoid_neuron.ts')
-  .option('-f, --feeds <file.json>', "a JSON object of the inputs' values (and any params', else a model's seeded init)")
-  .option('-d, --dims <NAME=SIZE,...>', 'bind symbolic dims (repeatable; overrides the file)', dimsOption)
-  .option('--seed <n>', 'the seed of the params not in the feeds file', (v) => Number(v), 0)
+/** A command that shows a model file's values: its model, feeds file, dims and seed. */
+const withValues = (name: string, description: string) =>
+  program
+    .command(name)
+    .description(description)
+    .argument('<model>', 'the model file, e.g. examples/lecture/sigmoid_neuron.ts')
+    .option('-f, --feeds <file.json>', "a JSON object of the inputs' values (and any params', else a model's seeded init)")
+    .option('-d, --dims <NAME=SIZE,...>', 'bind symbolic dims (repeatable; overrides the file)', dimsOption)
+    .option('--seed <n>', 'the seed of the params not in the feeds file', (v) => Number(v), 0);
+
+withValues('graph', "draw a model file's graph like the lecture's slides: each wire's value above it, its gradient below")
   .option('--format <svg|dot>', 'SVG laid out by Graphviz (WebAssembly), or the DOT text', 'svg')
   .requiredOption('-o, --out <file>', 'where to write the picture')
   .action(async (model: string, opts: { feeds?: string; dims?: Record<string, number>; seed: number; format: string; out: string }) => {
@@ -74,13 +78,7 @@ program
     console.log(`wrote ${opts.out}`);
   });
 
-program
-  .command('explain')
-  .description("backprop gate by gate: each chain-rule step of a model file's loss, [downstream] = [local] × [upstream], with values")
-  .argument('<model>', 'the model file, e.g. examples/lecture/sigmoid_neuron.ts')
-  .option('-f, --feeds <file.json>', "a JSON object of the inputs' values (and any params', else a model's seeded init)")
-  .option('-d, --dims <NAME=SIZE,...>', 'bind symbolic dims (repeatable; overrides the file)', dimsOption)
-  .option('--seed <n>', 'the seed of the params not in the feeds file', (v) => Number(v), 0)
+withValues('explain', "backprop gate by gate: each chain-rule step of a model file's loss, [downstream] = [local] × [upstream], with values")
   .action(async (model: string, opts: { feeds?: string; dims?: Record<string, number>; seed: number }) => {
     const { graph, loss, wrt, dims } = await loadModelFile(model);
     if (!loss) throw new FlatgradError(`explain: model file '${model}' has no loss to backpropagate from`);

@@ -49,3 +49,9 @@ export async function deviceOf(gpu: GPU, site: string): Promise<GPUDevice> {
     },
   });
 }
+
+/** The device's adapter in words (vendor, architecture, device, description), for reports and test names. */
+export function adapterDescription(device: GPUDevice): string {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : 'an unknown adapter';
+}

@@ -40,7 +40,7 @@ const emitted = [
 const webgpuHost = [
   'device', 'module', 'usage', 'made', 'buffer', 'guard', 'guard_reset', 'uniforms', 'rate', 'step_state', 'pipeline', 'entryPoint',
   'PARAMS', 'GRADS', 'OUTPUTS', 'STATE', 'WGSL', 'reader', 'disposed', 'upload', 'run', 'refused', 'source', 'values', 'encoder',
-  'pass', 'phase', 'phases', 'table', 'count', 'cause', 'causes', 'floats', 'name', 'from', 'to', 'value', 'b', 'bytes',
+  'pass', 'Phase', 'first', 'second', 'third', 'table', 'count', 'cause', 'causes', 'floats', 'name', 'from', 'to', 'value', 'b', 'bytes',
   'Snapshot', 'SHAPES', 'bad', 'checked', 'what', 'all', 'writes', 'snapshot', 'restore', 'k', 'n', 'size',
 ];
 
