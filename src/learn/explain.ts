@@ -7,7 +7,7 @@ import { FlatgradError } from '../graph/errors.ts';
 import type { Graph, Node, Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
-import type { NDArray } from '../ops/registry.ts';
+import { getOp, type NDArray } from '../ops/registry.ts';
 import { expressionText } from '../passes/program.ts';
 import { learnerValues, type DrawOptions } from './picture.ts';
 
@@ -31,16 +31,6 @@ export interface ExplainStep {
   /** The shapes, for tensors: `[2, 4] = [2, 3] · [3, 4]`-like, the operand's and the gradient's. */
   readonly shapes: string;
 }
-
-/** What the lecture calls the gates whose backward has a name. */
-const ROLE: Readonly<Record<string, string>> = {
-  add: 'the add gate distributes its gradient',
-  sub: 'the sub gate distributes its gradient, negated for the right operand',
-  mul: 'the mul gate swaps its operands',
-  maximum: 'the max gate routes its gradient to the larger operand',
-  relu: 'relu routes its gradient where its input was positive',
-  matmul: 'the matmul gate multiplies by the other operand, transposed',
-};
 
 const round = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(4)).toString() : String(x));
 const show = (v: readonly number[]) => (v.length === 1 ? round(v[0]!) : `[${v.slice(0, 4).map(round).join(', ')}${v.length > 4 ? ', …' : ''}]`);
@@ -74,7 +64,7 @@ function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }):
   for (const n of gates) {
     const upstreamNode = gradientOf(n);
     const upstream = data(upstreamNode);
-    text.push('', `${n.name} = ${expressionText(n, (t) => (t !== n && named(t as Tensor) ? t.name : undefined))}    ${n.name} = ${show(data(n))}, grad_${n.name} = ${show(upstream)}${ROLE[n.op] ? `    (${ROLE[n.op]})` : ''}`);
+    text.push('', `${n.name} = ${expressionText(n, (t) => (t !== n && named(t as Tensor) ? t.name : undefined))}    ${n.name} = ${show(data(n))}, grad_${n.name} = ${show(upstream)}${getOp(n.op).backprop ? `    (${getOp(n.op).backprop})` : ''}`);
     chainRuleOf(n)!.forEach((c, k) => {
       if (!c) return;
       const input = n.inputs[k]!;

@@ -18,6 +18,7 @@ defineElementwise({
   f64: (a, b) => a + b,
   compute: ir.add,
   vjp: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g, n.inputs[1]!.shape)],
+  backprop: 'the add gate distributes its gradient',
   sample: (g, rng) => { const [a, b] = pair(g, rng); return a.add(b); },
 });
 
@@ -26,6 +27,7 @@ defineElementwise({
   f64: (a, b) => a - b,
   compute: ir.sub,
   vjp: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g.neg(), n.inputs[1]!.shape)],
+  backprop: 'the sub gate distributes its gradient, negated for the right operand',
   sample: (g, rng) => { const [a, b] = pair(g, rng); return a.sub(b); },
 });
 
@@ -38,6 +40,7 @@ defineElementwise({
     const [a, b] = n.inputs as [Tensor, Tensor];
     return [sumTo(g.mul(b), a.shape), sumTo(g.mul(a), b.shape)];
   },
+  backprop: 'the mul gate swaps its operands',
   sample: (g, rng) => { const [a, b] = pair(g, rng); return a.mul(b); },
 });
 
@@ -76,6 +79,7 @@ function defineWinner(name: 'maximum' | 'minimum', better: '>' | '<'): void {
       const wins = better === '>' ? b.greater(a) : a.greater(b);
       return [sumTo(g.mul(oneMinus(wins)), a.shape), sumTo(g.mul(wins), b.shape)];
     },
+    ...(name === 'maximum' ? { backprop: 'the max gate routes its gradient to the larger operand' } : {}),
     sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a[name](b); },
   });
 }

@@ -15,6 +15,7 @@ export interface ElementwiseSpec {
   named?: boolean;
   doc?: string;
   vjp?(grad: Tensor, node: Tensor): readonly (Tensor | null)[];
+  backprop?: string;
   sample(g: Graph, rng: Rng): Tensor;
 }
 
@@ -29,6 +30,7 @@ export function defineElementwise(spec: ElementwiseSpec): OpDef {
     evaluate: (inputs, _attrs, outShape) => mapBroadcast(inputs, outShape, spec.f64),
     elementwise: { f64: spec.f64, compute: spec.named ? named(spec) : spec.compute },
     vjp: spec.vjp,
+    ...(spec.backprop ? { backprop: spec.backprop } : {}),
     sample: spec.sample,
   });
 }

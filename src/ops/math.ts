@@ -70,6 +70,7 @@ defineElementwise({
   compute: (x) => ir.max(0, x),
   // From the output (y > 0 exactly where x > 0), so the pre-activation need not be kept: it can fuse away.
   vjp: (g, n) => [g.mul(n.greater(0))],
+  backprop: 'relu routes its gradient where its input was positive',
   sample: (g, rng) => operand(g, rng, 'awayFromZero').relu(),
 });
 

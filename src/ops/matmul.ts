@@ -13,6 +13,7 @@ defineOp({
     const [a, b] = n.inputs;
     return [g.matmul(b!.transpose()), a!.transpose().matmul(g)];
   },
+  backprop: 'the matmul gate multiplies by the other operand, transposed',
   evaluate([a, b], _attrs, [m, n]) {
     const k = a!.shape[1]!;
     const out = new Float64Array(m! * n!);

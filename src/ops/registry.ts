@@ -23,6 +23,8 @@ export interface OpDef {
   shape(inputs: readonly Shape[], attrs: Attrs): Shape;
   /** Vector-Jacobian product written with graph ops: one gradient (or null) per input. */
   vjp?(grad: Tensor, node: Tensor): readonly (Tensor | null)[];
+  /** What the lecture calls this gate's backward, where it has a name (explain() says it): `the add gate distributes its gradient`. */
+  readonly backprop?: string;
   /** Reference semantics in float64, for the interpreter. */
   evaluate(inputs: readonly NDArray[], attrs: Attrs, outShape: readonly number[]): Float64Array;
   /** Elementwise ops: the reference in float64, and what it computes over the ALU IR. */
