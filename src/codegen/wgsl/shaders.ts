@@ -427,40 +427,47 @@ class WgslEmitter {
     if (!entry) {
       entry = this.ids.fresh(shape);
       this.gemmShapes.set(shape, entry);
-      const a = k.transA ? `gemm_a[ka * ${k.m}u + row]` : `gemm_a[row * ${k.k}u + ka]`;
-      const b = k.transB ? `gemm_b[col * ${k.k}u + kb]` : `gemm_b[kb * ${k.n}u + col]`;
-      let value = 'acc';
-      if (k.bias) value = `${value} + gemm_bias[col]`;
-      if (k.relu) value = (this.helpers.add('fg_max'), `fg_max(0.0, ${value})`);
       const product = `${k.transA ? 'aᵀ' : 'a'} · ${k.transB ? 'bᵀ' : 'b'}${k.bias ? ' + bias' : ''}`;
-      if (blocks >= MIN_BLOCKS) {
-        this.blocked++;
-        this.entries.push(this.blockedMatmul(k, entry, product));
-      } else this.entries.push([
-        `/** ${entry}: c[${k.m}, ${k.n}] = ${k.relu ? `relu(${product})` : product}, over k = ${k.k}, in ${TILE} × ${TILE} tiles */`,
-        `@compute @workgroup_size(${TILE}, ${TILE})`,
-        `fn ${entry}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {`,
-        ...[
-          'let tile = wid.x + wid.y * nwg.x;',
-          `let row = (tile / ${Math.ceil(k.n / TILE)}u) * ${TILE}u + lid.y;`,
-          `let col = (tile % ${Math.ceil(k.n / TILE)}u) * ${TILE}u + lid.x;`,
-          'var acc = 0.0;',
-          `for (var k0 = 0u; k0 < ${k.k}u; k0 += ${TILE}u) {`,
-          '  let ka = k0 + lid.x;',
-          '  let kb = k0 + lid.y;',
-          `  gemm_ta[lid.y * ${TILE}u + lid.x] = select(0.0, ${a}, row < ${k.m}u && ka < ${k.k}u);`,
-          `  gemm_tb[lid.y * ${TILE}u + lid.x] = select(0.0, ${b}, kb < ${k.k}u && col < ${k.n}u);`,
-          '  workgroupBarrier();',
-          `  for (var k = 0u; k < ${TILE}u; k++) { acc = acc + gemm_ta[lid.y * ${TILE}u + k] * gemm_tb[k * ${TILE}u + lid.x]; }`,
-          '  workgroupBarrier();',
-          '}',
-          `if (row < ${k.m}u && col < ${k.n}u) { gemm_c[row * ${k.n}u + col] = ${value}; }`,
-        ].map((l) => `  ${l}`),
-        '}',
-      ].join('\n'));
+      const big = blocks >= MIN_BLOCKS;
+      if (big) this.blocked++;
+      this.entries.push(big ? this.blockedMatmul(k, entry, product) : this.tiledMatmul(k, entry, product));
     }
     const operands = [k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])].map((n) => this.buffer(n).name);
     this.kernels.push({ entry, bindings: [], operands, workgroups: blocks >= MIN_BLOCKS ? blocks : Math.ceil(k.m / TILE) * Math.ceil(k.n / TILE), phase });
+  }
+
+  /** What a matmul stores of its accumulated `acc`: with the bias added and ReLU applied when it carries them. */
+  private epilogue(k: MatmulKernel, acc: string): string {
+    const value = k.bias ? `${acc} + gemm_bias[col]` : acc;
+    return k.relu ? (this.helpers.add('fg_max'), `fg_max(0.0, ${value})`) : value;
+  }
+
+  /** A small matmul: 16 × 16 outputs a workgroup, one an invocation, both operands staged in workgroup memory. */
+  private tiledMatmul(k: MatmulKernel, entry: string, product: string): string {
+    const a = k.transA ? `gemm_a[ka * ${k.m}u + row]` : `gemm_a[row * ${k.k}u + ka]`;
+    const b = k.transB ? `gemm_b[col * ${k.k}u + kb]` : `gemm_b[kb * ${k.n}u + col]`;
+    return [
+      `/** ${entry}: c[${k.m}, ${k.n}] = ${k.relu ? `relu(${product})` : product}, over k = ${k.k}, in ${TILE} × ${TILE} tiles */`,
+      `@compute @workgroup_size(${TILE}, ${TILE})`,
+      `fn ${entry}(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {`,
+      ...[
+        'let tile = wid.x + wid.y * nwg.x;',
+        `let row = (tile / ${Math.ceil(k.n / TILE)}u) * ${TILE}u + lid.y;`,
+        `let col = (tile % ${Math.ceil(k.n / TILE)}u) * ${TILE}u + lid.x;`,
+        'var acc = 0.0;',
+        `for (var k0 = 0u; k0 < ${k.k}u; k0 += ${TILE}u) {`,
+        '  let ka = k0 + lid.x;',
+        '  let kb = k0 + lid.y;',
+        `  gemm_ta[lid.y * ${TILE}u + lid.x] = select(0.0, ${a}, row < ${k.m}u && ka < ${k.k}u);`,
+        `  gemm_tb[lid.y * ${TILE}u + lid.x] = select(0.0, ${b}, kb < ${k.k}u && col < ${k.n}u);`,
+        '  workgroupBarrier();',
+        `  for (var k = 0u; k < ${TILE}u; k++) { acc = acc + gemm_ta[lid.y * ${TILE}u + k] * gemm_tb[k * ${TILE}u + lid.x]; }`,
+        '  workgroupBarrier();',
+        '}',
+        `if (row < ${k.m}u && col < ${k.n}u) { gemm_c[row * ${k.n}u + col] = ${this.epilogue(k, 'acc')}; }`,
+      ].map((l) => `  ${l}`),
+      '}',
+    ].join('\n');
   }
 
   /**
@@ -480,11 +487,6 @@ class WgslEmitter {
       }
       const at = k.transB ? `gemm_b[(col0 + ${edge}) * ${k.k}u + k0 + ${kk}]` : `gemm_b[(k0 + ${kk}) * ${k.n}u + col0 + ${edge}]`;
       return `gemm_sb[(${kk}) * ${BLOCK}u + ${edge}] = select(0.0, ${at}, col0 + ${edge} < ${k.n}u && k0 + ${kk} < ${k.k}u);`;
-    };
-    const value = (x: string) => {
-      let v = x;
-      if (k.bias) v = `${v} + gemm_bias[col]`;
-      return k.relu ? (this.helpers.add('fg_max'), `fg_max(0.0, ${v})`) : v;
     };
     const lanes = ['x', 'y', 'z', 'w'];
     return [
@@ -520,7 +522,7 @@ class WgslEmitter {
         ...[0, 1, 2, 3].flatMap((i) => [
           `if (row0 + lid.y * 4u + ${i}u < ${k.m}u) {`,
           `  let row = row0 + lid.y * 4u + ${i}u;`,
-          ...lanes.map((lane, j) => `  if (col0 + lid.x * 4u + ${j}u < ${k.n}u) { let col = col0 + lid.x * 4u + ${j}u; gemm_c[row * ${k.n}u + col] = ${value(`acc${i}.${lane}`)}; }`),
+          ...lanes.map((lane, j) => `  if (col0 + lid.x * 4u + ${j}u < ${k.n}u) { let col = col0 + lid.x * 4u + ${j}u; gemm_c[row * ${k.n}u + col] = ${this.epilogue(k, `acc${i}.${lane}`)}; }`),
           '}',
         ]),
       ].map((l) => `  ${l}`),
