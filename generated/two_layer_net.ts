@@ -311,7 +311,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const h = new Float32Array(arena, 662560, 6400); // [64, 100]
   const y_pred = new Float32Array(arena, 688160, 640); // [64, 10]
   const loss = new Float32Array(arena, 690720, 1); // []
-  const grad_s3 = new Float32Array(arena, 690736, 640); // [64, 10]
+  const grad_y_pred = new Float32Array(arena, 690736, 640); // [64, 10]
   const grad_h = new Float32Array(arena, 693296, 6400); // [64, 100]
   const grad_w2 = new Float32Array(arena, 718896, 1000); // [100, 10]
   const grad_w1 = new Float32Array(arena, 722896, 100000); // [1000, 100]
@@ -341,11 +341,11 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   function backward_pass(): void {
     const grad_loss = 1;
     // grad of: square(y_pred), to y_pred
-    for (let i = 0; i < 640; i++) grad_s3[i] = grad_loss * 2 * y_pred[i];
+    for (let i = 0; i < 640; i++) grad_y_pred[i] = grad_loss * 2 * y_pred[i];
     // grad of: y_pred = h · w2, to h
-    gemm_64x10x100_tB(grad_s3, w2, grad_h); // grad_h = grad_s3 · w2ᵀ
+    gemm_64x10x100_tB(grad_y_pred, w2, grad_h); // grad_h = grad_y_pred · w2ᵀ
     // grad of: y_pred = h · w2, to w2
-    gemm_100x64x10_tA(h, grad_s3, grad_w2); // grad_w2 = hᵀ · grad_s3
+    gemm_100x64x10_tA(h, grad_y_pred, grad_w2); // grad_w2 = hᵀ · grad_y_pred
     // grad of: h = sigmoid(x · w1), to x · w1
     loop_grad_h(); // grad_h[i] = grad_h[i] * (1 - h[i]) * h[i];
     // grad of: x · w1, to w1
@@ -357,16 +357,16 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     for (let i = 0; i < 1000; i++) w2[i] -= lr * grad_w2[i];
   }
 
-  /** Before the update: a non-finite loss or gradient would make the params NaN, so change nothing and say where. */
-  function check_step(): void {
-    if (step_finite()) return;
+  /** Before the update, a non-finite loss or gradient, which would make the params NaN: change nothing and say where. */
+  function check_step(): never {
     refuse_step([x, y, w1, w2, loss, grad_w1, grad_w2],
       ["x", "y", "w1", "w2", "loss", "grad_w1", "grad_w2"],
       ["the feed 'x'", "the feed 'y'", "the param 'w1'", "the param 'w2'", "the loss 'loss' (sum at examples/two_layer_net.ts:12:37)", "the gradient of 'w1'", "the gradient of 'w2'"]);
   }
 
   // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return
-  // then needs no heap number (a large function returning a fraction allocates one per call).
+  // then needs no heap number (a large function returning a fraction allocates one per call). The checks
+  // call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.
   function forward(feeds: Feeds): number {
     forward_pass(feeds);
     return loss[0];
@@ -378,11 +378,11 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   }
 
   function step(feeds: Feeds, lr: number): number {
-    check_rate(lr);
+    if (!Number.isFinite(lr)) check_rate(lr);
     forward_pass(feeds);
     const loss_value = loss[0]; // before the update: the loss may share a param's buffer
     backward_pass();
-    check_step();
+    if (!step_finite()) check_step();
     update_params(lr);
     return loss_value;
   }

@@ -259,7 +259,7 @@ const WGSL = `
 @group(0) @binding(7) var<storage, read_write> y_pred: array<f32>; // [64, 10]
 @group(0) @binding(8) var<storage, read_write> y: array<f32>; // input [64, 10]
 @group(0) @binding(9) var<storage, read_write> loss: array<f32>; // []
-@group(0) @binding(10) var<storage, read_write> grad_s3: array<f32>; // [64, 10]
+@group(0) @binding(10) var<storage, read_write> grad_y_pred: array<f32>; // [64, 10]
 @group(0) @binding(11) var<storage, read_write> grad_h: array<f32>; // [64, 100]
 @group(0) @binding(12) var<storage, read_write> grad_w2: array<f32>; // [100, 10]
 @group(0) @binding(13) var<storage, read_write> grad_w1: array<f32>; // [1000, 100]
@@ -363,12 +363,12 @@ fn sum_loss(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
   if (lid == 0u) { let acc = fg_acc[0]; loss[o] = acc; }
 }
 
-/** loop_grad_s3: grad_s3 = mul(t4, s3); fuses reshape, broadcastTo, mul, sub */
+/** loop_grad_y_pred: grad_y_pred = mul(t4, s3); fuses reshape, broadcastTo, mul, sub */
 @compute @workgroup_size(64)
-fn loop_grad_s3(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+fn loop_grad_y_pred(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
   let i = (wid.x + wid.y * nwg.x) * 64u + lid;
   if (i >= 640u) { return; }
-  grad_s3[i] = grad_loss * 2.0 * y_pred[i];
+  grad_y_pred[i] = grad_loss * 2.0 * y_pred[i];
 }
 
 /** gemm_64x10x100_tB: c[64, 100] = a · bᵀ, over k = 10, in 16 × 16 tiles */
@@ -566,7 +566,7 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
   const h = buffer(25600); // [64, 100]
   const y_pred = buffer(2560); // [64, 10]
   const loss = buffer(16); // []
-  const grad_s3 = buffer(2560); // [64, 10]
+  const grad_y_pred = buffer(2560); // [64, 10]
   const grad_h = buffer(25600); // [64, 100]
   const grad_w2 = buffer(4000); // [100, 10]
   const grad_w1 = buffer(400000); // [1000, 100]
@@ -594,15 +594,15 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     { name: 'y', shape: [64, 10], about: '[N, D_out] = [64, 10]', batch: 'N', integer: false, bound: 0 },
   ];
   const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint } });
-  const [gemm_64x1000x100_pipeline, loop_h_pipeline, gemm_64x100x10_pipeline, loop_y_pred_pipeline, sum_loss_pipeline, loop_grad_s3_pipeline, gemm_64x10x100_tB_pipeline, gemm_100x64x10_tA_pipeline, loop_grad_h_pipeline, gemm_1000x64x100_tA_pipeline, check_x_pipeline, check_y_pipeline, check_w1_pipeline, check_w2_pipeline, check_loss_pipeline, check_grad_w1_pipeline, check_grad_w2_pipeline, update_step_pipeline, update_w1_pipeline, update_w2_pipeline] = await Promise.all([pipeline('gemm_64x1000x100'), pipeline('loop_h'), pipeline('gemm_64x100x10'), pipeline('loop_y_pred'), pipeline('sum_loss'), pipeline('loop_grad_s3'), pipeline('gemm_64x10x100_tB'), pipeline('gemm_100x64x10_tA'), pipeline('loop_grad_h'), pipeline('gemm_1000x64x100_tA'), pipeline('check_x'), pipeline('check_y'), pipeline('check_w1'), pipeline('check_w2'), pipeline('check_loss'), pipeline('check_grad_w1'), pipeline('check_grad_w2'), pipeline('update_step'), pipeline('update_w1'), pipeline('update_w2')]);
+  const [gemm_64x1000x100_pipeline, loop_h_pipeline, gemm_64x100x10_pipeline, loop_y_pred_pipeline, sum_loss_pipeline, loop_grad_y_pred_pipeline, gemm_64x10x100_tB_pipeline, gemm_100x64x10_tA_pipeline, loop_grad_h_pipeline, gemm_1000x64x100_tA_pipeline, check_x_pipeline, check_y_pipeline, check_w1_pipeline, check_w2_pipeline, check_loss_pipeline, check_grad_w1_pipeline, check_grad_w2_pipeline, update_step_pipeline, update_w1_pipeline, update_w2_pipeline] = await Promise.all([pipeline('gemm_64x1000x100'), pipeline('loop_h'), pipeline('gemm_64x100x10'), pipeline('loop_y_pred'), pipeline('sum_loss'), pipeline('loop_grad_y_pred'), pipeline('gemm_64x10x100_tB'), pipeline('gemm_100x64x10_tA'), pipeline('loop_grad_h'), pipeline('gemm_1000x64x100_tA'), pipeline('check_x'), pipeline('check_y'), pipeline('check_w1'), pipeline('check_w2'), pipeline('check_loss'), pipeline('check_grad_w1'), pipeline('check_grad_w2'), pipeline('update_step'), pipeline('update_w1'), pipeline('update_w2')]);
   const gemm_64x1000x100_group = device.createBindGroup({ layout: gemm_64x1000x100_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: x } }, { binding: 1, resource: { buffer: w1 } }, { binding: 2, resource: { buffer: h } }] });
   const loop_h_group = device.createBindGroup({ layout: loop_h_pipeline.getBindGroupLayout(0), entries: [{ binding: 5, resource: { buffer: h } }] });
   const gemm_64x100x10_group = device.createBindGroup({ layout: gemm_64x100x10_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: h } }, { binding: 1, resource: { buffer: w2 } }, { binding: 2, resource: { buffer: y_pred } }] });
   const loop_y_pred_group = device.createBindGroup({ layout: loop_y_pred_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: y_pred } }, { binding: 8, resource: { buffer: y } }] });
   const sum_loss_group = device.createBindGroup({ layout: sum_loss_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: y_pred } }, { binding: 9, resource: { buffer: loss } }] });
-  const loop_grad_s3_group = device.createBindGroup({ layout: loop_grad_s3_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: y_pred } }, { binding: 10, resource: { buffer: grad_s3 } }] });
-  const gemm_64x10x100_tB_group = device.createBindGroup({ layout: gemm_64x10x100_tB_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: grad_s3 } }, { binding: 1, resource: { buffer: w2 } }, { binding: 2, resource: { buffer: grad_h } }] });
-  const gemm_100x64x10_tA_group = device.createBindGroup({ layout: gemm_100x64x10_tA_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: h } }, { binding: 1, resource: { buffer: grad_s3 } }, { binding: 2, resource: { buffer: grad_w2 } }] });
+  const loop_grad_y_pred_group = device.createBindGroup({ layout: loop_grad_y_pred_pipeline.getBindGroupLayout(0), entries: [{ binding: 7, resource: { buffer: y_pred } }, { binding: 10, resource: { buffer: grad_y_pred } }] });
+  const gemm_64x10x100_tB_group = device.createBindGroup({ layout: gemm_64x10x100_tB_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: grad_y_pred } }, { binding: 1, resource: { buffer: w2 } }, { binding: 2, resource: { buffer: grad_h } }] });
+  const gemm_100x64x10_tA_group = device.createBindGroup({ layout: gemm_100x64x10_tA_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: h } }, { binding: 1, resource: { buffer: grad_y_pred } }, { binding: 2, resource: { buffer: grad_w2 } }] });
   const loop_grad_h_group = device.createBindGroup({ layout: loop_grad_h_pipeline.getBindGroupLayout(0), entries: [{ binding: 5, resource: { buffer: h } }, { binding: 11, resource: { buffer: grad_h } }] });
   const gemm_1000x64x100_tA_group = device.createBindGroup({ layout: gemm_1000x64x100_tA_pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: x } }, { binding: 1, resource: { buffer: grad_h } }, { binding: 2, resource: { buffer: grad_w1 } }] });
   const check_x_group = device.createBindGroup({ layout: check_x_pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: guard } }, { binding: 3, resource: { buffer: x } }] });
@@ -663,15 +663,15 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
   }
 
   function backward_pass(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(loop_grad_s3_pipeline);
-    pass.setBindGroup(0, loop_grad_s3_group);
-    dispatch(pass, 10); // loop_grad_s3
+    pass.setPipeline(loop_grad_y_pred_pipeline);
+    pass.setBindGroup(0, loop_grad_y_pred_group);
+    dispatch(pass, 10); // loop_grad_y_pred
     pass.setPipeline(gemm_64x10x100_tB_pipeline);
     pass.setBindGroup(1, gemm_64x10x100_tB_group);
-    dispatch(pass, 28); // gemm_64x10x100_tB(grad_s3, w2, grad_h)
+    dispatch(pass, 28); // gemm_64x10x100_tB(grad_y_pred, w2, grad_h)
     pass.setPipeline(gemm_100x64x10_tA_pipeline);
     pass.setBindGroup(1, gemm_100x64x10_tA_group);
-    dispatch(pass, 7); // gemm_100x64x10_tA(h, grad_s3, grad_w2)
+    dispatch(pass, 7); // gemm_100x64x10_tA(h, grad_y_pred, grad_w2)
     pass.setPipeline(loop_grad_h_pipeline);
     pass.setBindGroup(0, loop_grad_h_group);
     dispatch(pass, 100); // loop_grad_h

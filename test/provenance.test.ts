@@ -8,7 +8,7 @@ import reluVector from '../examples/lecture/relu_vector.ts';
 import matmulExample from '../examples/lecture/matmul.ts';
 import twoLayerNet from '../examples/two_layer_net.ts';
 
-/** The statements of backward_pass, each with the comment on its line or the line before. */
+/** The statements of backward_pass, each with the comment on its line or the last one above it (a step's comment heads its statements). */
 function backwardStatements(source: string): { line: string; note?: string }[] {
   const body = source.slice(source.indexOf('function backward_pass'), source.indexOf('\n  }\n', source.indexOf('function backward_pass'))).split('\n').slice(1);
   const out: { line: string; note?: string }[] = [];
@@ -19,7 +19,6 @@ function backwardStatements(source: string): { line: string; note?: string }[] {
     if (line.startsWith('// grad of: ')) pending = line.slice('// grad of: '.length);
     else if (/^(const |grad_|gemm_|loop_|matmul\(|for )/.test(line)) {
       out.push({ line, note: /\/\/ grad of: (.*)$/.exec(line)?.[1] ?? pending });
-      pending = undefined;
     }
   }
   return out;

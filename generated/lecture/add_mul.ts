@@ -188,7 +188,7 @@ export function createModel(options: { seed?: number } = {}): Model {
   }
 
   function step(feeds: Feeds, lr: number): number {
-    check_rate(lr);
+    if (!Number.isFinite(lr)) check_rate(lr);
     forward_pass(feeds);
     backward_pass();
     return f;

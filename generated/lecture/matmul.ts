@@ -214,7 +214,6 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
         t5[i0 * 3 + i1] = w[i1 * 4 + i0];
       }
     }
-    // grad of: y = x · w, to x
     matmul(grad_y, t5, grad_x, 2, 4, 3); // grad_x = grad_y · t5
     // grad of: y = x · w, to w
     // t7 = transpose(x)
@@ -223,12 +222,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
         t7[i0 * 2 + i1] = x[i1 * 3 + i0];
       }
     }
-    // grad of: y = x · w, to w
     matmul(t7, grad_y, grad_w, 3, 2, 4); // grad_w = t7 · grad_y
   }
 
   // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return
-  // then needs no heap number (a large function returning a fraction allocates one per call).
+  // then needs no heap number (a large function returning a fraction allocates one per call). The checks
+  // call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.
   function forward(feeds: Feeds): number {
     forward_pass(feeds);
     return L[0];
@@ -240,7 +239,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   }
 
   function step(feeds: Feeds, lr: number): number {
-    check_rate(lr);
+    if (!Number.isFinite(lr)) check_rate(lr);
     forward_pass(feeds);
     const loss_value = L[0]; // before the update: the loss may share a param's buffer
     backward_pass();

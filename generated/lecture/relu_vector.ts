@@ -189,12 +189,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     for (let i = 0; i < 4; i++) grad_z[i] = grad_s1[i] * upstream[i];
     // grad of: z = relu(x), to x
     for (let i = 0; i < 4; i++) t6[i] = z[i] > 0 ? 1 : 0;
-    // grad of: z = relu(x), to x
     for (let i = 0; i < 4; i++) grad_x[i] = grad_z[i] * t6[i];
   }
 
   // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return
-  // then needs no heap number (a large function returning a fraction allocates one per call).
+  // then needs no heap number (a large function returning a fraction allocates one per call). The checks
+  // call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.
   function forward(feeds: Feeds): number {
     forward_pass(feeds);
     return L[0];
@@ -206,7 +206,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   }
 
   function step(feeds: Feeds, lr: number): number {
-    check_rate(lr);
+    if (!Number.isFinite(lr)) check_rate(lr);
     forward_pass(feeds);
     const loss_value = L[0]; // before the update: the loss may share a param's buffer
     backward_pass();

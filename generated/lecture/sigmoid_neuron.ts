@@ -227,19 +227,18 @@ export function createModel(options: { seed?: number } = {}): Model {
     backward_pass();
   }
 
-  /** Before the update: a non-finite loss or gradient would make the params NaN, so change nothing and say where. */
-  function check_step(): void {
-    if (Number.isFinite(L) && Number.isFinite(grads.w0[0]) && Number.isFinite(grads.w1[0]) && Number.isFinite(grads.w2[0])) return;
+  /** Before the update, a non-finite loss or gradient, which would make the params NaN: change nothing and say where. */
+  function check_step(): never {
     refuse_step([[x0], [x1], params.w0, params.w1, params.w2, [L], grads.w0, grads.w1, grads.w2],
       ["x0", "x1", "w0", "w1", "w2", "L", "grad_w0", "grad_w1", "grad_w2"],
       ["the feed 'x0'", "the feed 'x1'", "the param 'w0'", "the param 'w1'", "the param 'w2'", "the loss 'L' (sigmoid at examples/lecture/sigmoid_neuron.ts:10:46)", "the gradient of 'w0'", "the gradient of 'w1'", "the gradient of 'w2'"]);
   }
 
   function step(feeds: Feeds, lr: number): number {
-    check_rate(lr);
+    if (!Number.isFinite(lr)) check_rate(lr);
     forward_pass(feeds);
     backward_pass();
-    check_step();
+    if (!(Number.isFinite(L) && Number.isFinite(grads.w0[0]) && Number.isFinite(grads.w1[0]) && Number.isFinite(grads.w2[0]))) check_step();
     params.w0[0] -= lr * grads.w0[0];
     params.w1[0] -= lr * grads.w1[0];
     params.w2[0] -= lr * grads.w2[0];

@@ -7,11 +7,20 @@ import { getOp } from '../ops/registry.ts';
 
 const memo = new WeakMap<Tensor, Map<Tensor, Tensor>>();
 
-/** Each forward gate's chain-rule steps: by operand, the contribution it sends back (undefined: none). */
-const steps = new WeakMap<Tensor, readonly (Tensor | undefined)[]>();
+/** One chain-rule step: what a gate sends back to one of its operands' gradients. */
+export interface ChainStep {
+  readonly input: Tensor;
+  readonly contribution: Tensor;
+}
 
-/** The contributions a forward gate sends to each operand's gradient, once grad() has run through it. */
-export function chainRuleOf(gate: Tensor): readonly (Tensor | undefined)[] | undefined {
+/** Each forward gate's chain-rule steps, one per operand that takes a gradient. */
+const steps = new WeakMap<Tensor, readonly ChainStep[]>();
+
+/**
+ * What a forward gate sends back to its operands' gradients, once grad() has run through it. A composite gate's
+ * operands are the composite op's (the softmax loss's scores), not the inputs of the node that ends it.
+ */
+export function chainRuleOf(gate: Tensor): readonly ChainStep[] | undefined {
   return steps.get(gate);
 }
 
@@ -75,17 +84,21 @@ function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>
       totals.set(n, total);
       contributions.delete(n);
       if (n.op === 'input' || n.op === 'param' || n.op === 'const') continue;
-      const vjp = getOp(n.op).vjp;
+      // A composite gate (the softmax loss) sends its gradient straight to its operands, past the ops inside it.
+      const vjp = n.composite ? (gi: Tensor) => n.composite!.backward(gi, n) : getOp(n.op).vjp;
       if (!vjp) continue;
       const grads = vjp(total, n);
-      steps.set(n, n.inputs.map((input, k) => (active(input) ? (grads[k] ?? undefined) : undefined)));
-      n.inputs.forEach((input, k) => {
+      const operands = n.composite?.operands ?? n.inputs;
+      const sent: ChainStep[] = [];
+      operands.forEach((input, k) => {
         const gi = grads[k];
         if (!gi || !active(input)) return;
+        sent.push({ input, contribution: gi });
         const list = contributions.get(input);
         if (list) list.push(gi);
         else contributions.set(input, [gi]);
       });
+      steps.set(n, sent);
     }
     for (const w of wrt) {
       let gw = gradOf.get(w);

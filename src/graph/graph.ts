@@ -5,9 +5,17 @@ import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/sha
 import { findOp } from '../ops/registry.ts';
 import * as composite from '../ops/composite.ts';
 
-import type { Attrs, DType, Node, Phase } from './node.ts';
+import type { Attrs, CompositeGate, DType, Node, Phase } from './node.ts';
 
-export type { DType, Node, Phase };
+export type { CompositeGate, DType, Node, Phase };
+
+/**
+ * A composite op differentiated as one gate: its backward, written with graph ops from its operands and the
+ * values it made (the softmax loss sends back (probs − onehot) / N), one gradient or null per operand.
+ */
+export interface CompositeSpec extends CompositeGate<Tensor> {
+  backward(grad: Tensor, output: Tensor): readonly (Tensor | null)[];
+}
 /**
  * How a parameter starts: zeros, standard normal (the lecture's randn), Xavier/Glorot normal
  * (std √(2 / (fan_in + fan_out))), He/Kaiming normal (std √(2 / fan_in)), normal with a std, a constant, or
@@ -31,6 +39,9 @@ export class Tensor implements Node {
     readonly site: Site,
     readonly phase: Phase,
   ) {}
+
+  /** Set once, by the composite op that made this node, when autodiff differentiates it as one gate. */
+  composite?: CompositeSpec;
 
   get name(): string {
     return this.nodeName;
@@ -210,10 +221,32 @@ export class Graph {
     if (t.name === name) return;
     checkName(name, `rename('${t.name}')`, this.site_());
     const other = this.byName.get(name);
-    if (other) throw new FlatgradError(`name '${name}' is already used by ${other.op} node created at ${other.site}`, this.site_());
+    if (other && !this.auto.has(other)) throw new FlatgradError(`name '${name}' is already used by ${other.op} node created at ${other.site}`, this.site_());
+    // A name the graph gave (a composite's `probs`) yields to the user's.
+    if (other) this.setName(other, this.freshName(name));
+    this.setName(t, name);
+    this.auto.delete(t);
+  }
+
+  /** Name a node the graph made after what it is (`probs`, `onehot`) rather than s12; it stays a graph-given name. */
+  describe(t: Tensor, base: string): Tensor {
+    if (this.auto.has(t)) this.setName(t, this.freshName(base));
+    return t;
+  }
+
+  /**
+   * Mark a composite op's output as one gate: autodiff then sends its gradient straight to the operands through
+   * `spec.backward` instead of through the ops inside, and explain() and the picture show it as one gate.
+   */
+  composite(output: Tensor, spec: CompositeSpec): Tensor {
+    if (output.graph !== this || output.composite) throw new Error(`internal: '${output.name}' cannot be marked as the composite '${spec.op}'`);
+    output.composite = spec;
+    return output;
+  }
+
+  private setName(t: Tensor, name: string): void {
     this.byName.delete(t.name);
     this.byName.set(name, t);
-    this.auto.delete(t);
     (t as unknown as { nodeName: string }).nodeName = name;
   }
 

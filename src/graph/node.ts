@@ -18,8 +18,18 @@ export interface Node {
   /** The user's file:line:col that created it (a gradient node: the forward node's it differentiates). */
   readonly site: Site;
   readonly phase: Phase;
-  /** True while it has the name the graph gave it (s0, t3, …). */
+  /** True while it has the name the graph gave it (s0, t3, probs, …). */
   readonly autoNamed: boolean;
+  /** Set on a composite op's output that autodiff differentiates as one gate (the softmax loss). */
+  readonly composite?: CompositeGate;
+}
+
+/** A composite op seen as one gate, as the lecture draws the softmax loss: its name and operands. */
+export interface CompositeGate<N extends Node = Node> {
+  readonly op: string;
+  readonly operands: readonly N[];
+  /** What the lecture calls its backward, for explain() and the generated comments. */
+  readonly backprop: string;
 }
 
 /** The nodes of `order` (inputs before their users) that the roots need, themselves included. */

@@ -53,7 +53,7 @@ function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }):
   grad(loss, wrt);
   const live = ancestors(g.nodes, [loss]);
   const gates = g.nodes.filter((n) => n.phase === 'forward' && live.has(n) && chainRuleOf(n)).reverse();
-  const contributions = gates.flatMap((n) => chainRuleOf(n)!.filter((c): c is Tensor => c !== undefined));
+  const contributions = gates.flatMap((n) => chainRuleOf(n)!.map((s) => s.contribution));
   const forward = g.nodes.filter((n) => n.phase === 'forward' && live.has(n));
   const wanted = [...forward, ...forward.map(gradientOf).filter((t): t is Tensor => t !== undefined), ...contributions];
   const values = interpret([...new Set(wanted)], { dims: options.dims, feeds: options.feeds, params: options.params });
@@ -64,10 +64,9 @@ function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }):
   for (const n of gates) {
     const upstreamNode = gradientOf(n);
     const upstream = data(upstreamNode);
-    text.push('', `${n.name} = ${expressionText(n, (t) => (t !== n && named(t as Tensor) ? t.name : undefined))}    ${n.name} = ${show(data(n))}, grad_${n.name} = ${show(upstream)}${getOp(n.op).backprop ? `    (${getOp(n.op).backprop})` : ''}`);
-    chainRuleOf(n)!.forEach((c, k) => {
-      if (!c) return;
-      const input = n.inputs[k]!;
+    const backprop = n.composite ? n.composite.backprop : getOp(n.op).backprop;
+    text.push('', `${n.name} = ${expressionText(n, (t) => (t !== n && named(t as Tensor) ? t.name : undefined))}    ${n.name} = ${show(data(n))}, grad_${n.name} = ${show(upstream)}${backprop ? `    (${backprop})` : ''}`);
+    for (const { input, contribution: c } of chainRuleOf(n)!) {
       const downstream = data(c);
       const scalar = downstream.length === 1 && upstream.length === 1;
       const local = scalar && upstream[0] !== 0 ? downstream[0]! / upstream[0]! : undefined;
@@ -77,15 +76,15 @@ function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }):
       const nameOf = (t: Node) => (t !== c && named(t as Tensor) ? (leaves.add(t as Tensor), t.name) : undefined);
       const written = c === upstreamNode ? (leaves.add(c), c.name) : expressionText(c, nameOf);
       const shapes = input.shape.length ? `[${input.shape.join(', ')}] from ${[...leaves].map((l) => `${l.name} [${l.shape.join(', ')}]`).join(', ')}` : '';
-      const step: ExplainStep = { gate: n.name, op: n.op, input: input.name, upstream, ...(local !== undefined ? { local } : {}), downstream, formula: written, shapes };
+      const step: ExplainStep = { gate: n.name, op: n.composite?.op ?? n.op, input: input.name, upstream, ...(local !== undefined ? { local } : {}), downstream, formula: written, shapes };
       steps.push(step);
       const numbers = local !== undefined ? `[${round(downstream[0]!)}] = [local ${round(local)}] × [upstream ${round(upstream[0]!)}]` : `= ${show(downstream)}`;
       text.push(`  to ${input.name}: ${step.formula}    ${numbers}${shapes ? `    ${shapes}` : ''}`);
-    });
+    }
   }
   // The copy gate: a value several gates read gets the sum of what they send back.
   for (const t of forward) {
-    const senders = gates.filter((n) => chainRuleOf(n)!.some((c, k) => c && n.inputs[k] === t));
+    const senders = gates.filter((n) => chainRuleOf(n)!.some((s) => s.input === t));
     if (senders.length < 2) continue;
     text.push('', `${t.name} is read by ${senders.length} gates (${senders.map((s) => s.name).join(', ')}): the copy gate adds their gradients, grad_${t.name} = ${show(data(gradientOf(t)))}`);
   }

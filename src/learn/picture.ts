@@ -75,7 +75,15 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values; kern
   if (targets.length === 0) throw new FlatgradError(`drawGraph: give a loss or outputs to draw graph '${g.name}'`);
   const forward = g.nodes.filter((n) => n.phase === 'forward');
   const needed = ancestors(g.nodes, targets);
-  const drawn = forward.filter((n) => needed.has(n) && n.op !== 'const');
+  // A composite gate (the softmax loss) is drawn as one gate on its operands, as the slides draw it: the ops inside it are not.
+  const inside = new Set<Tensor>();
+  for (const n of forward) {
+    if (!n.composite || !needed.has(n)) continue;
+    const outside = ancestors(g.nodes, n.composite.operands);
+    for (const i of ancestors(g.nodes, [n])) if (i !== n && !outside.has(i)) inside.add(i);
+  }
+  const drawn = forward.filter((n) => needed.has(n) && n.op !== 'const' && !inside.has(n));
+  const operands = (n: Tensor) => n.composite?.operands ?? n.inputs;
   const wrt = options.wrt ?? g.params();
   if (loss) grad(loss, wrt); // names every gradient grad_<name> (memoized: the same nodes compile() makes)
   const gradOf = new Map<Tensor, Tensor>();
@@ -98,7 +106,7 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values; kern
   for (const n of drawn) {
     if (n.op === 'input' || n.op === 'param') lines.push(`  ${id(n)} [shape=plaintext, label=${JSON.stringify(n.name)}];`);
     else {
-      const label = GATE[n.op] ?? n.op;
+      const label = n.composite?.op ?? GATE[n.op] ?? n.op;
       lines.push(`  ${id(n)} [shape=circle, width=0.55, fixedsize=${label.length <= 3}, label=${JSON.stringify(label)}, tooltip=${JSON.stringify(n.autoNamed ? n.op : n.name)}];`);
     }
   }
@@ -108,7 +116,7 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values; kern
     if (members.length) lines.push(`  subgraph cluster_${k} { label=${JSON.stringify(name)}; style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10; ${members.map((n) => `${id(n)};`).join(' ')} }`);
   }
   for (const n of drawn) {
-    for (const i of new Set(n.inputs)) if (drawn.includes(i)) lines.push(`  ${id(i)} -> ${id(n)} [label=${wire(i)}];`);
+    for (const i of new Set(operands(n))) if (drawn.includes(i)) lines.push(`  ${id(i)} -> ${id(n)} [label=${wire(i)}];`);
   }
   // Each drawn result leaves the graph on a wire of its own: the loss with its gradient, 1.00.
   for (const [k, t] of [...(loss ? [['loss', loss] as const] : []), ...Object.entries(outputs)]) {

@@ -6,7 +6,7 @@ import { getOp } from '../ops/registry.ts';
 import { broadcastStrides, sameShape, sizeOf, stridesOf } from '../shape/shape.ts';
 import { reads, type Kernel, type KExpr, type LowerContext } from '../ir/kernel.ts';
 import { planMemory } from './memory.ts';
-import type { Buffer, Leaf, Program, ProgramSpec, Step } from './program.ts';
+import type { Alias, Buffer, Leaf, Program, ProgramSpec, Step } from './program.ts';
 
 /** Where a node's value lives: a buffer, a scalar expression, or (fused) an expression over its consumer's loop. */
 const REDUCTIONS = ['sum', 'mean', 'max', 'min'];
@@ -46,7 +46,7 @@ export function lower(spec: ProgramSpec): Program {
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
   const scalars: { name: string; expr: KExpr; backward: boolean }[] = [];
-  const aliases: { name: string; of: string }[] = [];
+  const aliases: Alias[] = [];
   const indexChecks: { input: string; bound: number }[] = [];
   const forward: Step[] = [];
   const backward: Step[] = [];
@@ -93,6 +93,20 @@ export function lower(spec: ProgramSpec): Program {
       buffered.add(name);
       buffers.push({ name, size: sizeOf(shapeOf(node)), node: into ?? node });
     }
+  };
+
+  // A buffer the compiler named (t5 = sum(grad_scores)) that only a named reshape reads (grad_b2) takes that name,
+  // so the code says grad_b2 where it is computed instead of aliasing it at the top.
+  const takeName = (src: PNode, alias: PNode, name: string): boolean => {
+    if (!src.autoNamed || alias.autoNamed || name !== src.name || exported.has(src) || users.get(src)!.length !== 1) return false;
+    const list = fwdSet.has(src) ? forward : backward;
+    const k = list.findIndex((st) => st.kernel.out === name);
+    const at = buffers.findIndex((b) => b.name === name);
+    if (k < 0 || at < 0 || list.filter((st) => st.kernel.out === name).length !== 1) return false;
+    list[k] = { ...list[k]!, kernel: { ...list[k]!.kernel, out: alias.name } };
+    buffers[at] = { ...buffers[at]!, name: alias.name, node: alias };
+    storage.set(src, { kind: 'buffer', name: alias.name });
+    return true;
   };
 
   for (const n of order) {
@@ -143,9 +157,12 @@ export function lower(spec: ProgramSpec): Program {
     const src = n.inputs[lowered.alias]!;
     const s = storage.get(src)!;
     if (s.kind === 'fused') throw new Error(`internal: '${src.name}' is fused but aliased`);
-    if (s.kind === 'buffer' && !scalarMode) {
+    if (s.kind === 'buffer' && !scalarMode && takeName(src, n, s.name)) {
+      storage.set(n, storage.get(src)!);
+    } else if (s.kind === 'buffer' && !scalarMode) {
       storage.set(n, { kind: 'buffer', name: n.name });
-      aliases.push({ name: n.name, of: s.name });
+      const phase = fwdSet.has(n) ? 'forward' : 'backward';
+      aliases.push({ name: n.name, of: s.name, phase, at: (phase === 'forward' ? forward : backward).length });
     } else if (s.kind === 'scalar' && !exported.has(n) && (scalarMode || onlyLoaded(n))) {
       if (n.autoNamed) storage.set(n, s);
       else {

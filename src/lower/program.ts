@@ -1,5 +1,5 @@
 // A lowered program: what a host module is generated from (src/codegen), its buffers, named scalars and kernels.
-import type { Init, Node } from '../graph/graph.ts';
+import type { Init, Node, Phase } from '../graph/graph.ts';
 import type { ProgramGraph } from '../passes/program.ts';
 import type { Dims } from '../shape/shape.ts';
 import type { Kernel, KExpr, MapKernel } from '../ir/kernel.ts';
@@ -50,6 +50,13 @@ export interface Buffer {
   readonly node: Node;
 }
 
+export interface Alias {
+  readonly name: string;
+  readonly of: string;
+  readonly phase: Phase;
+  readonly at: number;
+}
+
 export interface Step {
   readonly node: Node;
   readonly kernel: Kernel;
@@ -64,8 +71,8 @@ export interface Program {
   readonly buffers: readonly Buffer[];
   /** Named scalar constants, such as grad_L = 1; `backward` when only the backward pass reads them. */
   readonly scalars: readonly { name: string; expr: KExpr; backward: boolean }[];
-  /** A second name for another node's buffer, as in grad_s2 = grad_s3. */
-  readonly aliases: readonly { name: string; of: string }[];
+  /** A second name for another node's buffer, as in grad_s2 = grad_s3, made in `phase` before its step `at`. */
+  readonly aliases: readonly Alias[];
   /** The optimizer's buffers: one per slot per differentiated param, named `<slot>_<param>`, zero at start. */
   readonly state: readonly Leaf[];
   /** Integer inputs used as indices: each value must lie in [0, bound). */

@@ -85,8 +85,23 @@ const scoresAndLabels = (g: Graph, rng: Rng): [Tensor, Tensor] => {
  * −∞ (scores of ±3e38 in f32) times 0 would be NaN.
  */
 export function softmaxCrossEntropy(scores: Tensor, labels: Tensor): Tensor {
-  const rows = labelRows('softmaxCrossEntropy', scores, labels);
-  return rows.where(scores.logSoftmax(1), 0).sum(1).mean().neg();
+  const g = scores.graph;
+  const onehot = g.describe(labelRows('softmaxCrossEntropy', scores, labels), 'onehot');
+  // logSoftmax's steps, kept apart: probs divides the same e^shifted by its row sum rather than exp(log_probs),
+  // which would round twice.
+  const shifted = g.describe(scores.sub(g.describe(scores.max(1, true), 'row_max').stopGradient()), 'shifted');
+  const e = g.describe(shifted.exp(), 'exp_scores');
+  const total = g.describe(e.sum(1, true), 'sum_exp');
+  const logProbs = g.describe(shifted.sub(g.describe(total.log(), 'log_sum_exp')), 'log_probs');
+  const loss = onehot.where(logProbs, 0).sum(1).mean().neg();
+  // The backward as the lecture writes it, one fused loop: dL/dscores = (probs − onehot) / N.
+  const probs = g.describe(e.div(total), 'probs');
+  return g.composite(loss, {
+    op: 'softmaxCrossEntropy',
+    operands: [scores, labels],
+    backprop: 'the softmax loss sends back (probs - onehot) / N',
+    backward: (grad) => [probs.sub(onehot).mul(grad.mul(g.constant(1, [scores.shape[0]!]))), null],
+  });
 }
 defineComposite({ name: 'softmaxCrossEntropy', sample: (g, rng) => softmaxCrossEntropy(...scoresAndLabels(g, rng)) });
 

@@ -1,7 +1,7 @@
 import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
 import type { Site } from '../graph/source.ts';
 import { ancestors } from '../graph/node.ts';
-import type { Attrs } from '../graph/node.ts';
+import type { Attrs, CompositeGate } from '../graph/node.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
 import { chainRuleOf, gradientOf } from '../autodiff/grad.ts';
 
@@ -22,6 +22,9 @@ export class PNode implements Node {
     /** For a backward node: the chain-rule step it is (a gate and its operand; the copy gate's readers), for its comment. */
     public gradOf?: GradOf,
   ) {}
+
+  /** The composite op this node ends, when autodiff took it as one gate: comments name it so. */
+  composite?: CompositeGate<PNode>;
 }
 
 /** Which chain-rule step a backward node is: `gate`'s contribution to its operand `input`, or the copy gate's sum of what `readers` send back to `input`. */
@@ -51,6 +54,10 @@ export function programGraph(
     copy.set(t, n);
     nodes.push(n);
   }
+  for (const t of all) {
+    const n = copy.get(t);
+    if (n && t.composite) n.composite = { op: t.composite.op, operands: t.composite.operands.map((o) => copy.get(o)!), backprop: t.composite.backprop };
+  }
   provenance(all, copy);
   const map = (m: ReadonlyMap<string, Tensor>) => new Map([...m].map(([k, t]) => [k, copy.get(t)!]));
   return { nodes, loss: roots.loss && copy.get(roots.loss), grads: map(roots.grads), outputs: map(roots.outputs) };
@@ -66,8 +73,9 @@ const INFIX: Readonly<Record<string, string>> = { add: '+', sub: '-', mul: '*', 
 export function expressionText(n: Node, nameOf: (n: Node) => string | undefined, depth = 0, bare = true): string {
   const name = nameOf(n);
   if (name !== undefined) return name;
-  if (n.op === 'const') return String(n.attrs.value);
+  if (n.op === 'const') return n.attrs.per && (n.attrs.per as Shape).length ? `${n.attrs.value}/${(n.attrs.per as Shape).join('/')}` : String(n.attrs.value);
   if (depth > 4) return '…';
+  if (n.composite) return `${n.composite.op}(${n.composite.operands.map((o) => expressionText(o, nameOf, depth + 1)).join(', ')})`;
   const infix = INFIX[n.op];
   const args = n.inputs.map((i) => expressionText(i, nameOf, depth + 1, !infix));
   if (n.op === 'transpose' && /^\w+$/.test(args[0]!)) return `${args[0]}ᵀ`;
@@ -85,9 +93,7 @@ function provenance(all: readonly Tensor[], copy: ReadonlyMap<Tensor, PNode>): v
     const steps = chainRuleOf(gate);
     if (!steps) continue;
     const upstream = gradientOf(gate);
-    steps.forEach((c, k) => {
-      if (!c) return;
-      const input = gate.inputs[k]!;
+    for (const { input, contribution: c } of steps) {
       senders.set(input, [...(senders.get(input) ?? []), gate]);
       const note: GradOf = { gate: copy.get(gate)!, input: copy.get(input)! };
       const target = gradientOf(input);
@@ -106,7 +112,7 @@ function provenance(all: readonly Tensor[], copy: ReadonlyMap<Tensor, PNode>): v
         }
       };
       if (c !== upstream) walk(c);
-    });
+    }
   }
   for (const [input, gates] of senders) {
     const total = gates.length > 1 ? gradientOf(input) : undefined;
@@ -124,10 +130,17 @@ export function substitute(p: ProgramGraph, subst: ReadonlyMap<PNode, PNode>): P
     return m;
   };
   for (const n of p.nodes) n.inputs = n.inputs.map(find);
-  // A backward node rewritten keeps saying which chain-rule step it is.
+  // A backward node rewritten keeps saying which chain-rule step it is, and the better of the two names: the
+  // sub gate passes grad_s3 on as it is, and the code calls it grad_y_pred, after the node the user named.
+  const byName = new Map(p.nodes.map((n) => [n.name, n]));
+  const rank = (n: PNode) => (n.autoNamed ? 0 : n.name.startsWith('grad_') && byName.get(n.name.slice(5))?.autoNamed !== false ? 1 : 2);
   for (const n of subst.keys()) {
     const m = find(n);
     if (n.gradOf && !m.gradOf && m.phase === 'backward') m.gradOf = n.gradOf;
+    if (n.phase === 'backward' && m.phase === 'backward' && m.op !== 'const' && rank(n) > rank(m)) {
+      m.name = n.name;
+      m.autoNamed = false;
+    }
   }
   const map = (m: Map<string, PNode>) => new Map([...m].map(([k, n]) => [k, find(n)]));
   return deadCode({ nodes: p.nodes.filter((n) => !subst.has(n)), loss: p.loss && find(p.loss), grads: map(p.grads), outputs: map(p.outputs) });

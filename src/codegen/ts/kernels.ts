@@ -66,7 +66,7 @@ export class TypeScriptKernels implements KernelBackend {
     const add = (v: string) => (k.op === 'sum' ? `acc += ${v};` : `acc = Math.${k.op}(acc, ${v});`);
     const size = k.shape.reduce((a, b) => a * b, 1);
     const out = m.id(k.out);
-    const comment = `// ${m.id(node.name)} = ${node.op}(${m.valueText(node.inputs[0]!)}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
+    const comment = `// ${out} = ${node.op}(${m.valueText(node.inputs[0]!)}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
     if (kept.length === 0 && flatLoop(k.expr, k.shape)) {
       return [`{ ${comment}`, ...indent([`let acc = ${init};`, `for (let i = 0; i < ${size}; i++) ${add(m.expr(k.expr, 'flat').text)}`, `${out}[0] = ${scaled};`]), '}'];
     }

@@ -74,7 +74,8 @@ export abstract class ModuleEmitter {
     if (!why) return undefined;
     if ('readers' in why) return commentText(`${this.valueText(why.input)}, read by ${why.readers.length} gates: the copy gate adds what they send back`);
     const gate = this.holders?.has(why.gate.name) || this.valueText(why.gate) !== this.gateText(why.gate) ? `${this.valueText(why.gate)} = ${this.gateText(why.gate)}` : this.gateText(why.gate);
-    return commentText(`${gate}, to ${this.valueText(why.input)}`);
+    const how = why.gate.composite ? `: ${why.gate.composite.backprop}` : '';
+    return commentText(`${gate}, to ${this.valueText(why.input)}${how}`);
   }
 
   /** The lines of `export function createModel(…) { … }`. */
@@ -274,11 +275,11 @@ export abstract class ModuleEmitter {
   }
 
   /**
-   * check_step(), step()'s guard before the update: with a non-finite loss or gradient the update would make
-   * params NaN, so refuse_step names the first non-finite feed, param, loss or gradient, and nothing changes.
-   * `finite`: the condition that the loss and every gradient are finite. None without a loss or gradients.
+   * check_step(), what step() calls before the update when `finite` (the loss and every gradient are finite) is
+   * false: the update would make params NaN, so refuse_step names the first non-finite feed, param, loss or
+   * gradient, and nothing changes. None without a loss or gradients.
    */
-  protected guard(finite: string, read: (l: Leaf) => string, loss: string): string[] {
+  protected guard(read: (l: Leaf) => string, loss: string): string[] {
     const { p } = this;
     const updated = this.updated();
     if (!p.spec.guardStep || !p.loss || updated.length === 0) return [];
@@ -291,9 +292,9 @@ export abstract class ModuleEmitter {
     ];
     const list = (column: number, quoted: boolean) => `[${values.map((v) => (quoted ? quote(v[column]!) : v[column])).join(', ')}]`;
     return [
-      '/** Before the update: a non-finite loss or gradient would make the params NaN, so change nothing and say where. */',
-      'function check_step(): void {',
-      ...indent([`if (${finite}) return;`, `refuse_step(${list(0, false)},`, `  ${list(1, true)},`, `  ${list(2, true)});`]),
+      '/** Before the update, a non-finite loss or gradient, which would make the params NaN: change nothing and say where. */',
+      'function check_step(): never {',
+      ...indent([`refuse_step(${list(0, false)},`, `  ${list(1, true)},`, `  ${list(2, true)});`]),
       '}',
       '',
     ];

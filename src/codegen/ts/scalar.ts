@@ -50,7 +50,7 @@ export class ScalarEmitter extends ModuleEmitter {
       return body.length === 1 ? body : ['{', ...indent(body), '}'];
     });
     const finite = [...(loss ? [loss] : []), ...this.updated().map((l) => `grads.${l.key}[0]`)].map((v) => `Number.isFinite(${v})`).join(' && ');
-    const checkStep = loss ? this.guard(finite, (l) => (p.inputs.includes(l) ? `[${this.id(l.name)}]` : `params.${l.key}`), `[${loss}]`) : [];
+    const checkStep = loss ? this.guard((l) => (p.inputs.includes(l) ? `[${this.id(l.name)}]` : `params.${l.key}`), `[${loss}]`) : [];
     return [
       'export function createModel(options: { seed?: number } = {}): Model {',
       ...indent([
@@ -89,10 +89,10 @@ export class ScalarEmitter extends ModuleEmitter {
         ...checkStep,
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
         ...indent([
-          'check_rate(lr);',
+          'if (!Number.isFinite(lr)) check_rate(lr);',
           'forward_pass(feeds);',
           'backward_pass();',
-          ...(checkStep.length ? ['check_step();'] : []),
+          ...(checkStep.length ? [`if (!(${finite})) check_step();`] : []),
           ...update.head,
           ...update.loops,
           ...(loss ? [`return ${loss};`] : []),

@@ -1,8 +1,9 @@
 // The createModel factory of a tensor module, the host program: preallocated buffers (one arena, reused by
 // liveness), the feeds copied in, and every kernel run in order by the backend that takes it (src/codegen/backend.ts):
 // generated Wasm SIMD kernels where worthwhile, TypeScript loops everywhere else.
-import type { Node } from '../../graph/graph.ts';
-import type { Program, Step } from '../../lower/program.ts';
+import type { Node, Phase } from '../../graph/graph.ts';
+import type { Alias, Program, Step } from '../../lower/program.ts';
+import { reads } from '../../ir/kernel.ts';
 import { formatShape, sizeOf } from '../../shape/shape.ts';
 import type { KernelBackend } from '../backend.ts';
 import { WasmKernels, worthWasm } from '../wasm/backend.ts';
@@ -40,10 +41,16 @@ export class TensorEmitter extends ModuleEmitter {
     const mem = p.memory;
     const alloc = (name: string, size: number, array = this.floatArray) => `const ${this.id(name)} = new ${array}(${mem ? `arena, ${mem.offsets.get(name)}, ` : ''}${size});`;
     const inits = p.params.flatMap((l) => this.initParam(l, this.id(l.name)));
-    const forward = p.forward.flatMap((s) => [...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)]);
-    const backward = p.backward.flatMap((s) => {
+    const local = this.localAliases();
+    const aliasLines = (phase: Phase, at: number) => p.aliases.filter((a) => local.has(a) && a.phase === phase && a.at === at).map((a) => this.aliasLine(a));
+    const forward = p.forward.flatMap((s, k) => [...aliasLines('forward', k), ...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)]);
+    let said: string | undefined;
+    const backward = p.backward.flatMap((s, k) => {
+      // Each chain-rule step is said once, above the first of its statements.
       const why = this.gradComment(s.node);
-      return [...(why ? [`// grad of: ${why}`] : []), ...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)];
+      const say = why && why !== said ? [`// grad of: ${why}`] : [];
+      said = why;
+      return [...aliasLines('backward', k), ...say, ...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)];
     });
     const loss = p.loss ? this.id(p.loss.name) : undefined;
     const update = this.update((k) => this.run(k));
@@ -51,7 +58,7 @@ export class TensorEmitter extends ModuleEmitter {
     const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => entry(k, this.id(t.name))).join(', ');
     const finite = this.finiteBuffers();
     const wasm = this.wasm?.setup(finite && { buffers: finite, typescript: this.finiteLoops(finite, 'number') });
-    const checkStep = finite ? this.guard('step_finite()', (l) => this.id(l.name), loss!) : [];
+    const checkStep = finite ? this.guard((l) => this.id(l.name), loss!) : [];
     this.tail = wasm?.tail ?? [];
     return [
       'export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {',
@@ -63,7 +70,7 @@ export class TensorEmitter extends ModuleEmitter {
         ...this.rngLine(inits),
         ...p.inputs.map((l) => `${alloc(l.name, l.size, l.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // input ${describeShape(l)}`),
         ...p.buffers.map((b) => `${alloc(b.name, b.size, b.node.dtype === 'i32' ? 'Int32Array' : this.floatArray)} // ${formatShape(b.node.shape)}`),
-        ...p.aliases.map((a) => `const ${this.id(a.name)} = ${this.id(a.of)}; // same buffer`),
+        ...p.aliases.filter((a) => !local.has(a)).map((a) => this.aliasLine(a)),
         ...this.scalars(false),
         ...this.feedSpecs(),
         'let forward_done = false; // backward() needs the values of a whole forward pass',
@@ -79,7 +86,11 @@ export class TensorEmitter extends ModuleEmitter {
         ...(updates.length ? ['function update_params(lr: number): void {', ...indent(updates), '}', ''] : []),
         ...(finite && !wasm ? ['/** Whether the loss and every gradient are finite: x * 0 is 0 for a finite x, NaN for NaN and ±Infinity. */', 'function step_finite(): boolean {', ...indent(this.finiteLoops(finite, 'boolean')), '}', ''] : []),
         ...checkStep,
-        ...(loss ? ['// forward and step are small so that V8 inlines them into the loop that calls them: the loss they return', '// then needs no heap number (a large function returning a fraction allocates one per call).'] : []),
+        ...(loss ? [
+          '// forward and step are small so that V8 inlines them into the loop that calls them: the loss they return',
+          '// then needs no heap number (a large function returning a fraction allocates one per call). The checks',
+          '// call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.',
+        ] : []),
         `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
         ...indent(['forward_pass(feeds);', ...(loss ? [`return ${loss}[0];`] : [])]),
         '}',
@@ -87,11 +98,11 @@ export class TensorEmitter extends ModuleEmitter {
         ...this.publicBackward(),
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
         ...indent([
-          'check_rate(lr);',
+          'if (!Number.isFinite(lr)) check_rate(lr);',
           'forward_pass(feeds);',
           ...(loss ? [`const loss_value = ${loss}[0]; // before the update: the loss may share a param's buffer`] : []),
           'backward_pass();',
-          ...(checkStep.length ? ['check_step();'] : []),
+          ...(checkStep.length ? ['if (!step_finite()) check_step();'] : []),
           ...(updates.length ? ['update_params(lr);'] : []),
           ...(loss ? ['return loss_value;'] : []),
         ]),
@@ -101,6 +112,37 @@ export class TensorEmitter extends ModuleEmitter {
       ]),
       '}',
     ];
+  }
+
+  private aliasLine(a: Alias): string {
+    return `const ${this.id(a.name)} = ${this.id(a.of)}; // same buffer`;
+  }
+
+  /**
+   * The readable mode declares an alias where its node is, in the one pass that uses it; one that the other pass,
+   * the update or the returned model reads is declared with the buffers.
+   */
+  private localAliases(): Set<Alias> {
+    const { p } = this;
+    if (p.spec.fuse) return new Set();
+    const usedIn = (steps: readonly Step[]) => new Set(steps.flatMap((s) => reads(s.kernel)));
+    const uses = { forward: usedIn(p.forward), backward: usedIn(p.backward) };
+    const outside = new Set([...p.update.kernels.flatMap((u) => reads(u.kernel)), ...[...p.grads.values(), ...p.outputs.values()].map((n) => n.name), ...(p.loss ? [p.loss.name] : [])]);
+    const local = new Set(p.aliases);
+    // An alias of an alias is read where it is declared: until nothing changes, what a top-level alias names is
+    // top-level too, and a local one's must be in its pass.
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const a of p.aliases) {
+        const other = a.phase === 'forward' ? 'backward' : 'forward';
+        const needed = outside.has(a.name) || uses[other].has(a.name) || p.aliases.some((b) => b.of === a.name && (!local.has(b) || b.phase !== a.phase));
+        if (local.has(a) && needed) {
+          local.delete(a);
+          changed = true;
+        }
+      }
+    }
+    return local;
   }
 
   /** The buffers step()'s guard reads: the loss and every gradient (undefined when there is no guard). */
