@@ -136,7 +136,7 @@ type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array, bias?: Float32Ar
  */
 function load_kernels(plain: string, relaxed: string, memory: WebAssembly.Memory, enabled: boolean): { exports?: WebAssembly.Exports; kind: string } {
   if (!enabled || typeof WebAssembly !== 'object') return { kind: 'typescript' };
-  for (const [kind, text] of [['wasm-relaxed-simd', relaxed], ['wasm-simd', plain]]) {
+  for (const [kind, text] of [['wasm-relaxed-simd', relaxed], ['wasm-simd', plain]] as const) {
     const bytes = decode_base64(text);
     if (WebAssembly.validate(bytes)) return { exports: new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports, kind };
   }
@@ -170,9 +170,9 @@ function matmul(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c: F
     const ci = i * n;
     for (let j = 0; j < n; j++) c[ci + j] = 0;
     for (let p = 0; p < k; p++) {
-      const aip = a[i * k + p];
+      const aip = a[i * k + p]!;
       const bp = p * n;
-      for (let j = 0; j < n; j++) c[ci + j] += aip * b[bp + j];
+      for (let j = 0; j < n; j++) c[ci + j]! += aip * b[bp + j]!;
     }
   }
 }
@@ -183,9 +183,9 @@ function matmul_tA(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c
   for (let p = 0; p < k; p++) {
     const bp = p * n;
     for (let i = 0; i < m; i++) {
-      const api = a[p * m + i];
+      const api = a[p * m + i]!;
       const ci = i * n;
-      for (let j = 0; j < n; j++) c[ci + j] += api * b[bp + j];
+      for (let j = 0; j < n; j++) c[ci + j]! += api * b[bp + j]!;
     }
   }
 }
@@ -197,7 +197,7 @@ function matmul_tB(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c
     for (let j = 0; j < n; j++) {
       const bj = j * k;
       let s = 0;
-      for (let p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
+      for (let p = 0; p < k; p++) s += a[ai + p]! * b[bj + p]!;
       c[i * n + j] = s;
     }
   }
@@ -285,21 +285,21 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   const gemm_64x10x100_tB = gemm(kernels.exports, 'gemm_64x10x100_tB', 1122896, (a, b, c) => matmul_tB(a, b, c, 64, 10, 100));
   const gemm_100x64x10_tA = gemm(kernels.exports, 'gemm_100x64x10_tA', 1122896, (a, b, c) => matmul_tA(a, b, c, 100, 64, 10));
   const gemm_1000x64x100_tA = gemm(kernels.exports, 'gemm_1000x64x100_tA', 1122896, (a, b, c) => matmul_tA(a, b, c, 1000, 64, 100));
-  const step_finite = (kernels.exports?.step_finite as (() => number) | undefined) ?? (() => {
+  const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {
     let acc = 0;
-    acc += loss[0] * 0;
-    for (let i = 0; i < 100000; i++) acc += grad_w1[i] * 0;
-    for (let i = 0; i < 1000; i++) acc += grad_w2[i] * 0;
+    acc += loss[0]! * 0;
+    for (let i = 0; i < 100000; i++) acc += grad_w1[i]! * 0;
+    for (let i = 0; i < 1000; i++) acc += grad_w2[i]! * 0;
     return acc === 0 ? 1 : 0;
   });
-  const loop_h = (kernels.exports?.loop_h as (() => void) | undefined) ?? (() => {
-    for (let i = 0; i < 6400; i++) h[i] = sigmoid(h[i]);
+  const loop_h = (kernels.exports?.['loop_h'] as (() => void) | undefined) ?? (() => {
+    for (let i = 0; i < 6400; i++) h[i] = sigmoid(h[i]!);
   });
-  const loop_grad_h = (kernels.exports?.loop_grad_h as (() => void) | undefined) ?? (() => {
-    for (let i = 0; i < 6400; i++) grad_h[i] = grad_h[i] * (1 - h[i]) * h[i];
+  const loop_grad_h = (kernels.exports?.['loop_grad_h'] as (() => void) | undefined) ?? (() => {
+    for (let i = 0; i < 6400; i++) grad_h[i] = grad_h[i]! * (1 - h[i]!) * h[i]!;
   });
-  const update_w1 = (kernels.exports?.update_w1 as ((lr: number) => void) | undefined) ?? ((lr: number) => {
-    for (let i = 0; i < 100000; i++) w1[i] -= lr * grad_w1[i];
+  const update_w1 = (kernels.exports?.['update_w1'] as ((lr: number) => void) | undefined) ?? ((lr: number) => {
+    for (let i = 0; i < 100000; i++) w1[i]! -= lr * grad_w1[i]!;
   });
   const w1 = new Float32Array(arena, 0, 100000); // param [D_in, H] = [1000, 100]
   const w2 = new Float32Array(arena, 400000, 1000); // param [H, D_out] = [100, 10]
@@ -329,10 +329,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     gemm_64x1000x100(x, w1, h); // h = x · w1
     loop_h(); // h[i] = sigmoid(h[i]);
     gemm_64x100x10(h, w2, y_pred); // y_pred = h · w2
-    for (let i = 0; i < 640; i++) y_pred[i] -= y[i];
+    for (let i = 0; i < 640; i++) y_pred[i]! -= y[i]!;
     { // loss = sum(square(y_pred))
       let acc = 0;
-      for (let i = 0; i < 640; i++) acc += y_pred[i] * y_pred[i];
+      for (let i = 0; i < 640; i++) acc += y_pred[i]! * y_pred[i]!;
       loss[0] = acc;
     }
     forward_done = true;
@@ -341,7 +341,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   function backward_pass(): void {
     const grad_loss = 1;
     // grad of: square(y_pred), to y_pred
-    for (let i = 0; i < 640; i++) grad_y_pred[i] = grad_loss * 2 * y_pred[i];
+    for (let i = 0; i < 640; i++) grad_y_pred[i] = grad_loss * 2 * y_pred[i]!;
     // grad of: y_pred = h · w2, to h
     gemm_64x10x100_tB(grad_y_pred, w2, grad_h); // grad_h = grad_y_pred · w2ᵀ
     // grad of: y_pred = h · w2, to w2
@@ -354,7 +354,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
 
   function update_params(lr: number): void {
     update_w1(lr); // w1[i] -= lr * grad_w1[i];
-    for (let i = 0; i < 1000; i++) w2[i] -= lr * grad_w2[i];
+    for (let i = 0; i < 1000; i++) w2[i]! -= lr * grad_w2[i]!;
   }
 
   /** Before the update, a non-finite loss or gradient, which would make the params NaN: change nothing and say where. */
@@ -369,7 +369,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   // call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.
   function forward(feeds: Feeds): number {
     forward_pass(feeds);
-    return loss[0];
+    return loss[0]!;
   }
 
   function backward(): void {
@@ -380,7 +380,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   function step(feeds: Feeds, lr: number): number {
     if (!Number.isFinite(lr)) check_rate(lr);
     forward_pass(feeds);
-    const loss_value = loss[0]; // before the update: the loss may share a param's buffer
+    const loss_value = loss[0]!; // before the update: the loss may share a param's buffer
     backward_pass();
     if (!step_finite()) check_step();
     update_params(lr);

@@ -680,6 +680,7 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     dispatch(pass, 32); // gemm_1000x64x100_tA(x, grad_h, grad_w1)
   }
 
+
   function update_params(pass: GPUComputePassEncoder): void {
     pass.setPipeline(check_x_pipeline);
     pass.setBindGroup(0, check_x_group);

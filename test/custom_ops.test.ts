@@ -111,7 +111,7 @@ describe('the README example', () => {
     // The generated line the README quotes.
     const line = model.source.split('\n').find((l) => l.includes('z[i0 * 3 + i1] ='))!.trim();
     expect(section).toContain(line);
-    expect(line).toBe('z[i0 * 3 + i1] = multiply(x[i0 * 3 + i1], y[i1]);');
+    expect(line).toBe('z[i0 * 3 + i1] = multiply(x[i0 * 3 + i1]!, y[i1]!);');
     expect(model.source).toContain('function multiply(x: number, y: number): number {\n  return x * y;\n}');
   });
 });
@@ -151,7 +151,7 @@ describe('custom ops are ops', () => {
       model.backward();
       expect(Array.from(model.outputs.y!)).toEqual([1, 8, -3.375]);
       expect(Array.from(model.grads.x!)).toEqual([3, 12, 6.75]);
-      expect(model.source).toContain('for (let i = 0; i < 3; i++) y[i] = cube(x[i]);');
+      expect(model.source).toContain('for (let i = 0; i < 3; i++) y[i] = cube(x[i]!);');
       expect(model.source).toContain('function cube(x: number): number {\n  return x * x * x;\n}');
       expect(model.source).toContain(dtype === 'f64' ? 'new Float64Array(arena, 0, 3)' : 'new Float32Array(arena, 0, 3)');
       parses(model.source);
@@ -189,7 +189,7 @@ describe('custom ops are ops', () => {
       // d/da sums a/h over each row; d/db sums b/h down each column.
       close(model.grads.a!, [3 / 5 + 3 / r73, 6 / r52 + 6 / 10], tol);
       close(model.grads.b!, [4 / 5 + 4 / r52, 8 / r73 + 8 / 10], tol);
-      expect(model.source).toContain('h[i0 * 2 + i1] = hypot(a[i0], b[i1]);');
+      expect(model.source).toContain('h[i0 * 2 + i1] = hypot(a[i0]!, b[i1]!);');
       expect(model.source).toContain('return Math.sqrt(x * x + y * y);');
       parses(model.source);
     }
@@ -460,7 +460,7 @@ describe('a bad definition is an error at the user\'s line, and registers nothin
     model.backward();
     expect(Array.from(model.grads.a!)).toEqual([1.5, 0.5, 1.5, 0.5]); // step·1 + 0.5; step has no gradient
     expect(Array.from(model.grads.b!)).toEqual([4, 4]); // 0.5·sum(grad) = 2 per element, summed over 2 rows
-    expect(model.source).toContain('step_2(a[i])'); // its name is the generated step()'s, so its function is called otherwise
+    expect(model.source).toContain('step_2(a[i]!)'); // its name is the generated step()'s, so its function is called otherwise
     expect(model.source).toContain('function step_2(x: number): number {\n  return x > 0 ? 1 : 0;\n}');
     parses(model.source);
   });

@@ -282,7 +282,7 @@ describe('a custom op is IR, not text: only its (checked) name reaches the code,
     expect(model.forward({})).toBe(12);
     checkModule(model.source);
     expect(model.source).toContain('function twiceOp(x: number): number {\n  return 2 * x;\n}');
-    expect(model.source.match(/twiceOp\(w\[i\]\)/g)).toHaveLength(1);
+    expect(model.source.match(/twiceOp\(w\[i\]!\)/g)).toHaveLength(1);
     await runs(model.source);
   });
 

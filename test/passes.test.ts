@@ -159,18 +159,18 @@ describe('fusion in the generated code', () => {
   const loops = (src: string, body: RegExp) => src.split('\n').filter((l) => body.test(l)).length;
 
   it("the gradient of the sum is a literal where it is read: the lecture's grad_y_pred = 2.0 * (y_pred - y)", () => {
-    expect(optimized).toContain('grad_y_pred[i] = grad_loss * 2 * y_pred[i];');
+    expect(optimized).toContain('grad_y_pred[i] = grad_loss * 2 * y_pred[i]!;');
     expect(optimized).not.toMatch(/grad_s4|broadcastTo/);
   });
   it('sum((y_pred − y)²) is one loop, with no buffer for the square', () => {
-    expect(optimized).toMatch(/acc \+= y_pred\[i\] \* y_pred\[i\];/);
+    expect(optimized).toMatch(/acc \+= y_pred\[i\]! \* y_pred\[i\]!;/);
     expect(optimized).not.toMatch(/const s4 = /);
-    expect(readable).toMatch(/s4\[i\] = s3\[i\] \* s3\[i\];/);
+    expect(readable).toMatch(/s4\[i\] = s3\[i\]! \* s3\[i\]!;/);
   });
   it('the activation finishes in the matmul output buffer; the sigmoid gradient chain is one loop', () => {
     expect(optimized).toMatch(/matmul\(x, w1, h, 64, 1000, 100\);/);
-    expect(optimized).toMatch(/h\[i\] = sigmoid\(h\[i\]\);/);
-    expect(optimized).toMatch(/grad_h\[i\] = grad_h\[i\] \* \(1 - h\[i\]\) \* h\[i\];/);
+    expect(optimized).toMatch(/h\[i\] = sigmoid\(h\[i\]!\);/);
+    expect(optimized).toMatch(/grad_h\[i\] = grad_h\[i\]! \* \(1 - h\[i\]!\) \* h\[i\]!;/);
   });
   it('transposes never materialize: the backward matmuls read operands transposed', () => {
     expect(optimized).not.toContain('transpose(');
@@ -193,8 +193,8 @@ describe('fusion in the generated code', () => {
     expect(optimized).not.toContain('WebAssembly');
     // A large arithmetic-only fused loop runs as Wasm SIMD, its TypeScript beside it as fallback and comment.
     expect(withWasm).toContain('loop_grad_h(); // grad_h[i] = grad_h[i] * (1 - h[i]) * h[i];');
-    expect(withWasm).toContain('for (let i = 0; i < 6400; i++) grad_h[i] = grad_h[i] * (1 - h[i]) * h[i];');
-    expect(withWasm).toContain('h[i] = sigmoid(h[i])'); // exp has no Wasm SIMD instruction: stays TypeScript
+    expect(withWasm).toContain('for (let i = 0; i < 6400; i++) grad_h[i] = grad_h[i]! * (1 - h[i]!) * h[i]!;');
+    expect(withWasm).toContain('h[i] = sigmoid(h[i]!)'); // exp has no Wasm SIMD instruction: stays TypeScript
   });
   it('readable mode keeps one loop per node', () => {
     expect(loops(readable, /for \(let i = 0;/)).toBeGreaterThan(loops(optimized, /for \(let i = 0;/));
@@ -216,6 +216,6 @@ describe('fusion in the generated code', () => {
     const h = x.matmul(m.param('w', [3, 5])).add(m.param('b', [5])).relu().named('h');
     const model = await compile(m, { loss: h.sum(), outputs: { h }, dtype: 'f64' });
     expect(model.source).toContain('matmul(x, w, h, 4, 3, 5);'); // f64: TypeScript loops
-    expect(model.source).toContain('h[i0 * 5 + i1] = Math.max(0, h[i0 * 5 + i1] + b[i1]);');
+    expect(model.source).toContain('h[i0 * 5 + i1] = Math.max(0, h[i0 * 5 + i1]! + b[i1]!);');
   });
 });

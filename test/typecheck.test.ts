@@ -1,4 +1,5 @@
-// Every emitted module type-checks under `strict` (with noUnusedLocals: generated code carries no dead names).
+// Every emitted module type-checks under tsc's strictest options (@tsconfig/strictest's, and what `tsc --init` turns on:
+// noUncheckedIndexedAccess, exactOptionalPropertyTypes, verbatimModuleSyntax…): a user's project compiles it as it is.
 import { Project, ts } from 'ts-morph';
 import { expect, it } from 'vitest';
 import { allOps, emit, graph, mulberry32 } from '../src/index.ts';
@@ -37,11 +38,30 @@ async function emittedModules(): Promise<Map<string, string>> {
   return modules;
 }
 
-it('emitted modules type-check under strict', async () => {
+/** @tsconfig/strictest 2.0, and `tsc --init`'s checks. */
+export const STRICTEST = {
+  strict: true,
+  allowUnusedLabels: false,
+  allowUnreachableCode: false,
+  exactOptionalPropertyTypes: true,
+  noFallthroughCasesInSwitch: true,
+  noImplicitOverride: true,
+  noImplicitReturns: true,
+  noPropertyAccessFromIndexSignature: true,
+  noUncheckedIndexedAccess: true,
+  noUnusedLocals: true,
+  noUnusedParameters: true,
+  isolatedModules: true,
+  verbatimModuleSyntax: true,
+  noUncheckedSideEffectImports: true,
+  moduleDetection: ts.ModuleDetectionKind.Force,
+} as const;
+
+it("emitted modules type-check under tsc's strictest options", async () => {
   const modules = await emittedModules();
   const project = new Project({
     useInMemoryFileSystem: true,
-    compilerOptions: { strict: true, noUnusedLocals: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'] },
+    compilerOptions: { ...STRICTEST, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'] },
   });
   for (const [name, source] of modules) project.createSourceFile(`/gen/${name}`, source);
   const problems = project.getPreEmitDiagnostics().map((d) => `${d.getSourceFile()?.getBaseName()}:${d.getLineNumber()}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string, '\n')}`);

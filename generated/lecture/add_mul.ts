@@ -137,7 +137,7 @@ export interface Model {
   step(feeds: Feeds, lr: number): number;
 }
 
-export function createModel(options: { seed?: number } = {}): Model {
+export function createModel(_options: { seed?: number } = {}): Model {
   const params = {};
   const grads = { x: new Float32Array(1), y: new Float32Array(1), z: new Float32Array(1) };
   const outputs = { q: new Float32Array(1) };

@@ -133,9 +133,9 @@ function matmul(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c: F
     const ci = i * n;
     for (let j = 0; j < n; j++) c[ci + j] = 0;
     for (let p = 0; p < k; p++) {
-      const aip = a[i * k + p];
+      const aip = a[i * k + p]!;
       const bp = p * n;
-      for (let j = 0; j < n; j++) c[ci + j] += aip * b[bp + j];
+      for (let j = 0; j < n; j++) c[ci + j]! += aip * b[bp + j]!;
     }
   }
 }
@@ -165,7 +165,7 @@ export interface Model {
   step(feeds: Feeds, lr: number): number;
 }
 
-export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
+export function createModel(_options: { seed?: number; simd?: boolean } = {}): Model {
   const x = new Float32Array(6); // input [2, 3]
   const w = new Float32Array(12); // input [3, 4]
   const upstream = new Float32Array(8); // input [2, 4]
@@ -192,10 +192,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     copy_feed(w, feeds.w);
     copy_feed(upstream, feeds.upstream);
     matmul(x, w, y, 2, 3, 4); // y = x · w
-    for (let i = 0; i < 8; i++) s1[i] = y[i] * upstream[i];
+    for (let i = 0; i < 8; i++) s1[i] = y[i]! * upstream[i]!;
     { // L = sum(s1)
       let acc = 0;
-      for (let i = 0; i < 8; i++) acc += s1[i];
+      for (let i = 0; i < 8; i++) acc += s1[i]!;
       L[0] = acc;
     }
     forward_done = true;
@@ -206,12 +206,12 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     // grad of: L = sum(s1), to s1
     for (let i = 0; i < 8; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(reshape(grad_L))
     // grad of: s1 = y * upstream, to y
-    for (let i = 0; i < 8; i++) grad_y[i] = grad_s1[i] * upstream[i];
+    for (let i = 0; i < 8; i++) grad_y[i] = grad_s1[i]! * upstream[i]!;
     // grad of: y = x · w, to x
     // t5 = transpose(w)
     for (let i0 = 0; i0 < 4; i0++) {
       for (let i1 = 0; i1 < 3; i1++) {
-        t5[i0 * 3 + i1] = w[i1 * 4 + i0];
+        t5[i0 * 3 + i1] = w[i1 * 4 + i0]!;
       }
     }
     matmul(grad_y, t5, grad_x, 2, 4, 3); // grad_x = grad_y · t5
@@ -219,7 +219,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     // t7 = transpose(x)
     for (let i0 = 0; i0 < 3; i0++) {
       for (let i1 = 0; i1 < 2; i1++) {
-        t7[i0 * 2 + i1] = x[i1 * 3 + i0];
+        t7[i0 * 2 + i1] = x[i1 * 3 + i0]!;
       }
     }
     matmul(t7, grad_y, grad_w, 3, 2, 4); // grad_w = t7 · grad_y
@@ -230,7 +230,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   // call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.
   function forward(feeds: Feeds): number {
     forward_pass(feeds);
-    return L[0];
+    return L[0]!;
   }
 
   function backward(): void {
@@ -241,7 +241,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   function step(feeds: Feeds, lr: number): number {
     if (!Number.isFinite(lr)) check_rate(lr);
     forward_pass(feeds);
-    const loss_value = L[0]; // before the update: the loss may share a param's buffer
+    const loss_value = L[0]!; // before the update: the loss may share a param's buffer
     backward_pass();
     return loss_value;
   }

@@ -150,7 +150,7 @@ export interface Model {
   step(feeds: Feeds, lr: number): number;
 }
 
-export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {
+export function createModel(_options: { seed?: number; simd?: boolean } = {}): Model {
   const x = new Float32Array(4); // input [4]
   const upstream = new Float32Array(4); // input [4]
   const z = new Float32Array(4); // [4]
@@ -171,11 +171,11 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     check_feeds(feeds, FEEDS); // every feed is checked before any is copied: a bad one changes nothing
     copy_feed(x, feeds.x);
     copy_feed(upstream, feeds.upstream);
-    for (let i = 0; i < 4; i++) z[i] = Math.max(0, x[i]);
-    for (let i = 0; i < 4; i++) s1[i] = z[i] * upstream[i];
+    for (let i = 0; i < 4; i++) z[i] = Math.max(0, x[i]!);
+    for (let i = 0; i < 4; i++) s1[i] = z[i]! * upstream[i]!;
     { // L = sum(s1)
       let acc = 0;
-      for (let i = 0; i < 4; i++) acc += s1[i];
+      for (let i = 0; i < 4; i++) acc += s1[i]!;
       L[0] = acc;
     }
     forward_done = true;
@@ -186,10 +186,10 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     // grad of: L = sum(s1), to s1
     for (let i = 0; i < 4; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(reshape(grad_L))
     // grad of: s1 = z * upstream, to z
-    for (let i = 0; i < 4; i++) grad_z[i] = grad_s1[i] * upstream[i];
+    for (let i = 0; i < 4; i++) grad_z[i] = grad_s1[i]! * upstream[i]!;
     // grad of: z = relu(x), to x
-    for (let i = 0; i < 4; i++) t6[i] = z[i] > 0 ? 1 : 0;
-    for (let i = 0; i < 4; i++) grad_x[i] = grad_z[i] * t6[i];
+    for (let i = 0; i < 4; i++) t6[i] = z[i]! > 0 ? 1 : 0;
+    for (let i = 0; i < 4; i++) grad_x[i] = grad_z[i]! * t6[i]!;
   }
 
   // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return
@@ -197,7 +197,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   // call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.
   function forward(feeds: Feeds): number {
     forward_pass(feeds);
-    return L[0];
+    return L[0]!;
   }
 
   function backward(): void {
@@ -208,7 +208,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
   function step(feeds: Feeds, lr: number): number {
     if (!Number.isFinite(lr)) check_rate(lr);
     forward_pass(feeds);
-    const loss_value = L[0]; // before the update: the loss may share a param's buffer
+    const loss_value = L[0]!; // before the update: the loss may share a param's buffer
     backward_pass();
     return loss_value;
   }

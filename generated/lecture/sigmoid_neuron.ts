@@ -159,7 +159,7 @@ export interface Model {
   step(feeds: Feeds, lr: number): number;
 }
 
-export function createModel(options: { seed?: number } = {}): Model {
+export function createModel(_options: { seed?: number } = {}): Model {
   const params = { w0: new Float32Array(1), w1: new Float32Array(1), w2: new Float32Array(1) };
   const grads = { w0: new Float32Array(1), x0: new Float32Array(1), w1: new Float32Array(1), x1: new Float32Array(1), w2: new Float32Array(1) };
   const outputs = {};
@@ -188,9 +188,9 @@ export function createModel(options: { seed?: number } = {}): Model {
     check_feeds(feeds, FEEDS); // every feed is checked before any is copied: a bad one changes nothing
     x0 = feeds.x0;
     x1 = feeds.x1;
-    w0 = params.w0[0];
-    w1 = params.w1[0];
-    w2 = params.w2[0];
+    w0 = params.w0[0]!;
+    w1 = params.w1[0]!;
+    w2 = params.w2[0]!;
     s0 = w0 * x0;
     s1 = w1 * x1;
     s2 = s0 + s1;
@@ -239,9 +239,9 @@ export function createModel(options: { seed?: number } = {}): Model {
     forward_pass(feeds);
     backward_pass();
     if (!(Number.isFinite(L) && Number.isFinite(grads.w0[0]) && Number.isFinite(grads.w1[0]) && Number.isFinite(grads.w2[0]))) check_step();
-    params.w0[0] -= lr * grads.w0[0];
-    params.w1[0] -= lr * grads.w1[0];
-    params.w2[0] -= lr * grads.w2[0];
+    params.w0[0]! -= lr * grads.w0[0]!;
+    params.w1[0]! -= lr * grads.w1[0]!;
+    params.w2[0]! -= lr * grads.w2[0]!;
     return L;
   }
 

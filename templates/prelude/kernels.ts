@@ -7,7 +7,7 @@ type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array, bias?: Float32Ar
  */
 export function load_kernels(plain: string, relaxed: string, memory: WebAssembly.Memory, enabled: boolean): { exports?: WebAssembly.Exports; kind: string } {
   if (!enabled || typeof WebAssembly !== 'object') return { kind: 'typescript' };
-  for (const [kind, text] of [['wasm-relaxed-simd', relaxed], ['wasm-simd', plain]]) {
+  for (const [kind, text] of [['wasm-relaxed-simd', relaxed], ['wasm-simd', plain]] as const) {
     const bytes = decode_base64(text);
     if (WebAssembly.validate(bytes)) return { exports: new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports, kind };
   }

@@ -4,9 +4,9 @@ export function matmul(a: Float32Array | Int32Array, b: Float32Array | Int32Arra
     const ci = i * n;
     for (let j = 0; j < n; j++) c[ci + j] = 0;
     for (let p = 0; p < k; p++) {
-      const aip = a[i * k + p];
+      const aip = a[i * k + p]!;
       const bp = p * n;
-      for (let j = 0; j < n; j++) c[ci + j] += aip * b[bp + j];
+      for (let j = 0; j < n; j++) c[ci + j]! += aip * b[bp + j]!;
     }
   }
 }

@@ -4,9 +4,9 @@ export function matmul_tA(a: Float32Array | Int32Array, b: Float32Array | Int32A
   for (let p = 0; p < k; p++) {
     const bp = p * n;
     for (let i = 0; i < m; i++) {
-      const api = a[p * m + i];
+      const api = a[p * m + i]!;
       const ci = i * n;
-      for (let j = 0; j < n; j++) c[ci + j] += api * b[bp + j];
+      for (let j = 0; j < n; j++) c[ci + j]! += api * b[bp + j]!;
     }
   }
 }

@@ -4,7 +4,7 @@ export function matmul_tAtB(a: Float32Array | Int32Array, b: Float32Array | Int3
     for (let j = 0; j < n; j++) {
       const bj = j * k;
       let s = 0;
-      for (let p = 0; p < k; p++) s += a[p * m + i] * b[bj + p];
+      for (let p = 0; p < k; p++) s += a[p * m + i]! * b[bj + p]!;
       c[i * n + j] = s;
     }
   }

@@ -5,7 +5,7 @@ export function matmul_tB(a: Float32Array | Int32Array, b: Float32Array | Int32A
     for (let j = 0; j < n; j++) {
       const bj = j * k;
       let s = 0;
-      for (let p = 0; p < k; p++) s += a[ai + p] * b[bj + p];
+      for (let p = 0; p < k; p++) s += a[ai + p]! * b[bj + p]!;
       c[i * n + j] = s;
     }
   }

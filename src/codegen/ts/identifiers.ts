@@ -30,7 +30,7 @@ const globals = [
  * test/names.test.ts reads every identifier of emitted modules and fails on one missing here.
  */
 const emitted = [
-  'createModel', 'options', 'Feeds', 'Model', 'params', 'grads', 'outputs', 'state', 'shapes', 'memory', 'arena', 'kernels',
+  'createModel', 'options', '_options', 'Feeds', 'Model', 'params', 'grads', 'outputs', 'state', 'shapes', 'memory', 'arena', 'kernels',
   'rng', 'FEEDS', 'feeds', 'forward', 'forward_pass', 'forward_done', 'backward', 'backward_pass', 'step', 'update_params',
   'step_finite', 'check_step', 'lr', 'loss_value', 'acc', 'gi', 'vprev', 'bc1', 'bc2', 'step_count',
   'GEMM_WASM_SIMD', 'GEMM_WASM_RELAXED_SIMD',

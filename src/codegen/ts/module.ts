@@ -83,7 +83,9 @@ export abstract class ModuleEmitter {
 
   module(): string {
     const { p } = this;
-    const body = this.factory();
+    // A model with nothing seeded or switched (no params, no Wasm) reads no option: `_options` says it is unused.
+    const made = this.factory();
+    const body = made.some((l) => /\boptions\./.test(l)) ? made : made.map((l) => l.replace(/^export function createModel\(options:/, 'export function createModel(_options:'));
     const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.functionCode];
     return [...this.header(), '', ...preludes.flatMap((t) => [t, '']), ...this.types(), '', ...body, '', 'export default createModel;', ...this.tail, ''].join('\n');
   }
@@ -182,7 +184,7 @@ export abstract class ModuleEmitter {
       const loops = p.update.kernels.flatMap(({ kernel }) => render(kernel));
       if (loops.length === 0 || this.plainSgd()) return { head: [], loops };
       const scalars = p.update.scalars.map((s) => `const ${s.name} = ${this.expr(s.expr).text};`);
-      return { head: [`// ${describeOptimizer(p.spec.optimizer)}`, ...(p.spec.optimizer.counter ? ['step_count[0] += 1;'] : []), ...scalars], loops };
+      return { head: [`// ${describeOptimizer(p.spec.optimizer)}`, ...(p.spec.optimizer.counter ? ['step_count[0]! += 1;'] : []), ...scalars], loops };
     } finally {
       this.hostVars = false;
     }
@@ -209,9 +211,10 @@ export abstract class ModuleEmitter {
           const target = at(o.out);
           // out = out − x is written out −= x
           const [a, b] = o.expr.k === 'alu' ? o.expr.args : [];
-          const op = o.expr.k === 'alu' && a?.k === 'load' && a.buf === o.out && this.expr(a, mode).text === target ? { sub: '-=', add: '+=' }[o.expr.op as string] : undefined;
-          lines.push(op ? `${target} ${op} ${this.expr(b!, mode).text};` : `${target} = ${this.expr(o.expr, mode).text};`);
-          state.named.set(exprKey(o.expr), atom(target));
+          const own = a?.k === 'load' && a.buf === o.out ? this.expr(a, mode).text : undefined;
+          const op = o.expr.k === 'alu' && (own === target || own === `${target}!`) ? { sub: '-=', add: '+=' }[o.expr.op as string] : undefined;
+          lines.push(op ? `${own} ${op} ${this.expr(b!, mode).text};` : `${target} = ${this.expr(o.expr, mode).text};`);
+          state.named.set(exprKey(o.expr), atom(read(target)));
           state.written.add(o.out);
         }
       } finally {
@@ -337,24 +340,24 @@ export abstract class ModuleEmitter {
       case 'lit':
         return literal(e.value);
       case 'var':
-        return atom(!this.hostVars ? this.id(e.name) : e.name === 'step_count' ? 'step_count[0]' : e.name);
+        return atom(!this.hostVars ? this.id(e.name) : e.name === 'step_count' ? 'step_count[0]!' : e.name);
       case 'index':
         return atom(mode === 'nested' ? `i${e.axis}` : '0');
       case 'load': {
         if (element?.written.has(e.buf)) element.hazards.push(e);
-        if (element?.at) return atom(element.at(e.buf));
+        if (element?.at) return atom(read(element.at(e.buf)));
         const inlined = this.inlined.get(e.buf);
         if (inlined) return inlined;
         const buf = this.id(e.buf);
         if (this.p.scalarMode) return atom(buf);
-        if (mode === 'flat') return atom(`${buf}[${e.strides.some((s) => s !== 0) ? 'i' : '0'}]`);
+        if (mode === 'flat') return atom(read(`${buf}[${e.strides.some((s) => s !== 0) ? 'i' : '0'}]`));
         const axes = e.strides.map((_, d) => d);
         const terms = [
           ...(e.indirect ?? []).map(({ expr, stride }) => (stride === 1 ? this.expr(expr, mode).text : binary('*', this.expr(expr, mode), literal(stride)).text)),
           ...(mode === 'nested' ? [index(e.strides, axes)] : []),
           ...(e.offset ? [String(e.offset)] : []),
         ].filter((t) => t !== '0');
-        return atom(`${buf}[${terms.join(' + ').replace(/\+ -/g, '- ') || '0'}]`);
+        return atom(read(`${buf}[${terms.join(' + ').replace(/\+ -/g, '- ') || '0'}]`));
       }
       case 'guard': {
         const conds = e.ranges.flatMap(({ axis, lo, hi }) => [...(lo > 0 ? [`i${axis} >= ${lo}`] : []), `i${axis} < ${hi}`]);
@@ -408,4 +411,9 @@ export function index(strides: readonly number[], axes: readonly number[]): stri
 
 export function indent(lines: readonly string[]): string[] {
   return lines.map((l) => (l === '' ? l : `  ${l}`));
+}
+
+/** An element read: `x[i]!`, for a project that checks with noUncheckedIndexedAccess (an index in range is never undefined). */
+export function read(element: string): string {
+  return element.endsWith(']') ? `${element}!` : element;
 }

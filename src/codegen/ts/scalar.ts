@@ -69,7 +69,7 @@ export class ScalarEmitter extends ModuleEmitter {
         ...indent([
           'forward_done = false;',
           ...this.feeding((l) => (read(l) ? `${this.id(l.name)} = ` : '')),
-          ...p.params.filter(read).flatMap((l) => [`${this.id(l.name)} = params.${l.key}[0];`, ...(p.spec.checkFinite ? [this.finiteLine(l.name, `the param '${l.key}'`)] : [])]),
+          ...p.params.filter(read).flatMap((l) => [`${this.id(l.name)} = params.${l.key}[0]!;`, ...(p.spec.checkFinite ? [this.finiteLine(l.name, `the param '${l.key}'`)] : [])]),
           ...(p.spec.checkFinite ? p.inputs.filter(read).map((l) => this.finiteLine(l.name, `the feed '${l.key}'`)) : []),
           ...forward,
           ...[...p.outputs].map(([k, t]) => `outputs.${k}[0] = ${this.id(t.name)};`),

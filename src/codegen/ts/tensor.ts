@@ -92,7 +92,7 @@ export class TensorEmitter extends ModuleEmitter {
           '// call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.',
         ] : []),
         `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
-        ...indent(['forward_pass(feeds);', ...(loss ? [`return ${loss}[0];`] : [])]),
+        ...indent(['forward_pass(feeds);', ...(loss ? [`return ${loss}[0]!;`] : [])]),
         '}',
         '',
         ...this.publicBackward(),
@@ -100,7 +100,7 @@ export class TensorEmitter extends ModuleEmitter {
         ...indent([
           'if (!Number.isFinite(lr)) check_rate(lr);',
           'forward_pass(feeds);',
-          ...(loss ? [`const loss_value = ${loss}[0]; // before the update: the loss may share a param's buffer`] : []),
+          ...(loss ? [`const loss_value = ${loss}[0]!; // before the update: the loss may share a param's buffer`] : []),
           'backward_pass();',
           ...(checkStep.length ? ['if (!step_finite()) check_step();'] : []),
           ...(updates.length ? ['update_params(lr);'] : []),
@@ -157,7 +157,7 @@ export class TensorEmitter extends ModuleEmitter {
   private finiteLoops(buffers: readonly { name: string; size: number }[], result: 'number' | 'boolean'): string[] {
     return [
       'let acc = 0;',
-      ...buffers.map((b) => (b.size === 1 ? `acc += ${this.id(b.name)}[0] * 0;` : `for (let i = 0; i < ${b.size}; i++) acc += ${this.id(b.name)}[i] * 0;`)),
+      ...buffers.map((b) => (b.size === 1 ? `acc += ${this.id(b.name)}[0]! * 0;` : `for (let i = 0; i < ${b.size}; i++) acc += ${this.id(b.name)}[i]! * 0;`)),
       result === 'number' ? 'return acc === 0 ? 1 : 0;' : 'return acc === 0;',
     ];
   }

@@ -51,10 +51,10 @@ export class WasmKernels implements KernelBackend {
     const params = scalarsOf(k).map((n) => this.m.expr({ k: 'var', name: n }).text);
     const typescript = this.ts.map(k);
     this.loops.push({ id, body: this.body(k)!, params, typescript });
-    // The call carries the loop's statement for its output as a comment.
+    // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
     const out = `${this.m.id(k.out)}[`;
     const statement = typescript.map((l) => l.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '')).find((l) => l.startsWith(out))!;
-    return [`${id}(${params.join(', ')}); // ${statement}`];
+    return [`${id}(${params.join(', ')}); // ${statement.replace(/\]!/g, ']')}`];
   }
 
   private body(k: MapKernel): FunctionBody | undefined {
@@ -108,10 +108,10 @@ export class WasmKernels implements KernelBackend {
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...gemms.map((g) => `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
-        ...(finite ? ['const step_finite = (kernels.exports?.step_finite as (() => number) | undefined) ?? (() => {', ...indent(finite.typescript), '});'] : []),
+        ...(finite ? ["const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {", ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
           const params = l.params.map((n) => `${n}: number`).join(', ');
-          return [`const ${l.id} = (kernels.exports?.${l.id} as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
+          return [`const ${l.id} = (kernels.exports?.['${l.id}'] as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
         }),
       ],
       tail: [

@@ -178,13 +178,8 @@ class WebGpuEmitter extends ModuleEmitter {
         ...indent(['const encoder = device.createCommandEncoder();', 'const pass = encoder.beginComputePass();', 'first(pass);', 'second?.(pass);', 'third?.(pass);', 'pass.end();', 'device.queue.submit([encoder.finish()]);']),
         '}',
         '',
-        'function forward_pass(pass: GPUComputePassEncoder): void {',
-        ...indent(phase('forward')),
-        '}',
-        '',
-        'function backward_pass(pass: GPUComputePassEncoder): void {',
-        ...indent(phase('backward')),
-        '}',
+        ...passFunction('forward_pass', phase('forward')),
+        ...passFunction('backward_pass', phase('backward')),
         '',
         ...(updates.length ? ['function update_params(pass: GPUComputePassEncoder): void {', ...indent(updates), '}', ''] : []),
         'function forward(feeds: Feeds): void {',
@@ -287,4 +282,9 @@ class WebGpuEmitter extends ModuleEmitter {
       '}',
     ];
   }
+}
+
+/** A phase of the step as a function of the compute pass (`_pass` when it dispatches nothing: a forward-only model's backward). */
+function passFunction(name: string, body: readonly string[]): string[] {
+  return [`function ${name}(${body.length ? 'pass' : '_pass'}: GPUComputePassEncoder): void {`, ...indent(body), '}', ''];
 }
