@@ -20,7 +20,7 @@ const layers = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'generated/**', '.scratch/**', '.gpu/**'] },
+  { ignores: ['node_modules/**', 'generated/**', '.scratch/**', '.gpu/**', 'dist/**', 'examples/demo/dist/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// flatgrad is written in TypeScript; tsx runs it (and the user's model files) without a build step.
-import { register } from 'tsx/esm/api';
+// In a checkout of flatgrad (src/ beside bin/), tsx runs the CLI from its TypeScript source, no build needed;
+// the installed package runs its build (dist/), with plain Node.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/src/cli/main.js');
+}

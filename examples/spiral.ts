@@ -3,7 +3,8 @@
 // plus λ·ΣW², trained full-batch for λ = 0.001, 0.01 and 0.1; each net's decision regions are evaluated on a
 // grid and drawn side by side in examples/output/spiral.svg (deterministic: the same bytes on every run).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { compile, graph, l2, mulberry32, randn } from '../src/index.ts';
+import { compile, graph, l2 } from '../src/index.ts';
+import { spiral } from './spiral-data.ts';
 
 const PER_CLASS = 100;
 const K = 3; // classes
@@ -14,21 +15,8 @@ const LAMBDAS = [0.001, 0.01, 0.1];
 const GRID = 150; // decision regions: a GRID × GRID grid over [-1.1, 1.1]²
 const EXTENT = 1.1;
 
-// The data, as CS231n builds it: r = linspace(0, 1, N), t = linspace(4j, 4(j + 1), N) + 0.2·randn.
-const rng = mulberry32(0);
-const N = PER_CLASS * K;
-const xs = new Float32Array(N * 2);
-const ys = new Int32Array(N);
-for (let j = 0; j < K; j++) {
-  for (let i = 0; i < PER_CLASS; i++) {
-    const r = i / (PER_CLASS - 1);
-    const t = 4 * j + (4 * i) / (PER_CLASS - 1) + 0.2 * randn(rng);
-    const ix = j * PER_CLASS + i;
-    xs[2 * ix] = r * Math.sin(t);
-    xs[2 * ix + 1] = r * Math.cos(t);
-    ys[ix] = j;
-  }
-}
+// The data, as CS231n builds it (examples/spiral-data.ts).
+const { x: xs, labels: ys, n: N } = spiral(PER_CLASS, K);
 
 /** The net, for any λ: one graph, compiled once to train (N = 300) and once forward-only for the grid. */
 function net(lambda: number) {

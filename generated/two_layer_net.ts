@@ -266,6 +266,8 @@ export interface Model {
   readonly state: {};
   readonly shapes: { readonly [name: string]: readonly number[] };
   readonly outputs: {};
+  /** What forward is fed: each input's name, bound shape, the dim its first axis was declared with ('N', the batch; '' for none) and whether it holds integers. */
+  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly batch: string; readonly integer: boolean }[];
   /** Runs the forward pass and returns the loss. */
   forward(feeds: Feeds): number;
   /** Fills grads from the values of the last forward pass (an error before any). */
@@ -387,7 +389,7 @@ export function createModel(options: { seed?: number; simd?: boolean } = {}): Mo
     return loss_value;
   }
 
-  return { params: { w1, w2 }, grads: { w1: grad_w1, w2: grad_w2 }, outputs: {}, state: {}, shapes: { w1: [1000, 100], w2: [100, 10] }, kernels: kernels.kind, forward, backward, step };
+  return { params: { w1, w2 }, grads: { w1: grad_w1, w2: grad_w2 }, outputs: {}, state: {}, shapes: { w1: [1000, 100], w2: [100, 10] }, inputs: FEEDS, kernels: kernels.kind, forward, backward, step };
 }
 
 export default createModel;

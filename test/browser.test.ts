@@ -3,17 +3,14 @@
 // playwright-core), which trains a few steps on its own WebGPU (SwiftShader here) from the same seed and feeds as
 // Node does; the losses must agree with the CPU backend's and with Node's WebGPU (where it has an adapter). Without Chromium the test is skipped with the reason in
 // its name; under CI it fails.
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { transform } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { chromiumMissing, launchChromium, serveFiles } from '../scripts/chromium.ts';
 import { compile, mulberry32, randn } from '../src/index.ts';
 import spec from '../examples/two_layer_net.ts';
 import { real } from './webgpu.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const STEPS = 5;
 const LR = 1e-6;
 const SEED = 4;
@@ -45,17 +42,7 @@ try {
 }
 </script>`;
 
-async function serve(files: Record<string, [string, string | Uint8Array]>): Promise<Server> {
-  const server = createServer((req, res) => {
-    const file = files[(req.url ?? '/').split('?')[0]!];
-    if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
-}
-
-const why = existsSync(CHROMIUM) ? undefined : `no ${CHROMIUM}; scripts/install-chromium.sh installs Debian's chromium`;
+const why = chromiumMissing();
 const browserIt = why === undefined || process.env.CI ? it : it.skip;
 
 describe('the generated WebGPU module in headless Chromium', () => {
@@ -63,17 +50,17 @@ describe('the generated WebGPU module in headless Chromium', () => {
     if (why) throw new Error(why);
     const source = readFileSync(new URL('../generated/two_layer_net.webgpu.ts', import.meta.url), 'utf8');
     const { code } = await transform(source, { loader: 'ts', format: 'esm', target: 'es2022' });
-    const server = await serve({
+    const { server, url } = await serveFiles({
       '/': ['text/html', page],
       '/two_layer_net.webgpu.js': ['text/javascript', code],
       '/feeds.bin': ['application/octet-stream', new Uint8Array(Float32Array.from([...x, ...y]).buffer)],
     });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--enable-unsafe-webgpu'] });
+    const browser = await launchChromium(['--enable-unsafe-webgpu']);
     try {
       const tab = await browser.newPage();
       const errors: string[] = [];
       tab.on('pageerror', (e) => errors.push(e.message));
-      await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await tab.goto(url);
       await tab.waitForFunction(() => 'result' in window, undefined, { timeout: 90_000 });
       const result = (await tab.evaluate(() => (window as unknown as { result: unknown }).result)) as { losses?: number[]; adapter?: string; error?: string };
       expect(errors).toEqual([]);

@@ -7,9 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { thrown } from './helpers.ts';
 import { compile, FlatgradError, graph, mulberry32, randn, type Model, type Optimizer } from '../src/index.ts';
 import { batches } from '../src/runtime/data.ts';
-import {
-  checkpointHeader, crc32, io, loadCheckpoint, readCheckpoint, saveCheckpoint, writeCheckpoint, type CheckpointModel,
-} from '../src/runtime/checkpoint.ts';
+import { checkpointHeader, crc32, io, loadCheckpoint, saveCheckpoint, type CheckpointModel } from '../src/runtime/checkpoint.ts';
+import { readCheckpoint, writeCheckpoint } from '../src/runtime/checkpoint-file.ts';
 import { createModel as createTwoLayerNet } from '../generated/two_layer_net.ts';
 
 /** A small MLP: x [4, 3] → w1 [3, hidden] (+ b1, ReLU) → w2 [hidden, 2], softmax cross-entropy. */

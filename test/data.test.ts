@@ -194,15 +194,18 @@ describe('evaluate', () => {
     expect(evaluate(model, { x: data.x }, { reduction: 'sum' }).loss).toBeCloseTo(5, 12);
   });
 
-  it("a generated module's model (no inputs list): batchSize given, every data entry fed", () => {
+  it("a generated module's model: its inputs give the batch size, and a model without the list needs batchSize", () => {
     const model = createTwoLayerNet({ seed: 3 });
     const rng = mulberry32(4);
     const x = Float32Array.from({ length: 128 * 1000 }, () => rng() - 0.5);
     const y = Float32Array.from({ length: 128 * 10 }, () => rng());
     const byHand = model.forward({ x: x.subarray(0, 64000), y: y.subarray(0, 640) }) + model.forward({ x: x.subarray(64000), y: y.subarray(640) });
-    const r = evaluate(model, { x: { values: x, shape: [128, 1000] }, y: { values: y, shape: [128, 10] } }, { batchSize: 64, reduction: 'sum' });
-    expect(r).toEqual({ loss: byHand / 128, count: 128 });
-    expect(() => evaluate(model, { x: { values: x, shape: [128, 1000] } })).toThrow("evaluate: give batchSize, the model's batch dim");
+    const data = { x: { values: x, shape: [128, 1000] }, y: { values: y, shape: [128, 10] } };
+    expect(evaluate(model, data, { reduction: 'sum' })).toEqual({ loss: byHand / 128, count: 128 });
+    expect(() => evaluate(model, { x: data.x })).toThrow("evaluate: the model is fed 'x', 'y', but the data has no 'y'");
+    const unlisted = { forward: model.forward, outputs: model.outputs };
+    expect(evaluate(unlisted, data, { batchSize: 64, reduction: 'sum' })).toEqual({ loss: byHand / 128, count: 128 });
+    expect(() => evaluate(unlisted, { x: data.x })).toThrow("evaluate: give batchSize, the model's batch dim");
   });
 
   it('runs the model forward only: params unchanged', async () => {

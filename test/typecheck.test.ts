@@ -2,6 +2,7 @@
 // noUncheckedIndexedAccess, exactOptionalPropertyTypes, verbatimModuleSyntax…): a user's project compiles it as it is.
 import { Project, ts } from 'ts-morph';
 import { expect, it } from 'vitest';
+import { STRICTEST } from './helpers.ts';
 import { allOps, emit, graph, mulberry32 } from '../src/index.ts';
 import { modelFiles } from '../scripts/generate.ts';
 import { loadModelFile } from '../src/cli/model-file.ts';
@@ -37,25 +38,6 @@ async function emittedModules(): Promise<Map<string, string>> {
   modules.set('classifier_forward.webgpu.ts', emit(c, { outputs: { scores }, dims: { N: 5 }, target: 'webgpu' }));
   return modules;
 }
-
-/** @tsconfig/strictest 2.0, and `tsc --init`'s checks. */
-export const STRICTEST = {
-  strict: true,
-  allowUnusedLabels: false,
-  allowUnreachableCode: false,
-  exactOptionalPropertyTypes: true,
-  noFallthroughCasesInSwitch: true,
-  noImplicitOverride: true,
-  noImplicitReturns: true,
-  noPropertyAccessFromIndexSignature: true,
-  noUncheckedIndexedAccess: true,
-  noUnusedLocals: true,
-  noUnusedParameters: true,
-  isolatedModules: true,
-  verbatimModuleSyntax: true,
-  noUncheckedSideEffectImports: true,
-  moduleDetection: ts.ModuleDetectionKind.Force,
-} as const;
 
 it("emitted modules type-check under tsc's strictest options", async () => {
   const modules = await emittedModules();

@@ -140,6 +140,8 @@ export interface Model {
   readonly state: {};
   readonly shapes: { readonly [name: string]: readonly number[] };
   readonly outputs: { readonly z: Float32Array };
+  /** What forward is fed: each input's name, bound shape, the dim its first axis was declared with ('N', the batch; '' for none) and whether it holds integers. */
+  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly batch: string; readonly integer: boolean }[];
   /** Runs the forward pass and returns the loss. */
   forward(feeds: Feeds): number;
   /** Fills grads from the values of the last forward pass (an error before any). */
@@ -213,7 +215,7 @@ export function createModel(_options: { seed?: number; simd?: boolean } = {}): M
     return loss_value;
   }
 
-  return { params: {}, grads: { x: grad_x }, outputs: { z }, state: {}, shapes: {}, kernels: 'typescript', forward, backward, step };
+  return { params: {}, grads: { x: grad_x }, outputs: { z }, state: {}, shapes: {}, inputs: FEEDS, kernels: 'typescript', forward, backward, step };
 }
 
 export default createModel;

@@ -36,13 +36,15 @@ program
   .option('--no-check-finite', 'check nothing, not even the loss and gradients before each update (the default checks those)')
   .option('--no-wasm', 'TypeScript loops only, no WebAssembly kernels')
   .option('--target <cpu|webgpu>', 'cpu (default): TypeScript with Wasm SIMD kernels; webgpu: WGSL kernels and a WebGPU host, written to <graph name>.webgpu.ts')
+  .option('--js', 'write JavaScript (<graph name>.js, the types stripped) for an app without a TypeScript build')
   .addHelpText('after', `
 The model file's default export is its graph and compile options:
   export default { graph: g, loss, dims: { N: 64 }, optimizer: { adam: {} }, outputs: { scores } };
 loss is optional (an inference-only module computes the outputs). What the flags above do not cover
 (optimizer, outputs, wrt, checkFinite: 'step') goes in the file; a flag given here overrides the file.
-The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --target webgpu).`)
-  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean; target?: string }) => {
+The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --target webgpu, .js with --js).
+A TypeScript model file needs no TypeScript loader: flatgrad bundles it with esbuild.`)
+  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean; target?: string; js?: boolean }) => {
     if (opts.target !== undefined && opts.target !== 'cpu' && opts.target !== 'webgpu') throw new FlatgradError(`--target must be cpu or webgpu, got '${opts.target}'`);
     const overrides: Partial<CompileOptions> = {
       ...(opts.target ? { target: opts.target as 'cpu' | 'webgpu' } : {}),
@@ -52,7 +54,7 @@ The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --tar
       ...(opts.checkFinite !== undefined ? { checkFinite: opts.checkFinite } : {}),
       ...(opts.wasm === false ? { wasm: false } : {}),
     };
-    const file = await writeModelModule(model, opts.out, overrides);
+    const file = await writeModelModule(model, opts.out, overrides, opts.js === true);
     console.log(`wrote ${file}`);
   });
 

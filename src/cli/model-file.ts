@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { build, transform } from 'esbuild';
 import { FlatgradError } from '../graph/errors.ts';
 import { Graph } from '../graph/graph.ts';
 import { emit, type CompileOptions } from '../runtime/compile.ts';
@@ -10,11 +11,18 @@ export interface ModelFile extends CompileOptions {
   readonly graph: Graph;
 }
 
+/**
+ * A model file's default export. Node runs a .js/.mjs model file as it is; a TypeScript one it cannot load (plain
+ * Node, an installed flatgrad) is bundled by esbuild first, packages left to Node, beside the file so they resolve.
+ */
 export async function loadModelFile(path: string): Promise<ModelFile> {
-  const url = pathToFileURL(isAbsolute(path) ? path : resolve(path)).href;
+  const file = isAbsolute(path) ? path : resolve(path);
   let mod: { default?: unknown };
   try {
-    mod = (await import(url)) as { default?: unknown };
+    mod = (await import(pathToFileURL(file).href).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+      return importBundled(file);
+    })) as { default?: unknown };
   } catch (e) {
     if (e instanceof FlatgradError) throw e;
     const message = (e as Error).message;
@@ -31,18 +39,42 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   return spec as ModelFile;
 }
 
-/** The file a model's module is written to: <graph name>.ts, or <graph name>.webgpu.ts for WebGPU. */
-export function moduleFile(graph: Graph, outDir: string, options: Partial<CompileOptions>): string {
-  return join(outDir, `${graph.name}${options.target === 'webgpu' ? '.webgpu' : ''}.ts`);
+async function importBundled(file: string): Promise<unknown> {
+  const out = join(dirname(file), `.${basename(file)}.${process.pid}.flatgrad.mjs`);
+  try {
+    await build({ entryPoints: [file], outfile: out, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'silent', sourcemap: 'inline' });
+    return await import(pathToFileURL(out).href);
+  } finally {
+    rmSync(out, { force: true });
+  }
+}
+
+/** The file a model's module is written to: <graph name>.ts (.js with `js`), or <graph name>.webgpu.ts for WebGPU. */
+export function moduleFile(graph: Graph, outDir: string, options: Partial<CompileOptions>, js = false): string {
+  return join(outDir, `${graph.name}${options.target === 'webgpu' ? '.webgpu' : ''}.${js ? 'js' : 'ts'}`);
+}
+
+/** A model file's generated module (TypeScript, or with `js` its JavaScript: the types stripped), and its graph. */
+export async function modelModule(path: string, overrides: Partial<CompileOptions> = {}, js = false): Promise<{ graph: Graph; options: CompileOptions; code: string }> {
+  const { graph, ...options } = await loadModelFile(path);
+  const merged = { ...options, ...overrides, dims: { ...options.dims, ...overrides.dims } };
+  const source = emit(graph, merged);
+  return { graph, options: merged, code: js ? await javascript(source) : source };
+}
+
+/** A generated module as JavaScript: esbuild strips the types (and the comments, so the header is put back). */
+async function javascript(source: string): Promise<string> {
+  const header = source.slice(0, source.search(/^(?!\/\/)/m));
+  const { code } = await transform(source, { loader: 'ts', format: 'esm', target: 'es2022' });
+  return `${header}// JavaScript: the TypeScript module with its types stripped (flatgrad compile --js).\n\n${code}`;
 }
 
 /** Emit a model file's module into outDir (see moduleFile); returns the written path. */
-export async function writeModelModule(path: string, outDir: string, overrides: Partial<CompileOptions> = {}): Promise<string> {
-  const { graph, ...options } = await loadModelFile(path);
-  const source = emit(graph, { ...options, ...overrides, dims: { ...options.dims, ...overrides.dims } });
+export async function writeModelModule(path: string, outDir: string, overrides: Partial<CompileOptions> = {}, js = false): Promise<string> {
+  const { graph, options, code } = await modelModule(path, overrides, js);
   mkdirSync(outDir, { recursive: true });
-  const file = moduleFile(graph, outDir, { ...options, ...overrides });
-  writeFileSync(file, source);
+  const file = moduleFile(graph, outDir, options, js);
+  writeFileSync(file, code);
   return relative(process.cwd(), file);
 }
 

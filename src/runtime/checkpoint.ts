@@ -17,10 +17,10 @@
 // version word and the CRC-32 at the end.
 //
 // Loading checks everything before it writes anything: a load that fails leaves the model as it was.
+// This file has no Node built-in: an app bundles it for the browser (checkpoint-file.ts reads and writes files).
 // f32 ↔ f64: a value stored as f64 loads into an f32 buffer rounded to nearest, an f32 into an f64 exactly;
 // so a checkpoint moves between a model compiled with dtype 'f32' and one with 'f64' (resuming is bit for
 // bit only between models of the same dtype).
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { FlatgradError } from '../graph/errors.ts';
 
 import type { FloatBuffer } from './compile.ts';
@@ -86,7 +86,7 @@ export function crc32(bytes: Uint8Array, end = bytes.length): number {
 }
 
 /** The running CRC state after `bytes` [0, end): start from 0xffffffff, finish with ^ 0xffffffff. */
-function crcUpdate(state: number, bytes: Uint8Array, end = bytes.length): number {
+export function crcUpdate(state: number, bytes: Uint8Array, end = bytes.length): number {
   let c = state;
   for (let i = 0; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return c;
@@ -99,7 +99,7 @@ export const io = { chunk: 1 << 24 };
  * A checkpoint's bytes: in memory, or an open file read piece by piece — so a file larger than one buffer may hold
  * (2 GiB for a Node Buffer) loads, and is never held whole, let alone twice.
  */
-interface Bytes {
+export interface Bytes {
   readonly length: number;
   /** A copy (or view) of bytes [start, end). */
   read(start: number, end: number): Uint8Array;
@@ -118,41 +118,12 @@ function memoryBytes(bytes: Uint8Array): Bytes {
   };
 }
 
-function fileBytes(fd: number, length: number): Bytes {
-  const into = (start: number, target: Uint8Array) => {
-    for (let done = 0; done < target.length; ) {
-      const n = readSync(fd, target, done, Math.min(io.chunk, target.length - done), start + done);
-      if (n === 0) throw new Error(`the file ended at byte ${start + done}, before ${start + target.length}`);
-      done += n;
-    }
-  };
-  return {
-    length,
-    read(start, end) {
-      const out = new Uint8Array(Math.max(0, end - start));
-      into(start, out);
-      return out;
-    },
-    crc(end) {
-      let state = 0xffffffff;
-      const chunk = new Uint8Array(Math.min(io.chunk, end));
-      for (let at = 0; at < end; at += chunk.length) {
-        const piece = chunk.subarray(0, Math.min(chunk.length, end - at));
-        into(at, piece);
-        state = crcUpdate(state, piece);
-      }
-      return (state ^ 0xffffffff) >>> 0;
-    },
-    into,
-  };
-}
-
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 const list = (keys: readonly string[]) => (keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'none');
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
-function fail(who: string, message: string): never {
+export function fail(who: string, message: string): never {
   throw new FlatgradError(`${who}: ${message}`);
 }
 
@@ -199,7 +170,7 @@ interface Layout {
   readonly pieces: readonly { readonly offset: number; readonly bytes: Uint8Array }[];
 }
 
-function layOut(model: CheckpointModel, meta: { readonly [key: string]: Json }, who: string): Layout {
+export function layOut(model: CheckpointModel, meta: { readonly [key: string]: Json }, who: string): Layout {
   const slots = slotsOf(model, who);
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) fail(who, 'meta must be a JSON object');
   let metaJson: { [key: string]: Json };
@@ -360,18 +331,20 @@ function readHeader(bytes: Bytes, who: string): CheckpointHeader {
 }
 
 /** The header of a checkpoint (version, dtype, graph, entries, meta), after checking the whole file as loadCheckpoint does. */
-export function checkpointHeader(bytes: Uint8Array): CheckpointHeader {
+export function checkpointHeader(bytes: Uint8Array | ArrayBufferLike | ArrayBufferView): CheckpointHeader {
   return readHeader(inMemory(bytes, 'checkpoint'), 'checkpoint');
 }
 
-function inMemory(bytes: Uint8Array, who: string): Bytes {
-  if (!(bytes instanceof Uint8Array)) fail(who, `expected the checkpoint's bytes as a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
-  return memoryBytes(bytes);
+function inMemory(bytes: Uint8Array | ArrayBufferLike | ArrayBufferView, who: string): Bytes {
+  if (bytes instanceof Uint8Array) return memoryBytes(bytes);
+  if (bytes instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && bytes instanceof SharedArrayBuffer)) return memoryBytes(new Uint8Array(bytes));
+  if (ArrayBuffer.isView(bytes)) return memoryBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  return fail(who, `expected the checkpoint's bytes as a Uint8Array or ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
 }
 
-function load(model: CheckpointModel, bytes: Bytes, who: string): void {
+export function load(model: CheckpointModel, bytes: Bytes, who: string, options: LoadOptions = {}): void {
   const header = readHeader(bytes, who);
-  const slots = slotsOf(model, who);
+  const slots = slotsOf(model, who).filter((s) => !options.paramsOnly || s.kind === 'param');
 
   // Match the file's entries to the model's, by key and kind; collect every problem before failing.
   const problems: string[] = [];
@@ -387,7 +360,7 @@ function load(model: CheckpointModel, bytes: Bytes, who: string): void {
   }
   const mine = new Set(slots.map((s) => s.key));
   for (const e of header.entries) {
-    if (!mine.has(e.key)) {
+    if (!mine.has(e.key) && !(options.paramsOnly && e.kind === 'state')) {
       problems.push(`the file has ${e.kind} '${e.key}' ${fmt(e.shape)}, which the model does not`);
       unmatched = true;
     }
@@ -425,76 +398,21 @@ function load(model: CheckpointModel, bytes: Bytes, who: string): void {
   }
 }
 
-/**
- * Set the model's params and optimizer state from checkpoint bytes. Every param and state entry of the model
- * must be in the file with the same shape, and the file may hold no others; all is checked before anything is
- * written, so a failed load leaves the model unchanged. f32 ↔ f64 entries convert (f64 → f32 rounds).
- */
-export function loadCheckpoint(model: CheckpointModel, bytes: Uint8Array): void {
-  load(model, inMemory(bytes, 'checkpoint'), 'checkpoint');
+/** How loadCheckpoint and readCheckpoint take a file. */
+export interface LoadOptions {
+  /**
+   * Load the params only, leaving the model's optimizer state as it is and ignoring the file's: a training checkpoint
+   * (with Adam's moments) into an inference model, or a fresh optimizer on trained params.
+   */
+  readonly paramsOnly?: boolean;
 }
 
 /**
- * saveCheckpoint to a file, written a piece at a time (the model's buffers themselves, never one copy of the whole
- * file). Written to `<path>.tmp`, flushed, then renamed over `path`, so a crash mid-write leaves the previous
- * checkpoint whole; a write or rename that fails removes `<path>.tmp` and throws a FlatgradError naming the file.
+ * Set the model's params and optimizer state from checkpoint bytes (a Uint8Array, an ArrayBuffer such as a fetch()
+ * response's, or any view of one). Every param and state entry of the model must be in the file with the same shape,
+ * and the file may hold no others (with `paramsOnly`, the state on either side is left out); all is checked before
+ * anything is written, so a failed load leaves the model unchanged. f32 ↔ f64 entries convert (f64 → f32 rounds).
  */
-export function writeCheckpoint(path: string, model: CheckpointModel, meta: { readonly [key: string]: Json } = {}): void {
-  const who = `writeCheckpoint '${path}'`;
-  const { header, head, pieces } = layOut(model, meta, who);
-  const tmp = `${path}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      let state = 0xffffffff;
-      let at = 0;
-      const put = (bytes: Uint8Array) => {
-        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, Math.min(io.chunk, bytes.length - done));
-        state = crcUpdate(state, bytes);
-        at += bytes.length;
-      };
-      put(head);
-      for (const p of pieces) {
-        if (p.offset > at) put(new Uint8Array(p.offset - at)); // the zeros that align the entry
-        put(p.bytes);
-      }
-      const crc = new Uint8Array(4);
-      new DataView(crc.buffer).setUint32(0, (state ^ 0xffffffff) >>> 0, true);
-      put(crc);
-      if (at !== header.bytes) throw new Error(`internal: wrote ${at} bytes, the header says ${header.bytes}`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    fail(who, `could not write it: ${(e as Error).message}`);
-  }
-}
-
-/**
- * loadCheckpoint from a file, read a piece at a time: a file of any size (beyond Node's 2 GiB for one Buffer) loads,
- * checked whole (its CRC-32) before anything is written. Errors name the file.
- */
-export function readCheckpoint(path: string, model: CheckpointModel): void {
-  const who = `checkpoint '${path}'`;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    fail(who, code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `cannot open it: ${(e as Error).message}`);
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (stat.isDirectory()) fail(who, 'is a directory, not a checkpoint file');
-    if (!stat.isFile()) fail(who, 'is not a regular file');
-    load(model, fileBytes(fd, stat.size), who);
-  } catch (e) {
-    if (e instanceof FlatgradError) throw e;
-    fail(who, `could not read it: ${(e as Error).message}`);
-  } finally {
-    closeSync(fd);
-  }
+export function loadCheckpoint(model: CheckpointModel, bytes: Uint8Array | ArrayBufferLike | ArrayBufferView, options: LoadOptions = {}): void {
+  load(model, inMemory(bytes, 'checkpoint'), 'checkpoint', options);
 }

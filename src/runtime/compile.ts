@@ -73,7 +73,7 @@ export interface Model {
   /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
   readonly kernels: string;
   /** What forward needs fed, with shapes bound. */
-  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32'; readonly bound?: number }[];
+  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32'; readonly bound?: number; readonly batch: string }[];
   /** The generated TypeScript. */
   readonly source: string;
 }
@@ -210,5 +210,5 @@ async function compileWebGpu(g: Graph, options: CompileOptions & { seed?: number
 /** What a compiled model is fed: each input's shape, dtype and, for indices, their bound. */
 function inputsOf(program: Program): Model['inputs'] {
   const bounds = new Map(program.indexChecks.map((c) => [c.input, c.bound]));
-  return program.inputs.map(({ name, shape, dtype }) => ({ name, shape, dtype, ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
+  return program.inputs.map(({ name, shape, dtype, symbolic }) => ({ name, shape, dtype, batch: typeof symbolic[0] === 'string' ? symbolic[0] : '', ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
 }

@@ -264,12 +264,12 @@ export interface EvaluatedModel {
   /** Any model's forward: feeds by name, returns the loss. */
   forward(feeds: never): number;
   readonly outputs: Readonly<Record<string, Float32Array | Float64Array>>;
-  /** A compiled Model's inputs (generated modules have none): used to pick and check the feeds. */
-  readonly inputs?: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32' }[];
+  /** The model's inputs (a compiled Model's say their dtype, a generated module's whether they are integers): used to pick and check the feeds. */
+  readonly inputs?: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype?: 'float' | 'i32'; readonly integer?: boolean }[];
 }
 
 export interface EvaluateOptions {
-  /** The model's batch dim. Default: the first dim of the model's inputs (a compiled Model); required for a generated module's model. */
+  /** The model's batch dim. Default: the first dim of the model's inputs; required for a model that does not list them. */
   readonly batchSize?: number;
   /** The key of `model.outputs` holding the scores, [batchSize, classes]: gives the accuracy. */
   readonly scores?: string;
@@ -368,7 +368,7 @@ export function evaluate(model: EvaluatedModel, data: Dataset, options: Evaluate
     if (!Number.isInteger(classes) || classes < 1) throw new FlatgradError(`${who}: output '${scores}' has ${scoreBuf.length} values, not [${B}, classes] rows`);
     let name = options.labels;
     if (name === undefined) {
-      const ints = model.inputs ? model.inputs.filter((i) => i.dtype === 'i32').map((i) => i.name) : entries.filter((e) => e.values instanceof Int32Array).map((e) => e.name);
+      const ints = model.inputs ? model.inputs.filter((i) => i.dtype === 'i32' || i.integer === true).map((i) => i.name) : entries.filter((e) => e.values instanceof Int32Array).map((e) => e.name);
       if (ints.length !== 1) throw new FlatgradError(`${who}: give labels, the data entry holding the labels (${ints.length ? `candidates: ${list(ints)}` : 'no integer entry found'})`);
       name = ints[0]!;
     }

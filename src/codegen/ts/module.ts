@@ -136,6 +136,8 @@ export abstract class ModuleEmitter {
       `  readonly state: ${braces(stateKeys.map((k) => `readonly ${k}: ${k === 'step_count' ? 'Float64Array' : this.floatArray}`).join('; '))};`,
       '  readonly shapes: { readonly [name: string]: readonly number[] };',
       `  readonly outputs: ${record(p.outputs.keys())};`,
+      "  /** What forward is fed: each input's name, bound shape, the dim its first axis was declared with ('N', the batch; '' for none) and whether it holds integers. */",
+      '  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly batch: string; readonly integer: boolean }[];',
       p.loss ? '  /** Runs the forward pass and returns the loss. */' : '  /** Runs the forward pass; read the results from outputs. */',
       `  forward(feeds: Feeds): ${p.loss ? 'number' : 'void'};`,
       '  /** Fills grads from the values of the last forward pass (an error before any). */',

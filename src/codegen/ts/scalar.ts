@@ -99,7 +99,7 @@ export class ScalarEmitter extends ModuleEmitter {
         ]),
         '}',
         '',
-        `return { params, grads, outputs, state, shapes: ${this.shapes()}, kernels: 'typescript', forward, backward, step };`,
+        `return { params, grads, outputs, state, shapes: ${this.shapes()}, inputs: FEEDS, kernels: 'typescript', forward, backward, step };`,
       ]),
       '}',
     ];

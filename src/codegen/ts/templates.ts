@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-const dir = new URL('../../../templates/prelude/', import.meta.url);
+// templates/ is beside src/ in a checkout, and beside dist/ in the package (dist/src/codegen/ts/templates.js).
+const dir = new URL(import.meta.url.endsWith('.js') ? '../../../../templates/prelude/' : '../../../templates/prelude/', import.meta.url);
 
 /** A helper file's code (imports and `export` dropped: module-private in the generated module) and the helpers it imports. */
 interface Helper {

@@ -1,0 +1,27 @@
+// flatgrad/esbuild: the esbuild plugin that does what flatgrad/vite does — a model file (*.model.ts) imported by
+// the app is bundled as its generated module, with the plugin's compile options.
+//
+//   import { build } from 'esbuild';
+//   import flatgrad from 'flatgrad/esbuild';
+//   await build({ entryPoints: ['app.ts'], bundle: true, plugins: [flatgrad({ dims: { N: 300 } })] });
+import { generatedModule, MODEL_FILE, modelImport, type FlatgradPluginOptions } from './model-import.ts';
+
+export type { FlatgradPluginOptions } from './model-import.ts';
+
+/** The subset of esbuild's Plugin this plugin is. */
+export interface FlatgradEsbuildPlugin {
+  readonly name: string;
+  setup(build: { onLoad(options: { filter: RegExp }, load: (args: { path: string }) => Promise<{ contents: string; loader: 'js'; watchFiles: string[] }>): void }): void;
+}
+
+export default function flatgrad(options: FlatgradPluginOptions = {}): FlatgradEsbuildPlugin {
+  return {
+    name: 'flatgrad',
+    setup(build) {
+      build.onLoad({ filter: options.include ?? MODEL_FILE }, async ({ path }) => {
+        const model = modelImport(path, options.include)!;
+        return { contents: await generatedModule(model.file, options, model), loader: 'js', watchFiles: [model.file] };
+      });
+    },
+  };
+}
