@@ -2,7 +2,6 @@
 // (red), gates labelled by op, inputs and params as leaves, and the optimized program's fused kernels outlined. graphDot() writes Graphviz DOT; drawGraph() lays it
 // out with Graphviz itself, compiled to WebAssembly (@viz-js/viz: no system install; the same SVG in Node and in a
 // browser). Values come from the reference interpreter, with params as a model compiled with the same seed starts.
-import { instance } from '@viz-js/viz';
 import { grad, gradientOf } from '../autodiff/grad.ts';
 import { FlatgradError } from '../graph/errors.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
@@ -138,7 +137,7 @@ export async function drawGraph(g: Graph, options: DrawOptions & { format?: 'svg
     throw e;
   }
   if (options.format === 'dot') return dot;
-  const viz = await instance();
+  const viz = await (await graphviz()).instance();
   return viz.renderString(dot, { format: 'svg', engine: 'dot' });
 }
 
@@ -159,4 +158,13 @@ export async function learnerValues(g: Graph, options: DrawOptions, who: string)
     if (options.feeds?.[input.name] === undefined) throw new FlatgradError(`${who}: ${where} has no value for the input '${input.name}' (shape [${input.shape.join(', ')}])`);
   }
   return { params, where };
+}
+
+/** Graphviz, an optional peer dependency of the package: only the pictures need it, so it is loaded when one is drawn. */
+async function graphviz(): Promise<typeof import('@viz-js/viz')> {
+  try {
+    return await import('@viz-js/viz');
+  } catch (e) {
+    throw new FlatgradError(`drawGraph: drawing needs Graphviz, the package @viz-js/viz: npm install @viz-js/viz (${(e as Error).message.split('\n')[0]})`);
+  }
 }
