@@ -20,6 +20,12 @@ beforeAll(() => buildDemo(dir), 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const why = chromiumMissing();
+
+/** A PNG's width and height (from its IHDR chunk), after checking its signature. */
+function pngSize(png: Buffer): [number, number] {
+  expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+  return [png.readUInt32BE(16), png.readUInt32BE(20)];
+}
 const browserIt = why === undefined || process.env.CI ? it : it.skip;
 
 describe('the demo page', () => {
@@ -35,7 +41,8 @@ describe('the demo page', () => {
 
   browserIt(`trains ${STEPS} steps in headless Chromium to the accuracy the same training reaches in Node${why && !process.env.CI ? ` (skipped: ${why})` : ''}`, async () => {
     if (why) throw new Error(why);
-    const page = await trainInPage(dir, STEPS, SEED);
+    const shot = join(dir, 'screenshot.png');
+    const page = await trainInPage(dir, STEPS, SEED, shot);
     expect(page.errors).toEqual([]);
     expect(page.steps).toBe(STEPS);
     const { graph, ...options } = spec;
@@ -49,11 +56,11 @@ describe('the demo page', () => {
     // Chromium runs the relaxed-SIMD kernels (fused multiply-add), Node 20 the plain ones: close, not bit for bit.
     expect(page.accuracy).toBeGreaterThanOrEqual(node - 0.02);
     expect(Math.abs(page.loss - loss)).toBeLessThan(0.01);
+    // The page as docs/demo.png shows it (the README's; `npm run demo -- screenshot` writes it after 1,000 steps).
+    expect(pngSize(readFileSync(shot))).toEqual(pngSize(readFileSync(new URL('../docs/demo.png', import.meta.url))));
   }, 90_000);
 
-  it('docs/demo.png, the README\'s screenshot (npm run demo -- screenshot), is a 900 × 560 PNG', () => {
-    const png = readFileSync(new URL('../docs/demo.png', import.meta.url));
-    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
-    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([900, 560]);
+  it("docs/demo.png, the README's screenshot, is a 900 × 560 PNG", () => {
+    expect(pngSize(readFileSync(new URL('../docs/demo.png', import.meta.url)))).toEqual([900, 560]);
   });
 });
