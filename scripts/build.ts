@@ -1,5 +1,6 @@
 // `npm run build`: dist/ from src/ — ESM JavaScript, .d.ts declarations and source maps — for the npm package
-// (package.json's exports and bin point there; `npm pack` and `npm ci` run it through prepack and prepare).
+// (package.json's exports and bin point there; `npm pack` and `npm ci` run it through prepare). The source maps carry
+// the TypeScript they map to, which the package does not ship.
 // tsc writes it (tsconfig.build.json rewrites the JavaScript's `./graph.ts` imports to `./graph.js`); declarations
 // keep the `.ts`, which a project that checks its libraries (skipLibCheck: false) refuses, so they are rewritten here.
 import { execFileSync } from 'node:child_process';

@@ -51,7 +51,18 @@ describe('the build plugins', () => {
     expect(watched).toEqual([model, model]);
   });
 
-  it('an import query that is not dims or dtype is an error naming it', () => {
+  it("esbuild: a ?flatgrad import's query sets its dims, and flatgrad-source gives its TypeScript", async () => {
+    const result = await build({
+      stdin: { contents: `export { createModel } from ${JSON.stringify(`${model}?H=3&flatgrad`)};\nexport { default as code } from ${JSON.stringify(`${model}?H=5&flatgrad-source`)};`, resolveDir: tmpdir(), loader: 'ts' },
+      bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent', plugins: [flatgrad()],
+    });
+    const code = result.outputFiles[0]!.text;
+    expect(code).toContain('new Float32Array(arena, 0, 6)'); // w1 [2, H = 3]
+    expect(code).toContain('// dims: N=300, H=5;'); // the source string of the other variant
+  });
+
+  it('an import query that is not dims or dtype is an error naming it; another query on a model file is left alone', () => {
+    expect(modelImport('/a/net.model.ts?raw')).toBeUndefined();
     expect(modelImport('/a/net.ts?H=10&flatgrad')).toEqual({ file: '/a/net.ts', overrides: { dims: { H: 10 } }, source: false });
     expect(modelImport('/a/net.ts')).toBeUndefined();
     expect(modelImport('/a/net.model.mts')?.file).toBe('/a/net.model.mts');

@@ -54,6 +54,20 @@ describe('predict', () => {
     const scaledModel = await compile(h, { outputs: { y: x.mul(k) }, dims: { N: 2 } });
     expect(() => predict(scaledModel, { x: [1, 2] })).toThrow("predict: feed 'k': it has no batch dim, so predict cannot make it up");
     expect(Array.from(predict(scaledModel, { x: [1, 2, 3, 4, 5, 6], k: 2 }))).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(() => predict(model, { x: [[1, 2]] as never }, { output: 'scores' })).toThrow("predict: feed 'x' must be a flat array of rows of 2 numbers, row-major");
+    expect(() => predict(model, { x: [1, 2], labels: [1.5] }, { output: 'scores' })).toThrow("predict: feed 'labels' must hold integers, but labels[0] is 1.5");
+    // the model's own checks, placed among the caller's rows
+    expect(() => predict(model, { x: [1, 2, 3, 4, 5, 6, 7, 8], labels: [0, 1, 2, 7] }, { output: 'scores' })).toThrow(/^predict: rows 3…3: feed 'labels': labels\[0\] is 7, outside \[0, 3\)/);
+  });
+
+  it('the batch dim is the one most inputs begin with: an input [D] beside x [N, D] is fed whole', async () => {
+    const g = graph('scaled_rows');
+    const x = g.input('x', ['N', 'D']);
+    const scale = g.input('scale', ['D']);
+    const model = await compile(g, { outputs: { y: x.mul(scale) }, dims: { N: 2, D: 3 } });
+    expect(Array.from(predict(model, { x: [1, 1, 1, 2, 2, 2, 3, 3, 3], scale: [1, 10, 100] }))).toEqual([1, 10, 100, 2, 20, 200, 3, 30, 300]);
+    const summed = await compile(g, { outputs: { total: x.sum() }, dims: { N: 2, D: 3 } });
+    expect(() => predict(summed, { x: [1, 2, 3], scale: [1, 1, 1] })).toThrow("predict: output 'total' has 1 values, not rows of the batch of 2 (N)");
   });
 });
 

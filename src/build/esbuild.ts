@@ -8,19 +8,22 @@ import { generatedModule, MODEL_FILE, modelImport, type FlatgradPluginOptions } 
 
 export type { FlatgradPluginOptions } from './model-import.ts';
 
+type Loaded = { contents: string; loader: 'js'; watchFiles: string[] } | undefined;
+
 /** The subset of esbuild's Plugin this plugin is. */
 export interface FlatgradEsbuildPlugin {
   readonly name: string;
-  setup(build: { onLoad(options: { filter: RegExp }, load: (args: { path: string }) => Promise<{ contents: string; loader: 'js'; watchFiles: string[] }>): void }): void;
+  setup(build: { onLoad(options: { filter: RegExp }, load: (args: { path: string; suffix?: string }) => Promise<Loaded>): void }): void;
 }
 
 export default function flatgrad(options: FlatgradPluginOptions = {}): FlatgradEsbuildPlugin {
   return {
     name: 'flatgrad',
     setup(build) {
-      build.onLoad({ filter: options.include ?? MODEL_FILE }, async ({ path }) => {
-        const model = modelImport(path, options.include)!;
-        return { contents: await generatedModule(model.file, options, model), loader: 'js', watchFiles: [model.file] };
+      // esbuild keeps an import's query apart, in `suffix`: every file may be a `?flatgrad` import.
+      build.onLoad({ filter: /./ }, async ({ path, suffix = '' }) => {
+        const model = modelImport(path + suffix, options.include ?? MODEL_FILE);
+        return model && { contents: await generatedModule(model.file, options, model), loader: 'js', watchFiles: [model.file] };
       });
     },
   };

@@ -3,7 +3,7 @@ import { FlatgradError } from '../graph/errors.ts';
 import { modelModule } from '../cli/model-file.ts';
 import type { CompileOptions } from '../runtime/compile.ts';
 
-/** The plugins' options: compile options for every model file (its own file's options and the import's query win). */
+/** The plugins' options: compile options for every model file (over the file's own; an import's query wins over both). */
 export interface FlatgradPluginOptions extends Omit<CompileOptions, 'loss' | 'outputs' | 'wrt' | 'device' | 'seed'> {
   /** Which files are model files, besides imports with `?flatgrad`. Default: names ending in .model.ts (or .mts, .js, .mjs). */
   readonly include?: RegExp;
@@ -20,7 +20,8 @@ export function modelImport(id: string, include = MODEL_FILE): { file: string; o
   const file = at < 0 ? id : id.slice(0, at);
   const query = new URLSearchParams(at < 0 ? '' : id.slice(at + 1));
   const source = query.has('flatgrad-source');
-  if (!query.has('flatgrad') && !source && !include.test(file)) return undefined;
+  // A model file imported with another query (?raw, ?url) is the bundler's business.
+  if (!query.has('flatgrad') && !source && (!include.test(file) || at >= 0)) return undefined;
   const dims: Record<string, number> = {};
   let dtype: 'f32' | 'f64' | undefined;
   for (const [key, value] of query) {
@@ -35,7 +36,7 @@ export function modelImport(id: string, include = MODEL_FILE): { file: string; o
 }
 
 /**
- * The generated JavaScript module of a model file (the plugin's options, then the file's, then the import's), or
+ * The generated JavaScript module of a model file (the file's options, then the plugin's, then the import's query), or
  * with `source` a module whose default export is its TypeScript, for an app that shows the code it runs.
  */
 export async function generatedModule(file: string, options: FlatgradPluginOptions, model: { overrides: Partial<CompileOptions>; source: boolean }): Promise<string> {

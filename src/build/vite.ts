@@ -6,7 +6,7 @@
 //   export default { plugins: [flatgrad({ dims: { N: 300 } })] };
 //
 //   // app.ts: a model file (spiral.model.ts exports { graph, loss, dims }) becomes its module
-//   import { createModel } from './spiral.model.ts';
+//   import { createModel } from './spiral.model.ts?flatgrad';
 //   import { createModel as small } from './spiral.model.ts?H=10&flatgrad'; // another variant, dims from the query
 //   import code from './spiral.model.ts?H=10&flatgrad-source';               // its TypeScript, as text
 // (TypeScript: `/// <reference types="flatgrad/client" />` types these imports.)

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, transform } from 'esbuild';
@@ -11,6 +11,8 @@ export interface ModelFile extends CompileOptions {
   readonly graph: Graph;
 }
 
+const loaded = new Set<string>();
+
 /**
  * A model file's default export. Node runs a .js/.mjs model file as it is; a TypeScript one it cannot load (plain
  * Node, an installed flatgrad) is bundled by esbuild first, packages left to Node, beside the file so they resolve.
@@ -19,13 +21,18 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   const file = isAbsolute(path) ? path : resolve(path);
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href).catch(async (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+    // Loaded again (a plugin in watch mode), the file's modification time goes in the URL: an edited file loads afresh.
+    const url = `${pathToFileURL(file).href}${loaded.has(file) ? `?mtime=${statSync(file).mtimeMs}` : ''}`;
+    loaded.add(file);
+    mod = (await import(url).catch(async (e: NodeJS.ErrnoException) => {
+      // Node without a TypeScript loader refuses a .ts file (Node 20), or takes only the TypeScript it can strip (22+).
+      if (!/\.[cm]?ts$/.test(file) || !['ERR_UNKNOWN_FILE_EXTENSION', 'ERR_MODULE_NOT_FOUND', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX'].includes(e.code ?? '')) throw e;
       return importBundled(file);
     })) as { default?: unknown };
   } catch (e) {
     if (e instanceof FlatgradError) throw e;
-    const message = (e as Error).message;
+    const errors = (e as { errors?: { text: string; location?: { line: number; column: number } | null }[] }).errors;
+    const message = errors?.length ? errors.map((x) => `${x.text}${x.location ? ` (line ${x.location.line}, column ${x.location.column + 1})` : ''}`).join('; ') : (e as Error).message;
     // Node loads a .ts file outside an ES-module package as CommonJS, which cannot import flatgrad's ES modules.
     const hint = /require\(\) ES Module|ERR_REQUIRE_ESM|Cannot use import statement outside a module/.test(message)
       ? ' (the file is loaded as CommonJS: name it .mts, or put it in a package whose package.json says "type": "module")'
@@ -39,8 +46,13 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   return spec as ModelFile;
 }
 
+let bundles = 0;
+
 async function importBundled(file: string): Promise<unknown> {
-  const out = join(dirname(file), `.${basename(file)}.${process.pid}.flatgrad.mjs`);
+  // Beside the file, so its packages resolve from there; a name of its own for every load.
+  const out = join(dirname(file), `.${basename(file)}.${process.pid}.${bundles++}.flatgrad.mjs`);
+  // Errors then point into the model file, through the bundle's inline source map.
+  process.setSourceMapsEnabled(true);
   try {
     await build({ entryPoints: [file], outfile: out, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'silent', sourcemap: 'inline' });
     return await import(pathToFileURL(out).href);

@@ -40,7 +40,8 @@ function firstUserFrame(stack: string): string {
   for (const line of stack.split('\n').slice(1)) {
     const m = frame.exec(line);
     if (!m) continue;
-    let file = m[1]!;
+    // A model file the CLI or a plugin loaded afresh carries its modification time as a query: not part of its name.
+    let file = m[1]!.replace(/\?mtime=[\d.]+$/, '');
     if (file.startsWith('file://')) file = fileURLToPath(file);
     if (file.startsWith(srcDir) || file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue;
     const rel = relative(process.cwd(), file);

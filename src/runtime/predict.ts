@@ -29,9 +29,13 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
   const names = Object.keys(model.outputs);
   const output = options.output ?? (names.length === 1 ? names[0]! : fail(`name the output to collect: the model has ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'none (compile it with outputs: { … })'}`));
   const out = model.outputs[output] ?? fail(`the model has no output '${output}' (it has ${names.map((n) => `'${n}'`).join(', ') || 'none'})`);
-  const batched = model.inputs.filter((i) => i.batch !== '');
-  if (batched.length === 0) fail('the model has no input with a batch dim: call forward() instead');
+  // The batch dim: the one most inputs begin with (x [N, D] and labels [N] beside a scale [D]).
+  const counts = new Map<string, number>();
+  for (const i of model.inputs) if (i.batch !== '') counts.set(i.batch, (counts.get(i.batch) ?? 0) + 1);
+  const batch = [...counts].sort((a, b) => b[1] - a[1])[0]?.[0] ?? fail('the model has no input with a batch dim: call forward() instead');
+  const batched = model.inputs.filter((i) => i.batch === batch);
   const size = batched[0]!.shape[0]!;
+  if (out.length % size !== 0) fail(`output '${output}' has ${out.length} values, not rows of the batch of ${size} (${batch})`);
   const rowOf = (shape: readonly number[]) => shape.slice(1).reduce((a, b) => a * b, 1);
   for (const key of Object.keys(feeds)) if (!model.inputs.some((i) => i.name === key)) fail(`unknown feed '${key}': the model is fed ${model.inputs.map((i) => `'${i.name}'`).join(', ')}`);
   // The number of rows: every batched feed given must hold the same whole number of rows.
@@ -39,20 +43,24 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
   for (const input of batched) {
     const v = feeds[input.name];
     if (v === undefined) continue;
-    if (typeof v === 'number' || typeof v.length !== 'number') return fail(`feed '${input.name}' must be an array of rows of ${rowOf(input.shape)} numbers`);
+    if (typeof v === 'number' || typeof v.length !== 'number' || (v.length > 0 && typeof v[0] !== 'number')) return fail(`feed '${input.name}' must be a flat array of rows of ${rowOf(input.shape)} numbers, row-major`);
     const n = v.length / rowOf(input.shape);
     if (!Number.isInteger(n)) fail(`feed '${input.name}' has ${v.length} values, not a whole number of rows of ${rowOf(input.shape)}`);
     if (rows !== undefined && n !== rows) fail(`feed '${input.name}' has ${n} rows, another batched feed ${rows}`);
     rows = n;
   }
   if (rows === undefined) return fail(`feed the rows to predict: ${batched.map((i) => `'${i.name}'`).join(', ')}`);
-  const result = new (out instanceof Float64Array ? Float64Array : Float32Array)(rows * (out.length / size));
   const outRow = out.length / size;
+  const result = new (out instanceof Float64Array ? Float64Array : Float32Array)(rows * outRow);
   // One buffer per batched input, reused by every chunk; the others are fed as given.
-  const chunk: Record<string, Float32Array | Float64Array | Int32Array | number | Rows> = {};
+  const chunk: Record<string, Float64Array | Int32Array | number | Rows> = {};
   for (const input of model.inputs) {
     const integer = input.dtype === 'i32' || input.integer === true;
-    if (input.batch !== '') chunk[input.name] = integer ? new Int32Array(size * rowOf(input.shape)) : new Float64Array(size * rowOf(input.shape));
+    const v = feeds[input.name];
+    if (integer && v !== undefined && typeof v !== 'number') {
+      for (let i = 0; i < v.length; i++) if (!Number.isInteger(v[i])) fail(`feed '${input.name}' must hold integers, but ${input.name}[${i}] is ${v[i]}`);
+    }
+    if (input.batch === batch) chunk[input.name] = integer ? new Int32Array(size * rowOf(input.shape)) : new Float64Array(size * rowOf(input.shape));
     else chunk[input.name] = feeds[input.name] ?? fail(`feed '${input.name}': it has no batch dim, so predict cannot make it up`);
   }
   for (let start = 0; start < rows; start += size) {
@@ -65,7 +73,12 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
       for (let i = 0; i < n * row; i++) buffer[i] = v[start * row + i]!;
       buffer.fill(0, n * row);
     }
-    model.forward(chunk as never);
+    try {
+      model.forward(chunk as never);
+    } catch (e) {
+      // The model's own check names a row of the chunk: say which rows of the caller's it holds.
+      throw new FlatgradError(`predict: rows ${start}…${start + n - 1}: ${(e as Error).message}`);
+    }
     result.set(out.subarray(0, n * outRow), start * outRow);
   }
   return result;
