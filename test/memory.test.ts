@@ -81,6 +81,26 @@ describe('step() allocates nothing', () => {
     expect(boxed.collections > 0 || boxed.bytes > 1_000_000).toBe(true);
   });
 
+  it('with threads too: 10^4 steps whose matmuls are split across 2 threads leave the heap flat', async () => {
+    const g = graph('threaded_small');
+    const x = g.input('x', [64, 128]);
+    const y = g.input('y', [64], 'i32');
+    const loss = x.matmul(g.param('w1', [128, 64], { init: 'he' })).relu().matmul(g.param('w2', [64, 8], { init: 'he' })).softmaxCrossEntropy(y);
+    const model = await compile(g, { loss, seed: 3, threads: 2 });
+    expect(model.workers).toHaveLength(1);
+    expect(model.source).toContain('threaded_gemm(pool');
+    const rng = mulberry32(5);
+    const feeds = { x: Float32Array.from({ length: 64 * 128 }, () => randn(rng)), y: Int32Array.from({ length: 64 }, (_, i) => i % 8) };
+    const sum = new Float64Array(1);
+    const train = () => { let s = 0; for (let t = 0; t < 10_000; t++) s += model.step(feeds, 0.001); sum[0]! += s; };
+    train();
+    const { collections, bytes } = await allocation(train);
+    model.dispose!();
+    expect(collections).toBe(0);
+    expect(bytes).toBeLessThan(HEAP_SLACK);
+    expect(sum[0]).toBeGreaterThan(0);
+  });
+
   // Here, where evaluate() meets one generated module: V8's call feedback is one function or "megamorphic", so
   // once evaluate has called a second module's forward (as in test/data.test.ts, or the f64 twin of this model)
   // it no longer inlines forward, and each batch's loss comes back as a 16-byte heap number.

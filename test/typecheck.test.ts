@@ -33,6 +33,10 @@ async function emittedModules(): Promise<Map<string, string>> {
   const scores = c.input('x', ['N', 3]).matmul(c.param('w', [3, 4]));
   const loss = scores.softmaxCrossEntropy(c.input('labels', ['N'], 'i32'));
   for (const checkFinite of [false, true]) modules.set(`classifier_${checkFinite}.ts`, emit(c, { loss, dims: { N: 5 }, checkFinite }));
+  // Threads: the pool, its shares and dispose().
+  const t = graph('threaded');
+  const tx = t.input('x', [64, 128]);
+  modules.set('threaded.ts', emit(t, { loss: tx.matmul(t.param('w', [128, 64])).relu().sum(), threads: 2, optimizer: { adam: {} } }));
   // WebGPU hosts: with Adam (its step state), and forward-only with an output.
   modules.set('classifier.webgpu.ts', emit(c, { loss, dims: { N: 5 }, target: 'webgpu', optimizer: { adam: {} } }));
   modules.set('classifier_forward.webgpu.ts', emit(c, { outputs: { scores }, dims: { N: 5 }, target: 'webgpu' }));

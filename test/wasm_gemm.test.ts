@@ -405,3 +405,34 @@ describe('relaxed SIMD (f32x4.relaxed_madd)', () => {
     expect(relaxedSimdSupported()).toBe(shippedByDefault || flagged);
   });
 });
+
+describe('a share of the rows of C (lda: A is a block of a larger matrix), as threads split a matmul', () => {
+  const options: GemmOptions = { relaxed: false };
+  it.each([
+    [64, 100, 40, false, false], [64, 100, 40, true, false], [70, 33, 20, false, true], [70, 33, 20, true, true], [1000, 64, 96, true, false],
+  ])('%i×%i×%i (transA %s, transB %s) in 1, 2, 3 and 4 shares of its rows is bit for bit the whole', (m, k, n, transA, transB) => {
+    const whole: GemmSpec = { m, k, n, transA, transB, bias: true, relu: true };
+    const cs = makeCase(m, k, n, 5);
+    const { a, b } = stored(cs, whole);
+    const run = (shares: number): Float32Array => {
+      // rows [r0, r1) of C from A's rows (or, transposed, its columns) r0…, by a kernel of r1 − r0 rows with A's stride
+      const rows = Math.ceil(m / shares / 4) * 4;
+      const parts: { spec: GemmSpec; r0: number }[] = [];
+      for (let r0 = 0; r0 < m; r0 += rows) parts.push({ r0, spec: { ...whole, m: Math.min(rows, m - r0), lda: transA ? m : k } });
+      const specs = [...new Map(parts.map((p) => [matmulName(p.spec), p.spec])).values()];
+      const scratch = scratchBytes(specs, options);
+      const bytes = 16 + 4 * (a.length + b.length + m * n + n) + scratch + 64;
+      const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+      const exports = new WebAssembly.Instance(new WebAssembly.Module(gemmModule(specs, options)), { env: { memory } }).exports as Record<string, (a: number, b: number, c: number, bias: number, scratch: number) => void>;
+      const f32 = new Float32Array(memory.buffer);
+      const [aAt, bAt, cAt, biasAt] = [16, 16 + 4 * a.length, 16 + 4 * (a.length + b.length), 16 + 4 * (a.length + b.length + m * n)];
+      f32.set(a, aAt / 4); f32.set(b, bAt / 4); f32.set(cs.bias, biasAt / 4);
+      const scratchAt = Math.ceil((biasAt + 4 * n) / 16) * 16;
+      for (const { spec, r0 } of parts) exports[matmulName(spec)]!(aAt + 4 * r0 * (transA ? 1 : k), bAt, cAt + 4 * r0 * n, biasAt, scratchAt);
+      return f32.slice(cAt / 4, cAt / 4 + m * n);
+    };
+    const one = run(1);
+    expect(worstError(cs, whole, one)).toBeLessThanOrEqual(1);
+    for (const shares of [2, 3, 4]) expect(run(shares)).toEqual(one);
+  });
+});

@@ -93,7 +93,8 @@ export function reads(k: Kernel): string[] {
 }
 
 /** A matmul kernel's name in every backend's code, and in the pictures: gemm_64x1000x100, gemm_1000x64x100_tA_bias_relu. */
-export function matmulName(s: { m: number; k: number; n: number; transA: boolean; transB: boolean; accumulate?: boolean; bias?: unknown; relu?: boolean }): string {
+export function matmulName(s: { m: number; k: number; n: number; transA: boolean; transB: boolean; accumulate?: boolean; bias?: unknown; relu?: boolean; lda?: number }): string {
   const t = `${s.transA ? '_tA' : ''}${s.transB ? (s.transA ? 'tB' : '_tB') : ''}`;
-  return `gemm_${s.m}x${s.k}x${s.n}${t}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
+  const stride = s.lda !== undefined && s.lda !== (s.transA ? s.m : s.k) ? `_lda${s.lda}` : '';
+  return `gemm_${s.m}x${s.k}x${s.n}${t}${stride}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
 }

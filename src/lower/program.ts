@@ -23,6 +23,8 @@ export interface ProgramSpec {
   readonly fuse?: boolean;
   /** Run f32 matmuls and large loops as generated WebAssembly SIMD kernels (with a TypeScript fallback); 'all': every loop it can. */
   readonly wasm?: boolean | 'all';
+  /** Threads the Wasm matmuls are split across (1: the calling thread only). */
+  readonly threads?: number;
   /** How step() updates the params. */
   readonly optimizer: OptimizerPlan;
   /** Where it runs: the CPU (a TypeScript module, with Wasm kernels), or WebGPU (WGSL kernels and their host). */

@@ -44,6 +44,12 @@ export interface CompileOptions {
    * (for testing the Wasm kernels: a small loop is slower as a call).
    */
   readonly wasm?: boolean | 'all';
+  /**
+   * Threads the Wasm matmuls run on (default 1): with n > 1 the module's memory is shared and n − 1 worker threads
+   * (Node's worker_threads) take rows of each large matmul; the calling thread is one of the n and step() stays
+   * synchronous. Results are the same for every n, bit for bit. Where threads cannot be had it runs on one, and says so.
+   */
+  readonly threads?: number;
   /** How step(feeds, lr) updates the params (default { sgd: {} }): sgd, momentum (nesterov), rmsprop, adam, adamw. */
   readonly optimizer?: Optimizer;
   /** 'cpu' (default): a TypeScript module with Wasm SIMD kernels. 'webgpu': WGSL kernels and a WebGPU host (f32). */
@@ -76,6 +82,10 @@ export interface Model {
   readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32'; readonly bound?: number; readonly batch: string }[];
   /** The generated TypeScript. */
   readonly source: string;
+  /** With threads > 1: the worker threads beside the calling one (none where threads cannot be had). */
+  readonly workers?: readonly { terminate(): unknown }[];
+  /** With threads > 1: ends the worker threads (the model then runs on the calling thread). */
+  dispose?(): void;
 }
 
 /**
@@ -127,7 +137,8 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   if (![undefined, 'cpu', 'webgpu'].includes(options.target)) throw new FlatgradError(`compile: target must be 'cpu' or 'webgpu', got ${JSON.stringify(options.target)}`, site);
   if (options.target === 'webgpu' && dtype !== 'f32') throw new FlatgradError("compile: target 'webgpu' computes in f32 (WGSL has no f64); leave dtype out", site);
   if (options.target === 'webgpu' && options.checkFinite === true) throw new FlatgradError('compile: checkFinite: true (stop at the node that first makes a non-finite value) runs on the CPU only; compile for the CPU to find it, or leave checkFinite out (step() still refuses a non-finite loss or gradient)', site);
-  const { checkFinite = 'step' } = options;
+  const { checkFinite = 'step', threads = 1 } = options;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new FlatgradError(`compile: threads must be an integer from 1 to 64, got ${JSON.stringify(threads)}`, site);
   if (checkFinite !== true && checkFinite !== false && checkFinite !== 'step') throw new FlatgradError(`compile: checkFinite must be 'step' (the default), true or false, got ${JSON.stringify(checkFinite)}`, site);
   const own = (t: unknown, what: string): Tensor => {
     if (!(t instanceof Tensor)) throw new FlatgradError(`compile: ${what} must be a tensor of the graph, got ${String(t)}`, site);
@@ -154,7 +165,7 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   checkSizes(program.nodes, site);
   if (options.optimize !== false) program = time('passes', () => optimize(program));
   const optimizer = planOptimizer(options.optimizer, site);
-  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.target === 'webgpu' || options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true, optimizer, target: options.target ?? 'cpu' };
+  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.target === 'webgpu' || options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true, optimizer, target: options.target ?? 'cpu', threads };
   return time('lower', () => lower(spec));
 }
 

@@ -1,23 +1,19 @@
 /** A matrix product c = op(a) · op(b) (+ a bias row, then ReLU, when the kernel has them) on buffers of the model's memory. */
-type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array, bias?: Float32Array) => void;
+export type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array, bias?: Float32Array) => void;
 
 /**
  * The embedded WebAssembly SIMD kernels, instantiated on the model's memory: the relaxed-SIMD build
  * (fused multiply-add) where the engine validates it, else plain SIMD, else none (the TypeScript loops).
  */
-export function load_kernels(plain: string, relaxed: string, memory: WebAssembly.Memory, enabled: boolean): { exports?: WebAssembly.Exports; kind: string } {
+export function load_kernels(plain: string, relaxed: string, memory: WebAssembly.Memory, enabled: boolean): { module?: WebAssembly.Module; exports?: WebAssembly.Exports; kind: string } {
   if (!enabled || typeof WebAssembly !== 'object') return { kind: 'typescript' };
   for (const [kind, text] of [['wasm-relaxed-simd', relaxed], ['wasm-simd', plain]] as const) {
     const bytes = decode_base64(text);
-    if (WebAssembly.validate(bytes)) return { exports: new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports, kind };
+    if (!WebAssembly.validate(bytes)) continue;
+    const module = new WebAssembly.Module(bytes);
+    return { module, exports: new WebAssembly.Instance(module, { env: { memory } }).exports, kind };
   }
   return { kind: 'typescript' };
-}
-
-/** The Wasm kernel called with the buffers' byte offsets, or the TypeScript loops when there is none. */
-export function gemm(kernels: WebAssembly.Exports | undefined, name: string, scratch: number, fallback: Gemm): Gemm {
-  const f = kernels?.[name] as ((a: number, b: number, c: number, bias: number, scratch: number) => void) | undefined;
-  return f ? (a, b, c, bias) => f(a.byteOffset, b.byteOffset, c.byteOffset, bias ? bias.byteOffset : 0, scratch) : fallback;
 }
 
 function decode_base64(text: string): Uint8Array<ArrayBuffer> {

@@ -81,6 +81,11 @@ export abstract class ModuleEmitter {
   /** The lines of `export function createModel(…) { … }`. */
   protected abstract factory(): string[];
 
+  /** Whether the module runs worker threads (known once factory() has run). */
+  protected threaded(): boolean {
+    return false;
+  }
+
   module(): string {
     const { p } = this;
     // A model with nothing seeded or switched (no params, no Wasm) reads no option: `_options` says it is unused.
@@ -145,6 +150,12 @@ export abstract class ModuleEmitter {
       "  /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */",
       '  readonly kernels: string;',
       `  /** forward, backward, then ${this.plainSgd() ? 'plain SGD on every param: p -= lr * grad_p' : `the optimizer's update of every param (${p.spec.optimizer.kind})`}. Returns the loss.${p.spec.guardStep && p.loss ? ' Changes nothing, and throws, when the loss or a gradient is not finite.' : ''} */`,
+      ...(this.threaded() ? [
+        '  /** The worker threads beside the calling one (none where threads cannot be had). */',
+        '  readonly workers: readonly { terminate(): unknown }[];',
+        '  /** Ends the worker threads: the model runs on the calling thread from then on. */',
+        '  dispose(): void;',
+      ] : []),
       `  step(feeds: Feeds, lr: number): ${p.loss ? 'number' : 'void'};`,
       '}',
     ];

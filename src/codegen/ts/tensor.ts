@@ -14,6 +14,10 @@ export class TensorEmitter extends ModuleEmitter {
   private readonly typescript = new TypeScriptKernels(this);
   /** Matmuls, large fused loops and updates as generated WebAssembly SIMD kernels (f32, optimized, arena planned). */
   private readonly wasm?: WasmKernels;
+
+  protected override threaded(): boolean {
+    return this.wasm?.threaded === true;
+  }
   /** The kernel backends in order of preference. */
   private readonly backends: KernelBackend[];
 
@@ -61,7 +65,7 @@ export class TensorEmitter extends ModuleEmitter {
     const checkStep = finite ? this.guard((l) => this.id(l.name), loss!) : [];
     this.tail = wasm?.tail ?? [];
     return [
-      'export function createModel(options: { seed?: number; simd?: boolean } = {}): Model {',
+      `export function createModel(options: { seed?: number; simd?: boolean${this.wasm?.threaded ? '; threads?: number' : ''} } = {}): Model {`,
       ...indent([
         ...(wasm ? wasm.head : mem ? [`const arena = new ArrayBuffer(${mem.bytes}); // every buffer, reused by liveness (${mem.withoutReuse} bytes with one per value)`] : []),
         ...p.params.map((l) => `${alloc(l.name, l.size)} // param ${describeShape(l)}`),
@@ -108,7 +112,7 @@ export class TensorEmitter extends ModuleEmitter {
         ]),
         '}',
         '',
-        `return { params: ${braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateEntries().join(', '))}, shapes: ${this.shapes()}, inputs: FEEDS, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step };`,
+        `return { params: ${braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateEntries().join(', '))}, shapes: ${this.shapes()}, inputs: FEEDS, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step${this.wasm?.threaded ? ', workers: pool?.threads ?? [], dispose: () => stop_threads(pool)' : ''} };`,
       ]),
       '}',
     ];

@@ -15,6 +15,9 @@ import { finiteFunction } from './finite.ts';
 import { gemmModule, scratchBytes, type GemmSpec } from './gemm.ts';
 import { mapFunction, scalarNames, wasmSupports } from './map.ts';
 
+/** Multiply-adds below which a matmul is not split across threads: the hand-off would cost more than it saves. */
+const SPLIT_MIN = 1 << 16;
+
 /** A WebAssembly memory's most pages of 64 KiB: 4 GiB. */
 const WASM_MAX_PAGES = 65536;
 
@@ -22,13 +25,20 @@ const WASM_MAX_PAGES = 65536;
 const WASM_LOOP_MIN = 1024;
 
 export class WasmKernels implements KernelBackend {
-  /** The identifier of each matmul shape's kernel (gemm_64x1000x100), fresh beside every value's. */
-  private readonly gemms = new Map<string, { id: string; spec: GemmSpec; kernel: MatmulKernel }>();
+  /**
+   * The identifier of each matmul shape's kernel (gemm_64x1000x100), fresh beside every value's. With threads, a
+   * large one runs as shares of C's rows, each a kernel of its own (`shares`: its name's index in `shareNames`).
+   */
+  private readonly gemms = new Map<string, { id: string; spec: GemmSpec; kernel: MatmulKernel; shares?: { fn: number; a: number; c: number }[] }>();
+  /** The kernels of threads' shares, in the order workers know them by. */
+  private readonly shareSpecs = new Map<string, GemmSpec>();
   /** Fused loops that run as Wasm SIMD (exported under their identifier), with their TypeScript fallback. */
   private readonly loops: { id: string; body: FunctionBody; params: string[]; typescript: string[] }[] = [];
   /** Each map kernel's Wasm function, or undefined where map.ts cannot compile it. */
   private readonly bodies = new Map<MapKernel, FunctionBody | undefined>();
   private floats?: Map<string, number>;
+  /** Whether setup() started a thread pool: the model then has dispose(). */
+  threaded = false;
 
   constructor(private readonly m: ModuleEmitter, private readonly p: Program, private readonly mem: MemoryPlan, private readonly ts: TypeScriptKernels) {}
 
@@ -41,7 +51,7 @@ export class WasmKernels implements KernelBackend {
     if (k.kind === 'matmul') {
       const name = matmulName(gemmSpec(k));
       let gemm = this.gemms.get(name);
-      if (!gemm) this.gemms.set(name, (gemm = { id: this.m.ids.fresh(name), spec: gemmSpec(k), kernel: k }));
+      if (!gemm) this.gemms.set(name, (gemm = { id: this.m.ids.fresh(name), spec: gemmSpec(k), kernel: k, ...this.split(gemmSpec(k)) }));
       const t = this.ts.named(k);
       return [`${gemm.id}(${t.a}, ${t.b}, ${t.out}${t.bias ? `, ${t.bias}` : ''});${matmulComment(k, this.m)}`];
     }
@@ -55,6 +65,25 @@ export class WasmKernels implements KernelBackend {
     const out = `${this.m.id(k.out)}[`;
     const statement = typescript.map((l) => l.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '')).find((l) => l.startsWith(out))!;
     return [`${id}(${params.join(', ')}); // ${statement.replace(/\]!/g, ']')}`];
+  }
+
+  /**
+   * A matmul worth splitting, in shares of its rows, one per thread: a multiple of 4 rows each (the micro-kernel's),
+   * A's rows (or, transposed, its columns) read with the whole's stride. Each share computes its rows as one thread
+   * computes them, so C is the same bit for bit whatever the thread count.
+   */
+  private split(spec: GemmSpec): { shares?: { fn: number; a: number; c: number }[] } {
+    const threads = this.p.spec.threads ?? 1;
+    if (threads <= 1 || spec.m < 8 || spec.m * spec.k * spec.n < SPLIT_MIN) return {};
+    const rows = Math.ceil(spec.m / threads / 4) * 4;
+    const shares: { fn: number; a: number; c: number }[] = [];
+    for (let r0 = 0; r0 < spec.m; r0 += rows) {
+      const share: GemmSpec = { ...spec, m: Math.min(rows, spec.m - r0), lda: spec.transA ? spec.m : spec.k };
+      const name = matmulName(share);
+      if (!this.shareSpecs.has(name)) this.shareSpecs.set(name, share);
+      shares.push({ fn: [...this.shareSpecs.keys()].indexOf(name), a: 4 * r0 * (spec.transA ? 1 : spec.k), c: 4 * r0 * spec.n });
+    }
+    return { shares };
   }
 
   private body(k: MapKernel): FunctionBody | undefined {
@@ -80,8 +109,14 @@ export class WasmKernels implements KernelBackend {
   setup(finite: { buffers: readonly { name: string; size: number }[]; typescript: string[] } | undefined): { head: string[]; tail: string[] } {
     const { p, mem, m } = this;
     const gemms = [...this.gemms.values()];
-    const scratch = scratchBytes(gemms.map((g) => g.spec));
-    const pages = Math.max(1, Math.ceil((mem.bytes + scratch) / 65536));
+    const shareNames = [...this.shareSpecs.keys()];
+    const specs = [...gemms.filter((g) => !g.shares).map((g) => g.spec), ...this.shareSpecs.values()];
+    const threads = shareNames.length ? p.spec.threads! : 1;
+    this.threaded = threads > 1;
+    // Each thread its own scratch area; then the threads' control words.
+    const scratch = Math.ceil(scratchBytes(specs) / 16) * 16;
+    const control = mem.bytes + scratch * threads;
+    const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (2 + 6 * threads) : 0)) / 65536));
     if (pages > WASM_MAX_PAGES) {
       const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
       throw new FlatgradError(
@@ -94,20 +129,27 @@ export class WasmKernels implements KernelBackend {
       ...(finite ? [{ name: 'step_finite', body: finiteFunction(finite.buffers.map((b) => ({ offset: place(b.name), size: b.size }))) }] : []),
       ...this.loops.map((l) => ({ name: l.id, body: l.body })),
     ];
-    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(gemms.map((g) => g.spec), { relaxed }, extra)).toString('base64');
+    const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs, { relaxed, ...(threads > 1 ? { sharedPages: pages } : {}) }, extra)).toString('base64');
     m.helpers.add('kernels');
+    if (threads > 1) m.helpers.add('threads');
+    if (gemms.some((g) => !g.shares)) m.helpers.add('gemm');
     const fallback = (k: MatmulKernel): string => {
       const call = this.ts.matmul({ ...k, a: 'a', b: 'b', out: 'c' });
       if (!k.bias && !k.relu) return `(a, b, c) => ${call}`;
-      const value = `c[i] ${k.bias ? `+ bias![i % ${k.n}]` : ''}`.trim();
-      return `(a, b, c, bias) => {\n    ${call};\n    for (let i = 0; i < ${k.m * k.n}; i++) c[i] = ${k.relu ? `Math.max(0, ${value})` : value};\n  }`;
+      const value = `c[i]! ${k.bias ? `+ bias![i % ${k.n}]!` : ''}`.trim();
+      return `(a, b, c${k.bias ? ', bias' : ''}) => {\n    ${call};\n    for (let i = 0; i < ${k.m * k.n}; i++) c[i] = ${k.relu ? `Math.max(0, ${value})` : value};\n  }`;
     };
     return {
       head: [
-        `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
+        threads > 1
+          ? `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages}, shared: true }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch for each of ${threads} threads, then their control words`
+          : `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
-        ...gemms.map((g) => `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
+        ...(threads > 1 ? [`const pool = thread_pool(kernels.module, kernels.exports, memory, Math.min(options.threads ?? ${threads}, ${threads}), ${control}, ${JSON.stringify(shareNames).replace(/"/g, "'")});`] : []),
+        ...gemms.map((g) => g.shares
+          ? `const ${g.id} = threaded_gemm(pool, kernels.exports, ${JSON.stringify(shareNames).replace(/"/g, "'")}, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, c: ${s.c} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
+          : `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
         ...(finite ? ["const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {", ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
           const params = l.params.map((n) => `${n}: number`).join(', ');

@@ -20,7 +20,15 @@ export interface GemmSpec {
   m: number; k: number; n: number;
   transA: boolean; transB: boolean;
   accumulate?: boolean; bias?: boolean; relu?: boolean;
+  /**
+   * A's row stride in floats, when A is a block of rows (or, transposed, of columns) of a larger matrix: a thread's
+   * share of the rows of C. Default: k, or m when A is transposed.
+   */
+  lda?: number;
 }
+
+/** A's row stride in floats. */
+const lda = (s: GemmSpec) => s.lda ?? (s.transA ? s.m : s.k);
 
 export interface GemmOptions {
   /** Use f32x4.relaxed_madd (FMA on x86 with FMA3) instead of f32x4.mul + f32x4.add. */
@@ -31,6 +39,8 @@ export interface GemmOptions {
   nr?: number;
   /** k steps per loop iteration (default 1). */
   unrollK?: number;
+  /** Import the memory as shared, of this many pages (threads: workers run the same kernels on it). */
+  sharedPages?: number;
 }
 
 // 4×8: 8 accumulators cover the latency of 2 FMA (or mul + add) pipes and, with 2 B vectors and a
@@ -51,7 +61,8 @@ function checkSpec(s: GemmSpec): void {
     if (!Number.isInteger(s[d]) || s[d] < 1) throw new RangeError(`gemm: ${d} must be a positive integer, got ${s[d]} (${matmulName(s)})`);
   }
   // Offsets are u32 byte immediates: every matrix must fit in 4 GiB.
-  if (Math.max(s.m * s.k, s.k * s.n, s.m * s.n) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${matmulName(s)} is too large for 32-bit memory`);
+  if (Math.max(lda(s) * (s.transA ? s.k : s.m), s.k * s.n, s.m * s.n) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${matmulName(s)} is too large for 32-bit memory`);
+  if (!Number.isInteger(lda(s)) || lda(s) < (s.transA ? s.m : s.k)) throw new RangeError(`gemm: lda ${s.lda} is shorter than A's rows (${matmulName(s)})`);
 }
 
 /**
@@ -82,7 +93,7 @@ export function scratchBytes(specs: readonly GemmSpec[], options: Partial<GemmOp
  * (512³ tA: 48 GFLOPS in place, 60 packed).
  */
 function packsA(s: GemmSpec, t: { nr: number }): boolean {
-  return s.transA && (s.m * 4) % 256 === 0 && s.n > 2 * t.nr;
+  return s.transA && (lda(s) * 4) % 256 === 0 && s.n > 2 * t.nr;
 }
 
 /** The scratch area of one spec: the packed block of B first, then the packed strips of A. */
@@ -123,7 +134,7 @@ const roundUp4 = (x: number) => Math.ceil(x / 4) * 4;
  */
 export function gemmModule(specs: readonly GemmSpec[], options: GemmOptions, extra: readonly { name: string; body: FunctionBody }[] = []): Uint8Array<ArrayBuffer> {
   const t = tuning(options);
-  const mod = new ModuleBuilder().importMemory('env', 'memory', 0);
+  const mod = new ModuleBuilder().importMemory('env', 'memory', 0, options.sharedPages ? { shared: true, maxPages: options.sharedPages } : {});
   for (const f of extra) mod.addFunction(f.body, f.name);
   const seen = new Set<string>();
   for (const s of specs) {
@@ -191,7 +202,7 @@ class GemmGen {
   /** Copies A stored [k×m] into scratch, strip by strip: MR rows' floats of each k step contiguous, zero-padded to 4. */
   private packA(): void {
     const { f, s, t } = this;
-    const w = roundUp4(t.mr), rowA = s.m * 4;
+    const w = roundUp4(t.mr), rowA = lda(s) * 4;
     const strip = (rows: number) => {
       f.get(this.aSrc).set(this.sp);
       f.get(this.aDst).set(this.dp);
@@ -260,7 +271,7 @@ class GemmGen {
     if (this.aPacked) f.get(SCRATCH).i32Const(this.scratchA).i32Add().set(this.aRow);
     else f.get(A).set(this.aRow);
     f.get(this.cCol).set(this.cTile);
-    const aStrip = this.aPacked ? s.k * roundUp4(mr) * 4 : s.transA ? mr * 4 : mr * s.k * 4;
+    const aStrip = this.aPacked ? s.k * roundUp4(mr) * 4 : s.transA ? mr * 4 : mr * lda(s) * 4;
     this.counted(mFull, () => this.kernel(mr, nv, cols, sB, packed), [[this.aRow, aStrip], [this.cTile, mr * s.n * 4]]);
     if (mrem > 0) this.kernel(mrem, nv, cols, sB, packed);
   }
@@ -276,8 +287,8 @@ class GemmGen {
   private kernel(mr: number, nv: number, cols: number, sB: number, packed: boolean): void {
     const { f, s, t, bv } = this;
     const rowC = s.n * 4;
-    const aStep = this.aPacked ? roundUp4(t.mr) * 4 : s.transA ? s.m * 4 : 4;
-    const aRowOff = (r: number) => (s.transA ? r * 4 : r * s.k * 4);
+    const aStep = this.aPacked ? roundUp4(t.mr) * 4 : s.transA ? lda(s) * 4 : 4;
+    const aRowOff = (r: number) => (s.transA ? r * 4 : r * lda(s) * 4);
     const acc = (r: number, v: number) => this.accLocal(r, v);
     for (let r = 0; r < mr; r++) {
       for (let v = 0; v < nv; v++) {
