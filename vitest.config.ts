@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,
+    // Both cores of the 2-core machine (vitest's default leaves one idle): test files run in two processes at once.
+    maxWorkers: 2,
     // .ci/run reads the JSON report for its one-line summary.
     reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
   },
