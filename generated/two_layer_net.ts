@@ -146,7 +146,11 @@ function load_kernels(plain: string, relaxed: string, memory: WebAssembly.Memory
     const bytes = decode_base64(text);
     if (!WebAssembly.validate(bytes)) continue;
     const module = new WebAssembly.Module(bytes);
-    return { module, exports: new WebAssembly.Instance(module, { env: { memory } }).exports, kind };
+    try {
+      return { module, exports: new WebAssembly.Instance(module, { env: { memory } }).exports, kind };
+    } catch {
+      return { kind: 'typescript' }; // kernels built for a shared memory, given a plain one (see shared_memory)
+    }
   }
   return { kind: 'typescript' };
 }

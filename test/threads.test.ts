@@ -29,7 +29,7 @@ describe('threads', () => {
       for (const threads of [2, 4]) {
         const many = await train(threads, 8, optimizer);
         expect(many.model.workers).toHaveLength(threads - 1);
-        expect(many.model.source).toMatch(new RegExp(`const gemm_64x1000x100 = threaded_gemm\\(pool, kernels.exports, \\[[^\\]]*\\], \\[(\\{ fn: \\d+, a: \\d+, c: \\d+ \\}(, )?){${threads}}\\]`));
+        expect(many.model.source).toMatch(new RegExp(`const gemm_64x1000x100 = threaded_gemm\\(pool, kernels.exports, share_kernels, \\[(\\{ fn: \\d+, a: \\d+, c: \\d+ \\}(, )?){${threads}}\\]`));
         expect(many.losses).toEqual(one.losses);
         for (const name of ['w1', 'w2']) expect(Array.from(many.model.params[name]!)).toEqual(Array.from(one.model.params[name]!));
       }

@@ -11,7 +11,11 @@ export function load_kernels(plain: string, relaxed: string, memory: WebAssembly
     const bytes = decode_base64(text);
     if (!WebAssembly.validate(bytes)) continue;
     const module = new WebAssembly.Module(bytes);
-    return { module, exports: new WebAssembly.Instance(module, { env: { memory } }).exports, kind };
+    try {
+      return { module, exports: new WebAssembly.Instance(module, { env: { memory } }).exports, kind };
+    } catch {
+      return { kind: 'typescript' }; // kernels built for a shared memory, given a plain one (see shared_memory)
+    }
   }
   return { kind: 'typescript' };
 }

@@ -49,6 +49,19 @@ for (;;) {
 `;
 
 /**
+ * The model's memory, shared between its threads; where an engine has no shared memory (a page that is not
+ * cross-origin isolated), a plain one, whose Wasm kernels then do not link: the model runs its TypeScript loops.
+ */
+export function shared_memory(pages: number): WebAssembly.Memory {
+  try {
+    return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch {
+    console.warn('flatgrad: no shared WebAssembly memory here (SharedArrayBuffer needs a cross-origin isolated page): running the TypeScript loops on one thread');
+    return new WebAssembly.Memory({ initial: pages, maximum: pages });
+  }
+}
+
+/**
  * Start `count − 1` workers on the module's memory (Node's worker_threads; unref'd, so a finished script exits), or
  * none where threads cannot be had (no worker_threads, no shared memory): the model then runs on one thread, and says so.
  */

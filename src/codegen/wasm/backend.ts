@@ -142,13 +142,16 @@ export class WasmKernels implements KernelBackend {
     return {
       head: [
         threads > 1
-          ? `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages}, shared: true }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch for each of ${threads} threads, then their control words`
+          ? `const memory = shared_memory(${pages}); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch for each of ${threads} threads, then their control words`
           : `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
-        ...(threads > 1 ? [`const pool = thread_pool(kernels.module, kernels.exports, memory, Math.min(options.threads ?? ${threads}, ${threads}), ${control}, ${JSON.stringify(shareNames).replace(/"/g, "'")});`] : []),
+        ...(threads > 1 ? [
+          `const share_kernels = [${shareNames.map((n) => `'${n}'`).join(', ')}]; // each thread's share of a split matmul`,
+          `const pool = thread_pool(kernels.module, kernels.exports, memory, Math.min(options.threads ?? ${threads}, ${threads}), ${control}, share_kernels);`,
+        ] : []),
         ...gemms.map((g) => g.shares
-          ? `const ${g.id} = threaded_gemm(pool, kernels.exports, ${JSON.stringify(shareNames).replace(/"/g, "'")}, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, c: ${s.c} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
+          ? `const ${g.id} = threaded_gemm(pool, kernels.exports, share_kernels, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, c: ${s.c} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
           : `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
         ...(finite ? ["const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {", ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
