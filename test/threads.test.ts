@@ -22,7 +22,7 @@ async function train(threads: number, steps: number, optimizer: Optimizer = { sg
 }
 
 describe('threads', () => {
-  it('the two-layer net trains bit for bit alike on 1, 2 and 4 threads (SGD and Adam), its matmuls split into shares of rows', async () => {
+  it('the two-layer net trains bit for bit alike on 1, 2 and 4 threads (SGD and Adam), its matmuls split into shares of rows and its update into shares of its range', async () => {
     for (const optimizer of [{ sgd: {} }, { adam: {} }] as Optimizer[]) {
       const one = await train(1, 8, optimizer);
       expect(one.model.source).not.toContain('thread_pool');
@@ -30,6 +30,8 @@ describe('threads', () => {
         const many = await train(threads, 8, optimizer);
         expect(many.model.workers).toHaveLength(threads - 1);
         expect(many.model.source).toMatch(new RegExp(`const gemm_64x1000x100 = threaded_gemm\\(pool, kernels.exports, share_kernels, \\[(\\{ fn: \\d+, a: \\d+, c: \\d+ \\}(, )?){${threads}}\\]`));
+        // the update of w1 (10^5 floats; Adam's too, with its three scalars) runs as shares of its range
+        expect(many.model.source).toMatch(/const update_w1 = threaded_loop\(pool, kernels.exports, share_kernels, \[\d+(, \d+)+\]/);
         expect(many.losses).toEqual(one.losses);
         for (const name of ['w1', 'w2']) expect(Array.from(many.model.params[name]!)).toEqual(Array.from(one.model.params[name]!));
       }

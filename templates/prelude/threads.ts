@@ -8,26 +8,20 @@ export interface ThreadPool {
   /** Workers beside the calling thread; 0 once one has failed (everything then runs on the calling thread). */
   workers: number;
   readonly control: Int32Array;
+  /** The same words as f32, for a loop's scalars. */
+  readonly floats?: Float32Array;
   readonly exports: WebAssembly.Exports;
   readonly names: readonly string[];
   readonly threads: readonly { terminate(): unknown }[];
   dead: boolean;
 }
 
-/** What a share of a split matmul is: its kernel's index in names, and A's and C's offsets from the whole's. */
-export interface Share {
-  readonly fn: number;
-  readonly a: number;
-  readonly c: number;
-}
-
-import type { Gemm } from './kernels.ts';
-
-type Kernel5 = (a: number, b: number, c: number, bias: number, scratch: number) => void;
-
-/** Control words: [0] the job's generation (−1: stop), [1] shares done; then 6 words per worker: fn, a, b, c, bias, scratch. */
-const CONTROL_WORDS = 2;
-const WORKER_WORDS = 6;
+/**
+ * Control words: [0] the job's generation (−1: stop), [1] shares done; then 7 words per worker: the kernel's index,
+ * its kind (0: a matmul's five byte offsets; 1: a loop's scalars, as f32 bits) and its five arguments.
+ */
+export const CONTROL_WORDS = 2;
+export const WORKER_WORDS = 7;
 /** How many times a worker looks for its next share before it sleeps: about 100 µs. */
 const SPIN = 20000;
 
@@ -36,6 +30,7 @@ const { workerData } = require('node:worker_threads');
 const { module, memory, control, index, names } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const words = new Int32Array(memory.buffer, control, ${CONTROL_WORDS} + ${WORKER_WORDS} * (index + 1));
+const floats = new Float32Array(memory.buffer, control, ${CONTROL_WORDS} + ${WORKER_WORDS} * (index + 1));
 const at = ${CONTROL_WORDS} + ${WORKER_WORDS} * index;
 let seen = 0; // generation 0 is no job: a worker that starts late still finds the first one waiting
 for (;;) {
@@ -46,7 +41,8 @@ for (;;) {
   if (now < 0) break;
   if (now === seen) continue;
   seen = now;
-  exports[names[words[at]]](words[at + 1], words[at + 2], words[at + 3], words[at + 4], words[at + 5]);
+  const args = words[at + 1] === 0 ? words : floats;
+  exports[names[words[at]]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
   Atomics.add(words, 1, 1);
   Atomics.notify(words, 1);
 }
@@ -78,7 +74,8 @@ export function thread_pool(module: WebAssembly.Module | undefined, exports: Web
     console.warn(`flatgrad: ${count} threads asked for, but ${threads ? 'the memory is not shared' : 'this engine has no worker_threads'}: running on one thread`);
     return undefined;
   }
-  const pool: ThreadPool = { workers: count - 1, control: new Int32Array(memory.buffer, control, CONTROL_WORDS + WORKER_WORDS * (count - 1)), exports, names, threads: [], dead: false };
+  const words = CONTROL_WORDS + WORKER_WORDS * (count - 1);
+  const pool: ThreadPool = { workers: count - 1, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words), exports, names, threads: [], dead: false };
   for (let index = 0; index < count - 1; index++) {
     const worker = new threads.Worker(THREAD_SOURCE, { eval: true, workerData: { module, memory, control, index, names } });
     worker.unref();
@@ -89,62 +86,37 @@ export function thread_pool(module: WebAssembly.Module | undefined, exports: Web
   return pool;
 }
 
-/** Run the shares of one matmul: share 0 here, share i + 1 on worker i; back when all are done. */
-export function run_shares(pool: ThreadPool, shares: readonly Share[], a: number, b: number, c: number, bias: number, scratch: number, scratchBytes: number): void {
-  const { control, exports, names } = pool;
-  if (pool.dead && pool.workers > 0) {
-    pool.workers = 0;
-    console.warn('flatgrad: a worker thread failed or ended: running on one thread from now on');
-  }
-  const workers = Math.min(pool.workers, shares.length - 1);
-  if (workers > 0) Atomics.store(control, 1, 0);
-  for (let w = 0; w < workers; w++) {
-    const s = shares[w + 1]!;
-    const at = CONTROL_WORDS + WORKER_WORDS * w;
-    control[at] = s.fn;
-    control[at + 1] = a + s.a;
-    control[at + 2] = b;
-    control[at + 3] = c + s.c;
-    control[at + 4] = bias;
-    control[at + 5] = scratch + (w + 1) * scratchBytes;
-  }
-  if (workers > 0) {
-    Atomics.add(control, 0, 1);
-    Atomics.notify(control, 0);
-  }
-  // This thread's share, then any a worker was not given.
-  for (let i = 0; i < shares.length; i++) {
-    if (i > 0 && i <= workers) continue;
-    const s = shares[i]!;
-    (exports[names[s.fn]!] as Kernel5)(a + s.a, b, c + s.c, bias, scratch);
-  }
+/** A pool whose worker failed or ended runs on one thread from then on, and says so once. */
+export function retire(pool: ThreadPool): void {
+  if (!pool.dead || pool.workers === 0) return;
+  pool.workers = 0;
+  console.warn('flatgrad: a worker thread failed or ended: running on one thread from now on');
+}
+
+export function post(pool: ThreadPool, workers: number): void {
   if (workers === 0) return;
-  // A short spin, then sleep; a worker that does not answer for 5 s (100 waits of 50 ms) is taken for dead and its
-  // share done here. (No clock: a step must not allocate, and a time is a heap number.)
+  Atomics.add(pool.control, 0, 1);
+  Atomics.notify(pool.control, 0);
+}
+
+/**
+ * Wait for the workers' shares: a short spin, then sleep. A worker that does not answer for 5 s (100 waits of 50 ms)
+ * is taken for dead: false, and the caller does its share (shares write disjoint ranges, so that is safe); the model
+ * runs on one thread from then on. (No clock: a step must not allocate, and a time is a heap number.)
+ */
+export function await_workers(pool: ThreadPool, workers: number): boolean {
+  const { control } = pool;
   for (let spin = 0; spin < 2000 && Atomics.load(control, 1) < workers; spin++);
   let waits = 0;
   for (let done = Atomics.load(control, 1); done < workers; done = Atomics.load(control, 1)) {
     if (Atomics.wait(control, 1, done, 50) === 'timed-out' && (pool.dead || ++waits >= 100)) {
-      for (let i = 1; i <= workers; i++) {
-        const s = shares[i]!;
-        (exports[names[s.fn]!] as Kernel5)(a + s.a, b, c + s.c, bias, scratch);
-      }
       pool.dead = true;
       pool.workers = 0;
       console.warn('flatgrad: a worker thread stopped answering: its work was done here, and the model runs on one thread from now on');
-      return;
+      return false;
     }
   }
-}
-
-/**
- * A matmul as shares of C's rows (`names[fn]` kernels, at A's and C's offsets): on the pool's threads, or one after
- * another on this thread without one — the same numbers either way. The TypeScript loops where Wasm is missing.
- */
-export function threaded_gemm(pool: ThreadPool | undefined, exports: WebAssembly.Exports | undefined, names: readonly string[], shares: readonly Share[], scratch: number, scratchBytes: number, fallback: Gemm): Gemm {
-  if (!exports) return fallback;
-  const here: ThreadPool = pool ?? { workers: 0, control: new Int32Array(0), exports, names, threads: [], dead: false };
-  return (a, b, c, bias) => run_shares(here, shares, a.byteOffset, b.byteOffset, c.byteOffset, bias ? bias.byteOffset : 0, scratch, scratchBytes);
+  return true;
 }
 
 /** End the workers (model.dispose()). */

@@ -13,10 +13,13 @@ import { indent, type ModuleEmitter } from '../ts/module.ts';
 import type { FunctionBody } from './encoder.ts';
 import { finiteFunction } from './finite.ts';
 import { gemmModule, scratchBytes, type GemmSpec } from './gemm.ts';
-import { mapFunction, scalarNames, wasmSupports } from './map.ts';
+import { mapFunction, mapShares, scalarNames, wasmSupports } from './map.ts';
 
 /** Multiply-adds below which a matmul is not split across threads: the hand-off would cost more than it saves. */
 const SPLIT_MIN = 1 << 16;
+
+/** Elements below which a loop is not split across threads. */
+const LOOP_SPLIT_MIN = 1 << 15;
 
 /** A WebAssembly memory's most pages of 64 KiB: 4 GiB. */
 const WASM_MAX_PAGES = 65536;
@@ -30,10 +33,15 @@ export class WasmKernels implements KernelBackend {
    * large one runs as shares of C's rows, each a kernel of its own (`shares`: its name's index in `shareNames`).
    */
   private readonly gemms = new Map<string, { id: string; spec: GemmSpec; kernel: MatmulKernel; shares?: { fn: number; a: number; c: number }[] }>();
-  /** The kernels of threads' shares, in the order workers know them by. */
+  /** The matmul kernels of threads' shares. */
   private readonly shareSpecs = new Map<string, GemmSpec>();
-  /** Fused loops that run as Wasm SIMD (exported under their identifier), with their TypeScript fallback. */
-  private readonly loops: { id: string; body: FunctionBody; params: string[]; typescript: string[] }[] = [];
+  /** Every share's kernel (a matmul's or a loop's), in the order workers know them by. */
+  private readonly shareNames: string[] = [];
+  /**
+   * Fused loops that run as Wasm SIMD (exported under their identifier), with their TypeScript fallback; with
+   * threads, a long one-axis loop as shares of its range (`shares`: their functions, and indices in shareNames).
+   */
+  private readonly loops: { id: string; body: FunctionBody; params: string[]; typescript: string[]; shares?: { fn: number; body: FunctionBody }[] }[] = [];
   /** Each map kernel's Wasm function, or undefined where map.ts cannot compile it. */
   private readonly bodies = new Map<MapKernel, FunctionBody | undefined>();
   private floats?: Map<string, number>;
@@ -60,7 +68,10 @@ export class WasmKernels implements KernelBackend {
     const id = this.m.ids.fresh(`${node ? 'loop' : 'update'}_${this.m.id(k.out)}`);
     const params = scalarsOf(k).map((n) => this.m.expr({ k: 'var', name: n }).text);
     const typescript = this.ts.map(k);
-    this.loops.push({ id, body: this.body(k)!, params, typescript });
+    const threads = this.p.spec.threads ?? 1;
+    const bodies = threads > 1 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= LOOP_SPLIT_MIN ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads) : undefined;
+    const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(`${id}_${s}`) - 1 }));
+    this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
     const out = `${this.m.id(k.out)}[`;
     const statement = typescript.map((l) => l.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '')).find((l) => l.startsWith(out))!;
@@ -80,8 +91,11 @@ export class WasmKernels implements KernelBackend {
     for (let r0 = 0; r0 < spec.m; r0 += rows) {
       const share: GemmSpec = { ...spec, m: Math.min(rows, spec.m - r0), lda: spec.transA ? spec.m : spec.k };
       const name = matmulName(share);
-      if (!this.shareSpecs.has(name)) this.shareSpecs.set(name, share);
-      shares.push({ fn: [...this.shareSpecs.keys()].indexOf(name), a: 4 * r0 * (spec.transA ? 1 : spec.k), c: 4 * r0 * spec.n });
+      if (!this.shareSpecs.has(name)) {
+        this.shareSpecs.set(name, share);
+        this.shareNames.push(name);
+      }
+      shares.push({ fn: this.shareNames.indexOf(name), a: 4 * r0 * (spec.transA ? 1 : spec.k), c: 4 * r0 * spec.n });
     }
     return { shares };
   }
@@ -109,14 +123,14 @@ export class WasmKernels implements KernelBackend {
   setup(finite: { buffers: readonly { name: string; size: number }[]; typescript: string[] } | undefined): { head: string[]; tail: string[] } {
     const { p, mem, m } = this;
     const gemms = [...this.gemms.values()];
-    const shareNames = [...this.shareSpecs.keys()];
+    const { shareNames } = this;
     const specs = [...gemms.filter((g) => !g.shares).map((g) => g.spec), ...this.shareSpecs.values()];
     const threads = shareNames.length ? p.spec.threads! : 1;
     this.threaded = threads > 1;
     // Each thread its own scratch area; then the threads' control words.
     const scratch = Math.ceil(scratchBytes(specs) / 16) * 16;
     const control = mem.bytes + scratch * threads;
-    const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (2 + 6 * threads) : 0)) / 65536));
+    const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (2 + 7 * threads) : 0)) / 65536));
     if (pages > WASM_MAX_PAGES) {
       const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
       throw new FlatgradError(
@@ -127,11 +141,12 @@ export class WasmKernels implements KernelBackend {
     const place = (name: string) => this.floatOffsets().get(name)!;
     const extra = [
       ...(finite ? [{ name: 'step_finite', body: finiteFunction(finite.buffers.map((b) => ({ offset: place(b.name), size: b.size }))) }] : []),
-      ...this.loops.map((l) => ({ name: l.id, body: l.body })),
+      ...this.loops.flatMap((l) => (l.shares ? l.shares.map((s) => ({ name: shareNames[s.fn]!, body: s.body })) : [{ name: l.id, body: l.body }])),
     ];
     const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs, { relaxed, ...(threads > 1 ? { sharedPages: pages } : {}) }, extra)).toString('base64');
     m.helpers.add('kernels');
-    if (threads > 1) m.helpers.add('threads');
+    if (gemms.some((g) => g.shares)) m.helpers.add('thread_gemm');
+    if (this.loops.some((l) => l.shares)) m.helpers.add('thread_loop');
     if (gemms.some((g) => !g.shares)) m.helpers.add('gemm');
     const fallback = (k: MatmulKernel): string => {
       const call = this.ts.matmul({ ...k, a: 'a', b: 'b', out: 'c' });
@@ -147,7 +162,7 @@ export class WasmKernels implements KernelBackend {
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...(threads > 1 ? [
-          `const share_kernels = [${shareNames.map((n) => `'${n}'`).join(', ')}]; // each thread's share of a split matmul`,
+          `const share_kernels = [${shareNames.map((n) => `'${n}'`).join(', ')}]; // each thread's share of a split matmul or loop`,
           `const pool = thread_pool(kernels.module, kernels.exports, memory, Math.min(options.threads ?? ${threads}, ${threads}), ${control}, share_kernels);`,
         ] : []),
         ...gemms.map((g) => g.shares
@@ -156,6 +171,11 @@ export class WasmKernels implements KernelBackend {
         ...(finite ? ["const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {", ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
           const params = l.params.map((n) => `${n}: number`).join(', ');
+          if (l.shares) {
+            // Five scalars always (the shares' Wasm functions take what they need): a call allocates no rest array.
+            const five = [...l.params, ...Array.from({ length: 5 - l.params.length }, (_, i) => `_${i}`)].map((n) => `${n}: number`).join(', ');
+            return [`const ${l.id} = threaded_loop(pool, kernels.exports, share_kernels, [${l.shares.map((s) => s.fn).join(', ')}], (${five}) => {`, ...indent(l.typescript), '});'];
+          }
           return [`const ${l.id} = (kernels.exports?.['${l.id}'] as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
         }),
       ],

@@ -524,3 +524,52 @@ class MapGen {
     }
   }
 }
+
+/**
+ * A one-axis loop (after simplify: contiguous loads and scalars) as `shares` functions over consecutive ranges of a
+ * multiple of 16 elements, for threads: each writes only its own range (a range's last vector never spills into the
+ * next), so shares of an in-place update (w −= lr·g) never touch each other's elements. Undefined when the kernel is
+ * not such a loop.
+ */
+export function mapShares(k: MapKernel, offsets: ReadonlyMap<string, number>, scalars: readonly string[], shares: number): FunctionBody[] | undefined {
+  const outputs = outputsOf(k);
+  const all = [...outputs.map((o) => o.expr), ...(k.names ?? []).map((n) => n.expr)].flatMap(loads);
+  const simple = simplify(k.shape, all);
+  if (!simple || simple.dims.length !== 1 || all.some((l) => l.offset || l.indirect?.length)) return undefined;
+  const n = simple.dims[0]!;
+  const moving = new Set(outputs.map((o) => o.out));
+  const still = new Set<string>();
+  for (const l of all) {
+    const access = classify([n], simple.strides.get(l)!);
+    if (access === 'vec') moving.add(l.buf);
+    else if (access === 'scalar') still.add(l.buf);
+    else return undefined;
+  }
+  if ([...moving].some((b) => still.has(b))) return undefined;
+  // Every load as one axis: contiguous [1] or a scalar [0].
+  const flat = (e: KExpr): KExpr => {
+    switch (e.k) {
+      case 'load': return { k: 'load', buf: e.buf, strides: [moving.has(e.buf) ? 1 : 0] };
+      case 'alu': return { ...e, args: e.args.map(flat) };
+      case 'call': return { ...e, args: e.args.map(flat) };
+      case 'guard': return { ...e, then: flat(e.then), otherwise: flat(e.otherwise) };
+      default: return e;
+    }
+  };
+  const size = Math.ceil(n / shares / 16) * 16;
+  const bodies: FunctionBody[] = [];
+  for (let start = 0; start < n; start += size) {
+    const length = Math.min(size, n - start);
+    const shifted = new Map(offsets);
+    for (const b of moving) shifted.set(b, offsets.get(b)! + 4 * start);
+    const share: MapKernel = {
+      kind: 'map', out: k.out, shape: [length], expr: flat(k.expr),
+      ...(k.also ? { also: k.also.map((o) => ({ out: o.out, expr: flat(o.expr) })) } : {}),
+      ...(k.names ? { names: k.names.map((x) => ({ name: x.name, expr: flat(x.expr) })) } : {}),
+    };
+    const body = mapFunction([share], shifted, scalars);
+    if (!body) return undefined;
+    bodies.push(body);
+  }
+  return bodies;
+}
