@@ -31,9 +31,9 @@ describe('differential fuzzing against the reference interpreter', () => {
     expect(specials).toBeGreaterThan(RUNS / 8);
   }, 120_000);
 
-  it('30 random graphs of 1,024 floats and more: f32 with the Wasm kernels equals the TypeScript loops', async () => {
+  it('30 random graphs of 1,024 floats and more: f32 with the Wasm kernels equals the TypeScript loops, and on 2 threads equals 1 bit for bit', async () => {
     // the Wasm calls each case's generated code makes, by what the fused loop computes
-    const calls = { gemm: 0, loop: 0, exp: 0 };
+    const calls = { gemm: 0, loop: 0, exp: 0, threaded: 0 };
     let checked = 0;
     const seen = (c: Case, skipped: boolean) => {
       if (skipped) return;
@@ -44,12 +44,14 @@ describe('differential fuzzing against the reference interpreter', () => {
       const loops = lines.filter((l) => /^\s*loop_\w+\(.*\); \/\//.test(l));
       calls.loop += loops.length;
       calls.exp += loops.filter((l) => /Math\.exp|sigmoid\(/.test(l)).length;
+      if (/threaded_(gemm|loop)\(pool/.test(emit(c.graph, { loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims, threads: 2, wasm: 'all' }))) calls.threaded++;
     };
     await fc.assert(largeProperty(seen), { seed: SEED, numRuns: 30, includeErrorInReport: true });
     expect(checked).toBeGreaterThan(15);
     expect(calls.gemm).toBeGreaterThan(0);
     expect(calls.loop).toBeGreaterThan(20);
     expect(calls.exp).toBeGreaterThan(0);
+    expect(calls.threaded).toBeGreaterThan(0); // some cases split a matmul or a loop across the 2 threads
   }, 120_000);
 
   it('a case is reproducible from its recipe, and from a seed alone', () => {

@@ -198,6 +198,15 @@ export async function checkF32(c: Case): Promise<void> {
   if ((simd === undefined) !== (loops === undefined)) throw new Mismatch(`f32 with Wasm ${simd ? 'runs' : 'throws'} where the TypeScript loops ${loops ? 'run' : 'throw'}`);
   const d = simd && loops && difference(simd, loops, F32_TOLERANCE, false, c.specials.length > 0);
   if (d) throw new Mismatch(`f32 with Wasm kernels differs from f32 TypeScript loops: ${d}`);
+  // Two threads compute what one does, bit for bit (NaN alike): with wasm: 'all', every matmul and one-axis loop that
+  // makes two shares is split, however small.
+  const [one, threaded] = [await forwardBackward(c, { dtype: 'f32', wasm: 'all' }), await forwardBackward(c, { dtype: 'f32', wasm: 'all', threads: 2 })];
+  if ((one === undefined) !== (threaded === undefined)) throw new Mismatch(`f32 on 2 threads ${threaded ? 'runs' : 'throws'} where on 1 it ${one ? 'runs' : 'throws'}`);
+  for (const [key, values] of one ?? []) {
+    const other = threaded!.get(key)!;
+    const at = Array.from(values).findIndex((v, i) => !Object.is(v, other[i]));
+    if (at >= 0 || other.length !== values.length) throw new Mismatch(`${key} on 2 threads differs from 1 thread at [${at}]: ${other[at]} vs ${values[at]}`);
+  }
 }
 
 export const F32_TOLERANCE = 1e-3;
@@ -212,6 +221,7 @@ async function forwardBackward(c: Case, options: Partial<CompileOptions>): Promi
     for (const k of Object.keys(c.outputs)) results.set(`outputs.${k}`, Array.from(model.outputs[k] ?? []));
     model.backward();
     for (const w of c.wrt) results.set(`grads.${w.name}`, Array.from(model.grads[w.name] ?? []));
+    model.dispose?.();
     return results;
   } catch {
     return undefined;

@@ -69,7 +69,7 @@ export class WasmKernels implements KernelBackend {
     const params = scalarsOf(k).map((n) => this.m.expr({ k: 'var', name: n }).text);
     const typescript = this.ts.map(k);
     const threads = this.p.spec.threads ?? 1;
-    const bodies = threads > 1 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= LOOP_SPLIT_MIN ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads) : undefined;
+    const bodies = threads > 1 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads) : undefined;
     const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(`${id}_${s}`) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
@@ -85,7 +85,9 @@ export class WasmKernels implements KernelBackend {
    */
   private split(spec: GemmSpec): { shares?: { fn: number; a: number; c: number }[] } {
     const threads = this.p.spec.threads ?? 1;
-    if (threads <= 1 || spec.m < 8 || spec.m * spec.k * spec.n < SPLIT_MIN) return {};
+    // wasm: 'all' (for testing the kernels) splits whatever makes two shares, however small.
+    const all = this.p.spec.wasm === 'all';
+    if (threads <= 1 || spec.m <= 4 || (!all && (spec.m < 8 || spec.m * spec.k * spec.n < SPLIT_MIN))) return {};
     const rows = Math.ceil(spec.m / threads / 4) * 4;
     const shares: { fn: number; a: number; c: number }[] = [];
     for (let r0 = 0; r0 < spec.m; r0 += rows) {
