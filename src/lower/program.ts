@@ -23,7 +23,7 @@ export interface ProgramSpec {
   readonly fuse?: boolean;
   /** Run f32 matmuls and large loops as generated WebAssembly SIMD kernels (with a TypeScript fallback); 'all': every loop it can. */
   readonly wasm?: boolean | 'all';
-  /** Threads the Wasm matmuls are split across (1: the calling thread only). */
+  /** Threads the large Wasm matmuls and long loops are split across (1: the calling thread only). */
   readonly threads?: number;
   /** How step() updates the params. */
   readonly optimizer: OptimizerPlan;

@@ -45,8 +45,9 @@ export interface CompileOptions {
    */
   readonly wasm?: boolean | 'all';
   /**
-   * Threads the Wasm matmuls run on (default 1): with n > 1 the module's memory is shared and n − 1 worker threads
-   * (Node's worker_threads) take rows of each large matmul; the calling thread is one of the n and step() stays
+   * Threads the Wasm kernels run on (default 1): with n > 1 the module's memory is shared and n − 1 worker threads
+   * (Node's worker_threads) take rows of each large matmul and ranges of each long loop (the optimizer's update); the
+   * calling thread is one of the n and step() stays
    * synchronous. Results are the same for every n, bit for bit. Where threads cannot be had it runs on one, and says so.
    */
   readonly threads?: number;

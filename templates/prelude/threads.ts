@@ -1,6 +1,9 @@
+import { flatgrad_error } from './flatgrad_error.ts';
+
 /**
  * The model's worker threads: each instantiates the same Wasm kernels on the same shared memory and waits (Atomics)
- * for its share of a matmul — rows of C — which the calling thread hands out, then computes its own share and waits
+ * for its share of a matmul (rows of C, thread_gemm.ts) or of a loop (a range, thread_loop.ts), which the calling
+ * thread hands out, then computes its own share and waits
  * for the rest: a hand-off of microseconds, and step() stays synchronous. Each share is a whole block of rows computed
  * as one thread computes it, so results do not depend on the thread count.
  */
@@ -17,11 +20,12 @@ export interface ThreadPool {
 }
 
 /**
- * Control words: [0] the job's generation (−1: stop), [1] shares done; then 7 words per worker: the kernel's index,
- * its kind (0: a matmul's five byte offsets; 1: a loop's scalars, as f32 bits) and its five arguments.
+ * Control words: [0] the job's generation (−1: stop), [1] shares done; then 8 words per worker: the kernel's index,
+ * its kind (0: a matmul's five byte offsets; 1: a loop's scalars, as f32 bits), its five arguments, and the
+ * generation of the job they belong to.
  */
 export const CONTROL_WORDS = 2;
-export const WORKER_WORDS = 7;
+export const WORKER_WORDS = 8;
 /** How many times a worker looks for its next share before it sleeps: about 100 µs. */
 const SPIN = 20000;
 
@@ -41,6 +45,7 @@ for (;;) {
   if (now < 0) break;
   if (now === seen) continue;
   seen = now;
+  if (Atomics.load(words, at + 7) !== now) continue; // no share for this worker in this job
   const args = words[at + 1] === 0 ? words : floats;
   exports[names[words[at]]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
   Atomics.add(words, 1, 1);
@@ -65,7 +70,9 @@ export function shared_memory(pages: number): WebAssembly.Memory {
  * Start `count − 1` workers on the module's memory (Node's worker_threads; unref'd, so a finished script exits), or
  * none where threads cannot be had (no worker_threads, no shared memory): the model then runs on one thread, and says so.
  */
-export function thread_pool(module: WebAssembly.Module | undefined, exports: WebAssembly.Exports | undefined, memory: WebAssembly.Memory, count: number, control: number, names: readonly string[]): ThreadPool | undefined {
+export function thread_pool(module: WebAssembly.Module | undefined, exports: WebAssembly.Exports | undefined, memory: WebAssembly.Memory, asked: number, most: number, control: number, names: readonly string[]): ThreadPool | undefined {
+  if (!Number.isInteger(asked) || asked < 1) throw flatgrad_error(`createModel: threads must be an integer from 1 to ${most}, got ${asked}`);
+  const count = Math.min(asked, most);
   if (count <= 1 || !module || !exports) return undefined;
   type WorkerThreads = { Worker: new (source: string, options: object) => { unref(): void; on(event: string, f: () => void): void; terminate(): unknown } };
   const node = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
@@ -93,10 +100,19 @@ export function retire(pool: ThreadPool): void {
   console.warn('flatgrad: a worker thread failed or ended: running on one thread from now on');
 }
 
+/**
+ * Start a job whose shares the first `workers` workers were given (their words written): each such slot is stamped
+ * with the job's generation after its words, then the generation word moves on (within the positive numbers: −1 stops
+ * the workers). A worker runs a job only when its slot carries the job's generation, so an idle one (fewer shares
+ * than workers) runs nothing, and none reads a slot half-written for the next job.
+ */
 export function post(pool: ThreadPool, workers: number): void {
   if (workers === 0) return;
-  Atomics.add(pool.control, 0, 1);
-  Atomics.notify(pool.control, 0);
+  const { control } = pool;
+  const job = (Atomics.load(control, 0) % 0x3fffffff) + 1;
+  for (let w = 0; w < workers; w++) Atomics.store(control, CONTROL_WORDS + WORKER_WORDS * w + 7, job);
+  Atomics.store(control, 0, job);
+  Atomics.notify(control, 0);
 }
 
 /**
@@ -110,8 +126,9 @@ export function await_workers(pool: ThreadPool, workers: number): boolean {
   let waits = 0;
   for (let done = Atomics.load(control, 1); done < workers; done = Atomics.load(control, 1)) {
     if (Atomics.wait(control, 1, done, 50) === 'timed-out' && (pool.dead || ++waits >= 100)) {
+      // Stopped, so that a worker that is only slow writes nothing after this step.
+      stop_threads(pool);
       pool.dead = true;
-      pool.workers = 0;
       console.warn('flatgrad: a worker thread stopped answering: its work was done here, and the model runs on one thread from now on');
       return false;
     }

@@ -70,7 +70,7 @@ export class WasmKernels implements KernelBackend {
     const typescript = this.ts.map(k);
     const threads = this.p.spec.threads ?? 1;
     const bodies = threads > 1 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads) : undefined;
-    const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(`${id}_${s}`) - 1 }));
+    const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.ids.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
     const out = `${this.m.id(k.out)}[`;
@@ -132,7 +132,7 @@ export class WasmKernels implements KernelBackend {
     // Each thread its own scratch area; then the threads' control words.
     const scratch = Math.ceil(scratchBytes(specs) / 16) * 16;
     const control = mem.bytes + scratch * threads;
-    const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (2 + 7 * threads) : 0)) / 65536));
+    const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (2 + 8 * threads) : 0)) / 65536));
     if (pages > WASM_MAX_PAGES) {
       const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
       throw new FlatgradError(
@@ -165,7 +165,7 @@ export class WasmKernels implements KernelBackend {
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...(threads > 1 ? [
           `const share_kernels = [${shareNames.map((n) => `'${n}'`).join(', ')}]; // each thread's share of a split matmul or loop`,
-          `const pool = thread_pool(kernels.module, kernels.exports, memory, Math.min(options.threads ?? ${threads}, ${threads}), ${control}, share_kernels);`,
+          `const pool = thread_pool(kernels.module, kernels.exports, memory, options.threads ?? ${threads}, ${threads}, ${control}, share_kernels);`,
         ] : []),
         ...gemms.map((g) => g.shares
           ? `const ${g.id} = threaded_gemm(pool, kernels.exports, share_kernels, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, c: ${s.c} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
@@ -173,11 +173,7 @@ export class WasmKernels implements KernelBackend {
         ...(finite ? ["const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {", ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
           const params = l.params.map((n) => `${n}: number`).join(', ');
-          if (l.shares) {
-            // Five scalars always (the shares' Wasm functions take what they need): a call allocates no rest array.
-            const five = [...l.params, ...Array.from({ length: 5 - l.params.length }, (_, i) => `_${i}`)].map((n) => `${n}: number`).join(', ');
-            return [`const ${l.id} = threaded_loop(pool, kernels.exports, share_kernels, [${l.shares.map((s) => s.fn).join(', ')}], (${five}) => {`, ...indent(l.typescript), '});'];
-          }
+          if (l.shares) return [`const ${l.id} = threaded_loop(pool, kernels.exports, share_kernels, [${l.shares.map((s) => s.fn).join(', ')}], (${params}) => {`, ...indent(l.typescript), '});'];
           return [`const ${l.id} = (kernels.exports?.['${l.id}'] as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
         }),
       ],

@@ -8,7 +8,8 @@
 // B is packed, a block of 32 columns at a time, into scratch as contiguous k × NR panels when it is
 // transposed (its columns are strided) or when strided panels would thrash L1 (see packsB); else
 // the kernel reads it in place. A is read in place too: both layouts reach a strip's elements with
-// constant offsets (row r at +r·k·4 bytes, or +r·4 when transposed), so the splats read it directly;
+// constant offsets (row r at +r·lda·4 bytes, or +r·4 when transposed; lda is k, or m, unless the spec is a
+// thread's share of a larger A), so the splats read it directly;
 // only a transposed A whose stride thrashes L1 is first copied into contiguous strips (see packsA).
 // Edges (m % MR, n % NR, n % 4, any k) get their own straight-line kernels; partial vectors are
 // read and written with load32_zero/load64_zero/store32_lane/store64_lane, never past an operand.
@@ -120,7 +121,7 @@ function packedCols(cols: number, nr: number): number {
 const roundUp4 = (x: number) => Math.ceil(x / 4) * 4;
 
 /**
- * One module importing `env.memory` (memory 0, unshared, any size) and exporting one function per
+ * One module importing `env.memory` (memory 0, any size; shared, of sharedPages, for threads) and exporting one function per
  * distinct spec, named matmulName(spec): `(a, b, c, bias, scratch: i32) -> ()`, byte offsets into the
  * memory, row-major f32. What the caller guarantees:
  * - every offset 16-byte aligned (correctness needs only 4: wasm never faults on misalignment);
