@@ -1,8 +1,6 @@
 // A matmul split across the pool's threads (templates/prelude/threads.ts): shares of C's rows.
 import type { Gemm } from './kernels.ts';
-import { await_workers, CONTROL_WORDS, post, retire, WORKER_WORDS, type ThreadPool } from './threads.ts';
-
-type Kernel5 = (a: number, b: number, c: number, bias: number, scratch: number) => void;
+import { await_workers, CONTROL_WORDS, local_pool, post, retire, WORKER_WORDS, type ThreadPool } from './threads.ts';
 
 /** What a share of a split matmul is: its kernel's index in names, and A's and C's offsets from the whole's. */
 export interface Share {
@@ -13,7 +11,7 @@ export interface Share {
 
 /** Run the shares of one matmul: share 0 here, share i + 1 on worker i; back when all are done. */
 export function run_shares(pool: ThreadPool, shares: readonly Share[], a: number, b: number, c: number, bias: number, scratch: number, scratchBytes: number): void {
-  const { control, exports, names } = pool;
+  const { control, kernels } = pool;
   retire(pool);
   const workers = Math.min(pool.workers, shares.length - 1);
   if (workers > 0) Atomics.store(control, 1, 0);
@@ -33,12 +31,12 @@ export function run_shares(pool: ThreadPool, shares: readonly Share[], a: number
   for (let i = 0; i < shares.length; i++) {
     if (i > 0 && i <= workers) continue;
     const s = shares[i]!;
-    (exports[names[s.fn]!] as Kernel5)(a + s.a, b, c + s.c, bias, scratch);
+    kernels[s.fn]!(a + s.a, b, c + s.c, bias, scratch);
   }
   if (workers > 0 && !await_workers(pool, workers)) {
     for (let i = 1; i <= workers; i++) {
       const s = shares[i]!;
-      (exports[names[s.fn]!] as Kernel5)(a + s.a, b, c + s.c, bias, scratch);
+      kernels[s.fn]!(a + s.a, b, c + s.c, bias, scratch);
     }
   }
 }
@@ -49,6 +47,6 @@ export function run_shares(pool: ThreadPool, shares: readonly Share[], a: number
  */
 export function threaded_gemm(pool: ThreadPool | undefined, exports: WebAssembly.Exports | undefined, names: readonly string[], shares: readonly Share[], scratch: number, scratchBytes: number, fallback: Gemm): Gemm {
   if (!exports) return fallback;
-  const here: ThreadPool = pool ?? { workers: 0, control: new Int32Array(0), exports, names, threads: [], dead: false };
+  const here = pool ?? local_pool(exports, names);
   return (a, b, c, bias) => run_shares(here, shares, a.byteOffset, b.byteOffset, c.byteOffset, bias ? bias.byteOffset : 0, scratch, scratchBytes);
 }

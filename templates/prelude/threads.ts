@@ -7,14 +7,17 @@ import { flatgrad_error } from './flatgrad_error.ts';
  * for the rest: a hand-off of microseconds, and step() stays synchronous. Each share is a whole block of rows computed
  * as one thread computes it, so results do not depend on the thread count.
  */
+/** A share's kernel: a matmul's five byte offsets, or a loop's scalars (five, the unused ignored). */
+export type Kernel5 = (a: number, b: number, c: number, d: number, e: number) => void;
+
 export interface ThreadPool {
   /** Workers beside the calling thread; 0 once one has failed (everything then runs on the calling thread). */
   workers: number;
   readonly control: Int32Array;
   /** The same words as f32, for a loop's scalars. */
   readonly floats?: Float32Array;
-  readonly exports: WebAssembly.Exports;
-  readonly names: readonly string[];
+  /** Each share's kernel, by its index in the names the workers were given: looked up once, not per call. */
+  readonly kernels: readonly Kernel5[];
   readonly threads: readonly { terminate(): unknown }[];
   dead: boolean;
 }
@@ -33,6 +36,7 @@ const THREAD_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, control, index, names } = workerData;
 const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const kernels = names.map((n) => exports[n]);
 const words = new Int32Array(memory.buffer, control, ${CONTROL_WORDS} + ${WORKER_WORDS} * (index + 1));
 const floats = new Float32Array(memory.buffer, control, ${CONTROL_WORDS} + ${WORKER_WORDS} * (index + 1));
 const at = ${CONTROL_WORDS} + ${WORKER_WORDS} * index;
@@ -47,7 +51,7 @@ for (;;) {
   seen = now;
   if (Atomics.load(words, at + 7) !== now) continue; // no share for this worker in this job
   const args = words[at + 1] === 0 ? words : floats;
-  exports[names[words[at]]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
+  kernels[words[at]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
   Atomics.add(words, 1, 1);
   Atomics.notify(words, 1);
 }
@@ -82,7 +86,7 @@ export function thread_pool(module: WebAssembly.Module | undefined, exports: Web
     return undefined;
   }
   const words = CONTROL_WORDS + WORKER_WORDS * (count - 1);
-  const pool: ThreadPool = { workers: count - 1, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words), exports, names, threads: [], dead: false };
+  const pool: ThreadPool = { ...local_pool(exports, names), workers: count - 1, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words) };
   for (let index = 0; index < count - 1; index++) {
     const worker = new threads.Worker(THREAD_SOURCE, { eval: true, workerData: { module, memory, control, index, names } });
     worker.unref();
@@ -134,6 +138,11 @@ export function await_workers(pool: ThreadPool, workers: number): boolean {
     }
   }
   return true;
+}
+
+/** A pool of no workers, for running shares one after another on the calling thread. */
+export function local_pool(exports: WebAssembly.Exports, names: readonly string[]): ThreadPool {
+  return { workers: 0, control: new Int32Array(0), kernels: names.map((n) => exports[n] as Kernel5), threads: [], dead: false };
 }
 
 /** End the workers (model.dispose()). */
