@@ -47,11 +47,11 @@ interface Row {
 
 const data = makeData();
 log(`bench: ${TIME_MS} ms per row and workload, in ${ROUNDS} interleaved rounds`);
-const [flat, unguarded, readable] = await flatgradPeers(data);
+const [flat, unguarded, readable, threaded] = await flatgradPeers(data);
 const tfCpu = await tfjsPeer('cpu', data);
 const tfWasm = await tfjsPeer('wasm', data);
 const jax = await jaxPeer(data);
-const peers: PeerTasks[] = [flat, unguarded, readable, tfCpu, tfWasm, jax];
+const peers: PeerTasks[] = [flat, unguarded, readable, threaded, tfCpu, tfWasm, jax];
 const checksOf = (p: PeerTasks) => Object.fromEntries(Object.entries(p.tasks).map(([id, t]) => [id, t!.check])) as Row['checks'];
 
 const disagreements: string[] = [];
@@ -88,25 +88,28 @@ function writeData(dir: string, d: BenchData): void {
 }
 
 let python = '';
-const singleThread = { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', BLIS_NUM_THREADS: '1', VECLIB_MAXIMUM_THREADS: '1' };
+/** The BLAS libraries' thread variables, all set to `n`. */
+const blasThreads = (n: number) => Object.fromEntries(['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'BLIS_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS'].map((v) => [v, String(n)]));
 if (spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) {
-  log('bench: timing NumPy (and PyTorch, if installed) in a Python subprocess');
+  log('bench: timing NumPy (and PyTorch, if installed) in a Python subprocess, on 1 thread and on 2');
   const dir = mkdtempSync(join(tmpdir(), 'flatgrad-bench-'));
   try {
     writeData(dir, data);
-    const run = spawnSync('python3', [join(root, 'bench/peers/numpy.py'), dir, String(TIME_MS), String(ROUNDS), String(MIN_ITERATIONS)], {
-      encoding: 'utf8', env: { ...process.env, ...singleThread }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
-    });
-    if (run.status !== 0) fail(`bench/peers/numpy.py exited with ${run.status ?? run.signal}`);
-    const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
-      python: string; missing: string[]; rows: { name: string; checks: Row['checks']; results: Row['results'] }[];
-    };
-    python = out.python;
-    for (const r of out.rows) {
-      agree(r.name, r.checks, checksOf(flat));
-      rows.push({ ...r, notes: {} });
+    for (const threads of [1, 2]) {
+      const run = spawnSync('python3', [join(root, 'bench/peers/numpy.py'), dir, String(TIME_MS), String(ROUNDS), String(MIN_ITERATIONS), String(threads)], {
+        encoding: 'utf8', env: { ...process.env, ...blasThreads(threads) }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
+      });
+      if (run.status !== 0) fail(`bench/peers/numpy.py exited with ${run.status ?? run.signal}`);
+      const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
+        python: string; missing: string[]; rows: { name: string; checks: Row['checks']; results: Row['results'] }[];
+      };
+      python = out.python;
+      for (const r of out.rows) {
+        agree(r.name, r.checks, checksOf(flat));
+        rows.push({ ...r, notes: {} });
+      }
+      if (threads === 1) for (const m of out.missing) rows.push({ name: m, results: {}, checks: {}, notes: {}, absent: 'not installed' });
     }
-    for (const m of out.missing) rows.push({ name: m, results: {}, checks: {}, notes: {}, absent: 'not installed' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -258,6 +261,7 @@ function gflopsLine(label: string, f: Row | undefined, id: WorkloadId, target: n
   return g >= target ? `${head}, **met**` : `${head}, **missed** by ${(target - g).toFixed(1)} GFLOPS (${(target / g).toFixed(1)}× short)`;
 }
 
+const fThreads = byName(rows, 'flatgrad, 2 threads'), np1 = rows.find((r) => r.name.startsWith('NumPy') && r.name.includes('1 thread')), np2 = rows.find((r) => r.name.startsWith('NumPy') && r.name.includes('2 threads'));
 const fMain = byName(rows, 'flatgrad'), jMain = byName(rows, 'jax-js'), tfw = rows.find((r) => r.name.startsWith('TensorFlow.js') && r.name.endsWith(' wasm'));
 const fRelaxed = byName(relaxed.rows, 'flatgrad'), jRelaxed = byName(relaxed.rows, 'jax-js');
 const vsMain = (id: WorkloadId) => {
@@ -333,7 +337,7 @@ const report = [
   '',
   `\`npm run bench\`, ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model} ×${cpus().length}${cpuinfo}, Node ${process.version}` +
     `${python ? `, Python ${python}` : ''}; flatgrad at ${gitHead}.`,
-  `Median ms per call ± MAD (median absolute deviation), single thread everywhere; ${TIME_MS} ms per cell in ${ROUNDS} rounds with the rows` +
+  `Median ms per call ± MAD (median absolute deviation), single thread everywhere except the rows that say 2 threads; ${TIME_MS} ms per cell in ${ROUNDS} rounds with the rows` +
     ' interleaved (tinybench; Python: time.perf_counter). A step is forward, backward and the SGD update, with the loss read back as a number;' +
     ' a matmul reads C back into JS.',
   `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores` +
@@ -365,6 +369,16 @@ const report = [
   speedLine('relaxed SIMD: W2 step vs jax-js', fRelaxed, jRelaxed, 'w2', 2, vsMain('w2')),
   gflopsLine('relaxed SIMD: matmul 256³', fRelaxed, 'mm256', 48),
   '',
+  'Threads (`npm run bench -- threads` measures 2 threads against 1 alone, with the hand-off cost):',
+  '',
+  speedLine('2 threads: W2 step vs NumPy 1 thread', fThreads, np1, 'w2', 1),
+  speedLine('2 threads: W1 step vs NumPy 1 thread', fThreads, np1, 'w1', 1 / 1.2, ' (the target: within 1.2× of NumPy)'),
+  gflopsLine('2 threads: matmul 512³', fThreads, 'mm512', 105),
+  ...(['w1', 'w2', 'mm256', 'mm512'] as const).map((id) => {
+    const a = fMain?.results[id], b = fThreads?.results[id], c = np1?.results[id], d = np2?.results[id];
+    return a && b ? `- ${id}: flatgrad 1 → 2 threads ${fmtMs(a.median)} → ${fmtMs(b.median)} (${(a.median / b.median).toFixed(2)}×)${c && d ? `; NumPy 1 → 2 threads ${fmtMs(c.median)} → ${fmtMs(d.median)} (${(c.median / d.median).toFixed(2)}×)` : ''}` : `- ${id}: not measured`;
+  }),
+  '',
   ...whyMissed(),
   '## First-step losses on identical data and weights (and Σ|C| for the products)',
   '',
@@ -379,7 +393,7 @@ const report = [
   `- W1: N ${W1.N}, ${W1.D_in} → ${W1.H} (sigmoid, no bias) → ${W1.D_out}, sum of squared errors, SGD lr ${W1.lr}; x, y, w1, w2 standard normal (the lecture's randn).` +
     ` W2: N ${W2.N}, ${W2.D_in} → ${W2.H} (ReLU, bias) → ${W2.C} (bias), mean softmax cross-entropy over int32 labels, SGD lr ${W2.lr};` +
     ' x uniform in [0, 1), He-initialized weights. Every peer starts from the same arrays (bench/workloads.ts, seeded).',
-  '- flatgrad: `compile()` with default options; `step(feeds, lr)`. Its matmul is a compiled graph `x.matmul(w)` with `w` a param and' +
+  '- flatgrad: `compile()` with default options and `threads: 1` (`threads: 2` in its 2-thread row); `step(feeds, lr)`. Its matmul is a compiled graph `x.matmul(w)` with `w` a param and' +
     ' `x` fed, so each call also copies x into its buffer (256 KiB at 256³) before `forward`.',
   `- TensorFlow.js: \`optimizer.minimize(loss, true)\` with \`tf.train.sgd\`, prod mode; cpu: ${cpuInfo}; wasm: ${wasmInfo}` +
     ' (Node has no web Worker, so no threads). The umbrella `@tensorflow/tfjs` is imported for the gradients.',
@@ -387,7 +401,7 @@ const report = [
     ' **W1 uses σ(z) = ½·tanh(z/2) + ½ instead of `nn.sigmoid`**, whose gradient is NaN below about −88 (e^−z overflows), which' +
     ' W1\'s randn weights reach (x·w1 has a standard deviation of about 32).',
   python
-    ? '- NumPy: the lecture\'s forward and backward by hand in float32 (bench/peers/numpy.py), OPENBLAS_NUM_THREADS=1 and friends;' +
+    ? '- NumPy: the lecture\'s forward and backward by hand in float32 (bench/peers/numpy.py), OPENBLAS_NUM_THREADS=1 and friends (2 in its 2-thread row);' +
       ' PyTorch: autograd, `torch.set_num_threads(1)`, when installed.'
     : '- NumPy / PyTorch: `python3 -c \'import numpy\'` failed here, so their rows are empty.',
   '',

@@ -1,13 +1,14 @@
 // `npm run bench -- threads`: flatgrad with 2 threads against itself with 1, in the same run (rows interleaved,
 // medians): the two-layer nets' steps and the 256³/512³ matmuls, each with its speed-up and a check that the two
 // compute the same numbers. BENCH_TIME_MS and BENCH_ROUNDS set the budget.
+import { compile, graph, type Tensor } from '../src/index.ts';
 import { measure } from './measure.ts';
-import { flatgradTasks, makeData, WORKLOADS } from './workloads.ts';
+import { flatgradTasks, makeData, ONE_THREAD, WORKLOADS } from './workloads.ts';
 
 const timeMs = Number(process.env.BENCH_TIME_MS ?? 1500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const data = makeData();
-const one = await flatgradTasks(data);
+const one = await flatgradTasks(data, ONE_THREAD);
 const two = await flatgradTasks(makeData(), { threads: 2 });
 const results = await measure([{ name: '1 thread', tasks: one.tasks }, { name: '2 threads', tasks: two.tasks }], { timeMs, rounds, minIterations: 20 });
 console.log('| workload | 1 thread (ms) | 2 threads (ms) | speed-up | GFLOPS (2 threads) | same numbers |');
@@ -17,4 +18,22 @@ for (const { id, title, flops } of WORKLOADS) {
   const same = one.tasks[id].check === two.tasks[id].check;
   console.log(`| ${title} | ${a.median.toFixed(3)} ± ${a.mad.toFixed(3)} | ${b.median.toFixed(3)} ± ${b.mad.toFixed(3)} | ${(a.median / b.median).toFixed(2)}× | ${flops ? (flops / b.median / 1e6).toFixed(1) : '–'} | ${same ? 'yes' : `no: ${one.tasks[id].check} vs ${two.tasks[id].check}`} |`);
 }
+
+// The hand-off alone: a forward pass of KERNELS tiny matmuls (8×16 by 16×16), each split in two shares with
+// wasm: 'all' on 2 threads, against the same on 1 thread: what threads add per kernel, with next to no work to share.
+const KERNELS = 32;
+const chain = graph('handoff');
+let h: Tensor = chain.input('x', [8, 16]);
+for (let k = 0; k < KERNELS; k++) h = h.matmul(chain.param(`w${k}`, [16, 16]));
+const handoff = async (threads: number) => {
+  const model = await compile(chain, { outputs: { h }, wasm: 'all', threads, seed: 1 });
+  const feeds = { x: new Float32Array(128).fill(0.01) };
+  return { model, fn: () => model.forward(feeds) };
+};
+const [h1, h2] = [await handoff(1), await handoff(2)];
+if (!h2.model.source.includes('threaded_gemm')) throw new Error('bench: the hand-off chain was not split');
+const hand = await measure([{ name: '1', tasks: { w1: { fn: h1.fn, check: 0 } } }, { name: '2', tasks: { w1: { fn: h2.fn, check: 0 } } }], { timeMs, rounds, minIterations: 100 });
+const [a, b] = [hand.get('1')!.w1!.median, hand.get('2')!.w1!.median];
+console.log('');
+console.log(`Hand-off: a forward pass of ${KERNELS} tiny matmuls, each split in 2 shares: ${(a * 1000).toFixed(1)} µs on 1 thread, ${(b * 1000).toFixed(1)} µs on 2 threads: ${(((b - a) / KERNELS) * 1000).toFixed(2)} µs more per split kernel (medians).`);
 process.exit(0); // the 2-thread models' workers are unref'd, but tinybench's timers are not

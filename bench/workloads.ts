@@ -170,15 +170,18 @@ export async function flatgradTasks(data: BenchData, extra: object = {}): Promis
 /** The options of the row that measures what the default step guard costs: the same compile without it. */
 export const UNGUARDED_OPTIONS = { checkFinite: false } as const;
 
+/** One thread: the rows compared with single-threaded peers. */
+export const ONE_THREAD = { threads: 1 } as const;
+
 /**
- * The flatgrad rows: default options, without the step guard (to measure it), and the readable mode. Where a
- * variant's generated source equals the default's (compile() does not know the option yet, or it changes nothing
- * for that graph), its row reuses the default's numbers and says so.
+ * The flatgrad rows: default options on one thread, without the step guard (to measure it), the readable mode, and
+ * the default on 2 threads. Where a variant's generated source equals the default's (compile() does not know the
+ * option yet, or it changes nothing for that graph), its row reuses the default's numbers and says so.
  */
-export async function flatgradPeers(data: BenchData): Promise<[PeerTasks, PeerTasks, PeerTasks]> {
-  const def = await flatgradTasks(data);
+export async function flatgradPeers(data: BenchData): Promise<[PeerTasks, PeerTasks, PeerTasks, PeerTasks]> {
+  const def = await flatgradTasks(data, ONE_THREAD);
   const variant = async (name: string, options: object): Promise<PeerTasks> => {
-    const v = await flatgradTasks(data, options);
+    const v = await flatgradTasks(data, { ...ONE_THREAD, ...options });
     const tasks: Partial<Record<WorkloadId, Task>> = {};
     const notes: Partial<Record<WorkloadId, string>> = {};
     for (const { id } of WORKLOADS) {
@@ -191,6 +194,7 @@ export async function flatgradPeers(data: BenchData): Promise<[PeerTasks, PeerTa
     { name: 'flatgrad', tasks: def.tasks },
     await variant('flatgrad without the step guard (checkFinite: false)', UNGUARDED_OPTIONS),
     await variant('flatgrad readable (optimize: false)', READABLE_OPTIONS),
+    { name: 'flatgrad, 2 threads', tasks: (await flatgradTasks(data, { threads: 2 })).tasks },
   ];
 }
 

@@ -18,13 +18,16 @@ export function launchChromium(args: readonly string[] = []): Promise<Browser> {
 
 const TYPES: Readonly<Record<string, string>> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml', '.json': 'application/json' };
 
-/** Serve these files (path → [content type, body]) on 127.0.0.1 at a free port; `url` is the server's root. */
-export async function serveFiles(files: Readonly<Record<string, readonly [string, string | Uint8Array]>>): Promise<{ server: Server; url: string }> {
+/** The headers that make a page cross-origin isolated: SharedArrayBuffer, and so a threaded model's shared memory. */
+export const ISOLATED: Readonly<Record<string, string>> = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+/** Serve these files (path → [content type, body]) on 127.0.0.1 at a free port, each with `headers`; `url` is the server's root. */
+export async function serveFiles(files: Readonly<Record<string, readonly [string, string | Uint8Array]>>, headers: Readonly<Record<string, string>> = {}): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     const file = files[path] ?? files[join(path, 'index.html')];
     if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file[0] }).end(file[1]);
+    res.writeHead(200, { ...headers, 'content-type': file[0] }).end(file[1]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };

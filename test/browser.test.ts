@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { transform } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { chromiumMissing, launchChromium, serveFiles } from '../scripts/chromium.ts';
+import { chromiumMissing, ISOLATED, launchChromium, serveFiles } from '../scripts/chromium.ts';
 import { compile, mulberry32, randn } from '../src/index.ts';
 import spec from '../examples/two_layer_net.ts';
 import { real } from './webgpu.ts';
@@ -83,6 +83,98 @@ describe('the generated WebGPU module in headless Chromium', () => {
     } finally {
       await browser.close();
       server.close();
+    }
+  }, 120_000);
+
+  // A page's main thread may not block, so a threaded model runs inside a Web Worker, whose own Web Workers share
+  // its memory; the page must be cross-origin isolated (COOP/COEP) for SharedArrayBuffer.
+  const threadedPage = `<!doctype html><meta charset="utf-8"><title>flatgrad threads in the browser</title>
+<script type="module">
+import createModel from './two_layer_net.js';
+const data = new Float32Array(await (await fetch('./feeds.bin')).arrayBuffer());
+const main = createModel({ seed: ${SEED}, threads: 2 }); // on the page's main thread: one thread, with a warning
+const onMain = { workers: main.workers.length, loss: main.step({ x: data.subarray(0, ${N * D_in}), y: data.subarray(${N * D_in}) }, ${LR}) };
+const worker = new Worker('./train.js', { type: 'module' });
+worker.onmessage = (e) => (window.result = { ...e.data, onMain, isolated: crossOriginIsolated });
+worker.onerror = (e) => (window.result = { error: e.message });
+</script>`;
+  const trainer = `import createModel from './two_layer_net.js';
+try {
+  const data = new Float32Array(await (await fetch('./feeds.bin')).arrayBuffer());
+  const feeds = { x: data.subarray(0, ${N * D_in}), y: data.subarray(${N * D_in}) };
+  const run = async (threads) => {
+    const model = createModel({ seed: ${SEED}, threads });
+    await model.ready(); // the workers start once this thread yields
+    const losses = Array.from({ length: ${STEPS} }, () => model.step(feeds, ${LR}));
+    const result = { losses, workers: model.workers.length, kernels: model.kernels };
+    model.dispose();
+    return result;
+  };
+  postMessage({ one: await run(1), two: await run(2) });
+} catch (e) {
+  postMessage({ error: String(e && e.stack || e) });
+}`;
+
+  browserIt(`a threaded model (generated/two_layer_net.ts) trains in a Web Worker on 2 threads, bit for bit as on 1${why && !process.env.CI ? ` (skipped: ${why})` : ''}`, async () => {
+    if (why) throw new Error(why);
+    const source = readFileSync(new URL('../generated/two_layer_net.ts', import.meta.url), 'utf8');
+    expect(source).toContain('thread_pool(');
+    const { code } = await transform(source, { loader: 'ts', format: 'esm', target: 'es2022' });
+    const { server, url } = await serveFiles({
+      '/': ['text/html', threadedPage],
+      '/two_layer_net.js': ['text/javascript', code],
+      '/train.js': ['text/javascript', trainer],
+      '/feeds.bin': ['application/octet-stream', new Uint8Array(Float32Array.from([...x, ...y]).buffer)],
+    }, ISOLATED);
+    // The same module on a page that is not cross-origin isolated (no SharedArrayBuffer): Wasm kernels, one thread, no word.
+    const plain = await serveFiles({
+      '/': ['text/html', `<!doctype html><script type="module">
+import createModel from './two_layer_net.js';
+const data = new Float32Array(await (await fetch('./feeds.bin')).arrayBuffer());
+const model = createModel({ seed: ${SEED} });
+const loss = model.step({ x: data.subarray(0, ${N * D_in}), y: data.subarray(${N * D_in}) }, ${LR});
+window.result = { kernels: model.kernels, workers: model.workers.length, loss, isolated: crossOriginIsolated };
+</script>`],
+      '/two_layer_net.js': ['text/javascript', code],
+      '/feeds.bin': ['application/octet-stream', new Uint8Array(Float32Array.from([...x, ...y]).buffer)],
+    });
+    const browser = await launchChromium();
+    try {
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      const warnings: string[] = [];
+      tab.on('pageerror', (e) => errors.push(e.message));
+      tab.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+      await tab.goto(plain.url);
+      await tab.waitForFunction(() => 'result' in window, undefined, { timeout: 90_000 });
+      const single = (await tab.evaluate(() => (window as unknown as { result: unknown }).result)) as { kernels: string; workers: number; loss: number; isolated: boolean };
+      expect(single).toEqual({ kernels: expect.stringMatching(/^wasm-/) as string, workers: 0, loss: expect.any(Number) as number, isolated: false });
+      expect(errors).toEqual([]);
+      expect(warnings).toEqual([]);
+      await tab.goto(url);
+      await tab.waitForFunction(() => 'result' in window, undefined, { timeout: 90_000 });
+      type Run = { losses: number[]; workers: number; kernels: string };
+      const result = (await tab.evaluate(() => (window as unknown as { result: unknown }).result)) as { one?: Run; two?: Run; onMain?: { workers: number; loss: number }; isolated?: boolean; error?: string };
+      expect(errors).toEqual([]);
+      expect(result.error).toBeUndefined();
+      expect(result.isolated).toBe(true);
+      expect(result.two!.workers).toBe(1);
+      expect(result.two!.kernels).toMatch(/^wasm-/);
+      expect(result.two!.losses).toEqual(result.one!.losses);
+      expect(result.onMain).toEqual({ workers: 0, loss: result.one!.losses[0] });
+      expect(single.loss).toBe(result.one!.losses[0]);
+      expect(warnings).toEqual(["flatgrad: 2 threads asked for, but a page's main thread may not wait for workers (run the model inside a Web Worker): running on one thread"]);
+      // Node's kernels (without relaxed SIMD's fused multiply-add, where its V8 has none) agree closely.
+      const { graph, ...options } = spec;
+      const node = await compile(graph, { ...options, seed: SEED, threads: 1 });
+      result.one!.losses.forEach((loss) => {
+        const there = node.step({ x, y }, LR);
+        expect(Math.abs(loss - there)).toBeLessThanOrEqual(1e-5 * Math.abs(there));
+      });
+    } finally {
+      await browser.close();
+      server.close();
+      plain.server.close();
     }
   }, 120_000);
 });

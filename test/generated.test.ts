@@ -68,6 +68,14 @@ describe('flatgrad compile (CLI)', () => {
     expect(run.stderr).not.toMatch(/node_modules|src\/.*\.ts:\d+/);
   });
 
+  it('rejects a --threads that is not an integer from 1 to 64', () => {
+    for (const bad of ['0', '2.5', 'many', '65']) {
+      const run = cli('compile', 'examples/two_layer_net.ts', '--threads', bad);
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain(`option '--threads <n>' argument '${bad}' is invalid. expected an integer from 1 to 64, got '${bad}'`);
+    }
+  });
+
   it('rejects a malformed --dims', () => {
     const run = cli('compile', 'examples/two_layer_net.ts', '--dims', 'N=abc');
     expect(run.status).not.toBe(0);
@@ -76,15 +84,17 @@ describe('flatgrad compile (CLI)', () => {
 
   it('prints help: the flags, and what goes in the model file', () => {
     const help = execFileSync(process.execPath, ['bin/flatgrad.js', 'compile', '--help'], { encoding: 'utf8' });
-    for (const flag of ['--dims', '--out', '--dtype', '--readable', '--check-finite', '--no-check-finite', '--no-wasm', '--target']) expect(help).toContain(flag);
+    for (const flag of ['--dims', '--out', '--dtype', '--readable', '--check-finite', '--no-check-finite', '--no-wasm', '--threads', '--target']) expect(help).toContain(flag);
     expect(help).toContain('loss is optional');
     expect(help).toContain('(optimizer, outputs, wrt');
   });
 
   it.each([
     [['--readable'], { optimize: false }, '// readable (optimize: false; one statement or loop per node); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
-    [['--check-finite'], { checkFinite: true }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels); optimizer: sgd (weightDecay 0); checkFinite: every value as it is made'],
-    [['--no-check-finite'], { checkFinite: false }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels); optimizer: sgd (weightDecay 0); checkFinite: nothing'],
+    [['--check-finite'], { checkFinite: true }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 4 threads); optimizer: sgd (weightDecay 0); checkFinite: every value as it is made'],
+    [['--no-check-finite'], { checkFinite: false }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 4 threads); optimizer: sgd (weightDecay 0); checkFinite: nothing'],
+    [['--threads', '1'], { threads: 1 }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
+    [['--threads', '2'], { threads: 2 }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 2 threads); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
     [['--no-wasm'], { wasm: false }, '// optimized (passes, fusion, one arena); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
   ])('%s is the compile option %j, and the header says so', async (flags, option, header) => {
     const out = mkdtempSync(join(tmpdir(), 'flatgrad-'));

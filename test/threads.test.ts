@@ -1,6 +1,11 @@
 // Threads (compile option `threads`): large Wasm matmuls split into shares of C's rows, run by worker threads on
 // the model's shared memory while the calling thread computes its own share and waits (Atomics). The numbers do
 // not depend on the thread count; a worker that ends is replaced by the calling thread, with a warning.
+import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
+import { transformSync } from 'esbuild';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compile, graph, mulberry32, randn, type Model, type Optimizer } from '../src/index.ts';
 import spec from '../examples/two_layer_net.ts';
@@ -47,6 +52,86 @@ describe('threads', () => {
     for (let t = 0; t < 3; t++) two.losses.push(two.model.step(feeds, 1e-4));
     expect(two.losses).toEqual(one.losses);
     expect(warn.mock.calls.map((c) => String(c[0]))).toEqual(['flatgrad: a worker thread failed or ended: running on one thread from now on']);
+  });
+
+  it('a worker gone without a word (no exit event) costs nothing but speed: the calling thread takes the shares it never claims', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const one = await train(1, 6);
+    const two = await train(2, 3);
+    const worker = two.model.workers![0]! as Worker;
+    worker.removeAllListeners();
+    await worker.terminate();
+    for (let t = 0; t < 3; t++) two.losses.push(two.model.step(feeds, 1e-4));
+    expect(two.losses).toEqual(one.losses);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('a share a worker took and never finished (killed inside it) fails the step after 5 s with a clear error, the params as they were; the model goes on on one thread', { timeout: 30_000 }, async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const one = await train(1, 6);
+    const two = await train(2, 2);
+    // The model's worker ends; a thread of the test's own claims the next share and dies with it, as a worker killed mid-share.
+    const worker = two.model.workers![0]! as Worker;
+    worker.removeAllListeners();
+    await worker.terminate();
+    const control = Number(/thread_pool\(kernels\.module, kernels\.exports, memory, options\.threads, \d+, (\d+),/.exec(two.model.source)![1]);
+    // It takes the first matmul's share it sees (so the forward or backward pass, before any update); steps until then complete.
+    const thief = new Worker(`
+      const { workerData: { buffer, control }, parentPort } = require('node:worker_threads');
+      const words = new Int32Array(buffer, control, 12);
+      let seen = Atomics.load(words, 0);
+      parentPort.postMessage('ready');
+      for (;;) {
+        while (Atomics.load(words, 0) === seen);
+        seen = Atomics.load(words, 0);
+        if (words[4 + 1] === 0 && Atomics.compareExchange(words, 4 + 7, seen, 0) === seen) break;
+      }
+    `, { eval: true, workerData: { buffer: two.model.params.w1!.buffer, control } });
+    await new Promise((resolve) => thief.once('message', resolve));
+    let failed: Error | undefined;
+    let before: number[][] = [];
+    for (let t = 0; t < 20 && !failed; t++) {
+      before = ['w1', 'w2'].map((n) => Array.from(two.model.params[n]!));
+      try {
+        two.losses.push(two.model.step(feeds, 1e-4));
+      } catch (e) {
+        failed = e as Error;
+      }
+    }
+    expect(failed?.message).toMatch(/^flatgrad: a worker thread took its share of gemm_\w+ and did not finish it in 5 s \(killed or stuck\): the call was abandoned, and the model runs on one thread from now on$/);
+    expect(['w1', 'w2'].map((n) => Array.from(two.model.params[n]!))).toEqual(before);
+    await thief.terminate();
+    while (two.losses.length < 6) two.losses.push(two.model.step(feeds, 1e-4));
+    expect(two.losses).toEqual(one.losses);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('by default a model is compiled for 4 threads and runs on as many as the machine has cores (up to 4), with the same numbers; createModel may ask for fewer', async () => {
+    const one = await train(1, 4);
+    const model = await compile(g, { ...options, seed: 3 });
+    models.push(model);
+    expect(model.source).toContain('thread_pool(kernels.module, kernels.exports, memory, options.threads, 4, ');
+    expect(model.workers).toHaveLength(Math.min(availableParallelism(), 4) - 1);
+    await model.ready!();
+    expect(Array.from({ length: 4 }, () => model.step(feeds, 1e-4))).toEqual(one.losses);
+    // four shares of each matmul on two threads: whichever thread is free takes the next
+    const { createModel } = await import(`data:text/javascript;base64,${Buffer.from(transformSync(model.source, { loader: 'ts' }).code).toString('base64')}`) as { createModel(o: object): Model };
+    const two = createModel({ seed: 3, threads: 2 });
+    models.push(two);
+    expect(two.workers).toHaveLength(1);
+    expect(Array.from({ length: 4 }, () => two.step(feeds, 1e-4))).toEqual(one.losses);
+  });
+
+  it('the workers of a model nobody holds end when it is garbage-collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { exited } = await (async () => {
+      const model = await compile(g, { ...options, threads: 2 });
+      model.step(feeds, 1e-4);
+      return { exited: new Promise((resolve) => (model.workers![0] as Worker).once('exit', resolve)) };
+    })();
+    for (let i = 0; i < 50 && !(await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 20))])); i++) gc();
+    await expect(Promise.race([exited.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still running'), 100))])).resolves.toBe('ended');
   });
 
   it('dispose() ends the workers, and the model goes on on the calling thread', async () => {

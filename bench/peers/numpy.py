@@ -1,11 +1,12 @@
 """NumPy (and PyTorch, when installed) rows of the peer benchmarks, run by bench/index.ts as a subprocess.
 
-    python3 bench/peers/numpy.py DATA_DIR TIME_MS ROUNDS MIN_ITERATIONS
+    python3 bench/peers/numpy.py DATA_DIR TIME_MS ROUNDS MIN_ITERATIONS [THREADS]
 
 DATA_DIR holds manifest.json and the shared arrays as raw little-endian files, written by bench/index.ts, so every
 peer starts from the same data and weights. Timing mirrors bench/measure.ts: short rounds, rows interleaved and
 rotated, time.perf_counter per step, medians and MADs (median absolute deviation) of the pooled samples in ms.
-Prints one JSON object on stdout. Single-threaded: the BLAS thread variables are set before numpy is imported.
+Prints one JSON object on stdout. THREADS (default 1) is the BLAS's threads: the BLAS thread variables are set
+before numpy is imported (bench/index.ts sets them too). PyTorch runs only with one thread.
 """
 import json
 import os
@@ -16,8 +17,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
+THREADS = int(sys.argv[5]) if len(sys.argv) > 5 else 1
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
-    os.environ.setdefault(var, "1")
+    os.environ.setdefault(var, str(THREADS))
 
 import numpy as np  # noqa: E402
 
@@ -197,9 +199,9 @@ def main():
     manifest, arrays = load(data_dir)
     workloads = ["w1", "w2"] + ["mm%d" % n for n in manifest["matmul"]]
     rows, info = {}, {}
-    name = "NumPy %s (%s, 1 thread, hand-written backward)" % (np.__version__, blas())
+    name = "NumPy %s (%s, %d thread%s, hand-written backward)" % (np.__version__, blas(), THREADS, "" if THREADS == 1 else "s")
     rows[name] = numpy_tasks(manifest, arrays)
-    if torch is not None:
+    if torch is not None and THREADS == 1:
         tname = "PyTorch %s (1 thread, autograd)" % torch.__version__
         rows[tname] = torch_tasks(manifest, arrays)
     info = {n: checks(t) for n, t in rows.items()}

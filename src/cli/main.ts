@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { FlatgradError } from '../graph/errors.ts';
 import { VERSION } from '../version.ts';
-import type { CompileOptions } from '../runtime/compile.ts';
+import { DEFAULT_THREADS, type CompileOptions } from '../runtime/compile.ts';
 import { writeFileSync } from 'node:fs';
 import type { Graph } from '../graph/graph.ts';
 import { explain } from '../learn/explain.ts';
@@ -17,6 +17,11 @@ function dimsOption(value: string, previous: Record<string, number> = {}): Recor
     out[m[1]!] = Number(m[2]);
   }
   return out;
+}
+
+function threadsOption(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 64) throw new InvalidArgumentError(`expected an integer from 1 to 64, got '${value}'`);
+  return Number(value);
 }
 
 const program = new Command()
@@ -35,6 +40,7 @@ program
   .option('--check-finite', 'check every value for NaN and ±Infinity as it is made, naming the node (slow: for debugging)')
   .option('--no-check-finite', 'check nothing, not even the loss and gradients before each update (the default checks those)')
   .option('--no-wasm', 'TypeScript loops only, no WebAssembly kernels')
+  .option('--threads <n>', `the most threads the module's large matmuls and loops are split for (default ${DEFAULT_THREADS}; 1: one thread, no workers); createModel runs on as many as the machine has cores, up to this`, threadsOption)
   .option('--target <cpu|webgpu>', 'cpu (default): TypeScript with Wasm SIMD kernels; webgpu: WGSL kernels and a WebGPU host, written to <graph name>.webgpu.ts')
   .option('--js', 'write JavaScript (<graph name>.js, the types stripped) for an app without a TypeScript build')
   .addHelpText('after', `
@@ -44,7 +50,7 @@ loss is optional (an inference-only module computes the outputs). What the flags
 (optimizer, outputs, wrt, checkFinite: 'step') goes in the file; a flag given here overrides the file.
 The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --target webgpu, .js with --js).
 A TypeScript model file needs no TypeScript loader: flatgrad bundles it with esbuild.`)
-  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean; target?: string; js?: boolean }) => {
+  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean; threads?: number; target?: string; js?: boolean }) => {
     if (opts.target !== undefined && opts.target !== 'cpu' && opts.target !== 'webgpu') throw new FlatgradError(`--target must be cpu or webgpu, got '${opts.target}'`);
     const overrides: Partial<CompileOptions> = {
       ...(opts.target ? { target: opts.target as 'cpu' | 'webgpu' } : {}),
@@ -53,6 +59,7 @@ A TypeScript model file needs no TypeScript loader: flatgrad bundles it with esb
       ...(opts.readable ? { optimize: false } : {}),
       ...(opts.checkFinite !== undefined ? { checkFinite: opts.checkFinite } : {}),
       ...(opts.wasm === false ? { wasm: false } : {}),
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     };
     const file = await writeModelModule(model, opts.out, overrides, opts.js === true);
     console.log(`wrote ${file}`);

@@ -45,10 +45,12 @@ export interface CompileOptions {
    */
   readonly wasm?: boolean | 'all';
   /**
-   * Threads the Wasm kernels run on (default 1): with n > 1 the module's memory is shared and n − 1 worker threads
-   * (Node's worker_threads) take rows of each large matmul and ranges of each long loop (the optimizer's update); the
-   * calling thread is one of the n and step() stays
-   * synchronous. Results are the same for every n, bit for bit. Where threads cannot be had it runs on one, and says so.
+   * The most threads the Wasm kernels run on (default 4): each large matmul (rows of C) and long loop (the optimizer's
+   * update) is split into this many shares, and the model runs them on as many threads as the machine has cores, up
+   * to this (createModel's `threads` picks fewer): the module's memory is shared and n − 1 worker threads (Node's
+   * worker_threads; Web Workers inside a Web Worker) take shares while the calling thread takes its own, so step()
+   * stays synchronous. Results are the same for every n, bit for bit. 1: exactly one thread, no workers. Where
+   * threads cannot be had it runs on one, and says so. A model with no large matmul or loop has no workers.
    */
   readonly threads?: number;
   /** How step(feeds, lr) updates the params (default { sgd: {} }): sgd, momentum (nesterov), rmsprop, adam, adamw. */
@@ -85,6 +87,8 @@ export interface Model {
   readonly source: string;
   /** With threads > 1: the worker threads beside the calling one (none where threads cannot be had). */
   readonly workers?: readonly { terminate(): unknown }[];
+  /** With threads > 1: resolves once the workers have started (until then the calling thread does their shares). */
+  ready?(): Promise<void>;
   /** With threads > 1: ends the worker threads (the model then runs on the calling thread). */
   dispose?(): void;
 }
@@ -129,6 +133,9 @@ export interface GpuModel {
 export type StageTimer = <T>(stage: string, run: () => T) => T;
 const untimed: StageTimer = (_, run) => run();
 
+/** The default most threads: beyond 4 the shares of this project's models get too small to pay for their hand-off. */
+export const DEFAULT_THREADS = 4;
+
 /** Build the program the options describe: adds the backward pass to the graph (once), binds dims, lowers. */
 export function plan(g: Graph, options: CompileOptions, time: StageTimer = untimed): Program {
   const site = userSite();
@@ -138,7 +145,7 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   if (![undefined, 'cpu', 'webgpu'].includes(options.target)) throw new FlatgradError(`compile: target must be 'cpu' or 'webgpu', got ${JSON.stringify(options.target)}`, site);
   if (options.target === 'webgpu' && dtype !== 'f32') throw new FlatgradError("compile: target 'webgpu' computes in f32 (WGSL has no f64); leave dtype out", site);
   if (options.target === 'webgpu' && options.checkFinite === true) throw new FlatgradError('compile: checkFinite: true (stop at the node that first makes a non-finite value) runs on the CPU only; compile for the CPU to find it, or leave checkFinite out (step() still refuses a non-finite loss or gradient)', site);
-  const { checkFinite = 'step', threads = 1 } = options;
+  const { checkFinite = 'step', threads = DEFAULT_THREADS } = options;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new FlatgradError(`compile: threads must be an integer from 1 to 64, got ${JSON.stringify(threads)}`, site);
   if (checkFinite !== true && checkFinite !== false && checkFinite !== 'step') throw new FlatgradError(`compile: checkFinite must be 'step' (the default), true or false, got ${JSON.stringify(checkFinite)}`, site);
   const own = (t: unknown, what: string): Tensor => {
@@ -196,11 +203,11 @@ export async function compile(g: Graph, options: CompileOptions & { seed?: numbe
   if (options.target === 'webgpu') return compileWebGpu(g, options, time);
   const program = plan(g, options, time);
   const source = time('emit', () => emitTypeScript(program));
-  const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source' | 'inputs'> }>(source, g.name));
+  const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean; threads?: number }): Omit<Model, 'source' | 'inputs'> }>(source, g.name));
   const inputs = inputsOf(program);
   let model: Omit<Model, 'source' | 'inputs'>;
   try {
-    model = time('create', () => mod.createModel({ seed: options.seed, simd: options.simd }));
+    model = time('create', () => mod.createModel({ seed: options.seed, simd: options.simd, threads: options.threads }));
   } catch (e) {
     // The arena is one allocation; a process that cannot have it says so as a RangeError.
     if (!(e instanceof RangeError)) throw e;

@@ -3,21 +3,50 @@ export type Gemm = (a: Float32Array, b: Float32Array, c: Float32Array, bias?: Fl
 
 /**
  * The embedded WebAssembly SIMD kernels, instantiated on the model's memory: the relaxed-SIMD build
- * (fused multiply-add) where the engine validates it, else plain SIMD, else none (the TypeScript loops).
+ * (fused multiply-add) where the engine validates it, else plain SIMD, else none (the TypeScript loops). Kernels
+ * built for threads import a shared memory; given a plain one (a page that is not cross-origin isolated) they
+ * import it plain, and run on one thread.
  */
 export function load_kernels(plain: string, relaxed: string, memory: WebAssembly.Memory, enabled: boolean): { module?: WebAssembly.Module; exports?: WebAssembly.Exports; kind: string } {
   if (!enabled || typeof WebAssembly !== 'object') return { kind: 'typescript' };
   for (const [kind, text] of [['wasm-relaxed-simd', relaxed], ['wasm-simd', plain]] as const) {
     const bytes = decode_base64(text);
+    // (A page that is not cross-origin isolated has no SharedArrayBuffer at all.)
+    if (typeof SharedArrayBuffer !== 'function' || !(memory.buffer instanceof SharedArrayBuffer)) unshare_memory(bytes);
     if (!WebAssembly.validate(bytes)) continue;
     const module = new WebAssembly.Module(bytes);
     try {
       return { module, exports: new WebAssembly.Instance(module, { env: { memory } }).exports, kind };
     } catch {
-      return { kind: 'typescript' }; // kernels built for a shared memory, given a plain one (see shared_memory)
+      return { kind: 'typescript' };
     }
   }
   return { kind: 'typescript' };
+}
+
+/** Clears the shared flag of the module's one import, its memory's limits (the kernels use no atomics). */
+function unshare_memory(bytes: Uint8Array): void {
+  let at = 8;
+  const leb = (): number => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++]!;
+      value += (byte & 127) * 2 ** shift;
+      if (byte < 128) return value;
+    }
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++]!;
+    const end = leb() + at;
+    if (id === 2) {
+      leb(); // one import: env.memory
+      at += leb();
+      at += leb();
+      if (bytes[at++] === 2) bytes[at]! &= ~2;
+      return;
+    }
+    at = end;
+  }
 }
 
 function decode_base64(text: string): Uint8Array<ArrayBuffer> {

@@ -1,6 +1,6 @@
 // A matmul split across the pool's threads (templates/prelude/threads.ts): shares of C's rows.
 import type { Gemm } from './kernels.ts';
-import { await_workers, CONTROL_WORDS, local_pool, post, retire, WORKER_WORDS, type ThreadPool } from './threads.ts';
+import { CONTROL_WORDS, finish, local_pool, post, retire, SLOT_WORDS, type ThreadPool } from './threads.ts';
 
 /** What a share of a split matmul is: its kernel's index in names, and A's and C's offsets from the whole's. */
 export interface Share {
@@ -9,36 +9,29 @@ export interface Share {
   readonly c: number;
 }
 
-/** Run the shares of one matmul: share 0 here, share i + 1 on worker i; back when all are done. */
+/** Run the shares of one matmul: share 0 here, the others on whichever thread claims them first; back when all are done. */
 export function run_shares(pool: ThreadPool, shares: readonly Share[], a: number, b: number, c: number, bias: number, scratch: number, scratchBytes: number): void {
   const { control, kernels } = pool;
   retire(pool);
-  const workers = Math.min(pool.workers, shares.length - 1);
-  if (workers > 0) Atomics.store(control, 1, 0);
-  for (let w = 0; w < workers; w++) {
-    const s = shares[w + 1]!;
-    const at = CONTROL_WORDS + WORKER_WORDS * w;
+  if (pool.workers === 0) {
+    for (let i = 0; i < shares.length; i++) kernels[shares[i]!.fn]!(a + shares[i]!.a, b, c + shares[i]!.c, bias, scratch);
+    return;
+  }
+  // Each share its own scratch: they may run at once.
+  for (let i = 1; i < shares.length; i++) {
+    const s = shares[i]!;
+    const at = CONTROL_WORDS + SLOT_WORDS * (i - 1);
     control[at] = s.fn;
     control[at + 1] = 0;
     control[at + 2] = a + s.a;
     control[at + 3] = b;
     control[at + 4] = c + s.c;
     control[at + 5] = bias;
-    control[at + 6] = scratch + (w + 1) * scratchBytes;
+    control[at + 6] = scratch + i * scratchBytes;
   }
-  post(pool, workers);
-  // This thread's share, then any a worker was not given.
-  for (let i = 0; i < shares.length; i++) {
-    if (i > 0 && i <= workers) continue;
-    const s = shares[i]!;
-    kernels[s.fn]!(a + s.a, b, c + s.c, bias, scratch);
-  }
-  if (workers > 0 && !await_workers(pool, workers)) {
-    for (let i = 1; i <= workers; i++) {
-      const s = shares[i]!;
-      kernels[s.fn]!(a + s.a, b, c + s.c, bias, scratch);
-    }
-  }
+  const job = post(pool, shares.length - 1);
+  kernels[shares[0]!.fn]!(a + shares[0]!.a, b, c + shares[0]!.c, bias, scratch);
+  finish(pool, shares.length - 1, job);
 }
 
 /**

@@ -2,13 +2,18 @@ import { flatgrad_error } from './flatgrad_error.ts';
 
 /**
  * The model's worker threads: each instantiates the same Wasm kernels on the same shared memory and waits (Atomics)
- * for its share of a matmul (rows of C, thread_gemm.ts) or of a loop (a range, thread_loop.ts), which the calling
- * thread hands out, then computes its own share and waits
- * for the rest: a hand-off of microseconds, and step() stays synchronous. Each share is a whole block of rows computed
- * as one thread computes it, so results do not depend on the thread count.
+ * for its share of a matmul (rows of C, thread_gemm.ts) or of a loop (a range, thread_loop.ts). The calling thread
+ * hands the shares out, computes its own, takes back any a worker has not started yet (a worker asleep, still
+ * starting, or gone), and waits for the rest: a hand-off of microseconds, and step() stays synchronous. A share is
+ * a whole block computed as one thread computes it, whoever runs it, so results do not depend on the thread count.
  */
 /** A share's kernel: a matmul's five byte offsets, or a loop's scalars (five, the unused ignored). */
 export type Kernel5 = (a: number, b: number, c: number, d: number, e: number) => void;
+
+/** A worker: Node's worker_threads Worker, or a Web Worker. */
+export interface Thread {
+  terminate(): unknown;
+}
 
 export interface ThreadPool {
   /** Workers beside the calling thread; 0 once one has failed (everything then runs on the calling thread). */
@@ -18,83 +23,138 @@ export interface ThreadPool {
   readonly floats?: Float32Array;
   /** Each share's kernel, by its index in the names the workers were given: looked up once, not per call. */
   readonly kernels: readonly Kernel5[];
-  readonly threads: readonly { terminate(): unknown }[];
+  readonly names: readonly string[];
+  readonly threads: readonly Thread[];
   dead: boolean;
 }
 
 /**
- * Control words: [0] the job's generation (−1: stop), [1] shares done; then 8 words per worker: the kernel's index,
- * its kind (0: a matmul's five byte offsets; 1: a loop's scalars, as f32 bits), its five arguments, and the
- * generation of the job they belong to.
+ * Control words: [0] the job's generation (−1: stop), [1] shares the workers finished, [2] workers started, [3] the
+ * job's slots; then 8 words per slot, one slot for each share after the calling thread's first: the kernel's index,
+ * its kind (0: a matmul's five byte offsets; 1: a loop's scalars, as f32 bits), its five arguments, and its claim:
+ * the job's generation while the share waits, 0 once a thread took it, −1 once done. Any thread may take any share,
+ * so a model compiled for more threads than it runs on spreads its shares over the threads it has.
  */
-export const CONTROL_WORDS = 2;
-export const WORKER_WORDS = 8;
+export const CONTROL_WORDS = 4;
+export const SLOT_WORDS = 8;
 /** How many times a worker looks for its next share before it sleeps: about 100 µs. */
 const SPIN = 20000;
+/** How long a share a worker took may run before the step gives up on it: 100 waits of 50 ms. */
+const PATIENCE = 100;
 
-const THREAD_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, control, index, names } = workerData;
-const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const kernels = names.map((n) => exports[n]);
-const words = new Int32Array(memory.buffer, control, ${CONTROL_WORDS} + ${WORKER_WORDS} * (index + 1));
-const floats = new Float32Array(memory.buffer, control, ${CONTROL_WORDS} + ${WORKER_WORDS} * (index + 1));
-const at = ${CONTROL_WORDS} + ${WORKER_WORDS} * index;
-let seen = 0; // generation 0 is no job: a worker that starts late still finds the first one waiting
-for (;;) {
-  // The next share of a step comes within microseconds: look for it a while before sleeping (a wake-up costs more).
-  for (let spin = 0; spin < ${SPIN} && Atomics.load(words, 0) === seen; spin++);
-  Atomics.wait(words, 0, seen);
-  const now = Atomics.load(words, 0);
-  if (now < 0) break;
-  if (now === seen) continue;
-  seen = now;
-  if (Atomics.load(words, at + 7) !== now) continue; // no share for this worker in this job
-  const args = words[at + 1] === 0 ? words : floats;
-  kernels[words[at]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
-  Atomics.add(words, 1, 1);
-  Atomics.notify(words, 1);
+const THREAD_LOOP = `
+function run({ module, memory, control, index, slots, names }) {
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const kernels = names.map((n) => exports[n]);
+  const words = new Int32Array(memory.buffer, control, ${CONTROL_WORDS} + ${SLOT_WORDS} * slots);
+  const floats = new Float32Array(memory.buffer, control, ${CONTROL_WORDS} + ${SLOT_WORDS} * slots);
+  Atomics.add(words, 2, 1);
+  let seen = 0; // generation 0 is no job
+  for (;;) {
+    // The next share of a step comes within microseconds: look for it a while before sleeping (a wake-up costs more).
+    for (let spin = 0; spin < ${SPIN} && Atomics.load(words, 0) === seen; spin++);
+    Atomics.wait(words, 0, seen);
+    const now = Atomics.load(words, 0);
+    if (now < 0) break;
+    if (now === seen) continue;
+    seen = now;
+    // Take every share no other thread has taken, from this worker's own slot on.
+    const count = Atomics.load(words, 3);
+    for (let k = 0; k < count; k++) {
+      const at = ${CONTROL_WORDS} + ${SLOT_WORDS} * ((index + k) % count);
+      if (Atomics.compareExchange(words, at + 7, now, 0) !== now) continue;
+      const args = words[at + 1] === 0 ? words : floats;
+      kernels[words[at]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
+      Atomics.store(words, at + 7, -1);
+      Atomics.add(words, 1, 1);
+      Atomics.notify(words, 1);
+    }
+  }
 }
 `;
+const NODE_THREAD = `${THREAD_LOOP}\nrun(require('node:worker_threads').workerData);\n`;
+const WEB_THREAD = `${THREAD_LOOP}\nself.onmessage = (e) => run(e.data);\n`;
 
 /**
  * The model's memory, shared between its threads; where an engine has no shared memory (a page that is not
- * cross-origin isolated), a plain one, whose Wasm kernels then do not link: the model runs its TypeScript loops.
+ * cross-origin isolated), a plain one: the model runs on one thread (load_kernels imports it plain).
  */
 export function shared_memory(pages: number): WebAssembly.Memory {
   try {
     return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   } catch {
-    console.warn('flatgrad: no shared WebAssembly memory here (SharedArrayBuffer needs a cross-origin isolated page): running the TypeScript loops on one thread');
     return new WebAssembly.Memory({ initial: pages, maximum: pages });
   }
 }
 
+type Spawn = (data: object) => Thread;
+
+/** Ends the workers of a model nobody holds any more (no dispose() called). */
+const unused_pools = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<ThreadPool>((pool) => stop_threads(pool)) : undefined;
+
+/** How this engine starts a worker on the kernels, or why it cannot. */
+function spawner(): Spawn | string {
+  type WorkerThreads = { Worker: new (source: string, options: object) => Thread & { unref(): void; on(event: string, f: () => void): void } };
+  const node = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
+  if (node) {
+    return (workerData) => {
+      const worker = new node.Worker(NODE_THREAD, { eval: true, workerData });
+      worker.unref();
+      return worker;
+    };
+  }
+  const web = globalThis as { Worker?: new (url: string) => Thread & { postMessage(data: object): void; onerror: unknown }; Blob?: typeof Blob; URL?: typeof URL; document?: unknown };
+  if (!web.Worker || !web.Blob || !web.URL) return 'this engine has no workers';
+  // A page's main thread may not block in Atomics.wait: a threaded model runs inside a Web Worker.
+  if (web.document !== undefined) return "a page's main thread may not wait for workers (run the model inside a Web Worker)";
+  const url = web.URL.createObjectURL(new web.Blob([WEB_THREAD], { type: 'text/javascript' }));
+  return (data) => {
+    const worker = new web.Worker!(url);
+    worker.postMessage(data);
+    return worker;
+  };
+}
+
 /**
- * Start `count − 1` workers on the module's memory (Node's worker_threads; unref'd, so a finished script exits), or
- * none where threads cannot be had (no worker_threads, no shared memory): the model then runs on one thread, and says so.
+ * Start `count − 1` workers on the module's memory (Node's worker_threads, unref'd so a finished script exits; Web
+ * Workers inside a Web Worker), or none where threads cannot be had: the model then runs on one thread, and says so.
+ * `most`: the threads the module was compiled for (its kernels' most shares). Until a worker has started (in a
+ * browser, once this thread yields), the calling thread takes its shares. The workers end with dispose(), or when
+ * `owner` (the model's step) is garbage-collected.
  */
-export function thread_pool(module: WebAssembly.Module | undefined, exports: WebAssembly.Exports | undefined, memory: WebAssembly.Memory, asked: number, most: number, control: number, names: readonly string[]): ThreadPool | undefined {
-  if (!Number.isInteger(asked) || asked < 1) throw flatgrad_error(`createModel: threads must be an integer from 1 to ${most}, got ${asked}`);
-  const count = Math.min(asked, most);
+export function thread_pool(module: WebAssembly.Module | undefined, exports: WebAssembly.Exports | undefined, memory: WebAssembly.Memory, asked: number | undefined, most: number, control: number, names: readonly string[], owner: object): ThreadPool | undefined {
+  if (asked !== undefined && (!Number.isInteger(asked) || asked < 1)) throw flatgrad_error(`createModel: threads must be an integer from 1 to ${most}, got ${asked}`);
+  const count = Math.min(asked ?? cores(), most);
   if (count <= 1 || !module || !exports) return undefined;
-  type WorkerThreads = { Worker: new (source: string, options: object) => { unref(): void; on(event: string, f: () => void): void; terminate(): unknown } };
-  const node = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
-  const threads = node?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
-  if (!threads || !(memory.buffer instanceof SharedArrayBuffer)) {
-    console.warn(`flatgrad: ${count} threads asked for, but ${threads ? 'the memory is not shared' : 'this engine has no worker_threads'}: running on one thread`);
+  const spawn = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer ? spawner() : 'no shared memory here (SharedArrayBuffer needs a cross-origin isolated page)';
+  if (typeof spawn === 'string') {
+    // Said when threads were asked for, not when they were only the default.
+    if (asked !== undefined) console.warn(`flatgrad: ${count} threads asked for, but ${spawn}: running on one thread`);
     return undefined;
   }
-  const words = CONTROL_WORDS + WORKER_WORDS * (count - 1);
+  const words = CONTROL_WORDS + SLOT_WORDS * (most - 1);
   const pool: ThreadPool = { ...local_pool(exports, names), workers: count - 1, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words) };
   for (let index = 0; index < count - 1; index++) {
-    const worker = new threads.Worker(THREAD_SOURCE, { eval: true, workerData: { module, memory, control, index, names } });
-    worker.unref();
-    worker.on('error', () => (pool.dead = true));
-    worker.on('exit', () => (pool.dead = true));
-    (pool.threads as { terminate(): unknown }[]).push(worker);
+    const worker = spawn({ module, memory, control, index, slots: most - 1, names }) as Thread & { on?(event: string, f: () => void): void; onerror?: unknown };
+    if (worker.on) {
+      worker.on('error', () => (pool.dead = true));
+      worker.on('exit', () => (pool.dead = true));
+    } else worker.onerror = () => (pool.dead = true);
+    (pool.threads as Thread[]).push(worker);
   }
+  unused_pools?.register(owner, pool);
   return pool;
+}
+
+/** The cores this engine reports (Node's availableParallelism, a browser's hardwareConcurrency), or 1. */
+function cores(): number {
+  const os = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process?.getBuiltinModule?.('node:os') as { availableParallelism?(): number } | undefined;
+  return os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+}
+
+/** Resolves once every worker has started (at once without any): until then the calling thread does their shares. */
+export async function pool_ready(pool: ThreadPool | undefined): Promise<void> {
+  while (pool && !pool.dead && pool.workers > 0 && Atomics.load(pool.control, 2) < pool.workers) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
 /** A pool whose worker failed or ended runs on one thread from then on, and says so once. */
@@ -105,44 +165,56 @@ export function retire(pool: ThreadPool): void {
 }
 
 /**
- * Start a job whose shares the first `workers` workers were given (their words written): each such slot is stamped
- * with the job's generation after its words, then the generation word moves on (within the positive numbers: −1 stops
- * the workers). A worker runs a job only when its slot carries the job's generation, so an idle one (fewer shares
- * than workers) runs nothing, and none reads a slot half-written for the next job.
+ * Start a job of `slots` shares beside the calling thread's own (their words written): each slot is made claimable
+ * with the job's generation, written after its words, then the generation word moves on (within the positive
+ * numbers: −1 stops the workers). A thread runs a share only when it claims it, so none runs a share twice or
+ * reads a slot half-written for the next job.
  */
-export function post(pool: ThreadPool, workers: number): void {
-  if (workers === 0) return;
+export function post(pool: ThreadPool, slots: number): number {
   const { control } = pool;
   const job = (Atomics.load(control, 0) % 0x3fffffff) + 1;
-  for (let w = 0; w < workers; w++) Atomics.store(control, CONTROL_WORDS + WORKER_WORDS * w + 7, job);
+  Atomics.store(control, 1, 0);
+  Atomics.store(control, 3, slots);
+  for (let s = 0; s < slots; s++) Atomics.store(control, CONTROL_WORDS + SLOT_WORDS * s + 7, job);
   Atomics.store(control, 0, job);
   Atomics.notify(control, 0);
+  return job;
 }
 
 /**
- * Wait for the workers' shares: a short spin, then sleep. A worker that does not answer for 5 s (100 waits of 50 ms)
- * is taken for dead: false, and the caller does its share (shares write disjoint ranges, so that is safe); the model
- * runs on one thread from then on. (No clock: a step must not allocate, and a time is a heap number.)
+ * After the calling thread's own share: run here every share no worker has claimed yet (a worker asleep, starting
+ * or gone), then wait for the claimed ones (a short spin, then sleep). A share a worker took and has not finished
+ * within 5 s (a worker killed or stuck in it) stops the workers and throws: its rows or range may be half-written.
+ * (No clock: a step must not allocate, and a time is a heap number.)
  */
-export function await_workers(pool: ThreadPool, workers: number): boolean {
-  const { control } = pool;
-  for (let spin = 0; spin < 2000 && Atomics.load(control, 1) < workers; spin++);
+export function finish(pool: ThreadPool, slots: number, job: number): void {
+  const { control, kernels } = pool;
+  let theirs = slots;
+  for (let s = 0; s < slots; s++) {
+    const at = CONTROL_WORDS + SLOT_WORDS * s;
+    if (Atomics.compareExchange(control, at + 7, job, 0) !== job) continue;
+    const args = control[at + 1] === 0 ? control : pool.floats!;
+    kernels[control[at]!]!(args[at + 2]!, args[at + 3]!, args[at + 4]!, args[at + 5]!, args[at + 6]!);
+    control[at + 7] = -1;
+    theirs--;
+  }
+  for (let spin = 0; spin < 2000 && Atomics.load(control, 1) < theirs; spin++);
   let waits = 0;
-  for (let done = Atomics.load(control, 1); done < workers; done = Atomics.load(control, 1)) {
-    if (Atomics.wait(control, 1, done, 50) === 'timed-out' && (pool.dead || ++waits >= 100)) {
-      // Stopped, so that a worker that is only slow writes nothing after this step.
+  for (let done = Atomics.load(control, 1); done < theirs; done = Atomics.load(control, 1)) {
+    if (Atomics.wait(control, 1, done, 50) === 'timed-out' && ++waits >= PATIENCE) {
+      let s = 0;
+      while (s < slots - 1 && Atomics.load(control, CONTROL_WORDS + SLOT_WORDS * s + 7) !== 0) s++;
+      const name = pool.names[control[CONTROL_WORDS + SLOT_WORDS * s]!]!;
       stop_threads(pool);
       pool.dead = true;
-      console.warn('flatgrad: a worker thread stopped answering: its work was done here, and the model runs on one thread from now on');
-      return false;
+      throw flatgrad_error(`flatgrad: a worker thread took its share of ${name} and did not finish it in 5 s (killed or stuck): the call was abandoned, ${name.startsWith('update_') ? 'the params may be partly updated (load a checkpoint), ' : ''}and the model runs on one thread from now on`);
     }
   }
-  return true;
 }
 
 /** A pool of no workers, for running shares one after another on the calling thread. */
 export function local_pool(exports: WebAssembly.Exports, names: readonly string[]): ThreadPool {
-  return { workers: 0, control: new Int32Array(0), kernels: names.map((n) => exports[n] as Kernel5), threads: [], dead: false };
+  return { workers: 0, control: new Int32Array(0), kernels: names.map((n) => exports[n] as Kernel5), names, threads: [], dead: false };
 }
 
 /** End the workers (model.dispose()). */

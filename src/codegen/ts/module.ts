@@ -153,6 +153,8 @@ export abstract class ModuleEmitter {
       ...(this.threaded() ? [
         '  /** The worker threads beside the calling one (none where threads cannot be had). */',
         '  readonly workers: readonly { terminate(): unknown }[];',
+        '  /** Resolves once the workers have started (in a browser, only after this thread yields); until then this thread does their shares. */',
+        '  ready(): Promise<void>;',
         '  /** Ends the worker threads: the model runs on the calling thread from then on. */',
         '  dispose(): void;',
       ] : []),

@@ -28,7 +28,8 @@ export class TensorEmitter extends ModuleEmitter {
   }
 
   protected runsOn(): string {
-    return this.wasm ? 'one arena, Wasm SIMD kernels' : 'one arena';
+    if (!this.wasm) return 'one arena';
+    return `one arena, Wasm SIMD kernels${this.wasm.threaded ? ` on up to ${this.p.spec.threads} threads` : ''}`;
   }
 
   protected gradValue(_key: string, g: Node): string {
@@ -112,7 +113,7 @@ export class TensorEmitter extends ModuleEmitter {
         ]),
         '}',
         '',
-        `return { params: ${braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateEntries().join(', '))}, shapes: ${this.shapes()}, inputs: FEEDS, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step${this.wasm?.threaded ? ', workers: pool?.threads ?? [], dispose: () => stop_threads(pool)' : ''} };`,
+        `return { params: ${braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateEntries().join(', '))}, shapes: ${this.shapes()}, inputs: FEEDS, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step${this.wasm?.threaded ? ', workers: pool?.threads ?? [], ready: () => pool_ready(pool), dispose: () => stop_threads(pool)' : ''} };`,
       ]),
       '}',
     ];

@@ -69,7 +69,8 @@ export class WasmKernels implements KernelBackend {
     const params = scalarsOf(k).map((n) => this.m.expr({ k: 'var', name: n }).text);
     const typescript = this.ts.map(k);
     const threads = this.p.spec.threads ?? 1;
-    const bodies = threads > 1 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads) : undefined;
+    // (Beyond 4 GiB there are no shares to build: setup() says the model is too big.)
+    const bodies = threads > 1 && this.mem.bytes < 2 ** 32 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads) : undefined;
     const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.ids.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
@@ -132,7 +133,7 @@ export class WasmKernels implements KernelBackend {
     // Each thread its own scratch area; then the threads' control words.
     const scratch = Math.ceil(scratchBytes(specs) / 16) * 16;
     const control = mem.bytes + scratch * threads;
-    const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (2 + 8 * threads) : 0)) / 65536));
+    const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (4 + 8 * threads) : 0)) / 65536));
     if (pages > WASM_MAX_PAGES) {
       const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
       throw new FlatgradError(
@@ -165,7 +166,7 @@ export class WasmKernels implements KernelBackend {
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...(threads > 1 ? [
           `const share_kernels = [${shareNames.map((n) => `'${n}'`).join(', ')}]; // each thread's share of a split matmul or loop`,
-          `const pool = thread_pool(kernels.module, kernels.exports, memory, options.threads ?? ${threads}, ${threads}, ${control}, share_kernels);`,
+          `const pool = thread_pool(kernels.module, kernels.exports, memory, options.threads, ${threads}, ${control}, share_kernels, step);`,
         ] : []),
         ...gemms.map((g) => g.shares
           ? `const ${g.id} = threaded_gemm(pool, kernels.exports, share_kernels, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, c: ${s.c} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
