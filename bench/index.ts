@@ -247,7 +247,7 @@ function speedLine(label: string, f: Row | undefined, p: Row | undefined, id: Wo
   const a = f?.results[id], b = p?.results[id];
   if (!a || !b) return `- ${label}: not measured`;
   const ratio = b.median / a.median;
-  const head = `- ${label} (target ≥ ${target}×): flatgrad ${fmtMs(a.median)}, ${p!.name} ${fmtMs(b.median)}: ${ratio.toFixed(2)}×`;
+  const head = `- ${label} (target ≥ ${Number(target.toFixed(2))}×): flatgrad ${fmtMs(a.median)}, ${p!.name} ${fmtMs(b.median)}: ${ratio.toFixed(2)}×`;
   return ratio >= target
     ? `${head}, **met**${extra}`
     : `${head}, **missed** by ${(target / ratio).toFixed(1)}× (flatgrad needs ≤ ${fmtMs(b.median / target)})${extra}`;

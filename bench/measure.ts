@@ -48,7 +48,8 @@ export async function measure(peers: readonly PeerTasks[], o: MeasureOptions): P
         const result = bench.tasks[0]!.result as { latency?: { samples?: readonly number[] } };
         const samples = result.latency?.samples;
         if (!samples?.length) throw new Error(`bench: no samples for ${peer.name} ${id}`);
-        (pooled.get(peer.name)![id] ??= []).push(...samples);
+        const pool = (pooled.get(peer.name)![id] ??= []);
+        for (const v of samples) pool.push(v); // (a spread of a microsecond task's samples overflows the stack)
       }
       o.log?.(`  round ${r + 1}/${o.rounds}: ${id} done`);
     }
@@ -63,14 +64,15 @@ export async function measure(peers: readonly PeerTasks[], o: MeasureOptions): P
 }
 
 /**
- * bench/RESULTS.md holds four reports: the peers' (`npm run bench`), compile time (`npm run bench -- compile`),
- * a change's before and after (`npm run bench -- versus REV`) and WebGPU (`npm run bench -- webgpu`), the last
- * three between their markers. Each command rewrites its own part and keeps the others.
+ * bench/RESULTS.md holds five reports: the peers' (`npm run bench`), compile time (`npm run bench -- compile`),
+ * a change's before and after (`npm run bench -- versus REV`), WebGPU (`npm run bench -- webgpu`) and threads
+ * (`npm run bench -- threads`), the last four between their markers. Each command rewrites its own part and keeps the others.
  */
 const MARKS = {
   compile: ['<!-- compile time: npm run bench -- compile -->', '<!-- end of compile time -->'],
   versus: ['<!-- before and after: npm run bench -- versus REV -->', '<!-- end of before and after -->'],
   webgpu: ['<!-- WebGPU: npm run bench -- webgpu -->', '<!-- end of WebGPU -->'],
+  threads: ['<!-- threads: npm run bench -- threads -->', '<!-- end of threads -->'],
 } as const;
 
 export function writeResults(path: string | URL, part: 'peers' | keyof typeof MARKS, text: string): void {

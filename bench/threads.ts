@@ -1,23 +1,31 @@
 // `npm run bench -- threads`: flatgrad with 2 threads against itself with 1, in the same run (rows interleaved,
 // medians): the two-layer nets' steps and the 256³/512³ matmuls, each with its speed-up and a check that the two
-// compute the same numbers. BENCH_TIME_MS and BENCH_ROUNDS set the budget.
+// compute the same numbers; the hand-off's cost alone; each kernel of the two steps. Writes its part of
+// bench/RESULTS.md. BENCH_TIME_MS and BENCH_ROUNDS set the budget.
+import { cpus } from 'node:os';
 import { compile, emit, graph, type Model, type Tensor } from '../src/index.ts';
 import { loadModule } from '../src/runtime/load.ts';
-import { measure, stat } from './measure.ts';
+import { measure, stat, writeResults } from './measure.ts';
 import { flatgradTasks, makeData, ONE_THREAD, W1, W2, w1Graph, w2Graph, WORKLOADS } from './workloads.ts';
 
+const out: string[] = [];
+const say = (line: string) => (console.log(line), out.push(line));
 const timeMs = Number(process.env.BENCH_TIME_MS ?? 1500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const data = makeData();
 const one = await flatgradTasks(data, ONE_THREAD);
 const two = await flatgradTasks(makeData(), { threads: 2 });
+say('## Threads (`npm run bench -- threads`)');
+say('');
+say(`${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model} ×${cpus().length}, Node ${process.version}: flatgrad on 2 threads against itself on 1, in the same run (rows interleaved, medians ± MAD).`);
+say('');
 const results = await measure([{ name: '1 thread', tasks: one.tasks }, { name: '2 threads', tasks: two.tasks }], { timeMs, rounds, minIterations: 20 });
-console.log('| workload | 1 thread (ms) | 2 threads (ms) | speed-up | GFLOPS (2 threads) | same numbers |');
-console.log('|---|---|---|---|---|---|');
+say('| workload | 1 thread (ms) | 2 threads (ms) | speed-up | GFLOPS (2 threads) | same numbers |');
+say('|---|---|---|---|---|---|');
 for (const { id, title, flops } of WORKLOADS) {
   const a = results.get('1 thread')![id]!, b = results.get('2 threads')![id]!;
   const same = one.tasks[id].check === two.tasks[id].check;
-  console.log(`| ${title} | ${a.median.toFixed(3)} ± ${a.mad.toFixed(3)} | ${b.median.toFixed(3)} ± ${b.mad.toFixed(3)} | ${(a.median / b.median).toFixed(2)}× | ${flops ? (flops / b.median / 1e6).toFixed(1) : '–'} | ${same ? 'yes' : `no: ${one.tasks[id].check} vs ${two.tasks[id].check}`} |`);
+  say(`| ${title} | ${a.median.toFixed(3)} ± ${a.mad.toFixed(3)} | ${b.median.toFixed(3)} ± ${b.mad.toFixed(3)} | ${(a.median / b.median).toFixed(2)}× | ${flops ? (flops / b.median / 1e6).toFixed(1) : '–'} | ${same ? 'yes' : `no: ${one.tasks[id].check} vs ${two.tasks[id].check}`} |`);
 }
 
 // The hand-off alone: a forward pass of KERNELS tiny matmuls (8×16 by 16×16), each split in two shares with
@@ -35,8 +43,8 @@ const [h1, h2] = [await handoff(1), await handoff(2)];
 if (!h2.model.source.includes('threaded_gemm')) throw new Error('bench: the hand-off chain was not split');
 const hand = await measure([{ name: '1', tasks: { w1: { fn: h1.fn, check: 0 } } }, { name: '2', tasks: { w1: { fn: h2.fn, check: 0 } } }], { timeMs, rounds, minIterations: 100 });
 const [a, b] = [hand.get('1')!.w1!.median, hand.get('2')!.w1!.median];
-console.log('');
-console.log(`Hand-off: a forward pass of ${KERNELS} tiny matmuls, each split in 2 shares: ${(a * 1000).toFixed(1)} µs on 1 thread, ${(b * 1000).toFixed(1)} µs on 2 threads: ${(((b - a) / KERNELS) * 1000).toFixed(2)} µs more per split kernel (medians).`);
+say('');
+say(`Hand-off: a forward pass of ${KERNELS} tiny matmuls, each split in 2 shares: ${(a * 1000).toFixed(1)} µs on 1 thread, ${(b * 1000).toFixed(1)} µs on 2 threads: ${(((b - a) / KERNELS) * 1000).toFixed(2)} µs more per split kernel (medians).`);
 
 // Each kernel of the W1 and W2 steps alone: the generated module with a clock around every kernel call of its
 // forward, backward and update (a few hundred ns each), on 1 thread and on 2, rounds alternating.
@@ -58,15 +66,16 @@ for (const [title, spec, lr] of [['W1', w1Graph(), W1.lr], ['W2', w2Graph(), W2.
     for (let i = 0; i < STEPS; i++) models[t]!.step(feeds, lr);
     for (const [k, v] of Object.entries(times)) ((perCall[k] ??= [[], []])[t]!).push(v / STEPS);
   }
-  console.log('');
-  console.log(`${title}: each kernel's ms per step (median of 3 rounds of ${STEPS} steps), 1 thread → 2 threads`);
-  console.log('');
-  console.log('| kernel | 1 thread | 2 threads | speed-up |');
-  console.log('|---|---|---|---|');
+  say('');
+  say(`${title}: each kernel's ms per step (median of 3 rounds of ${STEPS} steps), 1 thread → 2 threads`);
+  say('');
+  say('| kernel | 1 thread | 2 threads | speed-up |');
+  say('|---|---|---|---|');
   for (const [k, [a, b]] of Object.entries(perCall)) {
     const [x, y] = [stat(a!).median, stat(b!).median];
-    console.log(`| ${k}${source.includes(`const ${k} = threaded_`) ? '' : ' (not split)'} | ${x.toFixed(3)} | ${y.toFixed(3)} | ${(x / y).toFixed(2)}× |`);
+    say(`| ${k}${source.includes(`const ${k} = threaded_`) ? '' : ' (not split)'} | ${x.toFixed(3)} | ${y.toFixed(3)} | ${(x / y).toFixed(2)}× |`);
   }
   for (const m of models) m.dispose?.();
 }
+writeResults(new URL('./RESULTS.md', import.meta.url), 'threads', out.join('\n'));
 process.exit(0); // the 2-thread models' workers are unref'd, but tinybench's timers are not
