@@ -47,9 +47,9 @@ export interface CompileOptions {
   /**
    * The most threads the Wasm kernels run on (default 4): each large matmul (rows of C) and long loop (the optimizer's
    * update) is split into this many shares, and the model runs them on as many threads as the machine has cores, up
-   * to this (createModel's `threads` picks fewer): the module's memory is shared and n − 1 worker threads (Node's
-   * worker_threads; Web Workers inside a Web Worker) take shares while the calling thread takes its own, so step()
-   * stays synchronous. Results are the same for every n, bit for bit. 1: exactly one thread, no workers. Where
+   * to this (a generated module's createModel({ threads }) asks for another number): the module's memory is shared
+   * and n − 1 worker threads (Node's worker_threads; Web Workers inside a Web Worker) take shares while the calling
+   * thread takes its own, so step() stays synchronous. Results are the same for every n, bit for bit. 1: exactly one thread, no workers. Where
    * threads cannot be had it runs on one, and says so. A model with no large matmul or loop has no workers.
    */
   readonly threads?: number;
@@ -203,11 +203,11 @@ export async function compile(g: Graph, options: CompileOptions & { seed?: numbe
   if (options.target === 'webgpu') return compileWebGpu(g, options, time);
   const program = plan(g, options, time);
   const source = time('emit', () => emitTypeScript(program));
-  const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean; threads?: number }): Omit<Model, 'source' | 'inputs'> }>(source, g.name));
+  const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source' | 'inputs'> }>(source, g.name));
   const inputs = inputsOf(program);
   let model: Omit<Model, 'source' | 'inputs'>;
   try {
-    model = time('create', () => mod.createModel({ seed: options.seed, simd: options.simd, threads: options.threads }));
+    model = time('create', () => mod.createModel({ seed: options.seed, simd: options.simd }));
   } catch (e) {
     // The arena is one allocation; a process that cannot have it says so as a RangeError.
     if (!(e instanceof RangeError)) throw e;

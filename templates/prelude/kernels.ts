@@ -11,8 +11,8 @@ export function load_kernels(plain: string, relaxed: string, memory: WebAssembly
   if (!enabled || typeof WebAssembly !== 'object') return { kind: 'typescript' };
   for (const [kind, text] of [['wasm-relaxed-simd', relaxed], ['wasm-simd', plain]] as const) {
     const bytes = decode_base64(text);
-    // (A page that is not cross-origin isolated has no SharedArrayBuffer at all.)
-    if (typeof SharedArrayBuffer !== 'function' || !(memory.buffer instanceof SharedArrayBuffer)) unshare_memory(bytes);
+    // (Not `instanceof`: a page that is not cross-origin isolated has no SharedArrayBuffer global.)
+    if (Object.prototype.toString.call(memory.buffer) !== '[object SharedArrayBuffer]') unshare_memory(bytes);
     if (!WebAssembly.validate(bytes)) continue;
     const module = new WebAssembly.Module(bytes);
     try {
@@ -40,8 +40,10 @@ function unshare_memory(bytes: Uint8Array): void {
     const end = leb() + at;
     if (id === 2) {
       leb(); // one import: env.memory
-      at += leb();
-      at += leb();
+      for (let name = 0; name < 2; name++) {
+        const length = leb();
+        at += length;
+      }
       if (bytes[at++] === 2) bytes[at]! &= ~2;
       return;
     }

@@ -1,12 +1,11 @@
 import { flatgrad_error } from './flatgrad_error.ts';
 
-/**
- * The model's worker threads: each instantiates the same Wasm kernels on the same shared memory and waits (Atomics)
- * for its share of a matmul (rows of C, thread_gemm.ts) or of a loop (a range, thread_loop.ts). The calling thread
- * hands the shares out, computes its own, takes back any a worker has not started yet (a worker asleep, still
- * starting, or gone), and waits for the rest: a hand-off of microseconds, and step() stays synchronous. A share is
- * a whole block computed as one thread computes it, whoever runs it, so results do not depend on the thread count.
- */
+// The model's worker threads: each instantiates the same Wasm kernels on the same shared memory and waits (Atomics)
+// for its share of a matmul (rows of C, thread_gemm.ts) or of a loop (a range, thread_loop.ts). The calling thread
+// hands the shares out, computes its own, takes back any a worker has not started yet (a worker asleep, still
+// starting, or gone), and waits for the rest: a hand-off of microseconds, and step() stays synchronous. A share is
+// a whole block computed as one thread computes it, whoever runs it, so results do not depend on the thread count.
+
 /** A share's kernel: a matmul's five byte offsets, or a loop's scalars (five, the unused ignored). */
 export type Kernel5 = (a: number, b: number, c: number, d: number, e: number) => void;
 
@@ -25,7 +24,8 @@ export interface ThreadPool {
   readonly kernels: readonly Kernel5[];
   readonly names: readonly string[];
   readonly threads: readonly Thread[];
-  dead: boolean;
+  /** Set by a worker's error or exit event (an object of its own, so the workers' listeners do not hold the pool). */
+  readonly health: { dead: boolean };
 }
 
 /**
@@ -39,7 +39,7 @@ export const CONTROL_WORDS = 4;
 export const SLOT_WORDS = 8;
 /** How many times a worker looks for its next share before it sleeps: about 100 µs. */
 const SPIN = 20000;
-/** How many times the calling thread looks for the workers' shares to end before it sleeps: about 300 µs. */
+/** How many times the calling thread looks for the workers' shares to end before it sleeps: a few hundred µs. */
 const WAIT_SPIN = 50000;
 /** How long a share a worker took may run before the step gives up on it: 100 waits of 50 ms. */
 const PATIENCE = 100;
@@ -77,75 +77,52 @@ function run({ module, memory, control, index, slots, names }) {
 const NODE_THREAD = `${THREAD_LOOP}\nrun(require('node:worker_threads').workerData);\n`;
 const WEB_THREAD = `${THREAD_LOOP}\nself.onmessage = (e) => run(e.data);\n`;
 
-/**
- * The model's memory, shared between its threads; where an engine has no shared memory (a page that is not
- * cross-origin isolated), a plain one: the model runs on one thread (load_kernels imports it plain).
- */
-export function shared_memory(pages: number): WebAssembly.Memory {
-  try {
-    return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  } catch {
-    return new WebAssembly.Memory({ initial: pages, maximum: pages });
-  }
+/** Whether a memory is shared (a page that is not cross-origin isolated may have shared memories but no SharedArrayBuffer global). */
+export function is_shared(memory: WebAssembly.Memory): boolean {
+  return Object.prototype.toString.call(memory.buffer) === '[object SharedArrayBuffer]';
 }
 
-type Spawn = (data: object) => Thread;
-
-/** Ends the workers of a model nobody holds any more (no dispose() called). */
-const unused_pools = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<ThreadPool>((pool) => stop_threads(pool)) : undefined;
-
-/** How this engine starts a worker on the kernels, or why it cannot. */
-function spawner(): Spawn | string {
-  type WorkerThreads = { Worker: new (source: string, options: object) => Thread & { unref(): void; on(event: string, f: () => void): void } };
-  const node = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
-  if (node) {
-    return (workerData) => {
-      const worker = new node.Worker(NODE_THREAD, { eval: true, workerData });
-      worker.unref();
-      return worker;
-    };
+/** The model's memory: shared between its threads when it has more than one (else, or where it cannot be had, plain). */
+export function model_memory(pages: number, threads: number): WebAssembly.Memory {
+  if (threads > 1) {
+    try {
+      return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    } catch {
+      console.warn(`flatgrad: ${threads} threads, but this engine has no shared WebAssembly memory: running on one thread`);
+    }
   }
-  const web = globalThis as { Worker?: new (url: string) => Thread & { postMessage(data: object): void; onerror: unknown }; Blob?: typeof Blob; URL?: typeof URL; document?: unknown };
+  return new WebAssembly.Memory({ initial: pages, maximum: pages });
+}
+
+type WorkerThreads = { Worker: new (source: string, options: object) => Thread & { unref(): void; on(event: string, f: () => void): void } };
+type WebWorkers = { Worker?: new (url: string) => Thread & { postMessage(data: object): void; onerror: unknown }; Blob?: typeof Blob; URL?: typeof URL; document?: unknown; crossOriginIsolated?: boolean };
+
+const node_threads = (): WorkerThreads | undefined =>
+  (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
+
+/** Why this engine cannot run workers on a shared memory, or undefined when it can. */
+function no_threads(): string | undefined {
+  const web = globalThis as WebWorkers;
+  if (typeof SharedArrayBuffer !== 'function' || web.crossOriginIsolated === false) return 'no shared memory here (SharedArrayBuffer needs a cross-origin isolated page)';
+  if (node_threads()) return undefined;
   if (!web.Worker || !web.Blob || !web.URL) return 'this engine has no workers';
   // A page's main thread may not block in Atomics.wait: a threaded model runs inside a Web Worker.
   if (web.document !== undefined) return "a page's main thread may not wait for workers (run the model inside a Web Worker)";
-  const url = web.URL.createObjectURL(new web.Blob([WEB_THREAD], { type: 'text/javascript' }));
-  return (data) => {
-    const worker = new web.Worker!(url);
-    worker.postMessage(data);
-    return worker;
-  };
+  return undefined;
 }
 
 /**
- * Start `count − 1` workers on the module's memory (Node's worker_threads, unref'd so a finished script exits; Web
- * Workers inside a Web Worker), or none where threads cannot be had: the model then runs on one thread, and says so.
- * `most`: the threads the module was compiled for (its kernels' most shares). Until a worker has started (in a
- * browser, once this thread yields), the calling thread takes its shares. The workers end with dispose(), or when
- * `owner` (the model's step) is garbage-collected.
+ * How many threads the model runs on: `asked` (createModel's `threads`), else the cores this engine reports, at most
+ * `most` (what the module was compiled for); 1 where threads cannot be had — said when they were asked for.
  */
-export function thread_pool(module: WebAssembly.Module | undefined, exports: WebAssembly.Exports | undefined, memory: WebAssembly.Memory, asked: number | undefined, most: number, control: number, names: readonly string[], owner: object): ThreadPool | undefined {
-  if (asked !== undefined && (!Number.isInteger(asked) || asked < 1)) throw flatgrad_error(`createModel: threads must be an integer from 1 to ${most}, got ${asked}`);
+export function thread_count(asked: number | undefined, most: number): number {
+  if (asked !== undefined && (!Number.isInteger(asked) || asked < 1)) throw flatgrad_error(`createModel: threads must be a positive integer (this module runs at most ${most}), got ${asked}`);
   const count = Math.min(asked ?? cores(), most);
-  if (count <= 1 || !module || !exports) return undefined;
-  const spawn = typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer ? spawner() : 'no shared memory here (SharedArrayBuffer needs a cross-origin isolated page)';
-  if (typeof spawn === 'string') {
-    // Said when threads were asked for, not when they were only the default.
-    if (asked !== undefined) console.warn(`flatgrad: ${count} threads asked for, but ${spawn}: running on one thread`);
-    return undefined;
-  }
-  const words = CONTROL_WORDS + SLOT_WORDS * (most - 1);
-  const pool: ThreadPool = { ...local_pool(exports, names), workers: count - 1, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words) };
-  for (let index = 0; index < count - 1; index++) {
-    const worker = spawn({ module, memory, control, index, slots: most - 1, names }) as Thread & { on?(event: string, f: () => void): void; onerror?: unknown };
-    if (worker.on) {
-      worker.on('error', () => (pool.dead = true));
-      worker.on('exit', () => (pool.dead = true));
-    } else worker.onerror = () => (pool.dead = true);
-    (pool.threads as Thread[]).push(worker);
-  }
-  unused_pools?.register(owner, pool);
-  return pool;
+  if (count <= 1) return 1;
+  const why = no_threads();
+  if (why === undefined) return count;
+  if (asked !== undefined) console.warn(`flatgrad: ${count} threads asked for, but ${why}: running on one thread`);
+  return 1;
 }
 
 /** The cores this engine reports (Node's availableParallelism, a browser's hardwareConcurrency), or 1. */
@@ -154,15 +131,52 @@ function cores(): number {
   return os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 }
 
-/** Resolves once every worker has started (at once without any): until then the calling thread does their shares. */
-export async function pool_ready(pool: ThreadPool | undefined): Promise<void> {
-  while (pool && !pool.dead && pool.workers > 0 && Atomics.load(pool.control, 2) < pool.workers) await new Promise((resolve) => setTimeout(resolve, 1));
+/** Start a worker on the kernels: Node's worker_threads (unref'd, so a finished script exits), or a Web Worker. */
+function spawn(data: object, health: { dead: boolean }): Thread {
+  const node = node_threads();
+  if (node) {
+    const worker = new node.Worker(NODE_THREAD, { eval: true, workerData: data });
+    worker.unref();
+    worker.on('error', () => (health.dead = true));
+    worker.on('exit', () => (health.dead = true));
+    return worker;
+  }
+  const web = globalThis as WebWorkers;
+  web_thread_url ??= web.URL!.createObjectURL(new web.Blob!([WEB_THREAD], { type: 'text/javascript' }));
+  const worker = new web.Worker!(web_thread_url);
+  worker.onerror = () => (health.dead = true);
+  worker.postMessage(data);
+  return worker;
+}
+let web_thread_url: string | undefined;
+
+/** Ends the workers of a model nobody holds any more (no dispose() called): its pool was collected. */
+const unused_pools = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ control: Int32Array; threads: readonly Thread[] }>((held) => stop_workers(held.control, held.threads)) : undefined;
+
+/**
+ * Start `count − 1` workers on the module's memory (from thread_count), or none with one thread: the caller then
+ * runs the shares one after another. `most`: the threads the module was compiled for (its kernels' most shares).
+ * Until a worker has started (in a browser, once this thread yields), the calling thread takes its shares. The
+ * workers end with dispose(), or when the model is garbage-collected.
+ */
+export function thread_pool(module: WebAssembly.Module | undefined, exports: WebAssembly.Exports | undefined, memory: WebAssembly.Memory, count: number, most: number, control: number, names: readonly string[]): ThreadPool | undefined {
+  if (count <= 1 || !module || !exports || !is_shared(memory)) return undefined;
+  const words = CONTROL_WORDS + SLOT_WORDS * (most - 1);
+  const pool: ThreadPool = { ...local_pool(exports, names), workers: count - 1, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words) };
+  for (let index = 0; index < count - 1; index++) (pool.threads as Thread[]).push(spawn({ module, memory, control, index, slots: most - 1, names }, pool.health));
+  unused_pools?.register(pool, { control: pool.control, threads: pool.threads });
+  return pool;
 }
 
-/** A pool whose worker failed or ended runs on one thread from then on, and says so once. */
+/** Resolves once every worker has started (at once without any): until then the calling thread does their shares. */
+export async function pool_ready(pool: ThreadPool | undefined): Promise<void> {
+  while (pool && !pool.health.dead && pool.workers > 0 && Atomics.load(pool.control, 2) < pool.workers) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/** A pool whose worker failed or ended runs on one thread from then on (the others stopped), and says so once. */
 export function retire(pool: ThreadPool): void {
-  if (!pool.dead || pool.workers === 0) return;
-  pool.workers = 0;
+  if (!pool.health.dead || pool.workers === 0) return;
+  stop_threads(pool);
   console.warn('flatgrad: a worker thread failed or ended: running on one thread from now on');
 }
 
@@ -199,18 +213,19 @@ export function finish(pool: ThreadPool, slots: number, job: number): void {
     if (Atomics.compareExchange(control, at + 7, job, 0) !== job) continue;
     const args = control[at + 1] === 0 ? control : pool.floats!;
     kernels[control[at]!]!(args[at + 2]!, args[at + 3]!, args[at + 4]!, args[at + 5]!, args[at + 6]!);
-    control[at + 7] = -1;
+    Atomics.store(control, at + 7, -1);
     theirs--;
   }
   for (let spin = 0; spin < WAIT_SPIN && Atomics.load(control, 1) < theirs; spin++);
   let waits = 0;
-  for (let done = Atomics.load(control, 1); done < theirs; done = Atomics.load(control, 1)) {
+  for (let done = Atomics.load(control, 1), seen = done; done < theirs; done = Atomics.load(control, 1)) {
+    if (done !== seen) [seen, waits] = [done, 0]; // 5 s for each share, not for the job
     if (Atomics.wait(control, 1, done, 50) === 'timed-out' && ++waits >= PATIENCE) {
       let s = 0;
       while (s < slots - 1 && Atomics.load(control, CONTROL_WORDS + SLOT_WORDS * s + 7) !== 0) s++;
       const name = pool.names[control[CONTROL_WORDS + SLOT_WORDS * s]!]!;
       stop_threads(pool);
-      pool.dead = true;
+      pool.health.dead = true;
       throw flatgrad_error(`flatgrad: a worker thread took its share of ${name} and did not finish it in 5 s (killed or stuck): the call was abandoned, ${name.startsWith('update_') ? 'the params may be partly updated (load a checkpoint), ' : ''}and the model runs on one thread from now on`);
     }
   }
@@ -218,14 +233,18 @@ export function finish(pool: ThreadPool, slots: number, job: number): void {
 
 /** A pool of no workers, for running shares one after another on the calling thread. */
 export function local_pool(exports: WebAssembly.Exports, names: readonly string[]): ThreadPool {
-  return { workers: 0, control: new Int32Array(0), kernels: names.map((n) => exports[n] as Kernel5), names, threads: [], dead: false };
+  return { workers: 0, control: new Int32Array(0), kernels: names.map((n) => exports[n] as Kernel5), names, threads: [], health: { dead: false } };
 }
 
-/** End the workers (model.dispose()). */
+/** End the workers (model.dispose()): the model runs on the calling thread from then on. */
 export function stop_threads(pool: ThreadPool | undefined): void {
-  if (!pool) return;
-  Atomics.store(pool.control, 0, -1);
-  Atomics.notify(pool.control, 0);
-  for (const t of pool.threads) t.terminate();
+  if (!pool || pool.workers === 0) return;
   pool.workers = 0;
+  stop_workers(pool.control, pool.threads);
+}
+
+function stop_workers(control: Int32Array, threads: readonly Thread[]): void {
+  Atomics.store(control, 0, -1);
+  Atomics.notify(control, 0);
+  for (const t of threads) t.terminate();
 }

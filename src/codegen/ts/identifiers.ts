@@ -33,7 +33,7 @@ const emitted = [
   'createModel', 'options', '_options', 'Feeds', 'Model', 'params', 'grads', 'outputs', 'state', 'shapes', 'memory', 'arena', 'kernels',
   'rng', 'FEEDS', 'feeds', 'forward', 'forward_pass', 'forward_done', 'backward', 'backward_pass', 'step', 'update_params',
   'step_finite', 'check_step', 'lr', 'loss_value', 'acc', 'gi', 'vprev', 'bc1', 'bc2', 'step_count',
-  'GEMM_WASM_SIMD', 'GEMM_WASM_RELAXED_SIMD', 'pool', 'share_kernels',
+  'GEMM_WASM_SIMD', 'GEMM_WASM_RELAXED_SIMD', 'pool', 'share_kernels', 'threads',
 ];
 
 /** What the WebGPU host writes besides (src/codegen/webgpu/host.ts); reserved in WebGPU modules only, so CPU code keeps its names. */

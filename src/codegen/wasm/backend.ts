@@ -159,14 +159,15 @@ export class WasmKernels implements KernelBackend {
     };
     return {
       head: [
-        threads > 1
-          ? `const memory = shared_memory(${pages}); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch for each of ${threads} threads, then their control words`
-          : `const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`,
+        ...(threads > 1 ? [
+          `const threads = thread_count(options.threads, ${threads}); // the machine's cores, at most ${threads}, unless asked`,
+          `const memory = model_memory(${pages}, threads); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch for each of ${threads} shares, then the threads' control words`,
+        ] : [`const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`]),
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...(threads > 1 ? [
           `const share_kernels = [${shareNames.map((n) => `'${n}'`).join(', ')}]; // each thread's share of a split matmul or loop`,
-          `const pool = thread_pool(kernels.module, kernels.exports, memory, options.threads, ${threads}, ${control}, share_kernels, step);`,
+          `const pool = thread_pool(kernels.module, kernels.exports, memory, threads, ${threads}, ${control}, share_kernels);`,
         ] : []),
         ...gemms.map((g) => g.shares
           ? `const ${g.id} = threaded_gemm(pool, kernels.exports, share_kernels, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, c: ${s.c} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
