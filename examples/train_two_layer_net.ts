@@ -13,7 +13,8 @@ const [N, D_in, D_out] = [64, 1000, 10];
 const rng = mulberry32(1);
 const x = Float32Array.from({ length: N * D_in }, () => randn(rng));
 const y = Float32Array.from({ length: N * D_out }, () => randn(rng));
-const model = createModel({ seed: 0 });
+const model = createModel({ seed: 0 }); // on the machine's cores, up to the 4 it was compiled for
+await model.ready(); // the workers have started
 
 const times: number[] = [];
 for (let t = 0; t < 2000; t++) {
@@ -23,4 +24,5 @@ for (let t = 0; t < 2000; t++) {
   if (t % 200 === 0 || t === 1999) console.log(`step ${String(t).padStart(4)}  loss ${loss.toFixed(4)}`);
 }
 times.sort((a, b) => a - b);
-console.log(`median time per step: ${times[times.length >> 1]!.toFixed(3)} ms (forward, backward and SGD update)`);
+const threads = model.workers.length + 1;
+console.log(`median time per step: ${times[times.length >> 1]!.toFixed(3)} ms (forward, backward and SGD update; ${model.kernels} kernels on ${threads} thread${threads > 1 ? 's' : ''})`);
