@@ -200,7 +200,7 @@ export async function checkF32(c: Case): Promise<void> {
   if (d) throw new Mismatch(`f32 with Wasm kernels differs from f32 TypeScript loops: ${d}`);
   // Two threads compute what one does, bit for bit (NaN alike): with wasm: 'all', every matmul and one-axis loop that
   // makes two shares is split, however small.
-  const [one, threaded] = [await forwardBackward(c, { dtype: 'f32', wasm: 'all' }), await forwardBackward(c, { dtype: 'f32', wasm: 'all', threads: 2 })];
+  const [one, threaded] = [await forwardBackward(c, { dtype: 'f32', wasm: 'all', threads: 1 }), await forwardBackward(c, { dtype: 'f32', wasm: 'all', threads: 2 })];
   if ((one === undefined) !== (threaded === undefined)) throw new Mismatch(`f32 on 2 threads ${threaded ? 'runs' : 'throws'} where on 1 it ${one ? 'runs' : 'throws'}`);
   for (const [key, values] of one ?? []) {
     const other = threaded!.get(key)!;
