@@ -557,7 +557,7 @@ function post(pool: ThreadPool, slots: number): number {
 
 /**
  * After the calling thread's own share: run here every share no worker has claimed yet (a worker asleep, starting
- * or gone), then wait for the claimed ones: a spin of about 300 µs (a worker's share usually ends within it, and
+ * or gone), then wait for the claimed ones: a spin of a few hundred µs (a worker's share usually ends within it, and
  * waking from Atomics.wait costs tens of µs on every kernel: W1's first matmul ran 1.09× faster on 2 threads
  * with a 10 µs spin, 1.50× with this), then sleep. A share a worker took and has not finished
  * within 5 s (a worker killed or stuck in it) stops the workers and throws: its rows or range may be half-written.
@@ -577,7 +577,10 @@ function finish(pool: ThreadPool, slots: number, job: number): void {
   for (let spin = 0; spin < WAIT_SPIN && Atomics.load(control, 1) < theirs; spin++);
   let waits = 0;
   for (let done = Atomics.load(control, 1), seen = done; done < theirs; done = Atomics.load(control, 1)) {
-    if (done !== seen) [seen, waits] = [done, 0]; // 5 s for each share, not for the job
+    if (done !== seen) {
+      seen = done; // 5 s for each share, not for the job
+      waits = 0;
+    }
     if (Atomics.wait(control, 1, done, 50) === 'timed-out' && ++waits >= PATIENCE) {
       let s = 0;
       while (s < slots - 1 && Atomics.load(control, CONTROL_WORDS + SLOT_WORDS * s + 7) !== 0) s++;
