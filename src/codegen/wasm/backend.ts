@@ -130,7 +130,7 @@ export class WasmKernels implements KernelBackend {
     const specs = [...gemms.filter((g) => !g.shares).map((g) => g.spec), ...this.shareSpecs.values()];
     const threads = shareNames.length ? p.spec.threads! : 1;
     this.threaded = threads > 1;
-    // Each thread its own scratch area; then the threads' control words.
+    // Each share its own scratch area (they may run at once); then the threads' control words.
     const scratch = Math.ceil(scratchBytes(specs) / 16) * 16;
     const control = mem.bytes + scratch * threads;
     const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (4 + 8 * threads) : 0)) / 65536));
