@@ -284,78 +284,53 @@ function refuse_step(values: readonly ArrayLike<number>[], names: readonly strin
 }
 
 // A matmul split across the pool's threads (templates/prelude/threads.ts): shares of C's rows.
-/** What a share of a split matmul is: its kernel's index in names, and A's and C's offsets from the whole's. */
+/** What a share of a split matmul is: its kernel's index in the pool's names, and A's and C's offsets from the whole's. */
 interface Share {
   readonly fn: number;
   readonly a: number;
   readonly c: number;
 }
 
-/** Run the shares of one matmul: share 0 here, the others on whichever thread claims them first; back when all are done. */
-function run_shares(pool: ThreadPool, shares: readonly Share[], a: number, b: number, c: number, bias: number, scratch: number, scratchBytes: number): void {
-  const { control, kernels } = pool;
-  retire(pool);
-  if (pool.workers === 0) {
-    for (let i = 0; i < shares.length; i++) kernels[shares[i]!.fn]!(a + shares[i]!.a, b, c + shares[i]!.c, bias, scratch);
-    return;
-  }
-  // Each share its own scratch: they may run at once.
-  for (let i = 1; i < shares.length; i++) {
-    const s = shares[i]!;
-    const at = CONTROL_WORDS + SLOT_WORDS * (i - 1);
-    control[at] = s.fn;
-    control[at + 1] = 0;
-    control[at + 2] = a + s.a;
-    control[at + 3] = b;
-    control[at + 4] = c + s.c;
-    control[at + 5] = bias;
-    control[at + 6] = scratch + i * scratchBytes;
-  }
-  const job = post(pool, shares.length - 1);
-  kernels[shares[0]!.fn]!(a + shares[0]!.a, b, c + shares[0]!.c, bias, scratch);
-  finish(pool, shares.length - 1, job);
-}
-
 /**
- * A matmul as shares of C's rows (`names[fn]` kernels, at A's and C's offsets): on the pool's threads, or one after
- * another on this thread without one — the same numbers either way. The TypeScript loops where Wasm is missing.
+ * A matmul as shares of C's rows, on the pool's threads or one after another on this one — the same numbers either
+ * way; each share its own scratch, since they may run at once. The TypeScript loops where Wasm is missing.
  */
-function threaded_gemm(pool: ThreadPool | undefined, exports: WebAssembly.Exports | undefined, names: readonly string[], shares: readonly Share[], scratch: number, scratchBytes: number, fallback: Gemm): Gemm {
-  if (!exports) return fallback;
-  const here = pool ?? local_pool(exports, names);
-  return (a, b, c, bias) => run_shares(here, shares, a.byteOffset, b.byteOffset, c.byteOffset, bias ? bias.byteOffset : 0, scratch, scratchBytes);
+function threaded_gemm(pool: ThreadPool | undefined, shares: readonly Share[], scratch: number, scratchBytes: number, fallback: Gemm): Gemm {
+  if (!pool) return fallback;
+  const { control } = pool;
+  return (a, b, c, bias) => {
+    for (let i = 0; i < shares.length; i++) {
+      const s = shares[i]!;
+      const at = slot(pool, i, s.fn, 0);
+      control[at] = a.byteOffset + s.a;
+      control[at + 1] = b.byteOffset;
+      control[at + 2] = c.byteOffset + s.c;
+      control[at + 3] = bias ? bias.byteOffset : 0;
+      control[at + 4] = scratch + i * scratchBytes;
+    }
+    run_job(pool, shares.length);
+  };
 }
 
 // A loop split across the pool's threads (templates/prelude/threads.ts): shares of its range.
-/** A loop (an update, a large fused map) as shares of its range: share 0 here, the others on whichever thread claims them first. */
-function run_loop_shares(pool: ThreadPool, fns: readonly number[], x0: number, x1: number, x2: number, x3: number, x4: number): void {
-  const { control, kernels } = pool;
-  retire(pool);
-  if (pool.workers === 0) {
-    for (let i = 0; i < fns.length; i++) kernels[fns[i]!]!(x0, x1, x2, x3, x4);
-    return;
-  }
-  const floats = pool.floats!;
-  for (let i = 1; i < fns.length; i++) {
-    const at = CONTROL_WORDS + SLOT_WORDS * (i - 1);
-    control[at] = fns[i]!;
-    control[at + 1] = 1;
-    floats[at + 2] = x0;
-    floats[at + 3] = x1;
-    floats[at + 4] = x2;
-    floats[at + 5] = x3;
-    floats[at + 6] = x4;
-  }
-  const job = post(pool, fns.length - 1);
-  kernels[fns[0]!]!(x0, x1, x2, x3, x4);
-  finish(pool, fns.length - 1, job);
-}
-
-/** A loop as shares of its range (`names[fn]` kernels), on the pool's threads or one after another here; the TypeScript loop where Wasm is missing. */
-function threaded_loop(pool: ThreadPool | undefined, exports: WebAssembly.Exports | undefined, names: readonly string[], fns: readonly number[], fallback: Kernel5): (x0?: number, x1?: number, x2?: number, x3?: number, x4?: number) => void {
-  if (!exports) return (x0 = 0, x1 = 0, x2 = 0, x3 = 0, x4 = 0) => fallback(x0, x1, x2, x3, x4);
-  const here = pool ?? local_pool(exports, names);
-  return (x0 = 0, x1 = 0, x2 = 0, x3 = 0, x4 = 0) => run_loop_shares(here, fns, x0, x1, x2, x3, x4);
+/**
+ * A loop (an update, a large fused map) as shares of its range (`fns`: their kernels' indices in the pool's names),
+ * on the pool's threads or one after another on this one; the TypeScript loop where Wasm is missing.
+ */
+function threaded_loop(pool: ThreadPool | undefined, fns: readonly number[], fallback: Kernel5): (x0?: number, x1?: number, x2?: number, x3?: number, x4?: number) => void {
+  if (!pool) return (x0 = 0, x1 = 0, x2 = 0, x3 = 0, x4 = 0) => fallback(x0, x1, x2, x3, x4);
+  const { floats } = pool;
+  return (x0 = 0, x1 = 0, x2 = 0, x3 = 0, x4 = 0) => {
+    for (let i = 0; i < fns.length; i++) {
+      const at = slot(pool, i, fns[i]!, 1);
+      floats[at] = x0;
+      floats[at + 1] = x1;
+      floats[at + 2] = x2;
+      floats[at + 3] = x3;
+      floats[at + 4] = x4;
+    }
+    run_job(pool, fns.length);
+  };
 }
 
 // The model's worker threads: each instantiates the same Wasm kernels on the same shared memory and waits (Atomics)
@@ -373,11 +348,11 @@ interface Thread {
 }
 
 interface ThreadPool {
-  /** Workers beside the calling thread; 0 once one has failed (everything then runs on the calling thread). */
+  /** Workers beside the calling thread; 0 with one thread, or once one has failed (everything then runs here). */
   workers: number;
   readonly control: Int32Array;
   /** The same words as f32, for a loop's scalars. */
-  readonly floats?: Float32Array;
+  readonly floats: Float32Array;
   /** Each share's kernel, by its index in the names the workers were given: looked up once, not per call. */
   readonly kernels: readonly Kernel5[];
   readonly names: readonly string[];
@@ -388,7 +363,7 @@ interface ThreadPool {
 
 /**
  * Control words: [0] the job's generation (−1: stop), [1] shares the workers finished, [2] workers started, [3] the
- * job's slots; then 8 words per slot, one slot for each share after the calling thread's first: the kernel's index,
+ * job's slots; then 8 words per slot, one for each share of the job: the kernel's index,
  * its kind (0: a matmul's five byte offsets; 1: a loop's scalars, as f32 bits), its five arguments, and its claim:
  * the job's generation while the share waits, 0 once a thread took it, −1 once done. Any thread may take any share,
  * so a model compiled for more threads than it runs on spreads its shares over the threads it has.
@@ -418,10 +393,10 @@ function run({ module, memory, control, index, slots, names }) {
     if (now < 0) break;
     if (now === seen) continue;
     seen = now;
-    // Take every share no other thread has taken, from this worker's own slot on.
+    // Take every share no other thread has taken, from the slot after this worker's on (the calling thread starts at 0).
     const count = Atomics.load(words, 3);
     for (let k = 0; k < count; k++) {
-      const at = ${CONTROL_WORDS} + ${SLOT_WORDS} * ((index + k) % count);
+      const at = ${CONTROL_WORDS} + ${SLOT_WORDS} * ((index + 1 + k) % count);
       if (Atomics.compareExchange(words, at + 7, now, 0) !== now) continue;
       const args = words[at + 1] === 0 ? words : floats;
       kernels[words[at]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
@@ -512,18 +487,44 @@ let web_thread_url: string | undefined;
 const unused_pools = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ control: Int32Array; threads: readonly Thread[] }>((held) => stop_workers(held.control, held.threads)) : undefined;
 
 /**
- * Start `count − 1` workers on the module's memory (from thread_count), or none with one thread: the caller then
- * runs the shares one after another. `most`: the threads the module was compiled for (its kernels' most shares).
- * Until a worker has started (in a browser, once this thread yields), the calling thread takes its shares. The
- * workers end with dispose(), or when the model is garbage-collected.
+ * The shares' kernels and control words (at byte `control` of the module's memory, room for `most` slots: the
+ * module's most shares), and `count − 1` workers on them (from thread_count; none with one thread: the calling
+ * thread then runs the shares one after another). Undefined without the Wasm kernels. Until a worker has started
+ * (in a browser, once this thread yields), the calling thread takes its shares. The workers end with dispose(), or
+ * when the model is garbage-collected.
  */
 function thread_pool(module: WebAssembly.Module | undefined, exports: WebAssembly.Exports | undefined, memory: WebAssembly.Memory, count: number, most: number, control: number, names: readonly string[]): ThreadPool | undefined {
-  if (count <= 1 || !module || !exports || !is_shared(memory)) return undefined;
-  const words = CONTROL_WORDS + SLOT_WORDS * (most - 1);
-  const pool: ThreadPool = { ...local_pool(exports, names), workers: count - 1, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words) };
-  for (let index = 0; index < count - 1; index++) (pool.threads as Thread[]).push(spawn({ module, memory, control, index, slots: most - 1, names }, pool.health));
+  if (!module || !exports) return undefined;
+  const words = CONTROL_WORDS + SLOT_WORDS * most;
+  const workers = count > 1 && is_shared(memory) ? count - 1 : 0;
+  const pool: ThreadPool = { workers, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words), kernels: names.map((n) => exports[n] as Kernel5), names, threads: [], health: { dead: false } };
+  if (workers === 0) return pool;
+  for (let index = 0; index < workers; index++) (pool.threads as Thread[]).push(spawn({ module, memory, control, index, slots: most, names }, pool.health));
   unused_pools?.register(pool, { control: pool.control, threads: pool.threads });
   return pool;
+}
+
+/** Set slot `s` to run kernel `fn` of this kind (0: byte offsets; 1: a loop's scalars): its five arguments follow at the word returned. */
+function slot(pool: ThreadPool, s: number, fn: number, kind: number): number {
+  const at = CONTROL_WORDS + SLOT_WORDS * s;
+  pool.control[at] = fn;
+  pool.control[at + 1] = kind;
+  return at + 2;
+}
+
+/** Run the job of `count` slots (written by slot()): on the pool's threads, or one after another here; back when all are done. */
+function run_job(pool: ThreadPool, count: number): void {
+  retire(pool);
+  if (pool.workers === 0) {
+    for (let s = 0; s < count; s++) run_slot(pool, CONTROL_WORDS + SLOT_WORDS * s);
+    return;
+  }
+  finish(pool, count, post(pool, count));
+}
+
+function run_slot(pool: ThreadPool, at: number): void {
+  const args = pool.control[at + 1] === 0 ? pool.control : pool.floats;
+  pool.kernels[pool.control[at]!]!(args[at + 2]!, args[at + 3]!, args[at + 4]!, args[at + 5]!, args[at + 6]!);
 }
 
 /** Resolves once every worker has started (at once without any): until then the calling thread does their shares. */
@@ -539,7 +540,7 @@ function retire(pool: ThreadPool): void {
 }
 
 /**
- * Start a job of `slots` shares beside the calling thread's own (their words written): each slot is made claimable
+ * Start a job of `slots` shares (their words written): each slot is made claimable
  * with the job's generation, written after its words, then the generation word moves on (within the positive
  * numbers: −1 stops the workers). A thread runs a share only when it claims it, so none runs a share twice or
  * reads a slot half-written for the next job.
@@ -556,21 +557,20 @@ function post(pool: ThreadPool, slots: number): number {
 }
 
 /**
- * After the calling thread's own share: run here every share no worker has claimed yet (a worker asleep, starting
- * or gone), then wait for the claimed ones: a spin of a few hundred µs (a worker's share usually ends within it, and
+ * Run here every share no worker has claimed yet (the first, and any of a worker asleep, starting or gone), then
+ * wait for the claimed ones: a spin of a few hundred µs (a worker's share usually ends within it, and
  * waking from Atomics.wait costs tens of µs on every kernel: W1's first matmul ran 1.09× faster on 2 threads
  * with a 10 µs spin, 1.50× with this), then sleep. A share a worker took and has not finished
  * within 5 s (a worker killed or stuck in it) stops the workers and throws: its rows or range may be half-written.
  * (No clock: a step must not allocate, and a time is a heap number.)
  */
 function finish(pool: ThreadPool, slots: number, job: number): void {
-  const { control, kernels } = pool;
+  const { control } = pool;
   let theirs = slots;
   for (let s = 0; s < slots; s++) {
     const at = CONTROL_WORDS + SLOT_WORDS * s;
     if (Atomics.compareExchange(control, at + 7, job, 0) !== job) continue;
-    const args = control[at + 1] === 0 ? control : pool.floats!;
-    kernels[control[at]!]!(args[at + 2]!, args[at + 3]!, args[at + 4]!, args[at + 5]!, args[at + 6]!);
+    run_slot(pool, at);
     Atomics.store(control, at + 7, -1);
     theirs--;
   }
@@ -590,11 +590,6 @@ function finish(pool: ThreadPool, slots: number, job: number): void {
       throw flatgrad_error(`flatgrad: a worker thread took its share of ${name} and did not finish it in 5 s (killed or stuck): the call was abandoned, ${name.startsWith('update_') ? 'the params may be partly updated (load a checkpoint), ' : ''}and the model runs on one thread from now on`);
     }
   }
-}
-
-/** A pool of no workers, for running shares one after another on the calling thread. */
-function local_pool(exports: WebAssembly.Exports, names: readonly string[]): ThreadPool {
-  return { workers: 0, control: new Int32Array(0), kernels: names.map((n) => exports[n] as Kernel5), names, threads: [], health: { dead: false } };
 }
 
 /** End the workers (model.dispose()): the model runs on the calling thread from then on. */
@@ -655,11 +650,11 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
   const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);
   const share_kernels = ['gemm_16x1000x100', 'gemm_252x64x100_tA_lda1000', 'gemm_244x64x100_tA_lda1000', 'update_w1_0', 'update_w1_1', 'update_w1_2', 'update_w1_3']; // each thread's share of a split matmul or loop
   const pool = thread_pool(kernels.module, kernels.exports, memory, threads, 4, 1128016, share_kernels);
-  const gemm_64x1000x100 = threaded_gemm(pool, kernels.exports, share_kernels, [{ fn: 0, a: 0, c: 0 }, { fn: 0, a: 64000, c: 6400 }, { fn: 0, a: 128000, c: 12800 }, { fn: 0, a: 192000, c: 19200 }], 1122896, 1280, (a, b, c) => matmul(a, b, c, 64, 1000, 100));
+  const gemm_64x1000x100 = threaded_gemm(pool, [{ fn: 0, a: 0, c: 0 }, { fn: 0, a: 64000, c: 6400 }, { fn: 0, a: 128000, c: 12800 }, { fn: 0, a: 192000, c: 19200 }], 1122896, 1280, (a, b, c) => matmul(a, b, c, 64, 1000, 100));
   const gemm_64x100x10 = gemm(kernels.exports, 'gemm_64x100x10', 1122896, (a, b, c) => matmul(a, b, c, 64, 100, 10));
   const gemm_64x10x100_tB = gemm(kernels.exports, 'gemm_64x10x100_tB', 1122896, (a, b, c) => matmul_tB(a, b, c, 64, 10, 100));
   const gemm_100x64x10_tA = gemm(kernels.exports, 'gemm_100x64x10_tA', 1122896, (a, b, c) => matmul_tA(a, b, c, 100, 64, 10));
-  const gemm_1000x64x100_tA = threaded_gemm(pool, kernels.exports, share_kernels, [{ fn: 1, a: 0, c: 0 }, { fn: 1, a: 1008, c: 100800 }, { fn: 1, a: 2016, c: 201600 }, { fn: 2, a: 3024, c: 302400 }], 1122896, 1280, (a, b, c) => matmul_tA(a, b, c, 1000, 64, 100));
+  const gemm_1000x64x100_tA = threaded_gemm(pool, [{ fn: 1, a: 0, c: 0 }, { fn: 1, a: 1008, c: 100800 }, { fn: 1, a: 2016, c: 201600 }, { fn: 2, a: 3024, c: 302400 }], 1122896, 1280, (a, b, c) => matmul_tA(a, b, c, 1000, 64, 100));
   const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {
     let acc = 0;
     acc += loss[0]! * 0;
@@ -673,7 +668,7 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
   const loop_grad_h = (kernels.exports?.['loop_grad_h'] as (() => void) | undefined) ?? (() => {
     for (let i = 0; i < 6400; i++) grad_h[i] = grad_h[i]! * (1 - h[i]!) * h[i]!;
   });
-  const update_w1 = threaded_loop(pool, kernels.exports, share_kernels, [3, 4, 5, 6], (lr: number) => {
+  const update_w1 = threaded_loop(pool, [3, 4, 5, 6], (lr: number) => {
     for (let i = 0; i < 100000; i++) w1[i]! -= lr * grad_w1[i]!;
   });
   const w1 = new Float32Array(arena, 0, 100000); // param [D_in, H] = [1000, 100]

@@ -15,11 +15,11 @@ export interface Thread {
 }
 
 export interface ThreadPool {
-  /** Workers beside the calling thread; 0 once one has failed (everything then runs on the calling thread). */
+  /** Workers beside the calling thread; 0 with one thread, or once one has failed (everything then runs here). */
   workers: number;
   readonly control: Int32Array;
   /** The same words as f32, for a loop's scalars. */
-  readonly floats?: Float32Array;
+  readonly floats: Float32Array;
   /** Each share's kernel, by its index in the names the workers were given: looked up once, not per call. */
   readonly kernels: readonly Kernel5[];
   readonly names: readonly string[];
@@ -30,7 +30,7 @@ export interface ThreadPool {
 
 /**
  * Control words: [0] the job's generation (−1: stop), [1] shares the workers finished, [2] workers started, [3] the
- * job's slots; then 8 words per slot, one slot for each share after the calling thread's first: the kernel's index,
+ * job's slots; then 8 words per slot, one for each share of the job: the kernel's index,
  * its kind (0: a matmul's five byte offsets; 1: a loop's scalars, as f32 bits), its five arguments, and its claim:
  * the job's generation while the share waits, 0 once a thread took it, −1 once done. Any thread may take any share,
  * so a model compiled for more threads than it runs on spreads its shares over the threads it has.
@@ -60,10 +60,10 @@ function run({ module, memory, control, index, slots, names }) {
     if (now < 0) break;
     if (now === seen) continue;
     seen = now;
-    // Take every share no other thread has taken, from this worker's own slot on.
+    // Take every share no other thread has taken, from the slot after this worker's on (the calling thread starts at 0).
     const count = Atomics.load(words, 3);
     for (let k = 0; k < count; k++) {
-      const at = ${CONTROL_WORDS} + ${SLOT_WORDS} * ((index + k) % count);
+      const at = ${CONTROL_WORDS} + ${SLOT_WORDS} * ((index + 1 + k) % count);
       if (Atomics.compareExchange(words, at + 7, now, 0) !== now) continue;
       const args = words[at + 1] === 0 ? words : floats;
       kernels[words[at]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
@@ -154,18 +154,44 @@ let web_thread_url: string | undefined;
 const unused_pools = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ control: Int32Array; threads: readonly Thread[] }>((held) => stop_workers(held.control, held.threads)) : undefined;
 
 /**
- * Start `count − 1` workers on the module's memory (from thread_count), or none with one thread: the caller then
- * runs the shares one after another. `most`: the threads the module was compiled for (its kernels' most shares).
- * Until a worker has started (in a browser, once this thread yields), the calling thread takes its shares. The
- * workers end with dispose(), or when the model is garbage-collected.
+ * The shares' kernels and control words (at byte `control` of the module's memory, room for `most` slots: the
+ * module's most shares), and `count − 1` workers on them (from thread_count; none with one thread: the calling
+ * thread then runs the shares one after another). Undefined without the Wasm kernels. Until a worker has started
+ * (in a browser, once this thread yields), the calling thread takes its shares. The workers end with dispose(), or
+ * when the model is garbage-collected.
  */
 export function thread_pool(module: WebAssembly.Module | undefined, exports: WebAssembly.Exports | undefined, memory: WebAssembly.Memory, count: number, most: number, control: number, names: readonly string[]): ThreadPool | undefined {
-  if (count <= 1 || !module || !exports || !is_shared(memory)) return undefined;
-  const words = CONTROL_WORDS + SLOT_WORDS * (most - 1);
-  const pool: ThreadPool = { ...local_pool(exports, names), workers: count - 1, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words) };
-  for (let index = 0; index < count - 1; index++) (pool.threads as Thread[]).push(spawn({ module, memory, control, index, slots: most - 1, names }, pool.health));
+  if (!module || !exports) return undefined;
+  const words = CONTROL_WORDS + SLOT_WORDS * most;
+  const workers = count > 1 && is_shared(memory) ? count - 1 : 0;
+  const pool: ThreadPool = { workers, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words), kernels: names.map((n) => exports[n] as Kernel5), names, threads: [], health: { dead: false } };
+  if (workers === 0) return pool;
+  for (let index = 0; index < workers; index++) (pool.threads as Thread[]).push(spawn({ module, memory, control, index, slots: most, names }, pool.health));
   unused_pools?.register(pool, { control: pool.control, threads: pool.threads });
   return pool;
+}
+
+/** Set slot `s` to run kernel `fn` of this kind (0: byte offsets; 1: a loop's scalars): its five arguments follow at the word returned. */
+export function slot(pool: ThreadPool, s: number, fn: number, kind: number): number {
+  const at = CONTROL_WORDS + SLOT_WORDS * s;
+  pool.control[at] = fn;
+  pool.control[at + 1] = kind;
+  return at + 2;
+}
+
+/** Run the job of `count` slots (written by slot()): on the pool's threads, or one after another here; back when all are done. */
+export function run_job(pool: ThreadPool, count: number): void {
+  retire(pool);
+  if (pool.workers === 0) {
+    for (let s = 0; s < count; s++) run_slot(pool, CONTROL_WORDS + SLOT_WORDS * s);
+    return;
+  }
+  finish(pool, count, post(pool, count));
+}
+
+function run_slot(pool: ThreadPool, at: number): void {
+  const args = pool.control[at + 1] === 0 ? pool.control : pool.floats;
+  pool.kernels[pool.control[at]!]!(args[at + 2]!, args[at + 3]!, args[at + 4]!, args[at + 5]!, args[at + 6]!);
 }
 
 /** Resolves once every worker has started (at once without any): until then the calling thread does their shares. */
@@ -181,12 +207,12 @@ export function retire(pool: ThreadPool): void {
 }
 
 /**
- * Start a job of `slots` shares beside the calling thread's own (their words written): each slot is made claimable
+ * Start a job of `slots` shares (their words written): each slot is made claimable
  * with the job's generation, written after its words, then the generation word moves on (within the positive
  * numbers: −1 stops the workers). A thread runs a share only when it claims it, so none runs a share twice or
  * reads a slot half-written for the next job.
  */
-export function post(pool: ThreadPool, slots: number): number {
+function post(pool: ThreadPool, slots: number): number {
   const { control } = pool;
   const job = (Atomics.load(control, 0) % 0x3fffffff) + 1;
   Atomics.store(control, 1, 0);
@@ -198,21 +224,20 @@ export function post(pool: ThreadPool, slots: number): number {
 }
 
 /**
- * After the calling thread's own share: run here every share no worker has claimed yet (a worker asleep, starting
- * or gone), then wait for the claimed ones: a spin of a few hundred µs (a worker's share usually ends within it, and
+ * Run here every share no worker has claimed yet (the first, and any of a worker asleep, starting or gone), then
+ * wait for the claimed ones: a spin of a few hundred µs (a worker's share usually ends within it, and
  * waking from Atomics.wait costs tens of µs on every kernel: W1's first matmul ran 1.09× faster on 2 threads
  * with a 10 µs spin, 1.50× with this), then sleep. A share a worker took and has not finished
  * within 5 s (a worker killed or stuck in it) stops the workers and throws: its rows or range may be half-written.
  * (No clock: a step must not allocate, and a time is a heap number.)
  */
-export function finish(pool: ThreadPool, slots: number, job: number): void {
-  const { control, kernels } = pool;
+function finish(pool: ThreadPool, slots: number, job: number): void {
+  const { control } = pool;
   let theirs = slots;
   for (let s = 0; s < slots; s++) {
     const at = CONTROL_WORDS + SLOT_WORDS * s;
     if (Atomics.compareExchange(control, at + 7, job, 0) !== job) continue;
-    const args = control[at + 1] === 0 ? control : pool.floats!;
-    kernels[control[at]!]!(args[at + 2]!, args[at + 3]!, args[at + 4]!, args[at + 5]!, args[at + 6]!);
+    run_slot(pool, at);
     Atomics.store(control, at + 7, -1);
     theirs--;
   }
@@ -232,11 +257,6 @@ export function finish(pool: ThreadPool, slots: number, job: number): void {
       throw flatgrad_error(`flatgrad: a worker thread took its share of ${name} and did not finish it in 5 s (killed or stuck): the call was abandoned, ${name.startsWith('update_') ? 'the params may be partly updated (load a checkpoint), ' : ''}and the model runs on one thread from now on`);
     }
   }
-}
-
-/** A pool of no workers, for running shares one after another on the calling thread. */
-export function local_pool(exports: WebAssembly.Exports, names: readonly string[]): ThreadPool {
-  return { workers: 0, control: new Int32Array(0), kernels: names.map((n) => exports[n] as Kernel5), names, threads: [], health: { dead: false } };
 }
 
 /** End the workers (model.dispose()): the model runs on the calling thread from then on. */

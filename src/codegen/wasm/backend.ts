@@ -170,12 +170,12 @@ export class WasmKernels implements KernelBackend {
           `const pool = thread_pool(kernels.module, kernels.exports, memory, threads, ${threads}, ${control}, share_kernels);`,
         ] : []),
         ...gemms.map((g) => g.shares
-          ? `const ${g.id} = threaded_gemm(pool, kernels.exports, share_kernels, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, c: ${s.c} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
+          ? `const ${g.id} = threaded_gemm(pool, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, c: ${s.c} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
           : `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
         ...(finite ? ["const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {", ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
           const params = l.params.map((n) => `${n}: number`).join(', ');
-          if (l.shares) return [`const ${l.id} = threaded_loop(pool, kernels.exports, share_kernels, [${l.shares.map((s) => s.fn).join(', ')}], (${params}) => {`, ...indent(l.typescript), '});'];
+          if (l.shares) return [`const ${l.id} = threaded_loop(pool, [${l.shares.map((s) => s.fn).join(', ')}], (${params}) => {`, ...indent(l.typescript), '});'];
           return [`const ${l.id} = (kernels.exports?.['${l.id}'] as ((${params}) => void) | undefined) ?? ((${params}) => {`, ...indent(l.typescript), '});'];
         }),
       ],
