@@ -29,13 +29,28 @@ export function spiral(perClass = 100, classes = 3, seed = 0): Spiral {
   return { x, labels, n, classes };
 }
 
+/** The class with row i's largest score (the first, on a tie). */
+export function argmaxRow(scores: ArrayLike<number>, i: number, classes: number): number {
+  let best = 0;
+  for (let c = 1; c < classes; c++) if (scores[i * classes + c]! > scores[i * classes + best]!) best = c;
+  return best;
+}
+
 /** How many rows' largest score is at their label. */
 export function accuracy(scores: ArrayLike<number>, labels: ArrayLike<number>, classes: number): number {
   let hits = 0;
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (scores[i * classes + c]! > scores[i * classes + best]!) best = c;
-    if (best === labels[i]) hits++;
-  }
+  for (let i = 0; i < labels.length; i++) if (argmaxRow(scores, i, classes) === labels[i]) hits++;
   return hits / labels.length;
+}
+
+/** The centers of a cells × cells grid over [−extent, extent]², (x, y) pairs row by row from the top (y = +extent) down. */
+export function gridCenters(cells: number, extent: number): Float32Array {
+  const grid = new Float32Array(cells * cells * 2);
+  for (let r = 0; r < cells; r++) {
+    for (let c = 0; c < cells; c++) {
+      grid[2 * (r * cells + c)] = -extent + ((c + 0.5) * 2 * extent) / cells;
+      grid[2 * (r * cells + c) + 1] = extent - ((r + 0.5) * 2 * extent) / cells;
+    }
+  }
+  return grid;
 }

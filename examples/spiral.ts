@@ -4,7 +4,7 @@
 // grid and drawn side by side in examples/output/spiral.svg (deterministic: the same bytes on every run).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { compile, graph, l2 } from '../src/index.ts';
-import { spiral } from './spiral-data.ts';
+import { accuracy as accuracyOf, argmaxRow, gridCenters, spiral } from './spiral-data.ts';
 
 const PER_CLASS = 100;
 const K = 3; // classes
@@ -33,23 +33,7 @@ function net(lambda: number) {
   return { g, scores, loss };
 }
 
-function argmaxRows(scores: Float32Array | Float64Array, rows: number, out: Uint8Array): Uint8Array {
-  for (let i = 0; i < rows; i++) {
-    let best = 0;
-    for (let c = 1; c < K; c++) if (scores[i * K + c]! > scores[i * K + best]!) best = c;
-    out[i] = best;
-  }
-  return out;
-}
-
-// The grid's cell centers, row by row from the top (y = +EXTENT) down.
-const grid = new Float32Array(GRID * GRID * 2);
-for (let r = 0; r < GRID; r++) {
-  for (let c = 0; c < GRID; c++) {
-    grid[2 * (r * GRID + c)] = -EXTENT + ((c + 0.5) * 2 * EXTENT) / GRID;
-    grid[2 * (r * GRID + c) + 1] = EXTENT - ((r + 0.5) * 2 * EXTENT) / GRID;
-  }
-}
+const grid = gridCenters(GRID, EXTENT);
 
 interface Result { lambda: number; loss: number; accuracy: number; norm: number; regions: Uint8Array }
 const results: Result[] = [];
@@ -64,14 +48,13 @@ for (const lambda of LAMBDAS) {
     if (t % 2000 === 0) console.log(`λ ${lambda}  step ${String(t).padStart(5)}  loss ${last.toFixed(4)}`);
   }
   const finalLoss = model.forward(feeds);
-  const predicted = argmaxRows(model.outputs.scores!, N, new Uint8Array(N));
-  const accuracy = predicted.reduce((hits, p, i) => hits + (p === ys[i] ? 1 : 0), 0) / N;
+  const accuracy = accuracyOf(model.outputs.scores!, ys, K);
 
   // The decision regions: the same graph compiled forward-only for the grid, with the trained params copied in by name.
   const view = await compile(g, { outputs: { scores }, dims: { N: GRID * GRID } });
   for (const [name, values] of Object.entries(model.params)) view.params[name]!.set(values);
   view.forward({ x: grid });
-  const regions = argmaxRows(view.outputs.scores!, GRID * GRID, new Uint8Array(GRID * GRID));
+  const regions = Uint8Array.from({ length: GRID * GRID }, (_, i) => argmaxRow(view.outputs.scores!, i, K));
   let norm = 0; // ΣW², what λ penalizes
   for (const name of ['w1', 'w2']) for (const v of model.params[name]!) norm += v * v;
   results.push({ lambda, loss: finalLoss, accuracy, norm, regions });

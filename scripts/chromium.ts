@@ -1,6 +1,6 @@
 // Headless Chromium for the browser tests and the demo's screenshot: Debian's package (scripts/install-chromium.sh),
 // driven by playwright-core (no browser download), and a static server on 127.0.0.1 for the pages it loads.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
@@ -38,7 +38,7 @@ export function serveDir(dir: string): Promise<{ server: Server; url: string }> 
   const files: Record<string, [string, Uint8Array]> = {};
   for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
     const path = join(dir, entry);
-    if (!existsSync(path) || !entry.includes('.')) continue;
+    if (!statSync(path).isFile()) continue;
     files[`/${entry.split('\\').join('/')}`] = [TYPES[extname(entry)] ?? 'application/octet-stream', readFileSync(path)];
   }
   return serveFiles(files);

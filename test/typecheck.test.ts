@@ -40,6 +40,9 @@ async function emittedModules(): Promise<Map<string, string>> {
   // WebGPU hosts: with Adam (its step state), and forward-only with an output.
   modules.set('classifier.webgpu.ts', emit(c, { loss, dims: { N: 5 }, target: 'webgpu', optimizer: { adam: {} } }));
   modules.set('classifier_forward.webgpu.ts', emit(c, { outputs: { scores }, dims: { N: 5 }, target: 'webgpu' }));
+  // A WebGPU host with nothing seeded reads no option.
+  const z = graph('zero_init');
+  modules.set('zero_init.webgpu.ts', emit(z, { loss: z.input('x', [4, 3]).matmul(z.param('w', [3, 2], { init: 'zeros' })).sum(), target: 'webgpu' }));
   return modules;
 }
 

@@ -10,7 +10,7 @@ import code10 from './spiral.model.ts?H=10&flatgrad-source';
 import code50 from './spiral.model.ts?H=50&flatgrad-source';
 import code100 from './spiral.model.ts?H=100&flatgrad-source';
 import { predict, type CreateModel, type GeneratedModel } from '../../src/runtime/index.ts';
-import { accuracy, spiral } from '../spiral-data.ts';
+import { accuracy, argmaxRow, gridCenters, spiral } from '../spiral-data.ts';
 
 const variants: Record<string, { createModel: CreateModel; code: string }> = {
   10: { createModel: net10, code: code10 },
@@ -36,14 +36,7 @@ const lr = $<HTMLInputElement>('lr');
 const run = $<HTMLButtonElement>('run');
 const code = $<HTMLPreElement>('code');
 
-// The grid's cell centers, row by row from the top (y = +EXTENT) down.
-const grid = new Float32Array(GRID * GRID * 2);
-for (let r = 0; r < GRID; r++) {
-  for (let c = 0; c < GRID; c++) {
-    grid[2 * (r * GRID + c)] = -EXTENT + ((c + 0.5) * 2 * EXTENT) / GRID;
-    grid[2 * (r * GRID + c) + 1] = EXTENT - ((r + 0.5) * 2 * EXTENT) / GRID;
-  }
-}
+const grid = gridCenters(GRID, EXTENT);
 
 let model: GeneratedModel;
 let step = 0;
@@ -71,9 +64,7 @@ function draw(): void {
   const scores = predict(model, { x: grid, lambda: feeds.lambda }, { output: 'scores' });
   const cell = canvas.width / GRID;
   for (let i = 0; i < GRID * GRID; i++) {
-    let best = 0;
-    for (let k = 1; k < 3; k++) if (scores[i * 3 + k]! > scores[i * 3 + best]!) best = k;
-    context.fillStyle = REGION_COLORS[best]!;
+    context.fillStyle = REGION_COLORS[argmaxRow(scores, i, data.classes)]!;
     context.fillRect((i % GRID) * cell, Math.floor(i / GRID) * cell, cell + 0.5, cell + 0.5);
   }
   const scale = canvas.width / (2 * EXTENT);

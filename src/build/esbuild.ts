@@ -4,7 +4,7 @@
 //   import { build } from 'esbuild';
 //   import flatgrad from 'flatgrad/esbuild';
 //   await build({ entryPoints: ['app.ts'], bundle: true, plugins: [flatgrad({ dims: { N: 300 } })] });
-import { generatedModule, MODEL_FILE, modelImport, type FlatgradPluginOptions } from './model-import.ts';
+import { generatedModule, modelImport, type FlatgradPluginOptions } from './model-import.ts';
 
 export type { FlatgradPluginOptions } from './model-import.ts';
 
@@ -22,7 +22,7 @@ export default function flatgrad(options: FlatgradPluginOptions = {}): FlatgradE
     setup(build) {
       // esbuild keeps an import's query apart, in `suffix`: every file may be a `?flatgrad` import.
       build.onLoad({ filter: /./ }, async ({ path, suffix = '' }) => {
-        const model = modelImport(path + suffix, options.include ?? MODEL_FILE);
+        const model = modelImport(path + suffix, options.include);
         return model && { contents: await generatedModule(model.file, options, model), loader: 'js', watchFiles: [model.file] };
       });
     },

@@ -9,7 +9,7 @@ export interface FlatgradPluginOptions extends Omit<CompileOptions, 'loss' | 'ou
   readonly include?: RegExp;
 }
 
-export const MODEL_FILE = /\.model\.(m?ts|m?js)$/;
+const MODEL_FILE = /\.model\.(m?ts|m?js)$/;
 
 /**
  * The model file an import names, with the dims and dtype its query sets (`./net.model.ts?H=10&dtype=f64&flatgrad`),

@@ -17,3 +17,6 @@ export class FlatgradError extends Error {
     return value instanceof Error && value.name === 'FlatgradError';
   }
 }
+
+/** Names as an error message lists them: 'a', 'b' ('none' for no names). */
+export const quotedList = (names: readonly string[]): string => (names.length ? names.map((n) => `'${n}'`).join(', ') : 'none');

@@ -7,7 +7,7 @@ import * as composite from '../ops/composite.ts';
 
 import type { Attrs, CompositeGate, DType, Node, Phase } from './node.ts';
 
-export type { CompositeGate, DType, Node, Phase };
+export type { DType, Node, Phase };
 
 /**
  * A composite op differentiated as one gate: its backward, written with graph ops from its operands and the

@@ -92,9 +92,12 @@ export function reads(k: Kernel): string[] {
   return (k.kind === 'map' ? outputsOf(k) : [k]).flatMap((o) => loads(o.expr).map((l) => l.buf));
 }
 
+/** A's row stride in floats when A is a whole matrix: k, or m transposed (a thread's share of rows reads a larger one's). */
+export const denseLda = (s: { m: number; k: number; transA: boolean }): number => (s.transA ? s.m : s.k);
+
 /** A matmul kernel's name in every backend's code, and in the pictures: gemm_64x1000x100, gemm_1000x64x100_tA_bias_relu. */
 export function matmulName(s: { m: number; k: number; n: number; transA: boolean; transB: boolean; accumulate?: boolean; bias?: unknown; relu?: boolean; lda?: number }): string {
   const t = `${s.transA ? '_tA' : ''}${s.transB ? (s.transA ? 'tB' : '_tB') : ''}`;
-  const stride = s.lda !== undefined && s.lda !== (s.transA ? s.m : s.k) ? `_lda${s.lda}` : '';
+  const stride = s.lda !== undefined && s.lda !== denseLda(s) ? `_lda${s.lda}` : '';
   return `gemm_${s.m}x${s.k}x${s.n}${t}${stride}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
 }

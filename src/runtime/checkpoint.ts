@@ -21,7 +21,7 @@
 // f32 ↔ f64: a value stored as f64 loads into an f32 buffer rounded to nearest, an f32 into an f64 exactly;
 // so a checkpoint moves between a model compiled with dtype 'f32' and one with 'f64' (resuming is bit for
 // bit only between models of the same dtype).
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError, quotedList } from '../graph/errors.ts';
 
 import type { FloatBuffer } from './compile.ts';
 
@@ -119,7 +119,6 @@ function memoryBytes(bytes: Uint8Array): Bytes {
 }
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
-const list = (keys: readonly string[]) => (keys.length ? keys.map((k) => `'${k}'`).join(', ') : 'none');
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -374,7 +373,7 @@ export function load(model: CheckpointModel, bytes: Bytes, who: string, options:
     if (problems.length > shown) lines.push(`  - … and ${problems.length - shown} more`);
     if (unmatched) {
       const holds = (entries: readonly { key: string; kind: 'param' | 'state' }[]) =>
-        `params ${list(entries.filter((x) => x.kind === 'param').map((x) => x.key))}; state ${list(entries.filter((x) => x.kind === 'state').map((x) => x.key))}`;
+        `params ${quotedList(entries.filter((x) => x.kind === 'param').map((x) => x.key))}; state ${quotedList(entries.filter((x) => x.kind === 'state').map((x) => x.key))}`;
       lines.push(`  the file holds ${holds(header.entries)}`, `  the model holds ${holds(slots)}`);
     }
     fail(who, `the file does not fit this model${graphs}: ${problems.length} mismatch${problems.length === 1 ? '' : 'es'}\n${lines.join('\n')}`);

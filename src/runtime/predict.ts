@@ -1,6 +1,6 @@
 // predict(): a model's forward pass over any number of rows, through the batch size it was compiled for — the rows
 // go through in chunks of that size, the last one padded with zeros — so serving a model needs no second compile.
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError, quotedList } from '../graph/errors.ts';
 
 /** What predict reads of a model: a compiled Model, or what a generated module's createModel() returns. */
 export interface PredictModel {
@@ -27,8 +27,8 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
     throw new FlatgradError(`predict: ${message}`);
   };
   const names = Object.keys(model.outputs);
-  const output = options.output ?? (names.length === 1 ? names[0]! : fail(`name the output to collect: the model has ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'none (compile it with outputs: { … })'}`));
-  const out = model.outputs[output] ?? fail(`the model has no output '${output}' (it has ${names.map((n) => `'${n}'`).join(', ') || 'none'})`);
+  const output = options.output ?? (names.length === 1 ? names[0]! : fail(`name the output to collect: the model has ${names.length ? quotedList(names) : 'none (compile it with outputs: { … })'}`));
+  const out = model.outputs[output] ?? fail(`the model has no output '${output}' (it has ${quotedList(names)})`);
   // The batch dim: the one most inputs begin with (x [N, D] and labels [N] beside a scale [D]).
   const counts = new Map<string, number>();
   for (const i of model.inputs) if (i.batch !== '') counts.set(i.batch, (counts.get(i.batch) ?? 0) + 1);
@@ -37,7 +37,7 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
   const size = batched[0]!.shape[0]!;
   if (out.length % size !== 0) fail(`output '${output}' has ${out.length} values, not rows of the batch of ${size} (${batch})`);
   const rowOf = (shape: readonly number[]) => shape.slice(1).reduce((a, b) => a * b, 1);
-  for (const key of Object.keys(feeds)) if (!model.inputs.some((i) => i.name === key)) fail(`unknown feed '${key}': the model is fed ${model.inputs.map((i) => `'${i.name}'`).join(', ')}`);
+  for (const key of Object.keys(feeds)) if (!model.inputs.some((i) => i.name === key)) fail(`unknown feed '${key}': the model is fed ${quotedList(model.inputs.map((i) => i.name))}`);
   // The number of rows: every batched feed given must hold the same whole number of rows.
   let rows: number | undefined;
   for (const input of batched) {
@@ -49,7 +49,7 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
     if (rows !== undefined && n !== rows) fail(`feed '${input.name}' has ${n} rows, another batched feed ${rows}`);
     rows = n;
   }
-  if (rows === undefined) return fail(`feed the rows to predict: ${batched.map((i) => `'${i.name}'`).join(', ')}`);
+  if (rows === undefined) return fail(`feed the rows to predict: ${quotedList(batched.map((i) => i.name))}`);
   const outRow = out.length / size;
   const result = new (out instanceof Float64Array ? Float64Array : Float32Array)(rows * outRow);
   // One buffer per batched input, reused by every chunk; the others are fed as given.
@@ -63,14 +63,15 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
     if (input.batch === batch) chunk[input.name] = integer ? new Int32Array(size * rowOf(input.shape)) : new Float64Array(size * rowOf(input.shape));
     else chunk[input.name] = feeds[input.name] ?? fail(`feed '${input.name}': it has no batch dim, so predict cannot make it up`);
   }
+  // What each chunk copies: the batched feeds given (one left out stays zeros).
+  const copies = batched.flatMap((input) => {
+    const values = feeds[input.name] as Rows | undefined;
+    return values === undefined ? [] : [{ buffer: chunk[input.name] as Float64Array | Int32Array, values, row: rowOf(input.shape) }];
+  });
   for (let start = 0; start < rows; start += size) {
     const n = Math.min(size, rows - start);
-    for (const input of batched) {
-      const buffer = chunk[input.name] as Float64Array | Int32Array;
-      const v = feeds[input.name] as Rows | undefined;
-      const row = rowOf(input.shape);
-      if (v === undefined) continue; // zeros from the start
-      for (let i = 0; i < n * row; i++) buffer[i] = v[start * row + i]!;
+    for (const { buffer, values, row } of copies) {
+      for (let i = 0; i < n * row; i++) buffer[i] = values[start * row + i]!;
       buffer.fill(0, n * row);
     }
     try {

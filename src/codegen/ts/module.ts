@@ -90,7 +90,7 @@ export abstract class ModuleEmitter {
     const { p } = this;
     // A model with nothing seeded or switched (no params, no Wasm) reads no option: `_options` says it is unused.
     const made = this.factory();
-    const body = made.some((l) => /\boptions\./.test(l)) ? made : made.map((l) => l.replace(/^export function createModel\(options:/, 'export function createModel(_options:'));
+    const body = made.some((l) => /\boptions\./.test(l)) ? made : made.map((l) => l.replace(/^(export (?:async )?function createModel\((?:device: GPUDevice, )?)options:/, '$1_options:'));
     const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.functionCode];
     return [...this.header(), '', ...preludes.flatMap((t) => [t, '']), ...this.types(), '', ...body, '', 'export default createModel;', ...this.tail, ''].join('\n');
   }
@@ -429,6 +429,6 @@ export function indent(lines: readonly string[]): string[] {
 }
 
 /** An element read: `x[i]!`, for a project that checks with noUncheckedIndexedAccess (an index in range is never undefined). */
-export function read(element: string): string {
+function read(element: string): string {
   return element.endsWith(']') ? `${element}!` : element;
 }

@@ -29,7 +29,7 @@ export class TensorEmitter extends ModuleEmitter {
 
   protected runsOn(): string {
     if (!this.wasm) return 'one arena';
-    return `one arena, Wasm SIMD kernels${this.wasm.threaded ? ` on up to ${this.p.spec.threads} threads` : ''}`;
+    return `one arena, Wasm SIMD kernels${this.threaded() ? ` on up to ${this.p.spec.threads} threads` : ''}`;
   }
 
   protected gradValue(_key: string, g: Node): string {
@@ -66,7 +66,7 @@ export class TensorEmitter extends ModuleEmitter {
     const checkStep = finite ? this.guard((l) => this.id(l.name), loss!) : [];
     this.tail = wasm?.tail ?? [];
     return [
-      `export function createModel(options: { seed?: number; simd?: boolean${this.wasm?.threaded ? '; threads?: number' : ''} } = {}): Model {`,
+      `export function createModel(options: { seed?: number; simd?: boolean${this.threaded() ? '; threads?: number' : ''} } = {}): Model {`,
       ...indent([
         ...(wasm ? wasm.head : mem ? [`const arena = new ArrayBuffer(${mem.bytes}); // every buffer, reused by liveness (${mem.withoutReuse} bytes with one per value)`] : []),
         ...p.params.map((l) => `${alloc(l.name, l.size)} // param ${describeShape(l)}`),
@@ -113,7 +113,7 @@ export class TensorEmitter extends ModuleEmitter {
         ]),
         '}',
         '',
-        `return { params: ${braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateEntries().join(', '))}, shapes: ${this.shapes()}, inputs: FEEDS, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step${this.wasm?.threaded ? ', workers: pool?.threads ?? [], ready: () => pool_ready(pool), dispose: () => stop_threads(pool)' : ''} };`,
+        `return { params: ${braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateEntries().join(', '))}, shapes: ${this.shapes()}, inputs: FEEDS, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step${this.threaded() ? ', workers: pool?.threads ?? [], ready: () => pool_ready(pool), dispose: () => stop_threads(pool)' : ''} };`,
       ]),
       '}',
     ];

@@ -3,7 +3,7 @@
 // memory, each with the TypeScript kernel backend's loops as its fallback where WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../graph/errors.ts';
-import { matmulName, outputsOf, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
+import { denseLda, matmulName, outputsOf, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
@@ -92,7 +92,7 @@ export class WasmKernels implements KernelBackend {
     const rows = Math.ceil(spec.m / threads / 4) * 4;
     const shares: { fn: number; a: number; c: number }[] = [];
     for (let r0 = 0; r0 < spec.m; r0 += rows) {
-      const share: GemmSpec = { ...spec, m: Math.min(rows, spec.m - r0), lda: spec.transA ? spec.m : spec.k };
+      const share: GemmSpec = { ...spec, m: Math.min(rows, spec.m - r0), lda: denseLda(spec) };
       const name = matmulName(share);
       if (!this.shareSpecs.has(name)) {
         this.shareSpecs.set(name, share);

@@ -14,7 +14,7 @@
 // Edges (m % MR, n % NR, n % 4, any k) get their own straight-line kernels; partial vectors are
 // read and written with load32_zero/load64_zero/store32_lane/store64_lane, never past an operand.
 
-import { matmulName } from '../../ir/kernel.ts';
+import { denseLda, matmulName } from '../../ir/kernel.ts';
 import { FunctionBody, I32, ModuleBuilder, V128 } from './encoder.ts';
 
 export interface GemmSpec {
@@ -29,7 +29,7 @@ export interface GemmSpec {
 }
 
 /** A's row stride in floats. */
-const lda = (s: GemmSpec) => s.lda ?? (s.transA ? s.m : s.k);
+const lda = (s: GemmSpec) => s.lda ?? denseLda(s);
 
 export interface GemmOptions {
   /** Use f32x4.relaxed_madd (FMA on x86 with FMA3) instead of f32x4.mul + f32x4.add. */
@@ -61,9 +61,9 @@ function checkSpec(s: GemmSpec): void {
   for (const d of ['m', 'k', 'n'] as const) {
     if (!Number.isInteger(s[d]) || s[d] < 1) throw new RangeError(`gemm: ${d} must be a positive integer, got ${s[d]} (${matmulName(s)})`);
   }
+  if (!Number.isInteger(lda(s)) || lda(s) < denseLda(s)) throw new RangeError(`gemm: lda ${s.lda} is shorter than A's rows (${matmulName(s)})`);
   // Offsets are u32 byte immediates: every matrix must fit in 4 GiB.
   if (Math.max(lda(s) * (s.transA ? s.k : s.m), s.k * s.n, s.m * s.n) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${matmulName(s)} is too large for 32-bit memory`);
-  if (!Number.isInteger(lda(s)) || lda(s) < (s.transA ? s.m : s.k)) throw new RangeError(`gemm: lda ${s.lda} is shorter than A's rows (${matmulName(s)})`);
 }
 
 /**
