@@ -14,6 +14,7 @@ import { compile, emit, graph, mulberry32, randn, type Tensor } from '../src/ind
 import { loadModule } from '../src/runtime/load.ts';
 import spec from '../examples/two_layer_net.ts';
 import { measure, writeResults, type Stat } from './measure.ts';
+import { wasmPeak } from './peak.ts';
 import { jaxPeer } from './peers/jax.ts';
 import { tfjsPeer } from './peers/tfjs.ts';
 import { flatgradPeers, makeData, MATMUL_SIZES, W1, W2, WORKLOADS, type BenchData, type PeerTasks, type WorkloadId } from './workloads.ts';
@@ -69,6 +70,8 @@ if (disagreements.length) fail(`the peers do not compute the same thing:\n  ${di
 log('bench: timing flatgrad, TensorFlow.js and jax-js in this process');
 const results = await measure(peers, { timeMs: TIME_MS, rounds: ROUNDS, minIterations: MIN_ITERATIONS, log });
 const rows: Row[] = peers.map((p) => ({ name: p.name, results: results.get(p.name) ?? {}, checks: checksOf(p), notes: p.notes ?? {} }));
+log('bench: the ceiling of Wasm SIMD arithmetic (bench/peak.ts), on 1 thread and on 2');
+const ceiling = await wasmPeak(false);
 
 // ---------------------------------------------------------------------------------------------------------------
 // NumPy and PyTorch, in a Python subprocess fed the same arrays.
@@ -269,6 +272,11 @@ const vsMain = (id: WorkloadId) => {
   return a && b ? ` (against jax-js of the first process, ${fmtMs(b.median)}: ${(b.median / a.median).toFixed(2)}×)` : '';
 };
 
+// W2's matmuls: x·W1 and xᵀ·g (128·784·256 each), h·W2, g·W2ᵀ, hᵀ·g (128·256·10 each); 2 flops a multiply-add.
+const W2_MATMUL_FLOPS = 2 * (2 * 128 * 784 * 256 + 3 * 128 * 256 * 10);
+// W1's: x·w1, xᵀ·g (64·1000·100 each), h·w2, g·w2ᵀ, hᵀ·g (64·100·10 each).
+const W1_MATMUL_FLOPS = 2 * (2 * 64 * 1000 * 100 + 3 * 64 * 100 * 10);
+
 /**
  * Why the relaxed-SIMD step targets can be out of reach here: the matmuls' floor at the measured matmul
  * speed, and what relaxed SIMD changes for each side.
@@ -276,18 +284,33 @@ const vsMain = (id: WorkloadId) => {
 function whyMissed(): string[] {
   const gf = fRelaxed?.results.mm256 ? gflops('mm256', fRelaxed.results.mm256) : undefined;
   if (!gf) return [];
-  // W2's matmuls: x·W1 and xᵀ·g (128·784·256 each), h·W2, g·W2ᵀ, hᵀ·g (128·256·10 each); 2 flops a multiply-add.
-  const w2Flops = 2 * (2 * 128 * 784 * 256 + 3 * 128 * 256 * 10);
-  // W1's: x·w1, xᵀ·g (64·1000·100 each), h·w2, g·w2ᵀ, hᵀ·g (64·100·10 each).
-  const w1Flops = 2 * (2 * 64 * 1000 * 100 + 3 * 64 * 100 * 10);
   const floor = (flops: number) => fmtMs(flops / (gf * 1e6));
   return [
     '**Why a relaxed-SIMD target can be missed.** jax-js speeds up with `f32x4.relaxed_madd`; flatgrad\'s kernels',
     'barely do on this CPU, whose separate add units keep a multiply then an add as fast as a fused one. At the',
     `matmul speed measured above (${gf.toFixed(1)} GFLOPS, near the 128-bit SIMD peak of one core), W2's matmuls alone`,
-    `take ${floor(w2Flops)} and W1's ${floor(w1Flops)}: on one thread a step is no faster than that, whatever the rest`,
+    `take ${floor(W2_MATMUL_FLOPS)} and W1's ${floor(W1_MATMUL_FLOPS)}: on one thread a step is no faster than that, whatever the rest`,
     'costs (its elementwise loops, exp and sigmoid included, run as Wasm SIMD too). Closing the gap further needs',
     'more than one core (Wasm threads) or wider vectors than Wasm\'s 128 bits.',
+    '',
+  ];
+}
+
+/**
+ * The thread targets against what this machine's Wasm SIMD can do at all, measured in this run: a matmul in Wasm
+ * SIMD is no faster than the multiply-adds alone, in registers, with no memory traffic.
+ */
+function ceilingLines(): string[] {
+  const mm512 = fThreads?.results.mm512 ? gflops('mm512', fThreads.results.mm512) : undefined;
+  const floor = (flops: number) => fmtMs(flops / (ceiling.two * 1e6));
+  const numpy = (id: WorkloadId) => (np1?.results[id] ? `NumPy's 1-thread step ${fmtMs(np1.results[id].median)}` : 'NumPy not measured');
+  return [
+    '**The ceiling.** Wasm SIMD arithmetic alone (12 f32x4 accumulators in registers, each gaining a·b every iteration: a',
+    `multiply and an add, no memory; bench/peak.ts) runs at ${ceiling.one.toFixed(1)} GFLOPS on one thread and ${ceiling.two.toFixed(1)} on two at once,`,
+    'measured in this run. No matmul written in Wasm SIMD is faster than its arithmetic alone: the 512³ target',
+    `(105 GFLOPS on 2 threads) is ${105 > ceiling.two ? 'above' : 'within'} that ceiling${mm512 ? `, and flatgrad's 512³ on 2 threads reaches ${((mm512 / ceiling.two) * 100).toFixed(0)}% of it` : ''}. At the`,
+    `ceiling, W2's matmuls (${(W2_MATMUL_FLOPS / 1e6).toFixed(1)} MFLOP) alone take ${floor(W2_MATMUL_FLOPS)} (${numpy('w2')}) and W1's (${(W1_MATMUL_FLOPS / 1e6).toFixed(1)} MFLOP)`,
+    `${floor(W1_MATMUL_FLOPS)} (${numpy('w1')}; the target allows 1.2× it). OpenBLAS uses the CPU's 256- or 512-bit fused multiply-adds; Wasm SIMD has 128-bit vectors.`,
     '',
   ];
 }
@@ -379,6 +402,7 @@ const report = [
     return a && b ? `- ${id}: flatgrad 1 → 2 threads ${fmtMs(a.median)} → ${fmtMs(b.median)} (${(a.median / b.median).toFixed(2)}×)${c && d ? `; NumPy 1 → 2 threads ${fmtMs(c.median)} → ${fmtMs(d.median)} (${(c.median / d.median).toFixed(2)}×)` : ''}` : `- ${id}: not measured`;
   }),
   '',
+  ...ceilingLines(),
   ...whyMissed(),
   '## First-step losses on identical data and weights (and Σ|C| for the products)',
   '',

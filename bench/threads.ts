@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import { compile, emit, graph, type Model, type Tensor } from '../src/index.ts';
 import { loadModule } from '../src/runtime/load.ts';
 import { measure, stat, writeResults } from './measure.ts';
+import { wasmPeak } from './peak.ts';
 import { flatgradTasks, makeData, ONE_THREAD, W1, W2, w1Graph, w2Graph, WORKLOADS } from './workloads.ts';
 
 const out: string[] = [];
@@ -27,6 +28,10 @@ for (const { id, title, flops } of WORKLOADS) {
   const same = one.tasks[id].check === two.tasks[id].check;
   say(`| ${title} | ${a.median.toFixed(3)} ± ${a.mad.toFixed(3)} | ${b.median.toFixed(3)} ± ${b.mad.toFixed(3)} | ${(a.median / b.median).toFixed(2)}× | ${flops ? (flops / b.median / 1e6).toFixed(1) : '–'} | ${same ? 'yes' : `no: ${one.tasks[id].check} vs ${two.tasks[id].check}`} |`);
 }
+const ceiling = await wasmPeak(false);
+const mm = (id: 'mm256' | 'mm512', t: '1 thread' | '2 threads') => WORKLOADS.find((w) => w.id === id)!.flops / results.get(t)![id]!.median / 1e6;
+say('');
+say(`Ceiling, measured in this run (bench/peak.ts): Wasm SIMD multiply-adds alone, in registers with no memory traffic, run at ${ceiling.one.toFixed(1)} GFLOPS on 1 thread and ${ceiling.two.toFixed(1)} on 2 at once; matmul 512³ reaches ${((mm('mm512', '1 thread') / ceiling.one) * 100).toFixed(0)}% of it on 1 thread and ${((mm('mm512', '2 threads') / ceiling.two) * 100).toFixed(0)}% on 2 (256³: ${((mm('mm256', '1 thread') / ceiling.one) * 100).toFixed(0)}% and ${((mm('mm256', '2 threads') / ceiling.two) * 100).toFixed(0)}%).`);
 
 // The hand-off alone: a forward pass of KERNELS tiny matmuls (8×16 by 16×16), each split in two shares with
 // wasm: 'all' on 2 threads, against the same on 1 thread: what threads add per kernel, with next to no work to share.
