@@ -436,3 +436,41 @@ describe('a share of the rows of C (lda: A is a block of a larger matrix), as th
     for (const shares of [2, 3, 4]) expect(run(shares)).toEqual(one);
   });
 });
+
+describe('a share of the columns of C (ldb, ldc: B and C are blocks of larger matrices), as threads split a matmul', () => {
+  const options: GemmOptions = { relaxed: false };
+  it.each([
+    [64, 100, 40, false, false], [64, 100, 40, true, false], [70, 33, 20, false, true], [70, 33, 20, true, true], [128, 784, 256, false, false], [12, 64, 100, true, false],
+  ])('%i×%i×%i (transA %s, transB %s) in 1, 2, 3 and 4 shares of its columns is bit for bit the whole', (m, k, n, transA, transB) => {
+    const whole: GemmSpec = { m, k, n, transA, transB, bias: true, relu: true };
+    const cs = makeCase(m, k, n, 6);
+    const { a, b } = stored(cs, whole);
+    const run = (shares: number): Float32Array => {
+      // columns [c0, c1) of C, from B's columns (or, transposed, its rows) c0…, by a kernel of c1 − c0 columns with B's and C's strides
+      const cols = Math.ceil(n / shares / 4) * 4;
+      const parts: { spec: GemmSpec; c0: number }[] = [];
+      for (let c0 = 0; c0 < n; c0 += cols) parts.push({ c0, spec: { ...whole, n: Math.min(cols, n - c0), ...(transB ? {} : { ldb: n }), ldc: n } });
+      const specs = [...new Map(parts.map((p) => [matmulName(p.spec), p.spec])).values()];
+      const scratch = scratchBytes(specs, options);
+      const bytes = 16 + 4 * (a.length + b.length + m * n + n) + scratch + 64;
+      const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+      const exports = new WebAssembly.Instance(new WebAssembly.Module(gemmModule(specs, options)), { env: { memory } }).exports as Record<string, (a: number, b: number, c: number, bias: number, scratch: number) => void>;
+      const f32 = new Float32Array(memory.buffer);
+      const [aAt, bAt, cAt, biasAt] = [16, 16 + 4 * a.length, 16 + 4 * (a.length + b.length), 16 + 4 * (a.length + b.length + m * n)];
+      f32.set(a, aAt / 4); f32.set(b, bAt / 4); f32.set(cs.bias, biasAt / 4);
+      f32.fill(Number.NaN, cAt / 4, cAt / 4 + m * n); // a column no share writes stays NaN
+      const scratchAt = Math.ceil((biasAt + 4 * n) / 16) * 16;
+      for (const { spec, c0 } of parts) exports[matmulName(spec)]!(aAt, bAt + 4 * c0 * (transB ? k : 1), cAt + 4 * c0, biasAt + 4 * c0, scratchAt);
+      return f32.slice(cAt / 4, cAt / 4 + m * n);
+    };
+    const one = run(1);
+    expect(worstError(cs, whole, one)).toBeLessThanOrEqual(1);
+    for (const shares of [2, 3, 4]) expect(run(shares)).toEqual(one);
+  });
+
+  it('refuses strides shorter than a row, and ldb for a transposed B', () => {
+    expect(() => gemmModule([{ m: 4, k: 4, n: 8, transA: false, transB: false, ldb: 4 }], options)).toThrow(/ldb 4 is shorter than B's rows/);
+    expect(() => gemmModule([{ m: 4, k: 4, n: 8, transA: false, transB: false, ldc: 7 }], options)).toThrow(/ldc 7 is shorter than C's rows/);
+    expect(() => gemmModule([{ m: 4, k: 4, n: 8, transA: false, transB: true, ldb: 16 }], options)).toThrow(/ldb is for a B that is not transposed/);
+  });
+});

@@ -95,9 +95,22 @@ export function reads(k: Kernel): string[] {
 /** A's row stride in floats when A is a whole matrix: k, or m transposed (a thread's share of rows reads a larger one's). */
 export const denseLda = (s: { m: number; k: number; transA: boolean }): number => (s.transA ? s.m : s.k);
 
+/**
+ * Where each thread's share of n rows, columns or elements starts, for `shares` shares of a multiple of `multiple`
+ * each (the last takes the rest), as even as that allows; then n. Fewer shares when n is too short for them all.
+ */
+export function shareBounds(n: number, shares: number, multiple: number): number[] {
+  const bounds = [0];
+  for (let i = 1; i <= shares; i++) {
+    const b = i === shares ? n : Math.min(n, Math.ceil((i * n) / shares / multiple) * multiple);
+    if (b > bounds[bounds.length - 1]!) bounds.push(b);
+  }
+  return bounds;
+}
+
 /** A matmul kernel's name in every backend's code, and in the pictures: gemm_64x1000x100, gemm_1000x64x100_tA_bias_relu. */
-export function matmulName(s: { m: number; k: number; n: number; transA: boolean; transB: boolean; accumulate?: boolean; bias?: unknown; relu?: boolean; lda?: number }): string {
+export function matmulName(s: { m: number; k: number; n: number; transA: boolean; transB: boolean; accumulate?: boolean; bias?: unknown; relu?: boolean; lda?: number; ldb?: number; ldc?: number }): string {
   const t = `${s.transA ? '_tA' : ''}${s.transB ? (s.transA ? 'tB' : '_tB') : ''}`;
-  const stride = s.lda !== undefined && s.lda !== denseLda(s) ? `_lda${s.lda}` : '';
+  const stride = (s.lda !== undefined && s.lda !== denseLda(s) ? `_lda${s.lda}` : '') + (s.ldb !== undefined && s.ldb !== s.n ? `_ldb${s.ldb}` : '') + (s.ldc !== undefined && s.ldc !== s.n ? `_ldc${s.ldc}` : '');
   return `gemm_${s.m}x${s.k}x${s.n}${t}${stride}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
 }

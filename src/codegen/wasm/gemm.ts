@@ -11,6 +11,7 @@
 // constant offsets (row r at +r·lda·4 bytes, or +r·4 when transposed; lda is k, or m, unless the spec is a
 // thread's share of a larger A), so the splats read it directly;
 // only a transposed A whose stride thrashes L1 is first copied into contiguous strips (see packsA).
+// A thread's share of C's columns reads B and writes C with the whole's row strides (ldb, ldc).
 // Edges (m % MR, n % NR, n % 4, any k) get their own straight-line kernels; partial vectors are
 // read and written with load32_zero/load64_zero/store32_lane/store64_lane, never past an operand.
 
@@ -26,10 +27,19 @@ export interface GemmSpec {
    * share of the rows of C. Default: k, or m when A is transposed.
    */
   lda?: number;
+  /**
+   * B's row stride in floats, when B (not transposed) is a block of columns of a larger matrix: a thread's share of
+   * the columns of C. Default n. (A transposed B's block of columns is a block of its stored rows: no stride.)
+   */
+  ldb?: number;
+  /** C's row stride in floats, when C is a block of columns of a larger matrix. Default n. */
+  ldc?: number;
 }
 
-/** A's row stride in floats. */
+/** A's, B's and C's row strides in floats. */
 const lda = (s: GemmSpec) => s.lda ?? denseLda(s);
+const ldb = (s: GemmSpec) => s.ldb ?? s.n;
+const ldc = (s: GemmSpec) => s.ldc ?? s.n;
 
 export interface GemmOptions {
   /** Use f32x4.relaxed_madd (FMA on x86 with FMA3) instead of f32x4.mul + f32x4.add. */
@@ -62,8 +72,11 @@ function checkSpec(s: GemmSpec): void {
     if (!Number.isInteger(s[d]) || s[d] < 1) throw new RangeError(`gemm: ${d} must be a positive integer, got ${s[d]} (${matmulName(s)})`);
   }
   if (!Number.isInteger(lda(s)) || lda(s) < denseLda(s)) throw new RangeError(`gemm: lda ${s.lda} is shorter than A's rows (${matmulName(s)})`);
+  if (s.transB && s.ldb !== undefined) throw new RangeError(`gemm: ldb is for a B that is not transposed (${matmulName(s)})`);
+  if (!Number.isInteger(ldb(s)) || ldb(s) < s.n) throw new RangeError(`gemm: ldb ${s.ldb} is shorter than B's rows (${matmulName(s)})`);
+  if (!Number.isInteger(ldc(s)) || ldc(s) < s.n) throw new RangeError(`gemm: ldc ${s.ldc} is shorter than C's rows (${matmulName(s)})`);
   // Offsets are u32 byte immediates: every matrix must fit in 4 GiB.
-  if (Math.max(lda(s) * (s.transA ? s.k : s.m), s.k * s.n, s.m * s.n) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${matmulName(s)} is too large for 32-bit memory`);
+  if (Math.max(lda(s) * (s.transA ? s.k : s.m), s.k * ldb(s), s.m * ldc(s)) * 4 >= 2 ** 32) throw new RangeError(`gemm: ${matmulName(s)} is too large for 32-bit memory`);
 }
 
 /**
@@ -73,7 +86,7 @@ function checkSpec(s: GemmSpec): void {
  * 4×512×512: 60 in place, 42 packed).
  */
 function packsB(s: GemmSpec): boolean {
-  return s.transB || (s.m > 8 && (s.n * 4) % 256 === 0);
+  return s.transB || (s.m > 8 && (ldb(s) * 4) % 256 === 0);
 }
 
 /**
@@ -125,7 +138,7 @@ const roundUp4 = (x: number) => Math.ceil(x / 4) * 4;
  * distinct spec, named matmulName(spec): `(a, b, c, bias, scratch: i32) -> ()`, byte offsets into the
  * memory, row-major f32. What the caller guarantees:
  * - every offset 16-byte aligned (correctness needs only 4: wasm never faults on misalignment);
- * - C overlaps nothing else; A, B and bias are only read;
+ * - C (m rows of n floats, ldc apart) overlaps nothing else; A, B and bias are only read;
  * - `bias` holds n floats when spec.bias (else it is ignored);
  * - `scratch` holds scratchBytes(specs) bytes that nothing else uses during a call (ignored when
  *   that is 0); one area serves every function of the module, as calls do not overlap. Threads
@@ -225,10 +238,10 @@ class GemmGen {
   private panels(cols: number, packed: boolean): void {
     const { s, t } = this;
     const full = Math.floor(cols / t.nr), rem = cols % t.nr;
-    this.counted(full, () => this.panel(t.nr / 4, t.nr, packed ? t.nr * 4 : s.n * 4, packed), [
+    this.counted(full, () => this.panel(t.nr / 4, t.nr, packed ? t.nr * 4 : ldb(s) * 4, packed), [
       [this.cCol, t.nr * 4], [this.biasCol, t.nr * 4], [this.bPanel, packed ? s.k * t.nr * 4 : t.nr * 4],
     ]);
-    if (rem > 0) this.panel(roundUp4(rem) / 4, rem, packed ? roundUp4(rem) * 4 : s.n * 4, packed);
+    if (rem > 0) this.panel(roundUp4(rem) / 4, rem, packed ? roundUp4(rem) * 4 : ldb(s) * 4, packed);
   }
 
   /** `count` copies of body; a loop when count > 1. Pointers are bumped after every copy. */
@@ -273,7 +286,7 @@ class GemmGen {
     else f.get(A).set(this.aRow);
     f.get(this.cCol).set(this.cTile);
     const aStrip = this.aPacked ? s.k * roundUp4(mr) * 4 : s.transA ? mr * 4 : mr * lda(s) * 4;
-    this.counted(mFull, () => this.kernel(mr, nv, cols, sB, packed), [[this.aRow, aStrip], [this.cTile, mr * s.n * 4]]);
+    this.counted(mFull, () => this.kernel(mr, nv, cols, sB, packed), [[this.aRow, aStrip], [this.cTile, mr * ldc(s) * 4]]);
     if (mrem > 0) this.kernel(mrem, nv, cols, sB, packed);
   }
 
@@ -287,7 +300,7 @@ class GemmGen {
   /** One mr × cols block of C at cTile, from A at aRow and the panel at bPanel (row stride sB bytes). */
   private kernel(mr: number, nv: number, cols: number, sB: number, packed: boolean): void {
     const { f, s, t, bv } = this;
-    const rowC = s.n * 4;
+    const rowC = ldc(s) * 4;
     const aStep = this.aPacked ? roundUp4(t.mr) * 4 : s.transA ? lda(s) * 4 : 4;
     const aRowOff = (r: number) => (s.transA ? r * 4 : r * lda(s) * 4);
     const acc = (r: number, v: number) => this.accLocal(r, v);
@@ -349,7 +362,7 @@ class GemmGen {
   private packRows(cols: number): void {
     const { f, s, t } = this;
     const full = Math.floor(cols / t.nr), rem = cols % t.nr, we = roundUp4(rem);
-    const rowB = s.n * 4;
+    const rowB = ldb(s) * 4;
     f.get(this.srcBlock).set(this.sp);
     f.get(SCRATCH).set(this.dp);
     f.get(SCRATCH).i32Const(full * s.k * t.nr * 4).i32Add().set(this.dq);

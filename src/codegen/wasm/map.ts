@@ -34,7 +34,7 @@
 
 import { F32, f32Bits, FunctionBody, I32, V128 } from './encoder.ts';
 import { inline, type AluOp, type Expr } from '../../ir/expr.ts';
-import { loads, outputsOf, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
+import { loads, outputsOf, shareBounds, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
 import { levelOf, schedule } from '../../lower/linearize.ts';
 
 /**
@@ -556,10 +556,10 @@ export function mapShares(k: MapKernel, offsets: ReadonlyMap<string, number>, sc
       default: return e;
     }
   };
-  const size = Math.ceil(n / shares / 16) * 16;
+  const bounds = shareBounds(n, shares, 16);
   const bodies: FunctionBody[] = [];
-  for (let start = 0; start < n; start += size) {
-    const length = Math.min(size, n - start);
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const [start, length] = [bounds[i]!, bounds[i + 1]! - bounds[i]!];
     const shifted = new Map(offsets);
     for (const b of moving) shifted.set(b, offsets.get(b)! + 4 * start);
     const share: MapKernel = {
