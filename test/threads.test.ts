@@ -1,4 +1,4 @@
-// Threads (compile option `threads`): large Wasm matmuls split into shares of C's rows, run by worker threads on
+// Threads (compile option `threads`): large Wasm matmuls split into shares of C's columns (or, narrow, its rows), run by worker threads on
 // the model's shared memory while the calling thread computes its own share and waits (Atomics). The numbers do
 // not depend on the thread count; a worker that ends is replaced by the calling thread, with a warning.
 import { availableParallelism } from 'node:os';
@@ -58,6 +58,32 @@ describe('threads', () => {
         expect(many.losses).toEqual(one.losses);
         for (const name of ['w1', 'w2']) expect(Array.from(many.model.params[name]!)).toEqual(Array.from(one.model.params[name]!));
       }
+    }
+  });
+
+  it('a matmul too narrow for 16 columns a thread is split by rows, and trains bit for bit alike on 1, 2 and 3 threads', async () => {
+    const n = graph('narrow');
+    const x = n.input('x', [256, 512]);
+    const y = n.input('y', [256, 24]);
+    const w = n.param('w', [512, 24]);
+    const loss = x.matmul(w).sub(y).square().sum().named('loss');
+    const r = mulberry32(2);
+    const data = { x: Float32Array.from({ length: 256 * 512 }, () => randn(r)), y: Float32Array.from({ length: 256 * 24 }, () => randn(r)) };
+    const run = async (threads: number) => {
+      const compiled = await compile(n, { loss, seed: 1, threads });
+      models.push(compiled);
+      const model = threads > 1 ? (await load(compiled.source)).createModel({ seed: 1, threads }) : compiled;
+      models.push(model);
+      return { source: compiled.source, losses: Array.from({ length: 4 }, () => model.step(data, 1e-5)), w: Array.from(model.params.w!) };
+    };
+    const one = await run(1);
+    for (const [threads, starts] of [[2, [0, 128]], [3, [0, 88, 172]]] as const) {
+      const many = await run(threads);
+      // x·w (256×512 by 512×24): shares of C's rows, A's rows with them (512 floats each)
+      const shares = starts.map((r0) => `{ fn: \\d+, a: ${4 * 512 * r0}, b: 0, c: ${4 * 24 * r0}, bias: 0 }`).join(', ');
+      expect(many.source).toMatch(new RegExp(`const gemm_256x512x24 = threaded_gemm\\(pool, \\[${shares}\\]`));
+      expect(many.losses).toEqual(one.losses);
+      expect(many.w).toEqual(one.w);
     }
   });
 
