@@ -126,7 +126,7 @@ export function thread_count(asked: number | undefined, most: number): number {
 }
 
 /** The cores this engine reports (Node's availableParallelism, a browser's hardwareConcurrency), or 1. */
-function cores(): number {
+export function cores(): number {
   const os = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process?.getBuiltinModule?.('node:os') as { availableParallelism?(): number } | undefined;
   return os?.availableParallelism?.() ?? (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 }
