@@ -71,7 +71,7 @@ log('bench: timing flatgrad, TensorFlow.js and jax-js in this process');
 const results = await measure(peers, { timeMs: TIME_MS, rounds: ROUNDS, minIterations: MIN_ITERATIONS, log });
 const rows: Row[] = peers.map((p) => ({ name: p.name, results: results.get(p.name) ?? {}, checks: checksOf(p), notes: p.notes ?? {} }));
 log('bench: the ceiling of Wasm SIMD arithmetic (bench/peak.ts), on 1 thread and on 2');
-const ceiling = await wasmPeak(false);
+const ceiling = await wasmPeak();
 
 // ---------------------------------------------------------------------------------------------------------------
 // NumPy and PyTorch, in a Python subprocess fed the same arrays.

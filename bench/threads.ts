@@ -28,7 +28,7 @@ for (const { id, title, flops } of WORKLOADS) {
   const same = one.tasks[id].check === two.tasks[id].check;
   say(`| ${title} | ${a.median.toFixed(3)} ± ${a.mad.toFixed(3)} | ${b.median.toFixed(3)} ± ${b.mad.toFixed(3)} | ${(a.median / b.median).toFixed(2)}× | ${flops ? (flops / b.median / 1e6).toFixed(1) : '–'} | ${same ? 'yes' : `no: ${one.tasks[id].check} vs ${two.tasks[id].check}`} |`);
 }
-const ceiling = await wasmPeak(false);
+const ceiling = await wasmPeak();
 const mm = (id: 'mm256' | 'mm512', t: '1 thread' | '2 threads') => WORKLOADS.find((w) => w.id === id)!.flops / results.get(t)![id]!.median / 1e6;
 say('');
 say(`Ceiling, measured in this run (bench/peak.ts): Wasm SIMD multiply-adds alone, in registers with no memory traffic, run at ${ceiling.one.toFixed(1)} GFLOPS on 1 thread and ${ceiling.two.toFixed(1)} on 2 at once; matmul 512³ reaches ${((mm('mm512', '1 thread') / ceiling.one) * 100).toFixed(0)}% of it on 1 thread and ${((mm('mm512', '2 threads') / ceiling.two) * 100).toFixed(0)}% on 2 (256³: ${((mm('mm256', '1 thread') / ceiling.one) * 100).toFixed(0)}% and ${((mm('mm256', '2 threads') / ceiling.two) * 100).toFixed(0)}%).`);

@@ -9,6 +9,7 @@ import { transformSync } from 'esbuild';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compile, emit, graph, mulberry32, randn, type Model, type Optimizer } from '../src/index.ts';
 import spec from '../examples/two_layer_net.ts';
+import { shareBounds } from '../src/ir/kernel.ts';
 
 const { graph: g, ...options } = spec;
 const rng = mulberry32(1);
@@ -85,6 +86,40 @@ describe('threads', () => {
       expect(many.losses).toEqual(one.losses);
       expect(many.w).toEqual(one.w);
     }
+  });
+
+  it('a matmul by a transposed weight, with its bias and ReLU, splits by columns (B\'s rows and the bias with them) and trains bit for bit alike on 1 and 3 threads', async () => {
+    const n = graph('transposed_bias');
+    const x = n.input('x', [64, 300]);
+    const y = n.input('y', [64, 10]);
+    const w = n.param('w', [100, 300], { init: 'he' });
+    const b = n.param('b', [100], { init: 'zeros' });
+    const v = n.param('v', [100, 10], { init: 'he' });
+    const loss = x.matmul(w.transpose()).add(b).relu().matmul(v).sub(y).square().sum().named('loss');
+    const r = mulberry32(4);
+    const data = { x: Float32Array.from({ length: 64 * 300 }, () => randn(r)), y: Float32Array.from({ length: 640 }, () => randn(r)) };
+    const run = async (threads: number) => {
+      const compiled = await compile(n, { loss, seed: 2, threads });
+      models.push(compiled);
+      const model = threads > 1 ? (await load(compiled.source)).createModel({ seed: 2, threads }) : compiled;
+      models.push(model);
+      const losses = Array.from({ length: 4 }, () => model.step(data, 1e-5));
+      return { source: compiled.source, losses, params: ['w', 'b', 'v'].map((k) => Array.from(model.params[k]!)) };
+    };
+    const one = await run(1);
+    const three = await run(3);
+    // columns 0, 36 and 68 of C: w's rows from there (300 floats each), the bias and C from there
+    expect(three.source).toMatch(/const gemm_64x300x100_tB_bias_relu = threaded_gemm\(pool, \[\{ fn: \d+, a: 0, b: 0, c: 0, bias: 0 \}, \{ fn: \d+, a: 0, b: 43200, c: 144, bias: 144 \}, \{ fn: \d+, a: 0, b: 81600, c: 272, bias: 272 \}\]/);
+    expect(three.losses).toEqual(one.losses);
+    expect(three.params).toEqual(one.params);
+  });
+
+  it('shareBounds splits n into shares of a multiple, as even as that allows, fewer when n is short', () => {
+    expect(shareBounds(100, 4, 4)).toEqual([0, 28, 52, 76, 100]);
+    expect(shareBounds(256, 2, 4)).toEqual([0, 128, 256]);
+    expect(shareBounds(200704, 2, 16)).toEqual([0, 100352, 200704]);
+    expect(shareBounds(5, 4, 4)).toEqual([0, 4, 5]);
+    expect(shareBounds(3, 2, 4)).toEqual([0, 3]);
   });
 
   it('a worker that ends is replaced by the calling thread: the next step completes, says so once, and computes the same', async () => {

@@ -1,7 +1,7 @@
 import { flatgrad_error } from './flatgrad_error.ts';
 
 // The model's worker threads: each instantiates the same Wasm kernels on the same shared memory and waits (Atomics)
-// for its share of a matmul (rows of C, thread_gemm.ts) or of a loop (a range, thread_loop.ts). The calling thread
+// for its share of a matmul (columns or rows of C, thread_gemm.ts) or of a loop (a range, thread_loop.ts). The calling thread
 // hands the shares out, computes its own, takes back any a worker has not started yet (a worker asleep, still
 // starting, or gone), and waits for the rest: a hand-off of microseconds, and step() stays synchronous. A share is
 // a whole block computed as one thread computes it, whoever runs it, so results do not depend on the thread count.
