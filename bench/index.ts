@@ -276,6 +276,8 @@ const vsMain = (id: WorkloadId) => {
 const W2_MATMUL_FLOPS = 2 * (2 * 128 * 784 * 256 + 3 * 128 * 256 * 10);
 // W1's: x·w1, xᵀ·g (64·1000·100 each), h·w2, g·w2ᵀ, hᵀ·g (64·100·10 each).
 const W1_MATMUL_FLOPS = 2 * (2 * 64 * 1000 * 100 + 3 * 64 * 100 * 10);
+/** How long `flops` take at `gflops`. */
+const msAt = (flops: number, gflops: number) => fmtMs(flops / (gflops * 1e6));
 
 /**
  * Why the relaxed-SIMD step targets can be out of reach here: the matmuls' floor at the measured matmul
@@ -284,12 +286,11 @@ const W1_MATMUL_FLOPS = 2 * (2 * 64 * 1000 * 100 + 3 * 64 * 100 * 10);
 function whyMissed(): string[] {
   const gf = fRelaxed?.results.mm256 ? gflops('mm256', fRelaxed.results.mm256) : undefined;
   if (!gf) return [];
-  const floor = (flops: number) => fmtMs(flops / (gf * 1e6));
   return [
     '**Why a relaxed-SIMD target can be missed.** jax-js speeds up with `f32x4.relaxed_madd`; flatgrad\'s kernels',
     'barely do on this CPU, whose separate add units keep a multiply then an add as fast as a fused one. At the',
     `matmul speed measured above (${gf.toFixed(1)} GFLOPS, near the 128-bit SIMD peak of one core), W2's matmuls alone`,
-    `take ${floor(W2_MATMUL_FLOPS)} and W1's ${floor(W1_MATMUL_FLOPS)}: on one thread a step is no faster than that, whatever the rest`,
+    `take ${msAt(W2_MATMUL_FLOPS, gf)} and W1's ${msAt(W1_MATMUL_FLOPS, gf)}: on one thread a step is no faster than that, whatever the rest`,
     'costs (its elementwise loops, exp and sigmoid included, run as Wasm SIMD too). Closing the gap further needs',
     'more than one core (Wasm threads) or wider vectors than Wasm\'s 128 bits.',
     '',
@@ -302,15 +303,14 @@ function whyMissed(): string[] {
  */
 function ceilingLines(): string[] {
   const mm512 = fThreads?.results.mm512 ? gflops('mm512', fThreads.results.mm512) : undefined;
-  const floor = (flops: number) => fmtMs(flops / (ceiling.two * 1e6));
   const numpy = (id: WorkloadId) => (np1?.results[id] ? `NumPy's 1-thread step ${fmtMs(np1.results[id].median)}` : 'NumPy not measured');
   return [
     '**The ceiling.** Wasm SIMD arithmetic alone (12 f32x4 accumulators in registers, each gaining a·b every iteration: a',
     `multiply and an add, no memory; bench/peak.ts) runs at ${ceiling.one.toFixed(1)} GFLOPS on one thread and ${ceiling.two.toFixed(1)} on two at once,`,
     'measured in this run. No matmul written in Wasm SIMD is faster than its arithmetic alone: the 512³ target',
     `(105 GFLOPS on 2 threads) asks for ${((105 / ceiling.two) * 100).toFixed(0)}% of that ceiling${mm512 ? `, and flatgrad's 512³ on 2 threads reaches ${((mm512 / ceiling.two) * 100).toFixed(0)}% of it` : ''}. At the`,
-    `ceiling, W2's matmuls (${(W2_MATMUL_FLOPS / 1e6).toFixed(1)} MFLOP) alone take ${floor(W2_MATMUL_FLOPS)} (${numpy('w2')}) and W1's (${(W1_MATMUL_FLOPS / 1e6).toFixed(1)} MFLOP)`,
-    `${floor(W1_MATMUL_FLOPS)} (${numpy('w1')}; the target allows 1.2× it). OpenBLAS uses the CPU's 256- or 512-bit fused multiply-adds; Wasm SIMD has 128-bit vectors.`,
+    `ceiling, W2's matmuls (${(W2_MATMUL_FLOPS / 1e6).toFixed(1)} MFLOP) alone take ${msAt(W2_MATMUL_FLOPS, ceiling.two)} (${numpy('w2')}) and W1's (${(W1_MATMUL_FLOPS / 1e6).toFixed(1)} MFLOP)`,
+    `${msAt(W1_MATMUL_FLOPS, ceiling.two)} (${numpy('w1')}; the target allows 1.2× it). OpenBLAS uses the CPU's 256- or 512-bit fused multiply-adds; Wasm SIMD has 128-bit vectors.`,
     '',
   ];
 }

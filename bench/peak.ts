@@ -3,6 +3,7 @@
 // and on two at once. No matmul written in Wasm SIMD beats it: it is what one core's 128-bit vector units give.
 import { Worker } from 'node:worker_threads';
 import { F32, f32Bits, FunctionBody, I32, ModuleBuilder, V128 } from '../src/codegen/wasm/encoder.ts';
+import { stat } from './measure.ts';
 
 /** Independent accumulators: enough to cover an add's latency on 2 pipes. */
 const CHAINS = 12;
@@ -89,6 +90,5 @@ export async function wasmPeak(rounds = 5, ms = 60): Promise<Peak> {
   Atomics.store(flag, 0, -1);
   Atomics.notify(flag, 0);
   await worker.terminate();
-  const median = (v: number[]) => [...v].sort((x, y) => x - y)[v.length >> 1]!;
-  return { one: median(one), two: median(two) };
+  return { one: stat(one).median, two: stat(two).median };
 }

@@ -406,30 +406,39 @@ describe('relaxed SIMD (f32x4.relaxed_madd)', () => {
   });
 });
 
-describe('a share of the rows of C (lda: A is a block of a larger matrix), as threads split a matmul', () => {
+/**
+ * C of `whole` computed by `parts`, each a kernel on its block of C, given byte offsets from the whole's A, B, C and
+ * bias (as threads run a split matmul); C starts NaN, so a block no part writes shows.
+ */
+function runParts(cs: ReturnType<typeof makeCase>, whole: GemmSpec, parts: readonly { spec: GemmSpec; a: number; b: number; c: number; bias: number }[]): Float32Array {
+  const { m, n } = whole;
   const options: GemmOptions = { relaxed: false };
+  const { a, b } = stored(cs, whole);
+  const specs = [...new Map(parts.map((p) => [matmulName(p.spec), p.spec])).values()];
+  const bytes = 16 + 4 * (a.length + b.length + m * n + n) + scratchBytes(specs, options) + 64;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(gemmModule(specs, options)), { env: { memory } }).exports as Record<string, (a: number, b: number, c: number, bias: number, scratch: number) => void>;
+  const f32 = new Float32Array(memory.buffer);
+  const [aAt, bAt, cAt, biasAt] = [16, 16 + 4 * a.length, 16 + 4 * (a.length + b.length), 16 + 4 * (a.length + b.length + m * n)];
+  f32.set(a, aAt / 4); f32.set(b, bAt / 4); f32.set(cs.bias, biasAt / 4);
+  f32.fill(Number.NaN, cAt / 4, cAt / 4 + m * n);
+  const scratchAt = Math.ceil((biasAt + 4 * n) / 16) * 16;
+  for (const p of parts) exports[matmulName(p.spec)]!(aAt + p.a, bAt + p.b, cAt + p.c, biasAt + p.bias, scratchAt);
+  return f32.slice(cAt / 4, cAt / 4 + m * n);
+}
+
+describe('a share of the rows of C (lda: A is a block of a larger matrix), as threads split a matmul', () => {
   it.each([
     [64, 100, 40, false, false], [64, 100, 40, true, false], [70, 33, 20, false, true], [70, 33, 20, true, true], [1000, 64, 96, true, false],
   ])('%i×%i×%i (transA %s, transB %s) in 1, 2, 3 and 4 shares of its rows is bit for bit the whole', (m, k, n, transA, transB) => {
     const whole: GemmSpec = { m, k, n, transA, transB, bias: true, relu: true };
     const cs = makeCase(m, k, n, 5);
-    const { a, b } = stored(cs, whole);
+    // rows [r0, r1) of C from A's rows (or, transposed, its columns) r0…, by a kernel of r1 − r0 rows with A's stride
     const run = (shares: number): Float32Array => {
-      // rows [r0, r1) of C from A's rows (or, transposed, its columns) r0…, by a kernel of r1 − r0 rows with A's stride
       const rows = Math.ceil(m / shares / 4) * 4;
-      const parts: { spec: GemmSpec; r0: number }[] = [];
-      for (let r0 = 0; r0 < m; r0 += rows) parts.push({ r0, spec: { ...whole, m: Math.min(rows, m - r0), lda: transA ? m : k } });
-      const specs = [...new Map(parts.map((p) => [matmulName(p.spec), p.spec])).values()];
-      const scratch = scratchBytes(specs, options);
-      const bytes = 16 + 4 * (a.length + b.length + m * n + n) + scratch + 64;
-      const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-      const exports = new WebAssembly.Instance(new WebAssembly.Module(gemmModule(specs, options)), { env: { memory } }).exports as Record<string, (a: number, b: number, c: number, bias: number, scratch: number) => void>;
-      const f32 = new Float32Array(memory.buffer);
-      const [aAt, bAt, cAt, biasAt] = [16, 16 + 4 * a.length, 16 + 4 * (a.length + b.length), 16 + 4 * (a.length + b.length + m * n)];
-      f32.set(a, aAt / 4); f32.set(b, bAt / 4); f32.set(cs.bias, biasAt / 4);
-      const scratchAt = Math.ceil((biasAt + 4 * n) / 16) * 16;
-      for (const { spec, r0 } of parts) exports[matmulName(spec)]!(aAt + 4 * r0 * (transA ? 1 : k), bAt, cAt + 4 * r0 * n, biasAt, scratchAt);
-      return f32.slice(cAt / 4, cAt / 4 + m * n);
+      const parts = [];
+      for (let r0 = 0; r0 < m; r0 += rows) parts.push({ spec: { ...whole, m: Math.min(rows, m - r0), lda: transA ? m : k }, a: 4 * r0 * (transA ? 1 : k), b: 0, c: 4 * r0 * n, bias: 0 });
+      return runParts(cs, whole, parts);
     };
     const one = run(1);
     expect(worstError(cs, whole, one)).toBeLessThanOrEqual(1);
@@ -444,24 +453,12 @@ describe('a share of the columns of C (ldb, ldc: B and C are blocks of larger ma
   ])('%i×%i×%i (transA %s, transB %s) in 1, 2, 3 and 4 shares of its columns is bit for bit the whole', (m, k, n, transA, transB) => {
     const whole: GemmSpec = { m, k, n, transA, transB, bias: true, relu: true };
     const cs = makeCase(m, k, n, 6);
-    const { a, b } = stored(cs, whole);
+    // columns [c0, c1) of C, from B's columns (or, transposed, its rows) c0…, by a kernel of c1 − c0 columns with B's and C's strides
     const run = (shares: number): Float32Array => {
-      // columns [c0, c1) of C, from B's columns (or, transposed, its rows) c0…, by a kernel of c1 − c0 columns with B's and C's strides
       const cols = Math.ceil(n / shares / 4) * 4;
-      const parts: { spec: GemmSpec; c0: number }[] = [];
-      for (let c0 = 0; c0 < n; c0 += cols) parts.push({ c0, spec: { ...whole, n: Math.min(cols, n - c0), ...(transB ? {} : { ldb: n }), ldc: n } });
-      const specs = [...new Map(parts.map((p) => [matmulName(p.spec), p.spec])).values()];
-      const scratch = scratchBytes(specs, options);
-      const bytes = 16 + 4 * (a.length + b.length + m * n + n) + scratch + 64;
-      const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-      const exports = new WebAssembly.Instance(new WebAssembly.Module(gemmModule(specs, options)), { env: { memory } }).exports as Record<string, (a: number, b: number, c: number, bias: number, scratch: number) => void>;
-      const f32 = new Float32Array(memory.buffer);
-      const [aAt, bAt, cAt, biasAt] = [16, 16 + 4 * a.length, 16 + 4 * (a.length + b.length), 16 + 4 * (a.length + b.length + m * n)];
-      f32.set(a, aAt / 4); f32.set(b, bAt / 4); f32.set(cs.bias, biasAt / 4);
-      f32.fill(Number.NaN, cAt / 4, cAt / 4 + m * n); // a column no share writes stays NaN
-      const scratchAt = Math.ceil((biasAt + 4 * n) / 16) * 16;
-      for (const { spec, c0 } of parts) exports[matmulName(spec)]!(aAt, bAt + 4 * c0 * (transB ? k : 1), cAt + 4 * c0, biasAt + 4 * c0, scratchAt);
-      return f32.slice(cAt / 4, cAt / 4 + m * n);
+      const parts = [];
+      for (let c0 = 0; c0 < n; c0 += cols) parts.push({ spec: { ...whole, n: Math.min(cols, n - c0), ...(transB ? {} : { ldb: n }), ldc: n }, a: 0, b: 4 * c0 * (transB ? k : 1), c: 4 * c0, bias: 4 * c0 });
+      return runParts(cs, whole, parts);
     };
     const one = run(1);
     expect(worstError(cs, whole, one)).toBeLessThanOrEqual(1);

@@ -7,6 +7,7 @@ import { denseLda, matmulName, outputsOf, shareBounds, type Kernel, type MapKern
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
+import type { Share as GemmShare } from '../../../templates/prelude/thread_gemm.ts';
 import type { KernelBackend } from '../backend.ts';
 import { matmulComment, type TypeScriptKernels } from '../ts/kernels.ts';
 import { indent, type ModuleEmitter } from '../ts/module.ts';
@@ -214,8 +215,5 @@ const scalarsOf = (k: MapKernel) => [...new Set(outputsOf(k).flatMap((o) => scal
 
 /** The Wasm kernels read f32: a matmul of integers stays in the TypeScript loops. */
 const onFloats = (node: Node) => node.inputs.every((i) => i.dtype === 'float');
-
-/** A thread's share of a matmul: its kernel's index in the pool's names, and its operands' byte offsets from the whole's. */
-interface GemmShare { fn: number; a: number; b: number; c: number; bias: number }
 
 const gemmSpec = (k: MatmulKernel): GemmSpec => ({ m: k.m, k: k.k, n: k.n, transA: k.transA, transB: k.transB, bias: k.bias !== undefined, relu: k.relu === true });
