@@ -145,27 +145,28 @@ describe('threads', () => {
 
   it('a share a worker took and never finished (killed inside it) fails the step after 5 s with a clear error, the params as they were; the model goes on on one thread', { timeout: 30_000 }, async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const one = await train(1, 24);
+    const one = await train(1, 204); // as many as the loop below may take, and the two after
     const two = await train(2, 2);
     // The model's worker ends; a thread of the test's own claims the next share and dies with it, as a worker killed mid-share.
     await endSilently(two.model);
     const control = Number(/thread_pool\(kernels\.module, kernels\.exports, memory, threads, \d+, (\d+),/.exec(two.source)![1]);
-    // It takes the first matmul's share it sees (so the forward or backward pass, before any update); steps until then complete.
+    // It takes the second share of the first matmul it sees, while the calling thread computes the first (so in the
+    // forward or backward pass, before any update); steps until then complete.
     const thief = new Worker(`
       const { workerData: { buffer, control }, parentPort } = require('node:worker_threads');
-      const words = new Int32Array(buffer, control, 12);
+      const words = new Int32Array(buffer, control, 20);
       let seen = Atomics.load(words, 0);
       parentPort.postMessage('ready');
       for (;;) {
         while (Atomics.load(words, 0) === seen);
         seen = Atomics.load(words, 0);
-        if (words[4 + 1] === 0 && Atomics.compareExchange(words, 4 + 7, seen, 0) === seen) break;
+        if (Atomics.load(words, 3) >= 2 && words[12 + 1] === 0 && Atomics.compareExchange(words, 12 + 7, seen, 0) === seen) break;
       }
     `, { eval: true, workerData: { buffer: two.model.params.w1!.buffer, control } });
     await new Promise((resolve) => thief.once('message', resolve));
     let failed: Error | undefined;
     let before: number[][] = [];
-    for (let t = 0; t < 20 && !failed; t++) {
+    for (let t = 0; t < 200 && !failed; t++) {
       before = ['w1', 'w2'].map((n) => Array.from(two.model.params[n]!));
       try {
         two.losses.push(two.model.step(feeds, 1e-4));

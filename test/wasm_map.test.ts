@@ -38,7 +38,7 @@ const SENTINEL = 0x7fa5a5a5; // a NaN bit pattern nothing computes
 interface Run { out: Float32Array; wrote: { outside: number; padding: number } }
 
 /** Lays the buffers out 16-byte aligned with sentinel gaps, runs mapFunction's code once, returns the output. */
-function runWasm(k: MapKernel, inputs: Record<string, Float32Array>, scalars: Record<string, number> = {}, order = Object.keys(scalars), unroll?: number): Run {
+function runWasm(k: MapKernel, inputs: Record<string, Float32Array>, scalars: Record<string, number> = {}, order = Object.keys(scalars), unroll?: number, scalarsInMemory = false): Run & { params: number } {
   const size = k.shape.reduce((a, b) => a * b, 1);
   const lengths: [string, number][] = [[k.out, size], ...Object.entries(inputs).map(([name, v]) => [name, v.length] as [string, number])];
   const offsets = new Map<string, number>();
@@ -47,7 +47,10 @@ function runWasm(k: MapKernel, inputs: Record<string, Float32Array>, scalars: Re
     offsets.set(name, at);
     at += Math.ceil(len / 4) * 16 + GAP;
   }
-  const body = mapFunction([k], offsets, order, { unroll });
+  // With scalarsInMemory, the scalars lie after the buffers (as a thread's share reads them from its slot).
+  const scalarsAt = at;
+  if (scalarsInMemory) at += Math.ceil(order.length / 4) * 16 + GAP;
+  const body = mapFunction([k], offsets, order, { unroll, ...(scalarsInMemory ? { scalarsAt } : {}) });
   if (!body) throw new Error('unsupported');
   const bytes = moduleOf(body);
   expect(WebAssembly.validate(bytes)).toBe(true);
@@ -55,9 +58,10 @@ function runWasm(k: MapKernel, inputs: Record<string, Float32Array>, scalars: Re
   const u32 = new Uint32Array(memory.buffer), f32 = new Float32Array(memory.buffer);
   u32.fill(SENTINEL, 0, at / 4 + 64);
   for (const [name, v] of Object.entries(inputs)) f32.set(v, offsets.get(name)! / 4);
+  if (scalarsInMemory) f32.set(order.map((name) => scalars[name]!), scalarsAt / 4);
   const before = u32.slice(0, at / 4 + 64);
   const fn = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.f as (...args: number[]) => void;
-  fn(...order.map((name) => scalars[name]!));
+  fn(...(scalarsInMemory ? [] : order.map((name) => scalars[name]!)));
   const o0 = offsets.get(k.out)! / 4;
   let outside = 0, padding = 0;
   for (let i = 0; i < before.length; i++) {
@@ -66,7 +70,7 @@ function runWasm(k: MapKernel, inputs: Record<string, Float32Array>, scalars: Re
     if (i >= o0 && i < o0 + Math.ceil(size / 4) * 4) padding++;
     else outside++;
   }
-  return { out: f32.slice(o0, o0 + size), wrote: { outside, padding } };
+  return { out: f32.slice(o0, o0 + size), wrote: { outside, padding }, params: fn.length };
 }
 
 /** A module importing env.memory and exporting body as `f`. */
@@ -318,6 +322,20 @@ describe('mapFunction: fused chains, literals, scalars, broadcasts', () => {
       const { out, wrote } = runWasm(kernel([n], e), inputs, scalars, order);
       expect(mismatches(kernel([n], e), out, inputs, scalars)).toEqual([]);
       expect(wrote.outside).toBe(0);
+    }
+  });
+
+  it.each(SIZES)('scalars read from memory (scalarsAt: a share of a split loop) instead of parameters: the same bits, a function of no parameters, %i floats', (n) => {
+    const e = o('mul', o('div', o('sub', load('a', [1]), sv('mean')), o('sqrt', o('add', sv('var'), lit(1e-5)))), load('gamma', [0]));
+    const inputs = { a: values(n, n + 1), gamma: new Float32Array([1.5]) };
+    const scalars = { mean: 0.1, var: 2.5, eps: 99 };
+    for (const order of [['mean', 'var'], ['eps', 'var', 'mean']]) {
+      const passed = runWasm(kernel([n], e), inputs, scalars, order);
+      const read = runWasm(kernel([n], e), inputs, scalars, order, undefined, true);
+      expect(passed.params).toBe(order.length);
+      expect(read.params).toBe(0);
+      expect(Array.from(new Uint32Array(read.out.buffer))).toEqual(Array.from(new Uint32Array(passed.out.buffer)));
+      expect(read.wrote.outside).toBe(0);
     }
   });
 

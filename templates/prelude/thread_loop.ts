@@ -1,11 +1,12 @@
 // A loop split across the pool's threads (templates/prelude/threads.ts): shares of its range.
-import { run_job, slot, type Kernel5, type ThreadPool } from './threads.ts';
+import { run_job, slot, type ThreadPool } from './threads.ts';
 
 /**
  * A loop (an update, a large fused map) as shares of its range (`fns`: their kernels' indices in the pool's names),
- * on the pool's threads or one after another on this one; the TypeScript loop where Wasm is missing.
+ * on the pool's threads or one after another on this one; the TypeScript loop where Wasm is missing. The scalars
+ * go into each share's slot, where its kernel reads them.
  */
-export function threaded_loop(pool: ThreadPool | undefined, fns: readonly number[], fallback: Kernel5): (x0?: number, x1?: number, x2?: number, x3?: number, x4?: number) => void {
+export function threaded_loop(pool: ThreadPool | undefined, fns: readonly number[], fallback: (...scalars: number[]) => void): (x0?: number, x1?: number, x2?: number, x3?: number, x4?: number) => void {
   if (!pool) return (x0 = 0, x1 = 0, x2 = 0, x3 = 0, x4 = 0) => fallback(x0, x1, x2, x3, x4);
   const { floats } = pool;
   return (x0 = 0, x1 = 0, x2 = 0, x3 = 0, x4 = 0) => {

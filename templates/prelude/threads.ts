@@ -6,8 +6,8 @@ import { flatgrad_error } from './flatgrad_error.ts';
 // starting, or gone), and waits for the rest: a hand-off of microseconds, and step() stays synchronous. A share is
 // a whole block computed as one thread computes it, whoever runs it, so results do not depend on the thread count.
 
-/** A share's kernel: a matmul's five byte offsets, or a loop's scalars (five, the unused ignored). */
-export type Kernel5 = (a: number, b: number, c: number, d: number, e: number) => void;
+/** A share's kernel: a matmul's, given five byte offsets; or a loop's, given nothing (it reads its scalars from its slot). */
+export type ShareKernel = (...offsets: number[]) => void;
 
 /** A worker: Node's worker_threads Worker, or a Web Worker. */
 export interface Thread {
@@ -21,7 +21,7 @@ export interface ThreadPool {
   /** The same words as f32, for a loop's scalars. */
   readonly floats: Float32Array;
   /** Each share's kernel, by its index in the names the workers were given: looked up once, not per call. */
-  readonly kernels: readonly Kernel5[];
+  readonly kernels: readonly ShareKernel[];
   readonly names: readonly string[];
   readonly threads: readonly Thread[];
   /** Set by a worker's error or exit event (an object of its own, so the workers' listeners do not hold the pool). */
@@ -31,7 +31,8 @@ export interface ThreadPool {
 /**
  * Control words: [0] the job's generation (−1: stop), [1] shares the workers finished, [2] workers started, [3] the
  * job's slots; then 8 words per slot, one for each share of the job: the kernel's index,
- * its kind (0: a matmul's five byte offsets; 1: a loop's scalars, as f32 bits), its five arguments, and its claim:
+ * its kind (0: a matmul's, given the five byte offsets that follow; 1: a loop's, which reads the scalars that follow,
+ * as f32, from there), five words of arguments, and its claim:
  * the job's generation while the share waits, 0 once a thread took it, −1 once done. Any thread may take any share,
  * so a model compiled for more threads than it runs on spreads its shares over the threads it has.
  */
@@ -49,7 +50,6 @@ function run({ module, memory, control, index, slots, names }) {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
   const kernels = names.map((n) => exports[n]);
   const words = new Int32Array(memory.buffer, control, ${CONTROL_WORDS} + ${SLOT_WORDS} * slots);
-  const floats = new Float32Array(memory.buffer, control, ${CONTROL_WORDS} + ${SLOT_WORDS} * slots);
   Atomics.add(words, 2, 1);
   let seen = 0; // generation 0 is no job
   for (;;) {
@@ -65,8 +65,8 @@ function run({ module, memory, control, index, slots, names }) {
     for (let k = 0; k < count; k++) {
       const at = ${CONTROL_WORDS} + ${SLOT_WORDS} * ((index + 1 + k) % count);
       if (Atomics.compareExchange(words, at + 7, now, 0) !== now) continue;
-      const args = words[at + 1] === 0 ? words : floats;
-      kernels[words[at]](args[at + 2], args[at + 3], args[at + 4], args[at + 5], args[at + 6]);
+      if (words[at + 1] === 0) kernels[words[at]](words[at + 2], words[at + 3], words[at + 4], words[at + 5], words[at + 6]);
+      else kernels[words[at]]();
       Atomics.store(words, at + 7, -1);
       Atomics.add(words, 1, 1);
       Atomics.notify(words, 1);
@@ -164,14 +164,14 @@ export function thread_pool(module: WebAssembly.Module | undefined, exports: Web
   if (!module || !exports) return undefined;
   const words = CONTROL_WORDS + SLOT_WORDS * most;
   const workers = count > 1 && is_shared(memory) ? count - 1 : 0;
-  const pool: ThreadPool = { workers, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words), kernels: names.map((n) => exports[n] as Kernel5), names, threads: [], health: { dead: false } };
+  const pool: ThreadPool = { workers, control: new Int32Array(memory.buffer, control, words), floats: new Float32Array(memory.buffer, control, words), kernels: names.map((n) => exports[n] as ShareKernel), names, threads: [], health: { dead: false } };
   if (workers === 0) return pool;
   for (let index = 0; index < workers; index++) (pool.threads as Thread[]).push(spawn({ module, memory, control, index, slots: most, names }, pool.health));
   unused_pools?.register(pool, { control: pool.control, threads: pool.threads });
   return pool;
 }
 
-/** Set slot `s` to run kernel `fn` of this kind (0: byte offsets; 1: a loop's scalars): its five arguments follow at the word returned. */
+/** Set slot `s` to run kernel `fn` of this kind (0: byte offsets; 1: a loop's scalars, f32): its five arguments follow at the word returned. */
 export function slot(pool: ThreadPool, s: number, fn: number, kind: number): number {
   const at = CONTROL_WORDS + SLOT_WORDS * s;
   pool.control[at] = fn;
@@ -179,62 +179,39 @@ export function slot(pool: ThreadPool, s: number, fn: number, kind: number): num
   return at + 2;
 }
 
-/** Run the job of `count` slots (written by slot()): on the pool's threads, or one after another here; back when all are done. */
+/**
+ * Run the job of `count` slots (written by slot()): on the pool's threads, or one after another here; back when all
+ * are done. The whole hand-off is one function on purpose: over V8's inlining limit (460 bytes of bytecode), it is
+ * called, never inlined into step(). A step whose own optimized code had inlined it would be too large for V8 to
+ * inline into the loop that calls it, and would hand its loss back as a new heap number on every call.
+ *
+ * Post: each slot is made claimable with the job's generation, written after its words, then the generation word
+ * moves on (within the positive numbers: −1 stops the workers). A thread runs a share only when it claims it, so none
+ * runs a share twice or reads a slot half-written for the next job.
+ *
+ * Then run here every share no worker has claimed yet (the first, and any of a worker asleep, starting or gone), and
+ * wait for the claimed ones: a spin of a few hundred µs (a worker's share usually ends within it, and waking from
+ * Atomics.wait costs tens of µs on every kernel: W1's first matmul ran 1.09× faster on 2 threads with a 10 µs spin,
+ * 1.50× with this), then sleep. A share a worker took and has not finished within 5 s (a worker killed or stuck in
+ * it) stops the workers and throws: its rows or range may be half-written. (No clock: a step must not allocate, and a
+ * time is a heap number.)
+ */
 export function run_job(pool: ThreadPool, count: number): void {
   retire(pool);
   if (pool.workers === 0) {
     for (let s = 0; s < count; s++) run_slot(pool, CONTROL_WORDS + SLOT_WORDS * s);
     return;
   }
-  finish(pool, count, post(pool, count));
-}
-
-function run_slot(pool: ThreadPool, at: number): void {
-  const args = pool.control[at + 1] === 0 ? pool.control : pool.floats;
-  pool.kernels[pool.control[at]!]!(args[at + 2]!, args[at + 3]!, args[at + 4]!, args[at + 5]!, args[at + 6]!);
-}
-
-/** Resolves once every worker has started (at once without any): until then the calling thread does their shares. */
-export async function pool_ready(pool: ThreadPool | undefined): Promise<void> {
-  while (pool && !pool.health.dead && pool.workers > 0 && Atomics.load(pool.control, 2) < pool.workers) await new Promise((resolve) => setTimeout(resolve, 1));
-}
-
-/** A pool whose worker failed or ended runs on one thread from then on (the others stopped), and says so once. */
-export function retire(pool: ThreadPool): void {
-  if (!pool.health.dead || pool.workers === 0) return;
-  stop_threads(pool);
-  console.warn('flatgrad: a worker thread failed or ended: running on one thread from now on');
-}
-
-/**
- * Start a job of `slots` shares (their words written): each slot is made claimable
- * with the job's generation, written after its words, then the generation word moves on (within the positive
- * numbers: −1 stops the workers). A thread runs a share only when it claims it, so none runs a share twice or
- * reads a slot half-written for the next job.
- */
-function post(pool: ThreadPool, slots: number): number {
   const { control } = pool;
   const job = (Atomics.load(control, 0) % 0x3fffffff) + 1;
   Atomics.store(control, 1, 0);
-  Atomics.store(control, 3, slots);
-  for (let s = 0; s < slots; s++) Atomics.store(control, CONTROL_WORDS + SLOT_WORDS * s + 7, job);
+  Atomics.store(control, 3, count);
+  for (let s = 0; s < count; s++) Atomics.store(control, CONTROL_WORDS + SLOT_WORDS * s + 7, job);
   Atomics.store(control, 0, job);
   Atomics.notify(control, 0);
-  return job;
-}
 
-/**
- * Run here every share no worker has claimed yet (the first, and any of a worker asleep, starting or gone), then
- * wait for the claimed ones: a spin of a few hundred µs (a worker's share usually ends within it, and
- * waking from Atomics.wait costs tens of µs on every kernel: W1's first matmul ran 1.09× faster on 2 threads
- * with a 10 µs spin, 1.50× with this), then sleep. A share a worker took and has not finished
- * within 5 s (a worker killed or stuck in it) stops the workers and throws: its rows or range may be half-written.
- * (No clock: a step must not allocate, and a time is a heap number.)
- */
-function finish(pool: ThreadPool, slots: number, job: number): void {
-  const { control } = pool;
-  let theirs = slots;
-  for (let s = 0; s < slots; s++) {
+  let theirs = count;
+  for (let s = 0; s < count; s++) {
     const at = CONTROL_WORDS + SLOT_WORDS * s;
     if (Atomics.compareExchange(control, at + 7, job, 0) !== job) continue;
     run_slot(pool, at);
@@ -250,13 +227,32 @@ function finish(pool: ThreadPool, slots: number, job: number): void {
     }
     if (Atomics.wait(control, 1, done, 50) === 'timed-out' && ++waits >= PATIENCE) {
       let s = 0;
-      while (s < slots - 1 && Atomics.load(control, CONTROL_WORDS + SLOT_WORDS * s + 7) !== 0) s++;
+      while (s < count - 1 && Atomics.load(control, CONTROL_WORDS + SLOT_WORDS * s + 7) !== 0) s++;
       const name = pool.names[control[CONTROL_WORDS + SLOT_WORDS * s]!]!;
       stop_threads(pool);
       pool.health.dead = true;
       throw flatgrad_error(`flatgrad: a worker thread took its share of ${name} and did not finish it in 5 s (killed or stuck): the call was abandoned, ${name.startsWith('update_') ? 'the params may be partly updated (load a checkpoint), ' : ''}and the model runs on one thread from now on`);
     }
   }
+}
+
+function run_slot(pool: ThreadPool, at: number): void {
+  const { control } = pool;
+  const kernel = pool.kernels[control[at]!]!;
+  if (control[at + 1] === 0) kernel(control[at + 2]!, control[at + 3]!, control[at + 4]!, control[at + 5]!, control[at + 6]!);
+  else kernel(); // a loop's share reads its scalars from the slot: a fraction passed here would be a new heap number
+}
+
+/** Resolves once every worker has started (at once without any): until then the calling thread does their shares. */
+export async function pool_ready(pool: ThreadPool | undefined): Promise<void> {
+  while (pool && !pool.health.dead && pool.workers > 0 && Atomics.load(pool.control, 2) < pool.workers) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/** A pool whose worker failed or ended runs on one thread from then on (the others stopped), and says so once. */
+function retire(pool: ThreadPool): void {
+  if (!pool.health.dead || pool.workers === 0) return;
+  stop_threads(pool);
+  console.warn('flatgrad: a worker thread failed or ended: running on one thread from now on');
 }
 
 /** End the workers (model.dispose()): the model runs on the calling thread from then on. */

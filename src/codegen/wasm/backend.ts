@@ -8,6 +8,7 @@ import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
 import type { Share as GemmShare } from '../../../templates/prelude/thread_gemm.ts';
+import { CONTROL_WORDS, SLOT_WORDS } from '../../../templates/prelude/threads.ts';
 import type { KernelBackend } from '../backend.ts';
 import { matmulComment, type TypeScriptKernels } from '../ts/kernels.ts';
 import { indent, type ModuleEmitter } from '../ts/module.ts';
@@ -72,7 +73,7 @@ export class WasmKernels implements KernelBackend {
     const typescript = this.ts.map(k);
     const threads = this.p.spec.threads ?? 1;
     // (Beyond 4 GiB there are no shares to build: setup() says the model is too big.)
-    const bodies = threads > 1 && this.mem.bytes < 2 ** 32 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads) : undefined;
+    const bodies = threads > 1 && this.mem.bytes < 2 ** 32 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.mem.bytes + 4 * (CONTROL_WORDS + SLOT_WORDS * share + 2)) : undefined;
     const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.ids.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
@@ -140,10 +141,12 @@ export class WasmKernels implements KernelBackend {
     const specs = [...gemms.filter((g) => !g.shares).map((g) => g.spec), ...this.shareSpecs.values()];
     const threads = shareNames.length ? p.spec.threads! : 1;
     this.threaded = threads > 1;
-    // Each share its own scratch area (they may run at once); then the threads' control words.
+    // After the arena the threads' control words (at a place known before the kernels are: a loop's shares read
+    // their scalars there), then each share's own scratch area (they may run at once).
+    const control = mem.bytes;
+    const scratchAt = control + (threads > 1 ? Math.ceil((4 * (CONTROL_WORDS + SLOT_WORDS * threads)) / 16) * 16 : 0);
     const scratch = Math.ceil(scratchBytes(specs) / 16) * 16;
-    const control = mem.bytes + scratch * threads;
-    const pages = Math.max(1, Math.ceil((control + (threads > 1 ? 4 * (4 + 8 * threads) : 0)) / 65536));
+    const pages = Math.max(1, Math.ceil((scratchAt + scratch * threads) / 65536));
     if (pages > WASM_MAX_PAGES) {
       const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
       throw new FlatgradError(
@@ -171,7 +174,7 @@ export class WasmKernels implements KernelBackend {
       head: [
         ...(threads > 1 ? [
           `const threads = thread_count(options.threads, ${threads}); // the machine's cores, at most ${threads}, unless asked`,
-          `const memory = model_memory(${pages}, threads); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch for each of ${threads} shares, then the threads' control words`,
+          `const memory = model_memory(${pages}, threads); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then the threads' control words, then ${scratch} bytes of kernel scratch for each of ${threads} shares`,
         ] : [`const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`]),
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
@@ -180,8 +183,8 @@ export class WasmKernels implements KernelBackend {
           `const pool = thread_pool(kernels.module, kernels.exports, memory, threads, ${threads}, ${control}, share_kernels);`,
         ] : []),
         ...gemms.map((g) => g.shares
-          ? `const ${g.id} = threaded_gemm(pool, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, b: ${s.b}, c: ${s.c}, bias: ${s.bias} }`).join(', ')}], ${mem.bytes}, ${scratch}, ${fallback(g.kernel)});`
-          : `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${mem.bytes}, ${fallback(g.kernel)});`),
+          ? `const ${g.id} = threaded_gemm(pool, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, b: ${s.b}, c: ${s.c}, bias: ${s.bias} }`).join(', ')}], ${scratchAt}, ${scratch}, ${fallback(g.kernel)});`
+          : `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${scratchAt}, ${fallback(g.kernel)});`),
         ...(finite ? ["const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {", ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
           const params = l.params.map((n) => `${n}: number`).join(', ');

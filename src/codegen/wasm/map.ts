@@ -46,6 +46,13 @@ const UNROLL = 4;
 export interface MapOptions {
   /** Vectors per loop iteration (default 4): a tuning and testing knob; results do not depend on it. */
   readonly unroll?: number;
+  /**
+   * Where the scalars are (a byte address; f32, one after another, in the order of `scalars`): read there instead
+   * of taken as parameters. A thread's share of a loop reads them from its slot of the control words, so that it
+   * is called with no numbers: a fraction passed to a Wasm function through a call site that sees several (the
+   * threads' dispatch) is a new heap number each time.
+   */
+  readonly scalarsAt?: number;
 }
 
 /**
@@ -246,12 +253,14 @@ function classify(dims: readonly number[], s: readonly number[]): Access | undef
  *   hold f32 (Int32Array indices, say).
  * - `scalars`: the function's parameters, one f32 each in this order; every 'var' of the expressions must be
  *   among them (else Error). Unused names are allowed; scalarNames(expr) gives the minimal list.
- * The function takes (f32 × scalars.length) and returns nothing; it runs on memory 0 of its module.
+ * The function takes (f32 × scalars.length), or nothing with `options.scalarsAt`, and returns nothing; it runs on
+ * memory 0 of its module.
  */
 export function mapFunction(kernels: readonly MapKernel[], offsets: ReadonlyMap<string, number>, scalars: readonly string[], options: MapOptions = {}): FunctionBody | undefined {
   const unroll = options.unroll ?? UNROLL;
   if (!Number.isInteger(unroll) || unroll < 1 || unroll > 16) throw new RangeError(`mapFunction: unroll must be an integer in 1..16, got ${unroll}`);
-  const f = new FunctionBody(scalars.map(() => F32));
+  const { scalarsAt } = options;
+  const f = new FunctionBody(scalarsAt === undefined ? scalars.map(() => F32) : []);
   for (const kernel of kernels) {
     const outputs = outputsOf(kernel);
     if (!outputs.every((o) => wasmSupports(o.expr))) return undefined;
@@ -274,6 +283,7 @@ export function mapFunction(kernels: readonly MapKernel[], offsets: ReadonlyMap<
           return lit(e.value);
         case 'var': {
           const param = scalars.indexOf(e.name);
+          if (scalarsAt !== undefined) return { t: 'load', access: 'scalar', at: scalarsAt + 4 * param, key: `scalar@${scalarsAt + 4 * param}`, level: 0, args: [] };
           return { t: 'var', param, key: `$${param}`, level: 0, args: [] };
         }
         case 'load': {
@@ -528,10 +538,10 @@ class MapGen {
 /**
  * A one-axis loop (after simplify: contiguous loads and scalars) as `shares` functions over consecutive ranges of a
  * multiple of 16 elements, for threads: each writes only its own range (a range's last vector never spills into the
- * next), so shares of an in-place update (w −= lr·g) never touch each other's elements. Undefined when the kernel is
- * not such a loop.
+ * next), so shares of an in-place update (w −= lr·g) never touch each other's elements. Share s reads its scalars
+ * at `scalarsAt(s)` (see MapOptions). Undefined when the kernel is not such a loop.
  */
-export function mapShares(k: MapKernel, offsets: ReadonlyMap<string, number>, scalars: readonly string[], shares: number): FunctionBody[] | undefined {
+export function mapShares(k: MapKernel, offsets: ReadonlyMap<string, number>, scalars: readonly string[], shares: number, scalarsAt: (share: number) => number): FunctionBody[] | undefined {
   const outputs = outputsOf(k);
   const all = [...outputs.map((o) => o.expr), ...(k.names ?? []).map((n) => n.expr)].flatMap(loads);
   const simple = simplify(k.shape, all);
@@ -567,7 +577,7 @@ export function mapShares(k: MapKernel, offsets: ReadonlyMap<string, number>, sc
       ...(k.also ? { also: k.also.map((o) => ({ out: o.out, expr: flat(o.expr) })) } : {}),
       ...(k.names ? { names: k.names.map((x) => ({ name: x.name, expr: flat(x.expr) })) } : {}),
     };
-    const body = mapFunction([share], shifted, scalars);
+    const body = mapFunction([share], shifted, scalars, { scalarsAt: scalarsAt(i) });
     if (!body) return undefined;
     bodies.push(body);
   }
