@@ -171,12 +171,17 @@ export function thread_pool(module: WebAssembly.Module | undefined, exports: Web
   return pool;
 }
 
+/** The control word where slot `s`'s five arguments start (a loop's share, compiled, reads its scalars there). */
+export function slot_args(s: number): number {
+  return CONTROL_WORDS + SLOT_WORDS * s + 2;
+}
+
 /** Set slot `s` to run kernel `fn` of this kind (0: byte offsets; 1: a loop's scalars, f32): its five arguments follow at the word returned. */
 export function slot(pool: ThreadPool, s: number, fn: number, kind: number): number {
-  const at = CONTROL_WORDS + SLOT_WORDS * s;
-  pool.control[at] = fn;
-  pool.control[at + 1] = kind;
-  return at + 2;
+  const at = slot_args(s);
+  pool.control[at - 2] = fn;
+  pool.control[at - 1] = kind;
+  return at;
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
 import type { Share as GemmShare } from '../../../templates/prelude/thread_gemm.ts';
-import { CONTROL_WORDS, SLOT_WORDS } from '../../../templates/prelude/threads.ts';
+import { CONTROL_WORDS, SLOT_WORDS, slot_args } from '../../../templates/prelude/threads.ts';
 import type { KernelBackend } from '../backend.ts';
 import { matmulComment, type TypeScriptKernels } from '../ts/kernels.ts';
 import { indent, type ModuleEmitter } from '../ts/module.ts';
@@ -73,7 +73,7 @@ export class WasmKernels implements KernelBackend {
     const typescript = this.ts.map(k);
     const threads = this.p.spec.threads ?? 1;
     // (Beyond 4 GiB there are no shares to build: setup() says the model is too big.)
-    const bodies = threads > 1 && this.mem.bytes < 2 ** 32 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.mem.bytes + 4 * (CONTROL_WORDS + SLOT_WORDS * share + 2)) : undefined;
+    const bodies = threads > 1 && this.mem.bytes < 2 ** 32 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.mem.bytes + 4 * slot_args(share)) : undefined;
     const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.ids.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
