@@ -3,6 +3,42 @@
 // dims: N=64, D_in=1000, H=100, D_out=10; dtype: f32; 5 forward and 5 backward kernels; 1122896 bytes of buffers
 // optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 4 threads); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()'s update
 
+/** A pass of the model: forward_pass, or train_pass (the forward pass, the backward pass and the update). */
+type Pass<F> = (feeds: F, lr: number) => void;
+
+/** The passes forward() and step() run through call_pass (see there). */
+interface Passes<F> {
+  forward: Pass<F>;
+  train: Pass<F>;
+}
+
+/**
+ * forward() and step() run their pass as call_pass(passes.train, …): V8 then calls the pass, never inlines it,
+ * since it cannot know which function a field written twice holds, and this call site has called others (the
+ * two no-ops below). So forward() and step() stay small enough for V8 to inline into the loop that calls them,
+ * where the loss they return needs no heap number. With the pass inlined they may be too large: V8 declines to
+ * inline a function whose own optimized code has already inlined more than about 690 bytes of bytecode, and a
+ * fraction returned from a call it did not inline is a new 16-byte heap number each time.
+ */
+function call_pass<F>(pass: Pass<F>, feeds: F, lr: number): void {
+  pass(feeds, lr);
+}
+
+function model_passes<F>(forward: Pass<F>, train: Pass<F>): Passes<F> {
+  const passes: Passes<F> = { forward: skip_pass, train: skip_pass };
+  passes.forward = forward;
+  passes.train = train;
+  return passes;
+}
+
+// V8 records a call site's targets only once its function has run a few times: 32 calls of each no-op make sure.
+const skip_pass = (_feeds: unknown, _lr: number): void => {};
+const idle_pass = (_feeds: unknown, _lr: number): void => {};
+for (let i = 0; i < 32; i++) {
+  call_pass(skip_pass, {}, 0);
+  call_pass(idle_pass, {}, 0);
+}
+
 /** What one input must be fed. */
 interface Feed {
   readonly name: string;
@@ -523,9 +559,8 @@ function slot(pool: ThreadPool, s: number, fn: number, kind: number): number {
 
 /**
  * Run the job of `count` slots (written by slot()): on the pool's threads, or one after another here; back when all
- * are done. The whole hand-off is one function on purpose: over V8's inlining limit (460 bytes of bytecode), it is
- * called, never inlined into step(). A step whose own optimized code had inlined it would be too large for V8 to
- * inline into the loop that calls it, and would hand its loss back as a new heap number on every call.
+ * are done. The whole hand-off in one function: over V8's inlining limit (460 bytes of bytecode), it is called
+ * rather than copied into every matmul and loop that hands out shares.
  *
  * Post: each slot is made claimable with the job's generation, written after its words, then the generation word
  * moves on (within the positive numbers: −1 stops the workers). A thread runs a share only when it claims it, so none
@@ -694,6 +729,7 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
     { name: 'x', shape: [64, 1000], about: '[N, D_in] = [64, 1000]', batch: 'N', integer: false, bound: 0 },
     { name: 'y', shape: [64, 10], about: '[N, D_out] = [64, 10]', batch: 'N', integer: false, bound: 0 },
   ];
+  const loss_value = new Float64Array(1); // step()'s loss
   let forward_done = false; // backward() needs the values of a whole forward pass
 
   function forward_pass(feeds: Feeds): void {
@@ -739,11 +775,22 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
       ["the feed 'x'", "the feed 'y'", "the param 'w1'", "the param 'w2'", "the loss 'loss' (sum at examples/two_layer_net.ts:12:37)", "the gradient of 'w1'", "the gradient of 'w2'"]);
   }
 
-  // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return
-  // then needs no heap number (a large function returning a fraction allocates one per call). The checks
-  // call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.
-  function forward(feeds: Feeds): number {
+  /** What step() runs: the forward pass, the backward pass and the update. */
+  function train_pass(feeds: Feeds, lr: number): void {
     forward_pass(feeds);
+    loss_value[0] = loss[0]!; // before the update: the loss may share a param's buffer
+    backward_pass();
+    if (!step_finite()) check_step();
+    update_params(lr);
+  }
+
+  // forward and step are small so that V8 inlines them into the loop that calls them: the loss they return
+  // then needs no heap number (a fraction returned from a call V8 did not inline is one). They run their pass
+  // through call_pass, where V8 calls it rather than inlining it, and call out to the checks only when they fail.
+  const passes = model_passes(forward_pass, train_pass);
+
+  function forward(feeds: Feeds): number {
+    call_pass(passes.forward, feeds, 0);
     return loss[0]!;
   }
 
@@ -754,12 +801,8 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
 
   function step(feeds: Feeds, lr: number): number {
     if (!Number.isFinite(lr)) check_rate(lr);
-    forward_pass(feeds);
-    const loss_value = loss[0]!; // before the update: the loss may share a param's buffer
-    backward_pass();
-    if (!step_finite()) check_step();
-    update_params(lr);
-    return loss_value;
+    call_pass(passes.train, feeds, lr);
+    return loss_value[0]!;
   }
 
   return { params: { w1, w2 }, grads: { w1: grad_w1, w2: grad_w2 }, outputs: {}, state: {}, shapes: { w1: [1000, 100], w2: [100, 10] }, inputs: FEEDS, kernels: kernels.kind, forward, backward, step, workers: pool?.threads ?? [], ready: () => pool_ready(pool), dispose: () => stop_threads(pool) };

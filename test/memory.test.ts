@@ -81,6 +81,23 @@ describe('step() allocates nothing', () => {
     expect(boxed.collections > 0 || boxed.bytes > 1_000_000).toBe(true);
   });
 
+  // V8 inlines step into the loop only while step's own optimized code is small. This net's passes are small
+  // enough for V8 to inline into step, and together too large for step to be inlined then (each step's loss a
+  // 16-byte heap number): step runs them through call_pass, where V8 calls them.
+  it('a two-layer net whose passes V8 would inline into step: 10^4 steps leave the heap flat', async () => {
+    const model = await compile(spec.graph, { loss: spec.loss, dims: { N: 16, D_in: 500, H: 100, D_out: 10 }, seed: 1 });
+    expect(model.source).toContain('call_pass(passes.train, feeds, lr);');
+    const rng = mulberry32(7);
+    const feeds = { x: Float32Array.from({ length: 16 * 500 }, () => randn(rng)), y: Float32Array.from({ length: 16 * 10 }, () => randn(rng)) };
+    const sum = new Float64Array(1);
+    const train = () => { let s = 0; for (let t = 0; t < 10_000; t++) s += model.step(feeds, 1e-5); sum[0]! += s; };
+    for (let w = 0; w < 3; w++) train(); // until V8 has optimized the loop itself, not only its first run's stack
+    const { collections, bytes } = await allocation(train);
+    expect(collections).toBe(0);
+    expect(bytes).toBeLessThan(HEAP_SLACK);
+    expect(sum[0]).toBeGreaterThan(0);
+  });
+
   // Threaded, a step hands out shares of matmuls and of Adam's update: a loop's share reads lr and the bias
   // corrections from its slot in the shared memory, since a fraction passed through the threads' dispatch (a call
   // site that sees every kernel) would be a new heap number each time; and the hand-off is one function too large

@@ -73,7 +73,7 @@ describe('optimizers compiled into step()', () => {
     const w = g.param('w', [300]);
     const src = emit(g, { loss: w.square().sum(), optimizer: { adam: {} } });
     const update = src.slice(src.indexOf('function update_params('), src.indexOf('function forward('));
-    expect(src.slice(src.indexOf('function step('))).toContain('update_params(lr);');
+    expect(src.slice(src.indexOf('function train_pass('))).toContain('update_params(lr);');
     expect(update).toContain('for (let i = 0; i < 300; i++) {');
     expect(update).toContain('m_w[i] = 0.9 * m_w[i]! + 0.1 * gi;');
     expect(update).not.toMatch(/\bnew\b/);

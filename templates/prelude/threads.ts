@@ -186,9 +186,8 @@ export function slot(pool: ThreadPool, s: number, fn: number, kind: number): num
 
 /**
  * Run the job of `count` slots (written by slot()): on the pool's threads, or one after another here; back when all
- * are done. The whole hand-off is one function on purpose: over V8's inlining limit (460 bytes of bytecode), it is
- * called, never inlined into step(). A step whose own optimized code had inlined it would be too large for V8 to
- * inline into the loop that calls it, and would hand its loss back as a new heap number on every call.
+ * are done. The whole hand-off in one function: over V8's inlining limit (460 bytes of bytecode), it is called
+ * rather than copied into every matmul and loop that hands out shares.
  *
  * Post: each slot is made claimable with the job's generation, written after its words, then the generation word
  * moves on (within the positive numbers: −1 stops the workers). A thread runs a share only when it claims it, so none

@@ -58,6 +58,7 @@ export class TensorEmitter extends ModuleEmitter {
       return [...aliasLines('backward', k), ...say, ...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)];
     });
     const loss = p.loss ? this.id(p.loss.name) : undefined;
+    this.helpers.add('call_pass');
     const update = this.update((k) => this.run(k));
     const updates = [...update.head, ...update.loops];
     const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => entry(k, this.id(t.name))).join(', ');
@@ -78,6 +79,7 @@ export class TensorEmitter extends ModuleEmitter {
         ...p.aliases.filter((a) => !local.has(a)).map((a) => this.aliasLine(a)),
         ...this.scalars(false),
         ...this.feedSpecs(),
+        ...(loss ? ["const loss_value = new Float64Array(1); // step()'s loss"] : []),
         'let forward_done = false; // backward() needs the values of a whole forward pass',
         '',
         'function forward_pass(feeds: Feeds): void {',
@@ -91,25 +93,34 @@ export class TensorEmitter extends ModuleEmitter {
         ...(updates.length ? ['function update_params(lr: number): void {', ...indent(updates), '}', ''] : []),
         ...(finite && !wasm ? ['/** Whether the loss and every gradient are finite: x * 0 is 0 for a finite x, NaN for NaN and ±Infinity. */', 'function step_finite(): boolean {', ...indent(this.finiteLoops(finite, 'boolean')), '}', ''] : []),
         ...checkStep,
+        '/** What step() runs: the forward pass, the backward pass and the update. */',
+        `function train_pass(feeds: Feeds, ${updates.length ? 'lr' : '_lr'}: number): void {`,
+        ...indent([
+          'forward_pass(feeds);',
+          ...(loss ? [`loss_value[0] = ${loss}[0]!; // before the update: the loss may share a param's buffer`] : []),
+          'backward_pass();',
+          ...(checkStep.length ? ['if (!step_finite()) check_step();'] : []),
+          ...(updates.length ? ['update_params(lr);'] : []),
+        ]),
+        '}',
+        '',
         ...(loss ? [
           '// forward and step are small so that V8 inlines them into the loop that calls them: the loss they return',
-          '// then needs no heap number (a large function returning a fraction allocates one per call). The checks',
-          '// call out only when they fail, so that step stays within what V8 inlines, whatever backward_pass weighs.',
+          '// then needs no heap number (a fraction returned from a call V8 did not inline is one). They run their pass',
+          '// through call_pass, where V8 calls it rather than inlining it, and call out to the checks only when they fail.',
         ] : []),
+        'const passes = model_passes(forward_pass, train_pass);',
+        '',
         `function forward(feeds: Feeds): ${loss ? 'number' : 'void'} {`,
-        ...indent(['forward_pass(feeds);', ...(loss ? [`return ${loss}[0]!;`] : [])]),
+        ...indent(['call_pass(passes.forward, feeds, 0);', ...(loss ? [`return ${loss}[0]!;`] : [])]),
         '}',
         '',
         ...this.publicBackward(),
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
         ...indent([
           'if (!Number.isFinite(lr)) check_rate(lr);',
-          'forward_pass(feeds);',
-          ...(loss ? [`const loss_value = ${loss}[0]!; // before the update: the loss may share a param's buffer`] : []),
-          'backward_pass();',
-          ...(checkStep.length ? ['if (!step_finite()) check_step();'] : []),
-          ...(updates.length ? ['update_params(lr);'] : []),
-          ...(loss ? ['return loss_value;'] : []),
+          'call_pass(passes.train, feeds, lr);',
+          ...(loss ? ['return loss_value[0]!;'] : []),
         ]),
         '}',
         '',

@@ -26,6 +26,9 @@ const LOOP_SPLIT_MIN = 1 << 15;
 /** A WebAssembly memory's most pages of 64 KiB: 4 GiB. */
 const WASM_MAX_PAGES = 65536;
 
+/** The bytes of the threads' control words (templates/prelude/threads.ts) for this many threads. */
+const controlBytes = (threads: number) => 4 * (CONTROL_WORDS + SLOT_WORDS * threads);
+
 /** Elements below which a fused loop stays TypeScript (unless wasm: 'all'): the call would cost more than it saves. */
 const WASM_LOOP_MIN = 1024;
 
@@ -73,7 +76,7 @@ export class WasmKernels implements KernelBackend {
     const typescript = this.ts.map(k);
     const threads = this.p.spec.threads ?? 1;
     // (Beyond 4 GiB there are no shares to build: setup() says the model is too big.)
-    const bodies = threads > 1 && this.mem.bytes < 2 ** 32 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.mem.bytes + 4 * slot_args(share)) : undefined;
+    const bodies = threads > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.controlAt() + 4 * slot_args(share)) : undefined;
     const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.ids.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
@@ -114,6 +117,11 @@ export class WasmKernels implements KernelBackend {
     return { shares };
   }
 
+  /** Where the threads' control words are: right after the arena, so that a loop's shares can read their scalars there. */
+  private controlAt(): number {
+    return this.mem.bytes;
+  }
+
   private body(k: MapKernel): FunctionBody | undefined {
     if (!this.bodies.has(k)) this.bodies.set(k, outputsOf(k).every((o) => wasmSupports(o.expr)) ? mapFunction([k], this.floatOffsets(), scalarsOf(k)) : undefined);
     return this.bodies.get(k);
@@ -141,16 +149,15 @@ export class WasmKernels implements KernelBackend {
     const specs = [...gemms.filter((g) => !g.shares).map((g) => g.spec), ...this.shareSpecs.values()];
     const threads = shareNames.length ? p.spec.threads! : 1;
     this.threaded = threads > 1;
-    // After the arena the threads' control words (at a place known before the kernels are: a loop's shares read
-    // their scalars there), then each share's own scratch area (they may run at once).
-    const control = mem.bytes;
-    const scratchAt = control + (threads > 1 ? Math.ceil((4 * (CONTROL_WORDS + SLOT_WORDS * threads)) / 16) * 16 : 0);
+    // After the arena the threads' control words, then each share's own scratch area (they may run at once).
+    const control = this.controlAt();
+    const scratchAt = control + (threads > 1 ? Math.ceil(controlBytes(threads) / 16) * 16 : 0);
     const scratch = Math.ceil(scratchBytes(specs) / 16) * 16;
     const pages = Math.max(1, Math.ceil((scratchAt + scratch * threads) / 65536));
     if (pages > WASM_MAX_PAGES) {
       const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
       throw new FlatgradError(
-        `compile: the model's buffers take ${formatBytes(mem.bytes + scratch)} (params ${of(p.params)}, optimizer state ${of(p.state)}, inputs ${of(p.inputs)}, the rest values and gradients), more than the 4 GiB one WebAssembly memory holds; compile it with wasm: false (TypeScript loops over an ArrayBuffer, which may be larger), or make it smaller`,
+        `compile: the model's buffers take ${formatBytes(scratchAt + scratch * threads)} (params ${of(p.params)}, optimizer state ${of(p.state)}, inputs ${of(p.inputs)}, the rest values and gradients), more than the 4 GiB one WebAssembly memory holds; compile it with wasm: false (TypeScript loops over an ArrayBuffer, which may be larger), or make it smaller`,
         p.spec.site,
       );
     }
