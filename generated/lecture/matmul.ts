@@ -24,6 +24,7 @@ function call_pass<F>(pass: Pass<F>, feeds: F, lr: number): void {
   pass(feeds, lr);
 }
 
+/** The model's passes, each in a field written twice: V8 then treats the field as variable, and never assumes which function it holds. */
 function model_passes<F>(forward: Pass<F>, train: Pass<F>): Passes<F> {
   const passes: Passes<F> = { forward: skip_pass, train: skip_pass };
   passes.forward = forward;
