@@ -100,8 +100,7 @@ describe('step() allocates nothing', () => {
 
   // Threaded, a step hands out shares of matmuls and of Adam's update: a loop's share reads lr and the bias
   // corrections from its slot in the shared memory, since a fraction passed through the threads' dispatch (a call
-  // site that sees every kernel) would be a new heap number each time; and the hand-off is one function too large
-  // for V8 to inline into step, which then stays small enough to inline into the loop, its loss unboxed.
+  // site that sees every kernel) would be a new heap number each time.
   it('with threads too: 10^4 steps whose matmuls and Adam update are split across 2 threads, and 10^4 backward passes, leave the heap flat', async () => {
     const g = graph('threaded_small');
     const x = g.input('x', [64, 256]);
