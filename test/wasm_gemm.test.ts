@@ -3,8 +3,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../templates/prelude/random.ts';
 import { F32, FunctionBody, I32, ModuleBuilder, sleb, uleb, V128 } from '../src/codegen/wasm/encoder.ts';
-import { matmulName } from '../src/ir/kernel.ts';
-import { gemmModule, relaxedProbeBytes, relaxedSimdSupported, scratchBytes, type GemmOptions, type GemmSpec } from '../src/codegen/wasm/gemm.ts';
+import { matmulName, shareBounds } from '../src/ir/kernel.ts';
+import { gemmModule, gemmShare, relaxedProbeBytes, relaxedSimdSupported, scratchBytes, type GemmOptions, type GemmSpec } from '../src/codegen/wasm/gemm.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const gemmUrl = pathToFileURL(`${root}src/codegen/wasm/gemm.ts`).href;
@@ -406,6 +406,12 @@ describe('relaxed SIMD (f32x4.relaxed_madd)', () => {
   });
 });
 
+/** The shares of `whole`'s columns or rows of C that threads would run (shareBounds, gemmShare). */
+function sharesOf(whole: GemmSpec, shares: number, columns: boolean): ReturnType<typeof gemmShare>[] {
+  const bounds = shareBounds(columns ? whole.n : whole.m, shares, 4);
+  return bounds.slice(1).map((to, i) => gemmShare(whole, bounds[i]!, to, columns));
+}
+
 /**
  * C of `whole` computed by `parts`, each a kernel on its block of C, given byte offsets from the whole's A, B, C and
  * bias (as threads run a split matmul); C starts NaN, so a block no part writes shows.
@@ -433,13 +439,7 @@ describe('a share of the rows of C (lda: A is a block of a larger matrix), as th
   ])('%i×%i×%i (transA %s, transB %s) in 1, 2, 3 and 4 shares of its rows is bit for bit the whole', (m, k, n, transA, transB) => {
     const whole: GemmSpec = { m, k, n, transA, transB, bias: true, relu: true };
     const cs = makeCase(m, k, n, 5);
-    // rows [r0, r1) of C from A's rows (or, transposed, its columns) r0…, by a kernel of r1 − r0 rows with A's stride
-    const run = (shares: number): Float32Array => {
-      const rows = Math.ceil(m / shares / 4) * 4;
-      const parts = [];
-      for (let r0 = 0; r0 < m; r0 += rows) parts.push({ spec: { ...whole, m: Math.min(rows, m - r0), lda: transA ? m : k }, a: 4 * r0 * (transA ? 1 : k), b: 0, c: 4 * r0 * n, bias: 0 });
-      return runParts(cs, whole, parts);
-    };
+    const run = (shares: number) => runParts(cs, whole, sharesOf(whole, shares, false));
     const one = run(1);
     expect(worstError(cs, whole, one)).toBeLessThanOrEqual(1);
     for (const shares of [2, 3, 4]) expect(run(shares)).toEqual(one);
@@ -453,13 +453,7 @@ describe('a share of the columns of C (ldb, ldc: B and C are blocks of larger ma
   ])('%i×%i×%i (transA %s, transB %s) in 1, 2, 3 and 4 shares of its columns is bit for bit the whole', (m, k, n, transA, transB) => {
     const whole: GemmSpec = { m, k, n, transA, transB, bias: true, relu: true };
     const cs = makeCase(m, k, n, 6);
-    // columns [c0, c1) of C, from B's columns (or, transposed, its rows) c0…, by a kernel of c1 − c0 columns with B's and C's strides
-    const run = (shares: number): Float32Array => {
-      const cols = Math.ceil(n / shares / 4) * 4;
-      const parts = [];
-      for (let c0 = 0; c0 < n; c0 += cols) parts.push({ spec: { ...whole, n: Math.min(cols, n - c0), ...(transB ? {} : { ldb: n }), ldc: n }, a: 0, b: 4 * c0 * (transB ? k : 1), c: 4 * c0, bias: 4 * c0 });
-      return runParts(cs, whole, parts);
-    };
+    const run = (shares: number) => runParts(cs, whole, sharesOf(whole, shares, true));
     const one = run(1);
     expect(worstError(cs, whole, one)).toBeLessThanOrEqual(1);
     for (const shares of [2, 3, 4]) expect(run(shares)).toEqual(one);

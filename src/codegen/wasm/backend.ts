@@ -3,7 +3,7 @@
 // memory, each with the TypeScript kernel backend's loops as its fallback where WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../graph/errors.ts';
-import { denseLda, matmulName, outputsOf, shareBounds, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
+import { matmulName, outputsOf, shareBounds, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
@@ -14,7 +14,7 @@ import { matmulComment, type TypeScriptKernels } from '../ts/kernels.ts';
 import { indent, type ModuleEmitter } from '../ts/module.ts';
 import type { FunctionBody } from './encoder.ts';
 import { finiteFunction } from './finite.ts';
-import { gemmModule, scratchBytes, type GemmSpec } from './gemm.ts';
+import { gemmModule, gemmShare, scratchBytes, type GemmSpec } from './gemm.ts';
 import { mapFunction, mapShares, scalarNames, wasmSupports } from './map.ts';
 
 /** Multiply-adds below which a matmul is not split across threads: the hand-off would cost more than it saves. */
@@ -102,17 +102,13 @@ export class WasmKernels implements KernelBackend {
     const bounds = shareBounds(columns ? spec.n : spec.m, threads, 4);
     const shares: GemmShare[] = [];
     for (let i = 0; i + 1 < bounds.length; i++) {
-      const [from, to] = [bounds[i]!, bounds[i + 1]!];
-      const share: GemmSpec = columns ? { ...spec, n: to - from, ...(spec.transB ? {} : { ldb: spec.n }), ldc: spec.n } : { ...spec, m: to - from, lda: denseLda(spec) };
+      const { spec: share, ...offsets } = gemmShare(spec, bounds[i]!, bounds[i + 1]!, columns);
       const name = matmulName(share);
       if (!this.shareSpecs.has(name)) {
         this.shareSpecs.set(name, share);
         this.shareNames.push(name);
       }
-      const fn = this.shareNames.indexOf(name);
-      shares.push(columns
-        ? { fn, a: 0, b: 4 * from * (spec.transB ? spec.k : 1), c: 4 * from, bias: 4 * from }
-        : { fn, a: 4 * from * (spec.transA ? 1 : spec.k), b: 0, c: 4 * from * spec.n, bias: 0 });
+      shares.push({ fn: this.shareNames.indexOf(name), ...offsets });
     }
     return { shares };
   }

@@ -36,6 +36,17 @@ export interface GemmSpec {
   ldc?: number;
 }
 
+/**
+ * A thread's share of a matmul: C's columns [from, to), with B's columns (or a transposed B's rows), B and C read
+ * with the whole's strides; or C's rows [from, to), with A's rows (or a transposed A's columns), A read with the
+ * whole's stride. Its kernel's spec, and its operands' byte offsets from the whole's.
+ */
+export function gemmShare(spec: GemmSpec, from: number, to: number, columns: boolean): { spec: GemmSpec; a: number; b: number; c: number; bias: number } {
+  return columns
+    ? { spec: { ...spec, n: to - from, ...(spec.transB ? {} : { ldb: spec.n }), ldc: spec.n }, a: 0, b: 4 * from * (spec.transB ? spec.k : 1), c: 4 * from, bias: 4 * from }
+    : { spec: { ...spec, m: to - from, lda: denseLda(spec) }, a: 4 * from * (spec.transA ? 1 : spec.k), b: 0, c: 4 * from * spec.n, bias: 0 };
+}
+
 /** A's, B's and C's row strides in floats. */
 const lda = (s: GemmSpec) => s.lda ?? denseLda(s);
 const ldb = (s: GemmSpec) => s.ldb ?? s.n;
