@@ -1,6 +1,6 @@
 // Minibatches (batches) and evaluation (evaluate): seeded shuffles, the partial-batch rules, errors, and
 // evaluate's loss and accuracy against numbers worked out by hand.
-import { allocation, HEAP_SLACK } from './helpers.ts';
+import { allocation, expectFlatHeap } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { compile, graph, mulberry32 } from '../src/index.ts';
 import { batches, evaluate, shuffleInto, type BatchFeeds, type Dataset } from '../src/runtime/data.ts';
@@ -136,11 +136,7 @@ describe('batches', () => {
     const epoch = () => { let s = 0; for (const f of long.epoch(0)) s = (s + f.id![0]!) | 0; sums[0] = s; };
     const stream = () => { let s = 0; let n = 0; for (const { feeds } of long.stream(1)) { s = (s + feeds.id![0]!) | 0; if (++n === 100_000) break; } sums[1] = s; };
     epoch(); stream(); // warm up
-    for (const work of [epoch, stream]) {
-      const { collections, bytes } = await allocation(work);
-      expect(collections).toBe(0);
-      expect(bytes).toBeLessThan(HEAP_SLACK);
-    }
+    for (const work of [epoch, stream]) await expectFlatHeap(work);
     expect(Array.from(sums)).toEqual([(100_000 * 99_999) / 2 | 0, (100_000 * 99_999) / 2 | 0]); // every example once
     // The same measure sees a copy per batch.
     const sink: object[] = [];

@@ -75,6 +75,13 @@ export async function allocation(work: () => void): Promise<{ collections: numbe
   return best;
 }
 
+/** Fails unless `work` starts no garbage collection and leaves the heap at most HEAP_SLACK bigger. */
+export async function expectFlatHeap(work: () => void): Promise<void> {
+  const { collections, bytes } = await allocation(work);
+  expect(collections).toBe(0);
+  expect(bytes).toBeLessThan(HEAP_SLACK);
+}
+
 async function allocationOnce(work: () => void): Promise<{ collections: number; bytes: number }> {
   // Only the young generation: a full collection would also drop the maps and code V8 optimized the loop with.
   gc({ type: 'minor' });

@@ -1,5 +1,5 @@
 // The memory plan: buffers reused by liveness, and a step() that allocates nothing.
-import { allocation, HEAP_SLACK } from './helpers.ts';
+import { allocation, expectFlatHeap } from './helpers.ts';
 import { describe, expect, it } from 'vitest';
 import { compile, emit, evaluate, graph, mulberry32, randn, type Tensor } from '../src/index.ts';
 import spec from '../examples/two_layer_net.ts';
@@ -69,11 +69,7 @@ describe('step() allocates nothing', () => {
     const infer = () => { let s = 0; for (let t = 0; t < 100_000; t++) s += model.forward(feeds); sum[0]! += s; };
     train(); infer(); // warm up: let V8 optimize first
     // The loss each call returns is used: a step that handed it back as a heap number would grow the heap 1.6 MB.
-    for (const work of [train, infer]) {
-      const { collections, bytes } = await allocation(work);
-      expect(collections).toBe(0);
-      expect(bytes).toBeLessThan(HEAP_SLACK);
-    }
+    for (const work of [train, infer]) await expectFlatHeap(work);
     expect(sum[0]).toBeGreaterThan(0);
     // The same measure sees a loop that allocates 16 bytes a step, so the numbers above mean something.
     const sink: object[] = [];
@@ -92,9 +88,7 @@ describe('step() allocates nothing', () => {
     const sum = new Float64Array(1);
     const train = () => { let s = 0; for (let t = 0; t < 10_000; t++) s += model.step(feeds, 1e-5); sum[0]! += s; };
     for (let w = 0; w < 3; w++) train(); // until V8 has optimized the loop itself, not only its first run's stack
-    const { collections, bytes } = await allocation(train);
-    expect(collections).toBe(0);
-    expect(bytes).toBeLessThan(HEAP_SLACK);
+    await expectFlatHeap(train);
     expect(sum[0]).toBeGreaterThan(0);
   });
 
@@ -119,11 +113,7 @@ describe('step() allocates nothing', () => {
     const back = () => { for (let t = 0; t < 10_000; t++) model.backward(); };
     train();
     back();
-    for (const work of [train, back]) {
-      const { collections, bytes } = await allocation(work);
-      expect(collections).toBe(0);
-      expect(bytes).toBeLessThan(HEAP_SLACK);
-    }
+    for (const work of [train, back]) await expectFlatHeap(work);
     model.dispose!();
     expect(sum[0]).toBeGreaterThan(0);
   });
@@ -143,9 +133,7 @@ describe('step() allocates nothing', () => {
     const big = data(n);
     evaluate(model, data(4001), { scores: 'scores' }); // warm up
     let r: ReturnType<typeof evaluate> | undefined;
-    const { collections, bytes } = await allocation(() => (r = evaluate(model, big, { scores: 'scores' })));
-    expect(collections).toBe(0);
-    expect(bytes).toBeLessThan(HEAP_SLACK); // a boxed loss per batch would be 1.6 MB
+    await expectFlatHeap(() => (r = evaluate(model, big, { scores: 'scores' }))); // a boxed loss per batch would be 1.6 MB
     // Scores (1, 0, 0) and (0, 1, 0) with labels 0 and 1: each example's loss is log(2 + e) − 1, all correct.
     expect(r).toEqual({ loss: expect.closeTo(Math.log(2 + Math.E) - 1, 6), accuracy: 1, count: n }); // f32, summed over 400,001 examples
   });
