@@ -171,9 +171,14 @@ export function thread_pool(module: WebAssembly.Module | undefined, exports: Web
   return pool;
 }
 
+/** The control word where slot `s` starts (its kernel's index; +1 its kind, +2 … +6 its arguments, +7 its claim). */
+function slot_at(s: number): number {
+  return CONTROL_WORDS + SLOT_WORDS * s;
+}
+
 /** The control word where slot `s`'s five arguments start (a loop's share, compiled, reads its scalars there). */
 export function slot_args(s: number): number {
-  return CONTROL_WORDS + SLOT_WORDS * s + 2;
+  return slot_at(s) + 2;
 }
 
 /** Set slot `s` to run kernel `fn` of this kind (0: byte offsets; 1: a loop's scalars, f32): its five arguments follow at the word returned. */
@@ -203,20 +208,20 @@ export function slot(pool: ThreadPool, s: number, fn: number, kind: number): num
 export function run_job(pool: ThreadPool, count: number): void {
   retire(pool);
   if (pool.workers === 0) {
-    for (let s = 0; s < count; s++) run_slot(pool, CONTROL_WORDS + SLOT_WORDS * s);
+    for (let s = 0; s < count; s++) run_slot(pool, slot_at(s));
     return;
   }
   const { control } = pool;
   const job = (Atomics.load(control, 0) % 0x3fffffff) + 1;
   Atomics.store(control, 1, 0);
   Atomics.store(control, 3, count);
-  for (let s = 0; s < count; s++) Atomics.store(control, CONTROL_WORDS + SLOT_WORDS * s + 7, job);
+  for (let s = 0; s < count; s++) Atomics.store(control, slot_at(s) + 7, job);
   Atomics.store(control, 0, job);
   Atomics.notify(control, 0);
 
   let theirs = count;
   for (let s = 0; s < count; s++) {
-    const at = CONTROL_WORDS + SLOT_WORDS * s;
+    const at = slot_at(s);
     if (Atomics.compareExchange(control, at + 7, job, 0) !== job) continue;
     run_slot(pool, at);
     Atomics.store(control, at + 7, -1);
@@ -231,8 +236,8 @@ export function run_job(pool: ThreadPool, count: number): void {
     }
     if (Atomics.wait(control, 1, done, 50) === 'timed-out' && ++waits >= PATIENCE) {
       let s = 0;
-      while (s < count - 1 && Atomics.load(control, CONTROL_WORDS + SLOT_WORDS * s + 7) !== 0) s++;
-      const name = pool.names[control[CONTROL_WORDS + SLOT_WORDS * s]!]!;
+      while (s < count - 1 && Atomics.load(control, slot_at(s) + 7) !== 0) s++;
+      const name = pool.names[control[slot_at(s)]!]!;
       stop_threads(pool);
       pool.health.dead = true;
       throw flatgrad_error(`flatgrad: a worker thread took its share of ${name} and did not finish it in 5 s (killed or stuck): the call was abandoned, ${name.startsWith('update_') ? 'the params may be partly updated (load a checkpoint), ' : ''}and the model runs on one thread from now on`);
