@@ -272,10 +272,10 @@ const vsMain = (id: WorkloadId) => {
   return a && b ? ` (against jax-js of the first process, ${fmtMs(b.median)}: ${(b.median / a.median).toFixed(2)}×)` : '';
 };
 
-// W2's matmuls: x·W1 and xᵀ·g (128·784·256 each), h·W2, g·W2ᵀ, hᵀ·g (128·256·10 each); 2 flops a multiply-add.
-const W2_MATMUL_FLOPS = 2 * (2 * 128 * 784 * 256 + 3 * 128 * 256 * 10);
-// W1's: x·w1, xᵀ·g (64·1000·100 each), h·w2, g·w2ᵀ, hᵀ·g (64·100·10 each).
-const W1_MATMUL_FLOPS = 2 * (2 * 64 * 1000 * 100 + 3 * 64 * 100 * 10);
+// W2's matmuls: x·W1 and xᵀ·g (N·D_in·H each), h·W2, g·W2ᵀ, hᵀ·g (N·H·C each); 2 flops a multiply-add.
+const W2_MATMUL_FLOPS = 2 * (2 * W2.N * W2.D_in * W2.H + 3 * W2.N * W2.H * W2.C);
+// W1's: x·w1, xᵀ·g (N·D_in·H each), h·w2, g·w2ᵀ, hᵀ·g (N·H·D_out each).
+const W1_MATMUL_FLOPS = 2 * (2 * W1.N * W1.D_in * W1.H + 3 * W1.N * W1.H * W1.D_out);
 /** How long `flops` take at `gflops`. */
 const msAt = (flops: number, gflops: number) => fmtMs(flops / (gflops * 1e6));
 
