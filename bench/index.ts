@@ -4,7 +4,7 @@
 // step vs hand-written JS, module load time). Prints a markdown report and writes it to bench/RESULTS.md.
 // BENCH_TIME_MS sets the time per row and workload (default 3000).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,9 @@ import spec from '../examples/two_layer_net.ts';
 import { measure, writeResults, type Stat } from './measure.ts';
 import { wasmPeak } from './peak.ts';
 import { jaxPeer } from './peers/jax.ts';
+import { hasNumpy, numpyRunner, type NumpyRun } from './peers/numpy.ts';
 import { tfjsPeer } from './peers/tfjs.ts';
-import { flatgradPeers, makeData, MATMUL_SIZES, W1, W2, WORKLOADS, type BenchData, type PeerTasks, type WorkloadId } from './workloads.ts';
+import { flatgradPeers, makeData, MATMUL_SIZES, W1, W2, WORKLOADS, type PeerTasks, type WorkloadId } from './workloads.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 3000);
@@ -76,36 +77,14 @@ const ceiling = await wasmPeak();
 // ---------------------------------------------------------------------------------------------------------------
 // NumPy and PyTorch, in a Python subprocess fed the same arrays.
 
-function writeData(dir: string, d: BenchData): void {
-  const arrays: Record<string, [string, number[]]> = {};
-  const put = (name: string, a: Float32Array | Int32Array, shape: number[]) => {
-    arrays[name] = [a instanceof Int32Array ? 'i32' : 'f32', shape];
-    writeFileSync(join(dir, `${name}.bin`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength)); // little-endian, as x86 and ARM are
-  };
-  put('w1.x', d.w1.x, [W1.N, W1.D_in]); put('w1.y', d.w1.y, [W1.N, W1.D_out]);
-  put('w1.w1', d.w1.w1, [W1.D_in, W1.H]); put('w1.w2', d.w1.w2, [W1.H, W1.D_out]);
-  put('w2.x', d.w2.x, [W2.N, W2.D_in]); put('w2.labels', d.w2.labels, [W2.N]);
-  put('w2.w1', d.w2.w1, [W2.D_in, W2.H]); put('w2.b1', d.w2.b1, [W2.H]); put('w2.w2', d.w2.w2, [W2.H, W2.C]); put('w2.b2', d.w2.b2, [W2.C]);
-  for (const n of MATMUL_SIZES) for (const side of ['a', 'b'] as const) put(`mm${n}.${side}`, d.mm[n]![side], [n, n]);
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ w1: { lr: W1.lr }, w2: { lr: W2.lr }, matmul: MATMUL_SIZES, arrays }));
-}
-
 let python = '';
-/** The BLAS libraries' thread variables, all set to `n`. */
-const blasThreads = (n: number) => Object.fromEntries(['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'BLIS_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS'].map((v) => [v, String(n)]));
-if (spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) {
+if (hasNumpy()) {
   log('bench: timing NumPy (and PyTorch, if installed) in a Python subprocess, on 1 thread and on 2');
-  const dir = mkdtempSync(join(tmpdir(), 'flatgrad-bench-'));
+  const numpy = numpyRunner(data);
   try {
-    writeData(dir, data);
     for (const threads of [1, 2]) {
-      const run = spawnSync('python3', [join(root, 'bench/peers/numpy.py'), dir, String(TIME_MS), String(ROUNDS), String(MIN_ITERATIONS), String(threads)], {
-        encoding: 'utf8', env: { ...process.env, ...blasThreads(threads) }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26,
-      });
-      if (run.status !== 0) fail(`bench/peers/numpy.py exited with ${run.status ?? run.signal}`);
-      const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
-        python: string; missing: string[]; rows: { name: string; checks: Row['checks']; results: Row['results'] }[];
-      };
+      let out: NumpyRun;
+      try { out = numpy.run(threads, TIME_MS, ROUNDS, MIN_ITERATIONS); } catch (e) { fail((e as Error).message); }
       python = out.python;
       for (const r of out.rows) {
         agree(r.name, r.checks, checksOf(flat));
@@ -114,7 +93,7 @@ if (spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status ===
       if (threads === 1) for (const m of out.missing) rows.push({ name: m, results: {}, checks: {}, notes: {}, absent: 'not installed' });
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    numpy.dispose();
   }
 } else {
   for (const m of ['NumPy', 'PyTorch']) rows.push({ name: m, results: {}, checks: {}, notes: {}, absent: 'not installed' });

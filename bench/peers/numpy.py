@@ -1,12 +1,12 @@
-"""NumPy (and PyTorch, when installed) rows of the peer benchmarks, run by bench/index.ts as a subprocess.
+"""NumPy (and PyTorch, when installed) rows of the peer benchmarks, run as a subprocess by bench/peers/numpy.ts.
 
     python3 bench/peers/numpy.py DATA_DIR TIME_MS ROUNDS MIN_ITERATIONS [THREADS]
 
-DATA_DIR holds manifest.json and the shared arrays as raw little-endian files, written by bench/index.ts, so every
+DATA_DIR holds manifest.json and the shared arrays as raw little-endian files, written by bench/peers/numpy.ts, so every
 peer starts from the same data and weights. Timing mirrors bench/measure.ts: short rounds, rows interleaved and
 rotated, time.perf_counter per step, medians and MADs (median absolute deviation) of the pooled samples in ms.
 Prints one JSON object on stdout. THREADS (default 1) is the BLAS's threads: the BLAS thread variables are set
-before numpy is imported (bench/index.ts sets them too). PyTorch runs only with one thread.
+before numpy is imported (bench/peers/numpy.ts sets them too). PyTorch runs only with one thread.
 """
 import json
 import os
