@@ -1,7 +1,8 @@
 import './ops/index.ts';
 
 export { graph, Graph, Tensor, type DType, type Init, type TensorLike } from './graph/graph.ts';
-export { FlatgradError } from './graph/errors.ts';
+// What an app needs at run time (flatgrad/runtime): FlatgradError, batches, evaluate, schedules, checkpoints, predict, random numbers.
+export * from './runtime/index.ts';
 export { grad } from './autodiff/grad.ts';
 export { interpret } from './interpret/interpret.ts';
 export { compile, emit, type CompileOptions, type GpuModel, type GpuSnapshot, type Model, type Feeds, type FeedValues, type StageTimer } from './runtime/compile.ts';
@@ -15,12 +16,7 @@ export { customOp, type CustomOp, type CustomOpSpec, type CustomOpDomain } from 
 /** The ALU IR's builders (alu.add, alu.exp, alu.where, …): what a custom op computes is written with these. */
 export * as alu from './ir/builders.ts';
 export type { Expr } from './ir/expr.ts';
-export { mulberry32, randn } from '../templates/prelude/random.ts';
-export { cosine, inverseSqrt, linear, stepDecay, warmup, type Schedule } from './runtime/schedules.ts';
 export type { Optimizer } from './optim/optimizer.ts';
-export { batches, evaluate, type Batches, type BatchFeeds, type BatchOptions, type Dataset, type DataEntry, type EvaluateOptions, type Evaluation } from './runtime/data.ts';
-export { checkpointHeader, loadCheckpoint, saveCheckpoint, type CheckpointHeader, type CheckpointModel, type LoadOptions } from './runtime/checkpoint.ts';
-export { predict, type PredictModel, type PredictOptions } from './runtime/predict.ts';
 export { readCheckpoint, writeCheckpoint } from './runtime/checkpoint-file.ts';
 export { drawGraph, graphDot, type DrawOptions } from './learn/picture.ts';
 export { explain, type ExplainOptions, type ExplainStep } from './learn/explain.ts';

@@ -15,6 +15,7 @@ import { formatShape } from '../shape/shape.ts';
 import type { PNode } from '../passes/program.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
+import type { FeedValue, FeedValues } from './generated.ts';
 import { cores } from '../../templates/prelude/threads.ts';
 import { planOptimizer, type Optimizer } from '../optim/optimizer.ts';
 import { defaultDevice } from './webgpu.ts';
@@ -63,10 +64,9 @@ export interface CompileOptions {
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
-/** An input's values: flat in row-major order (an array or typed array), or nested to exactly its shape. */
-export type FeedValues = ArrayLike<number> | readonly FeedValues[];
+export type { FeedValues };
 /** What forward and step take: a number or values per input, by name. */
-export type Feeds = Readonly<Record<string, FeedValues | number>>;
+export type Feeds = Readonly<Record<string, FeedValue>>;
 
 /** A compiled model: the object the generated module's createModel() returns, plus its source. */
 export interface Model {

@@ -1,5 +1,8 @@
-/** A feed: a number for a scalar input, else its values flat in row-major order (or nested to its shape). */
-export type FeedValue = number | ArrayLike<number> | readonly ArrayLike<number>[];
+/** A feed's values: flat in row-major order, or nested to its shape. */
+export type FeedValues = ArrayLike<number> | readonly FeedValues[];
+
+/** A feed: a number for a scalar input, else its values. */
+export type FeedValue = number | FeedValues;
 
 /**
  * What every generated module's createModel() returns, whatever its graph: the type a `?flatgrad` import has when

@@ -3,6 +3,7 @@ import type { Graph, Tensor } from '../graph/graph.ts';
 import { sizeOf } from '../shape/shape.ts';
 import { mulberry32, randn } from '../../templates/prelude/random.ts';
 import { compile, type CompileOptions, type FeedValues, type Feeds } from './compile.ts';
+import type { FeedValue } from './generated.ts';
 
 export interface GradcheckResult {
   /** Worst error per param (or input) checked: |analytic - numeric| / max(1, |analytic|, |numeric|). */
@@ -25,7 +26,7 @@ export async function gradcheck(
   const wrt = options.wrt ?? g.params();
   const model = await compile(g, { loss, wrt, dims: options.dims, dtype, wasm, seed });
   const rng = mulberry32(seed + 1);
-  const feeds: Record<string, FeedValues | number> = { ...options.feeds };
+  const feeds: Record<string, FeedValue> = { ...options.feeds };
   for (const { name, shape, dtype, bound } of model.inputs) {
     if (name in feeds) continue;
     if (dtype === 'i32' && bound === undefined) throw new FlatgradError(`gradcheck: integer input '${name}' needs a feed`);

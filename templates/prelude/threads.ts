@@ -45,6 +45,8 @@ const WAIT_SPIN = 50000;
 /** How long a share a worker took may run before the step gives up on it: 100 waits of 50 ms. */
 const PATIENCE = 100;
 
+// A worker's loop as source text: it is evaluated in each worker, where a function's own text would name identifiers
+// a bundler may have renamed; so it spells out slot_at()'s and run_slot()'s few lines.
 const THREAD_LOOP = `
 function run({ module, memory, control, index, slots, names }) {
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
