@@ -5,6 +5,9 @@
 // batch: iterating allocates nothing per batch (the iterator and its result object are reused too).
 import { FlatgradError } from '../graph/errors.ts';
 
+/** The values in one row (one example) of a batched array of this shape. */
+export const rowSize = (shape: readonly number[]): number => shape.slice(1).reduce((a, b) => a * b, 1);
+
 /** One entry of a data set: its values, row-major, and its shape; shape[0] is the number of examples. */
 export interface DataEntry {
   readonly values: Float32Array | Float64Array | Int32Array | readonly number[];
@@ -97,7 +100,7 @@ function checkData(data: Dataset, who: string): { count: number; entries: { name
     }
     const size = shape.reduce((a, b) => a * b, 1);
     if (values.length !== size) throw new FlatgradError(`${who}: data '${name}' has ${values.length} values, but its shape ${fmt(shape)} holds ${size}`);
-    return { name, values, shape, row: shape.slice(1).reduce((a, b) => a * b, 1) };
+    return { name, values, shape, row: rowSize(shape) };
   });
   const count = entries[0]!.shape[0]!;
   if (entries.some((e) => e.shape[0] !== count)) {
@@ -346,7 +349,7 @@ export function evaluate(model: EvaluatedModel, data: Dataset, options: Evaluate
     batchSize ??= model.inputs[0]?.shape[0];
     for (const input of model.inputs) {
       const e = entries.find((x) => x.name === input.name)!;
-      const row = input.shape.slice(1).reduce((a, b) => a * b, 1);
+      const row = rowSize(input.shape);
       if (input.shape.length === 0 || input.shape[0] !== batchSize || row !== e.row) {
         throw new FlatgradError(`${who}: the model's input '${input.name}' has shape ${fmt(input.shape)}, but batches of ${batchSize} of data '${e.name}' ${fmt(e.shape)} would be ${fmt([batchSize ?? 0, ...e.shape.slice(1)])}${input.shape[0] !== batchSize ? ' (the batch size is fixed when the model is compiled)' : ''}`);
       }

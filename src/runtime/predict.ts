@@ -1,6 +1,7 @@
 // predict(): a model's forward pass over any number of rows, through the batch size it was compiled for — the rows
 // go through in chunks of that size, the last one padded with zeros — so serving a model needs no second compile.
 import { FlatgradError, quotedList } from '../graph/errors.ts';
+import { rowSize } from './data.ts';
 
 /** What predict reads of a model: a compiled Model, or what a generated module's createModel() returns. */
 export interface PredictModel {
@@ -36,16 +37,15 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
   const batched = model.inputs.filter((i) => i.batch === batch);
   const size = batched[0]!.shape[0]!;
   if (out.length % size !== 0) fail(`output '${output}' has ${out.length} values, not rows of the batch of ${size} (${batch})`);
-  const rowOf = (shape: readonly number[]) => shape.slice(1).reduce((a, b) => a * b, 1);
   for (const key of Object.keys(feeds)) if (!model.inputs.some((i) => i.name === key)) fail(`unknown feed '${key}': the model is fed ${quotedList(model.inputs.map((i) => i.name))}`);
   // The number of rows: every batched feed given must hold the same whole number of rows.
   let rows: number | undefined;
   for (const input of batched) {
     const v = feeds[input.name];
     if (v === undefined) continue;
-    if (typeof v === 'number' || typeof v.length !== 'number' || (v.length > 0 && typeof v[0] !== 'number')) return fail(`feed '${input.name}' must be a flat array of rows of ${rowOf(input.shape)} numbers, row-major`);
-    const n = v.length / rowOf(input.shape);
-    if (!Number.isInteger(n)) fail(`feed '${input.name}' has ${v.length} values, not a whole number of rows of ${rowOf(input.shape)}`);
+    if (typeof v === 'number' || typeof v.length !== 'number' || (v.length > 0 && typeof v[0] !== 'number')) return fail(`feed '${input.name}' must be a flat array of rows of ${rowSize(input.shape)} numbers, row-major`);
+    const n = v.length / rowSize(input.shape);
+    if (!Number.isInteger(n)) fail(`feed '${input.name}' has ${v.length} values, not a whole number of rows of ${rowSize(input.shape)}`);
     if (rows !== undefined && n !== rows) fail(`feed '${input.name}' has ${n} rows, another batched feed ${rows}`);
     rows = n;
   }
@@ -60,13 +60,13 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
     if (integer && v !== undefined && typeof v !== 'number') {
       for (let i = 0; i < v.length; i++) if (!Number.isInteger(v[i])) fail(`feed '${input.name}' must hold integers, but ${input.name}[${i}] is ${v[i]}`);
     }
-    if (input.batch === batch) chunk[input.name] = integer ? new Int32Array(size * rowOf(input.shape)) : new Float64Array(size * rowOf(input.shape));
+    if (input.batch === batch) chunk[input.name] = integer ? new Int32Array(size * rowSize(input.shape)) : new Float64Array(size * rowSize(input.shape));
     else chunk[input.name] = feeds[input.name] ?? fail(`feed '${input.name}': it has no batch dim, so predict cannot make it up`);
   }
   // What each chunk copies: the batched feeds given (one left out stays zeros).
   const copies = batched.flatMap((input) => {
     const values = feeds[input.name] as Rows | undefined;
-    return values === undefined ? [] : [{ buffer: chunk[input.name] as Float64Array | Int32Array, values, row: rowOf(input.shape) }];
+    return values === undefined ? [] : [{ buffer: chunk[input.name] as Float64Array | Int32Array, values, row: rowSize(input.shape) }];
   });
   for (let start = 0; start < rows; start += size) {
     const n = Math.min(size, rows - start);
