@@ -559,10 +559,10 @@ function slot_args(s: number): number {
 
 /** Set slot `s` to run kernel `fn` of this kind (0: byte offsets; 1: a loop's scalars, f32): its five arguments follow at the word returned. */
 function slot(pool: ThreadPool, s: number, fn: number, kind: number): number {
-  const at = slot_args(s);
-  pool.control[at - 2] = fn;
-  pool.control[at - 1] = kind;
-  return at;
+  const at = slot_at(s);
+  pool.control[at] = fn;
+  pool.control[at + 1] = kind;
+  return slot_args(s);
 }
 
 /**

@@ -15,7 +15,7 @@ import { formatShape } from '../shape/shape.ts';
 import type { PNode } from '../passes/program.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
-import type { FeedValue, FeedValues } from './generated.ts';
+import type { FeedValue } from './generated.ts';
 import { cores } from '../../templates/prelude/threads.ts';
 import { planOptimizer, type Optimizer } from '../optim/optimizer.ts';
 import { defaultDevice } from './webgpu.ts';
@@ -64,7 +64,6 @@ export interface CompileOptions {
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
-export type { FeedValues };
 /** What forward and step take: a number or values per input, by name. */
 export type Feeds = Readonly<Record<string, FeedValue>>;
 

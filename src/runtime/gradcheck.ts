@@ -2,8 +2,8 @@ import { FlatgradError } from '../graph/errors.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import { sizeOf } from '../shape/shape.ts';
 import { mulberry32, randn } from '../../templates/prelude/random.ts';
-import { compile, type CompileOptions, type FeedValues, type Feeds } from './compile.ts';
-import type { FeedValue } from './generated.ts';
+import { compile, type CompileOptions, type Feeds } from './compile.ts';
+import type { FeedValue, FeedValues } from './generated.ts';
 
 export interface GradcheckResult {
   /** Worst error per param (or input) checked: |analytic - numeric| / max(1, |analytic|, |numeric|). */
