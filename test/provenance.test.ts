@@ -1,7 +1,7 @@
 // Provenance in the generated code: every backward statement says which forward gate's chain-rule step it is
 // (`// grad of: L = sigmoid(s3), to s3`), as Tangent's `# Grad of:` lines do. autodiff records the steps.
 import { describe, expect, it } from 'vitest';
-import { emit, graph } from '../src/index.ts';
+import { compile, emit, grad, graph } from '../src/index.ts';
 import addMul from '../examples/lecture/add_mul.ts';
 import sigmoidNeuron from '../examples/lecture/sigmoid_neuron.ts';
 import reluVector from '../examples/lecture/relu_vector.ts';
@@ -57,5 +57,27 @@ describe('provenance comments', () => {
     const x = g.input('x', []);
     const loss = x.mul(x).add(x).named('loss');
     expect(emit(g, { loss, wrt: [x], optimize: false })).toMatch(/const grad_x = .*; \/\/ grad of: x, read by 2 gates: the copy gate adds what they send back/);
+  });
+
+  // Fuzzer, seed 20261207, case 2,777: the gradient of p0 / 1 is a constant, so nothing computes the gate p0 / 1,
+  // and the readable module's comment on that step threw (its gate was no node of the program).
+  it('a gradient taken with grad() whose gate the program does not compute: the comment writes the gate out', async () => {
+    const g = graph('constant_grad');
+    const p0 = g.param('p0', []);
+    const v1 = grad(p0.div(1), [p0])[0]!;
+    const v2 = v1.neg();
+    for (const optimize of [false, true]) {
+      const options = { loss: v2.mul(1), outputs: { o0: v2 }, wrt: [p0], dtype: 'f64', optimize } as const;
+      if (!optimize) expect(emit(g, options)).toContain('grad_p0 = grad_s1 / 1; // grad of: p0 / 1, to p0');
+      const model = await compile(g, options);
+      expect(model.step({}, 0.1)).toBe(-1);
+      expect(model.outputs.o0).toEqual(new Float64Array([-1]));
+      expect(model.grads.p0).toEqual(new Float64Array([0]));
+    }
+    // The same for an operand nothing reads: the input x, which the gradient of h * 3 does not depend on.
+    const g2 = graph('unread_operand');
+    const h = g2.input('x', []).mul(2).named('h');
+    const source = emit(g2, { outputs: { o: grad(h.mul(3), [h])[0]!.neg() }, optimize: false });
+    expect(source).toContain('grad_h = grad_s3 * 3; // grad of: (x * 2) * 3, to x * 2');
   });
 });

@@ -45,14 +45,15 @@ export function programGraph(
   dims: Dims,
 ): ProgramGraph {
   const needed = ancestors(all, [...(roots.loss ? [roots.loss] : []), ...roots.grads.values(), ...roots.outputs.values(), ...all.filter((n) => n.op === 'param')]);
+  // Every node is copied, but only the needed ones are the program: a chain-rule step's gate may be one
+  // nothing computes (the gradient of p / 1 is a constant), and its comment still names it over copies.
   const copy = new Map<Tensor, PNode>();
   const nodes: PNode[] = [];
   for (const t of all) {
-    if (!needed.has(t)) continue;
     const attrs = t.op === 'const' ? { value: (t.attrs.value as number) / sizeOf(resolveShape((t.attrs.per as Shape) ?? [], dims)) } : t.attrs;
     const n = new PNode(t.op, t.inputs.map((i) => copy.get(i)!), attrs, resolveShape(t.shape, dims), t.dtype, t.name, t.site, t.phase, t.autoNamed, t.shape);
     copy.set(t, n);
-    nodes.push(n);
+    if (needed.has(t)) nodes.push(n);
   }
   for (const t of all) {
     const n = copy.get(t);
@@ -73,6 +74,8 @@ const INFIX: Readonly<Record<string, string>> = { add: '+', sub: '-', mul: '*', 
 export function expressionText(n: Node, nameOf: (n: Node) => string | undefined, depth = 0, bare = true): string {
   const name = nameOf(n);
   if (name !== undefined) return name;
+  // A leaf nothing reads (a gradient that does not depend on the input x) is still its name.
+  if (n.op === 'input' || n.op === 'param') return n.name;
   if (n.op === 'const') return n.attrs.per && (n.attrs.per as Shape).length ? `${n.attrs.value}/${(n.attrs.per as Shape).join('/')}` : String(n.attrs.value);
   if (depth > 4) return '…';
   if (n.composite) return `${n.composite.op}(${n.composite.operands.map((o) => expressionText(o, nameOf, depth + 1)).join(', ')})`;
