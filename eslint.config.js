@@ -2,7 +2,7 @@
 // project's formatting (@stylistic, which formats as the code is already written, rather than prettier's
 // reflow of every long line).
 import stylistic from '@stylistic/eslint-plugin';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -28,7 +28,8 @@ export default tseslint.config(
     settings: {
       'import-x/extensions': ['.ts', '.js'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
-      'import-x/resolver': { node: { extensions: ['.ts', '.js'] } },
+      // tsconfig.json's paths: `flatgrad` in the examples is this repository's src/, as tsx and tsc resolve it.
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js'], tsconfig: { configFile: new URL('tsconfig.json', import.meta.url).pathname } })],
     },
     rules: {
       'import-x/no-cycle': 'error',

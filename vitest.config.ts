@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // `flatgrad` and its subpaths are this repository's source (tsconfig.json's paths), as tsx and tsc resolve them.
+  resolve: { tsconfigPaths: true },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 120_000,

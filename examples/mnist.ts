@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { batches, compile, cosine, evaluate, graph } from '../src/index.ts';
+import { batches, compile, cosine, evaluate, graph } from 'flatgrad';
 import { loadMnist } from './mnist-idx.ts';
 
 const H = 512; // hidden units

@@ -1,6 +1,6 @@
 // The lecture's spiral data (CS231n's, ConvNetJS's classify2d): K classes of `perClass` 2-D points on arms of a
 // spiral, r = linspace(0, 1), t = linspace(4j, 4(j + 1)) + 0.2·randn. Seeded: the same points everywhere.
-import { mulberry32, randn } from '../templates/prelude/random.ts';
+import { mulberry32, randn } from 'flatgrad/runtime';
 
 export interface Spiral {
   /** [N, 2] row-major points. */

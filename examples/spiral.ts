@@ -3,7 +3,7 @@
 // plus λ·ΣW², trained full-batch for λ = 0.001, 0.01 and 0.1; each net's decision regions are evaluated on a
 // grid and drawn side by side in examples/output/spiral.svg (deterministic: the same bytes on every run).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { compile, graph, l2 } from '../src/index.ts';
+import { compile, graph, l2 } from 'flatgrad';
 import { accuracy as accuracyOf, argmaxRow, gridCenters, spiral } from './spiral-data.ts';
 
 const PER_CLASS = 100;

@@ -1,12 +1,14 @@
 // `npm start`: compile the lecture's two-layer net, write generated/two_layer_net.ts, and train it as the lecture does.
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { writeModelModule } from '../src/cli/model-file.ts';
-import { mulberry32, randn } from '../src/index.ts';
+// (What `npx flatgrad compile examples/two_layer_net.ts -o generated` does, with the API.)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { emit, mulberry32, randn } from 'flatgrad';
+import spec from './two_layer_net.ts';
 
-const file = await writeModelModule('examples/two_layer_net.ts', 'generated');
-console.log(`compiled examples/two_layer_net.ts -> ${file}`);
-const { createModel } = (await import(pathToFileURL(resolve(file)).href)) as typeof import('../generated/two_layer_net.ts');
+const { graph, ...options } = spec;
+mkdirSync('generated', { recursive: true });
+writeFileSync('generated/two_layer_net.ts', emit(graph, options));
+console.log('compiled examples/two_layer_net.ts -> generated/two_layer_net.ts');
+const { createModel } = (await import(new URL('../generated/two_layer_net.ts', import.meta.url).href)) as typeof import('../generated/two_layer_net.ts');
 
 // x, y = randn(N, D_in), randn(N, D_out); w1, w2 = randn(...) inside createModel.
 const [N, D_in, D_out] = [64, 1000, 10];

@@ -1,5 +1,5 @@
 // The lecture's two-layer net: h = σ(x·w1), y_pred = h·w2, loss = Σ (y_pred − y)².
-import { graph } from '../src/index.ts';
+import { graph } from 'flatgrad';
 
 const g = graph('two_layer_net');
 const x = g.input('x', ['N', 'D_in']);

@@ -9,7 +9,7 @@ import { createModel as net100 } from './spiral.model.ts?H=100&flatgrad';
 import code10 from './spiral.model.ts?H=10&flatgrad-source';
 import code50 from './spiral.model.ts?H=50&flatgrad-source';
 import code100 from './spiral.model.ts?H=100&flatgrad-source';
-import { predict, type CreateModel, type GeneratedModel } from '../../src/runtime/index.ts';
+import { predict, type CreateModel, type GeneratedModel } from 'flatgrad/runtime';
 import { accuracy, argmaxRow, gridCenters, spiral } from '../spiral-data.ts';
 
 const variants: Record<string, { createModel: CreateModel; code: string }> = {

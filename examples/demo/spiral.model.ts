@@ -2,7 +2,7 @@
 // time: 2 → H (ReLU) → 3 on the lecture's spiral, mean softmax cross-entropy plus λ·ΣW². λ is an input, so the page
 // changes it between steps with no recompile; H is a dim, so each hidden size is its own prebuilt module, imported as
 // './spiral.model.ts?H=10&flatgrad'. N is the whole data set: full-batch steps, as in CS231n's spiral notes.
-import { graph } from '../../src/index.ts';
+import { graph } from 'flatgrad';
 
 const g = graph('spiral');
 const x = g.input('x', ['N', 2]);

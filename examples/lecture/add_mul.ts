@@ -1,5 +1,5 @@
 // The lecture's first example: f(x, y, z) = (x + y) · z.
-import { graph } from '../../src/index.ts';
+import { graph } from 'flatgrad';
 
 const g = graph('add_mul');
 const x = g.input('x', []);

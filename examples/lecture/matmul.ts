@@ -1,5 +1,5 @@
 // The lecture's matrix multiply: y = x·w; dL/dx = dL/dy·wᵀ and dL/dw = xᵀ·dL/dy for a given upstream dL/dy.
-import { graph } from '../../src/index.ts';
+import { graph } from 'flatgrad';
 
 const g = graph('matmul');
 const x = g.input('x', [2, 3]);

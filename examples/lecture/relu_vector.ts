@@ -1,6 +1,6 @@
 // The lecture's ReLU on a vector: z = max(0, x); dL/dx from a given upstream dL/dz.
 // A given upstream gradient u is the gradient of the scalar L = Σ z·u.
-import { graph } from '../../src/index.ts';
+import { graph } from 'flatgrad';
 
 const g = graph('relu_vector');
 const x = g.input('x', [4]);

@@ -1,5 +1,5 @@
 // The lecture's sigmoid neuron: f(w, x) = σ(w0·x0 + w1·x1 + w2), the "flat" backprop example.
-import { graph } from '../../src/index.ts';
+import { graph } from 'flatgrad';
 
 const g = graph('sigmoid_neuron');
 const w0 = g.param('w0', [], { init: 2 });

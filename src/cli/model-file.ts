@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build, transform } from 'esbuild';
+import { build, transform, type Plugin } from 'esbuild';
 import { FlatgradError } from '../graph/errors.ts';
 import { Graph } from '../graph/graph.ts';
 import { emit, type CompileOptions } from '../runtime/compile.ts';
@@ -29,6 +29,9 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
       if (!/\.[cm]?ts$/.test(file) || !['ERR_UNKNOWN_FILE_EXTENSION', 'ERR_MODULE_NOT_FOUND', 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX'].includes(e.code ?? '')) throw e;
       return importBundled(file);
     })) as { default?: unknown };
+    // Its `flatgrad` another copy than this compiler (a checkout's dist/, another install): bundled with this one.
+    const graph = (mod.default as { graph?: unknown } | undefined)?.graph;
+    if (graph !== undefined && !(graph instanceof Graph)) mod = (await importBundled(file)) as { default?: unknown };
   } catch (e) {
     if (e instanceof FlatgradError) throw e;
     const errors = (e as { errors?: { text: string; location?: { line: number; column: number } | null }[] }).errors;
@@ -48,13 +51,22 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
 
 let bundles = 0;
 
+/** A bundled model file's `flatgrad` and `flatgrad/runtime` are this compiler's own entries, so its graph is a Graph here. */
+const thisFlatgrad: Plugin = {
+  name: 'this-flatgrad',
+  setup: (b) => b.onResolve({ filter: /^flatgrad(\/runtime)?$/ }, ({ path }) => ({
+    path: new URL(`../${path === 'flatgrad' ? '' : 'runtime/'}index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href,
+    external: true,
+  })),
+};
+
 async function importBundled(file: string): Promise<unknown> {
   // Beside the file, so its packages resolve from there; a name of its own for every load.
   const out = join(dirname(file), `.${basename(file)}.${process.pid}.${bundles++}.flatgrad.mjs`);
   // Errors then point into the model file, through the bundle's inline source map.
   process.setSourceMapsEnabled(true);
   try {
-    await build({ entryPoints: [file], outfile: out, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'silent', sourcemap: 'inline' });
+    await build({ entryPoints: [file], outfile: out, bundle: true, format: 'esm', platform: 'node', packages: 'external', logLevel: 'silent', sourcemap: 'inline', plugins: [thisFlatgrad] });
     return await import(pathToFileURL(out).href);
   } finally {
     rmSync(out, { force: true });
