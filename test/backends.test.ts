@@ -1,11 +1,12 @@
 // Every registered elementwise op on NaN, ±Infinity, ±0, f32's subnormal and huge values and a few plain ones,
 // every combination of them, through every backend — float64 TypeScript, float32 TypeScript, float32 Wasm SIMD
-// (arrays of 1,024 or more, so the fused loops run as Wasm) — against the op's float64 reference. Special results
+// (arrays of 1,024 or more, so the fused loops run as Wasm), f32 with subnormals kept and flushed to ±0 (the
+// default) — against the op's float64 reference (flushed likewise). Special results
 // (NaN, ±Infinity, ±0) must be exact; finite ones within a few units in the last place of the backend's float.
 // Also: the IR each op computes, evaluated under src/ir/semantics.ts, agrees with its reference.
 import { describe, expect, it } from 'vitest';
 import { allOps, compile, graph } from '../src/index.ts';
-import { evaluate } from '../src/ir/semantics.ts';
+import { evaluate, flushSubnormal } from '../src/ir/semantics.ts';
 import { fn } from '../src/ir/expr.ts';
 
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -2.5, 3, 1e-40, -1e-40, 3e38, -3e38];
@@ -36,10 +37,13 @@ function differences(name: string, args: number[][], got: ArrayLike<number>, wan
 const elementwise = allOps().filter((op) => op.elementwise);
 /** How far Wasm's f32 may be from the rounded reference: its polynomials for exp, log and tanh, and pow through them. */
 const WASM_ULPS: Record<string, number> = { pow: 64, sigmoid: 4, softplus: 4, tanh: 4, exp: 2, log: 2 };
+// f32 as IEEE 754 has it (subnormals: 'keep'), and as it is by default: subnormal results stored as ±0.
 const backends = [
   { name: 'f64 TypeScript', options: { dtype: 'f64' as const }, float: 'f64' as const, ulps: () => 4 },
-  { name: 'f32 TypeScript', options: { dtype: 'f32' as const, wasm: false }, float: 'f32' as const, ulps: () => 1 },
-  { name: 'f32 Wasm SIMD', options: { dtype: 'f32' as const }, float: 'f32' as const, ulps: (op: string) => WASM_ULPS[op] ?? 1 },
+  { name: 'f32 TypeScript', options: { dtype: 'f32' as const, wasm: false, subnormals: 'keep' as const }, float: 'f32' as const, ulps: () => 1 },
+  { name: 'f32 Wasm SIMD', options: { dtype: 'f32' as const, subnormals: 'keep' as const }, float: 'f32' as const, ulps: (op: string) => WASM_ULPS[op] ?? 1 },
+  { name: 'f32 TypeScript, subnormals flushed', options: { dtype: 'f32' as const, wasm: false }, float: 'f32' as const, ulps: () => 1, flush: true },
+  { name: 'f32 Wasm SIMD, subnormals flushed', options: { dtype: 'f32' as const }, float: 'f32' as const, ulps: (op: string) => WASM_ULPS[op] ?? 1, flush: true },
 ];
 
 describe.each(elementwise.map((op) => [op.name, op] as const))('op %s on special values', (name, op) => {
@@ -53,7 +57,7 @@ describe.each(elementwise.map((op) => [op.name, op] as const))('op %s on special
     expect(differences(name, args, got, want, 'f64', 4)).toEqual([]);
   });
 
-  it.each(backends)('$name gives the reference', async ({ options, float, ulps }) => {
+  it.each(backends)('$name gives the reference', async ({ options, float, ulps, flush }) => {
     const n = Math.max(1024, args[0]!.length);
     const tile = (a: number[]) => Array.from({ length: n }, (_, i) => a[i % a.length]!);
     const g = graph(`special_${name}`);
@@ -63,7 +67,7 @@ describe.each(elementwise.map((op) => [op.name, op] as const))('op %s on special
     if (float === 'f32' && options.wasm !== false) expect(model.source).toContain('loop_out(');
     model.forward(Object.fromEntries(args.map((a, j) => [`x${j}`, tile(a)])));
     const round = float === 'f32' ? Math.fround : (x: number) => x;
-    const want = args[0]!.map((_, i) => round(op.elementwise!.f64(...args.map((a) => round(a[i]!)))));
+    const want = args[0]!.map((_, i) => (flush ? flushSubnormal : round)(op.elementwise!.f64(...args.map((a) => round(a[i]!)))));
     expect(differences(name, args.map((a) => a.map(round)), model.outputs.out!, want, float, ulps(name))).toEqual([]);
   });
 });

@@ -22,6 +22,12 @@ export interface MapKernel {
   readonly also?: readonly Output[];
   /** Subexpressions with a name for the reader (gi, the gradient): a renderer may compute each once under it. */
   readonly names?: readonly { readonly name: string; readonly expr: KExpr }[];
+  /**
+   * Store every output flushed to zero (src/ir/semantics.ts, flushSubnormal): an f32 subnormal is written as ±0,
+   * so that it never slows the arithmetic that later reads it (docs/subnormals.md). A later output's expression
+   * that shows an earlier output's reads its flushed value, as it reads the stored one.
+   */
+  readonly flush?: boolean;
 }
 
 export interface Output {

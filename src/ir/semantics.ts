@@ -48,3 +48,15 @@ export function evaluate(e: Expr, args: readonly number[] = []): number {
       throw new Error(`evaluate: a ${e.k} needs a kernel to be read in`);
   }
 }
+
+/** f32's smallest normal magnitude, 2^-126: below it (and above 0) an f32 is subnormal. */
+export const F32_MIN_NORMAL = 2 ** -126;
+
+/**
+ * A kernel's store with `flush` (src/ir/kernel.ts): the f32 value x rounds to, or ±0 (x's sign) where that is
+ * subnormal, as a CPU's flush-to-zero mode (and most GPUs) would write it. NaN and ±Infinity pass.
+ */
+export function flushSubnormal(x: number): number {
+  const f = Math.fround(x);
+  return Math.abs(f) < F32_MIN_NORMAL ? f * 0 : f;
+}

@@ -209,9 +209,30 @@ export function lower(spec: ProgramSpec): Program {
     }
     return { param, kernel: updateKernel(spec.optimizer, { param: param.name, grad: grads.get(param.key)!.name, slots, size: param.size }) };
   });
+  if (flushes(spec, scalarMode)) {
+    for (const steps of [forward, backward]) {
+      for (const [j, st] of steps.entries()) if (st.kernel.kind === 'map' && st.node.dtype === 'float' && computes(st.kernel.expr)) steps[j] = { ...st, kernel: { ...st.kernel, flush: true } };
+    }
+    for (const [j, k] of kernels.entries()) kernels[j] = { ...k, kernel: { ...k.kernel, flush: true } };
+  }
   const update = { scalars: stepScalars(spec.optimizer), kernels };
   const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, update, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
+}
+
+/**
+ * Whether the program's loops store f32 subnormals as ±0 (MapKernel.flush; docs/subnormals.md): by default on the
+ * CPU in f32, where a subnormal slows every operation that reads or makes one (Wasm has no flush-to-zero mode).
+ * Not in f64 (its subnormals lie below 2.2e-308), nor on WebGPU (GPUs flush as they do), nor in a program of
+ * scalars (the lecture's straight-line code, which computes in float64 numbers).
+ */
+export function flushes(spec: ProgramSpec, scalarMode: boolean): boolean {
+  return spec.dtype === 'f32' && spec.subnormals !== 'keep' && spec.target !== 'webgpu' && !scalarMode;
+}
+
+/** Whether a loop may make a subnormal of normal values: not a copy (a load, literal or scalar), nor a comparison (0 or 1). */
+function computes(e: KExpr): boolean {
+  return e.k === 'alu' ? !['less', 'lessEqual', 'greater', 'greaterEqual', 'equal'].includes(e.op) : e.k === 'call' || e.k === 'guard';
 }
 
 /** The most buffers a fused WGSL kernel reads: with its output, WebGPU's default of 8 storage buffers a shader stage. */

@@ -29,7 +29,14 @@ export interface ProgramSpec {
   readonly optimizer: OptimizerPlan;
   /** Where it runs: the CPU (a TypeScript module, with Wasm kernels), or WebGPU (WGSL kernels and their host). */
   readonly target?: 'cpu' | 'webgpu';
+  /**
+   * 'flush' (default): an f32 CPU program's loops (map kernels: the fused loops and the updates) store subnormals
+   * as ±0 (MapKernel.flush); 'keep': as IEEE 754 has them. See docs/subnormals.md.
+   */
+  readonly subnormals?: Subnormals;
 }
+
+export type Subnormals = 'flush' | 'keep';
 
 export interface Leaf {
   /** Its identifier in the program: unique among every value, buffer and state buffer. */

@@ -7,7 +7,7 @@ import { userSite } from '../graph/source.ts';
 import { Tensor, type Graph } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { lower } from '../lower/lower.ts';
-import type { FloatType, Program } from '../lower/program.ts';
+import type { FloatType, Program, Subnormals } from '../lower/program.ts';
 import { bindDims } from '../shape/bind.ts';
 import { programGraph } from '../passes/program.ts';
 import { optimize } from '../passes/index.ts';
@@ -61,6 +61,12 @@ export interface CompileOptions {
   readonly optimizer?: Optimizer;
   /** 'cpu' (default): a TypeScript module with Wasm SIMD kernels. 'webgpu': WGSL kernels and a WebGPU host (f32). */
   readonly target?: 'cpu' | 'webgpu';
+  /**
+   * f32 on the CPU: 'flush' (default) stores the fused loops' and the updates' subnormal results (below 2^-126) as ±0,
+   * as TensorFlow's CPU threads and GPUs do, since a subnormal slows every operation on it on many CPUs (Wasm has no
+   * flush-to-zero mode); 'keep' stores them as IEEE 754 has them. f64 and WebGPU ignore it (docs/subnormals.md).
+   */
+  readonly subnormals?: Subnormals;
 }
 
 export type FloatBuffer = Float32Array | Float64Array;
@@ -143,6 +149,7 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   const site = userSite();
   const { loss, outputs = {}, dtype = 'f32' } = options;
   if (dtype !== 'f32' && dtype !== 'f64') throw new FlatgradError(`compile: dtype must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`, site);
+  if (options.subnormals !== undefined && options.subnormals !== 'flush' && options.subnormals !== 'keep') throw new FlatgradError(`compile: subnormals must be 'flush' (the default) or 'keep', got ${JSON.stringify(options.subnormals)}`, site);
   if (![undefined, true, false, 'all'].includes(options.wasm)) throw new FlatgradError(`compile: wasm must be true, false or 'all', got ${JSON.stringify(options.wasm)}`, site);
   if (![undefined, 'cpu', 'webgpu'].includes(options.target)) throw new FlatgradError(`compile: target must be 'cpu' or 'webgpu', got ${JSON.stringify(options.target)}`, site);
   if (options.target === 'webgpu' && dtype !== 'f32') throw new FlatgradError("compile: target 'webgpu' computes in f32 (WGSL has no f64); leave dtype out", site);
@@ -175,7 +182,7 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   checkSizes(program.nodes, site);
   if (options.optimize !== false) program = time('passes', () => optimize(program));
   const optimizer = planOptimizer(options.optimizer, site);
-  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.target === 'webgpu' || options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true, optimizer, target: options.target ?? 'cpu', threads };
+  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.target === 'webgpu' || options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true, optimizer, target: options.target ?? 'cpu', threads, subnormals: options.subnormals ?? 'flush' };
   return time('lower', () => lower(spec));
 }
 

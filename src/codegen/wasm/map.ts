@@ -33,7 +33,8 @@
 // what depends on a column-broadcast load, once per row) come from the shared linearizer, src/lower/linearize.ts.
 
 import { F32, f32Bits, FunctionBody, I32, V128 } from './encoder.ts';
-import { inline, type AluOp, type Expr } from '../../ir/expr.ts';
+import { exprKey, inline, type AluOp, type Expr } from '../../ir/expr.ts';
+import { F32_MIN_NORMAL } from '../../ir/semantics.ts';
 import { loads, outputsOf, shareBounds, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
 import { levelOf, schedule } from '../../lower/linearize.ts';
 
@@ -137,6 +138,8 @@ function logOf(x: Node): Node {
   const nan = op('or', op('lt', x, lit(0)), op('ne', x, x));
   return where(nan, lit(NaN), where(op('eq', x, lit(0)), lit(-Infinity), where(op('eq', x, lit(Infinity)), x, r)));
 }
+/** A store with flush (src/ir/kernel.ts): a subnormal lane becomes ±0 (its sign kept); NaN fails the compare and passes. */
+const flushOf = (x: Node): Node => where(op('lt', op('abs', x), lit(F32_MIN_NORMAL)), op('and', x, lit(-0)), x);
 /** A value's sign bit as a lane mask. */
 const signMask = (x: Node) => op('ishrS', x, litBits(31));
 const where = (m: Node, a: Node, b: Node) => op('select', m, a, b);
@@ -277,7 +280,12 @@ export function mapFunction(kernels: readonly MapKernel[], offsets: ReadonlyMap<
     const dims = simple.dims.length === 0 ? [1] : simple.dims;
 
     let unsupported = false;
+    // With flush, each output is stored flushed, and a later output's expression that shows an earlier output's
+    // reads that stored value (as the TypeScript loop reads it back by name).
+    const stored = new Map<string, Node>();
     const convert = (e: KExpr): Node => {
+      const earlier = stored.size ? stored.get(exprKey(e)) : undefined;
+      if (earlier) return earlier;
       switch (e.k) {
         case 'lit':
           return lit(e.value);
@@ -301,7 +309,11 @@ export function mapFunction(kernels: readonly MapKernel[], offsets: ReadonlyMap<
           return lit(0);
       }
     };
-    const roots = outputs.map((o) => ({ node: convert(o.expr), out: offsets.get(o.out)! }));
+    const roots = outputs.map((o) => {
+      const node = kernel.flush ? flushOf(convert(o.expr)) : convert(o.expr);
+      if (kernel.flush) stored.set(exprKey(o.expr), node);
+      return { node, out: offsets.get(o.out)! };
+    });
     if (unsupported) return undefined;
     new MapGen(f, roots, dims, unroll).build();
   }
@@ -576,6 +588,7 @@ export function mapShares(k: MapKernel, offsets: ReadonlyMap<string, number>, sc
       kind: 'map', out: k.out, shape: [length], expr: flat(k.expr),
       ...(k.also ? { also: k.also.map((o) => ({ out: o.out, expr: flat(o.expr) })) } : {}),
       ...(k.names ? { names: k.names.map((x) => ({ name: x.name, expr: flat(x.expr) })) } : {}),
+      ...(k.flush ? { flush: true } : {}),
     };
     const body = mapFunction([share], shifted, scalars, { scalarsAt: scalarsAt(i) });
     if (!body) return undefined;
