@@ -20,7 +20,7 @@ function wire(dot: string, from: string, gate: string, nth = 0): [string, string
   const sources = id(from);
   const targets = id(gate);
   for (const s of sources) {
-    const edges = [...dot.matchAll(new RegExp(`^ {2}${s} -> (n\\d+|out_n\\d+) \\[label=<<font color="darkgreen">([^<]*)</font>(?:<br/><font color="red">([^<]*)</font>)?>\\];`, 'gm'))];
+    const edges = [...dot.matchAll(new RegExp(`^ {2}${s} -> (n\\d+|out_n\\d+) \\[label=<(?:\\w+<br/>)?<font color="darkgreen">([^<]*)</font>(?:<br/><font color="red">([^<]*)</font>)?>\\];`, 'gm'))];
     const hits = edges.filter((e) => targets.includes(e[1]!) || e[1] === `out_${s}`);
     if (hits[nth]) return [hits[nth][2]!, hits[nth][3] ?? ''];
   }
@@ -74,6 +74,41 @@ describe('drawGraph: the lecture\'s pictures', () => {
     expect((await instance()).render(dot, { format: 'svg' }).errors).toEqual([]);
   });
 
+  it('a matmul that adds the bias and applies relu as it stores: its box holds the + and relu it fuses, and the wire out says h', async () => {
+    const g = graph('mlp');
+    const x = g.input('x', [2, 2]);
+    const h = x.matmul(g.param('w', [2, 4], { init: [1, -1, 0, 2, 0.5, 1, -2, 0] })).add(g.param('b', [4], { init: [0, 1, 2, -9] })).relu().named('h');
+    const loss = h.sum().named('loss');
+    const dot = await drawGraph(g, { loss, feeds: { x: [1, 2, 3, 4] }, format: 'dot' });
+    const ids = (label: string) => [...dot.matchAll(new RegExp(`^ {2}(n\\d+) \\[shape=circle[^\\]]*label="${label}"`, 'gm'))].map((m) => m[1]!);
+    const [matmul, add, relu, sum] = [ids('matmul'), ids('\\+'), ids('relu'), ids('sum')].map((found) => found[0]!);
+    expect(dot).toContain(`subgraph cluster_0 { label="gemm_2x2x4_bias_relu"; style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10; ${matmul}; ${add}; ${relu}; }`);
+    expect(dot).toContain(`subgraph cluster_1 { label="sum_loss"; style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10; ${sum}; }`);
+    // x · w + b = [2, 2, -2, -7; 5, 2, -6, -3]; relu keeps [2, 2, 0, 0; 5, 2, 0, 0]
+    expect(dot).toContain(`${relu} -> ${sum} [label=<h<br/><font color="darkgreen">[2x4] 2.00 2.00 0.00 ...</font><br/><font color="red">[2x4] 1.00 1.00 1.00 ...</font>>];`);
+    expect(wire(dot, 'relu', 'sum')).toEqual(['[2x4] 2.00 2.00 0.00 ...', '[2x4] 1.00 1.00 1.00 ...']);
+    expect((await instance()).render(dot, { format: 'svg' }).errors).toEqual([]);
+  });
+
+  it('without feeds: the structure, each wire with its shape (dims bound where given), the kernels outlined when every dim is', async () => {
+    const { graph: g, ...options } = twoLayerNet;
+    const dot = await drawGraph(g, { ...options, format: 'dot' });
+    const shapes = [...dot.matchAll(/^ {2}n\d+ -> (?:out_)?n\d+ \[label=<(?:(\w+)<br\/>)?<font color="gray30">([^<]*)<\/font>>\];$/gm)].map((m) => `${m[1] ?? ''}${m[2]}`);
+    expect(shapes).toEqual(['[64x1000]', '[1000x100]', '[64x100]', 'h[64x100]', '[100x10]', 'y_pred[64x10]', '[64x10]', '[64x10]', '[64x10]', '[]']);
+    expect([...dot.matchAll(/subgraph cluster_\d+ \{ label="(\w+)"/g)].map((m) => m[1]!)).toEqual(['gemm_64x1000x100', 'loop_h', 'gemm_64x100x10', 'loop_y_pred', 'sum_loss']);
+    expect(dot).not.toContain('darkgreen');
+    // N left unbound: its symbol, and no kernels (their names need every size)
+    const s = graph('unbound');
+    const h = s.input('x', ['N', 3]).matmul(s.param('w', [3, 'H'])).relu().named('h');
+    const unbound = await drawGraph(s, { loss: h.sum().named('loss'), dims: { H: 5 }, format: 'dot' });
+    expect(unbound).toMatch(/-> n\d+ \[label=<<font color="gray30">\[Nx3\]<\/font>>\];/);
+    expect(unbound).toMatch(/-> n\d+ \[label=<h<br\/><font color="gray30">\[Nx5\]<\/font>>\];/);
+    expect(unbound).not.toContain('cluster');
+    expect((await instance()).render(unbound, { format: 'svg' }).errors).toEqual([]);
+    // feeds given but one missing is still an error
+    await expect(drawGraph(g, { ...options, feeds: { x: new Array(64000).fill(0) }, format: 'dot' })).rejects.toThrow(/feeds has no value for the input 'y'/);
+  });
+
   it('drawing changes nothing that is compiled', async () => {
     const g = graph('unchanged');
     const x = g.input('x', [3]);
@@ -100,6 +135,18 @@ describe('flatgrad graph (CLI)', () => {
     expect(readFileSync(join(dir, 'g.svg'), 'utf8')).toContain('0.73');
     expect(cli('examples/lecture/sigmoid_neuron.ts', '--feeds', feeds, '--format', 'dot', '--out', join(dir, 'g.dot')).status).toBe(0);
     expect(readFileSync(join(dir, 'g.dot'), 'utf8')).toMatch(/^digraph "sigmoid_neuron" \{/);
+  });
+
+  it('without --feeds, the structure; --out - writes the picture to stdout', () => {
+    const run = cli('examples/two_layer_net.ts', '--format', 'dot', '--out', '-');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^digraph "two_layer_net" \{\n/);
+    expect(run.stdout).toMatch(/-> n\d+ \[label=<h<br\/><font color="gray30">\[64x100\]<\/font>>\];\n/);
+    expect(run.stdout).not.toContain('wrote');
+    const svg = cli('examples/lecture/sigmoid_neuron.ts', '--out', '-');
+    expect(svg.status).toBe(0);
+    expect(svg.stdout).toMatch(/<svg[^]*<\/svg>\n$/);
   });
 
   it('a bad feeds file is an error naming the file and exits 1', () => {

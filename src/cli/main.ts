@@ -75,14 +75,20 @@ const withValues = (name: string, description: string) =>
     .option('-d, --dims <NAME=SIZE,...>', 'bind symbolic dims (repeatable; overrides the file)', dimsOption)
     .option('--seed <n>', 'the seed of the params not in the feeds file', (v) => Number(v), 0);
 
-withValues('graph', "draw a model file's graph like the lecture's slides: each wire's value above it, its gradient below")
+withValues('graph', "draw a model file's graph like the lecture's slides: each wire's value above it, its gradient below (without --feeds, its shape)")
   .option('--format <svg|dot>', 'SVG laid out by Graphviz (WebAssembly), or the DOT text', 'svg')
-  .requiredOption('-o, --out <file>', 'where to write the picture')
+  .requiredOption('-o, --out <file>', 'where to write the picture; - for stdout')
   .action(async (model: string, opts: { feeds?: string; dims?: Record<string, number>; seed: number; format: string; out: string }) => {
     if (opts.format !== 'svg' && opts.format !== 'dot') throw new FlatgradError(`--format must be svg or dot, got '${opts.format}'`);
     const { graph, loss, outputs, wrt, dims, optimize } = await loadModelFile(model);
     const { feeds, params } = splitFeeds(graph, opts.feeds);
-    const text = await drawGraph(graph, { loss, outputs, wrt, dims: { ...dims, ...opts.dims }, feeds, params, seed: opts.seed, format: opts.format, source: opts.feeds, optimize });
+    // No feeds file: the structure, each wire's shape (a feeds file missing an input is still an error).
+    const given = opts.feeds === undefined ? {} : { feeds };
+    const text = await drawGraph(graph, { loss, outputs, wrt, dims: { ...dims, ...opts.dims }, ...given, params, seed: opts.seed, format: opts.format, source: opts.feeds, optimize });
+    if (opts.out === '-') {
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      return;
+    }
     writeFileSync(opts.out, text);
     console.log(`wrote ${opts.out}`);
   });

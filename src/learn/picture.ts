@@ -17,7 +17,7 @@ export interface DrawOptions {
   readonly outputs?: Readonly<Record<string, Tensor>>;
   readonly wrt?: readonly Tensor[];
   readonly dims?: Readonly<Record<string, number>>;
-  /** Every input's value (a number for a scalar, else a flat array). */
+  /** Every input's value (a number for a scalar, else a flat array). Without feeds, the structure: each wire's shape. */
   readonly feeds?: Values;
   /** Param values; the rest are what a model compiled with `seed` starts from. */
   readonly params?: Values;
@@ -40,10 +40,13 @@ export function forwardKernels(g: Graph, options: DrawOptions): KernelCluster[] 
   const program = plan(g, { ...(loss ? { loss } : {}), ...(outputs ? { outputs } : {}), ...(wrt ? { wrt } : {}), ...(dims ? { dims } : {}) });
   const stored = new Set([...program.buffers, ...program.inputs, ...program.params, ...program.aliases, ...program.scalars].map((v) => v.name));
   const taken = new Set<string>();
-  return program.forward.flatMap(({ node, kernel }) => {
+  return program.forward.flatMap(({ node, kernel, ends: end }) => {
     const nodes: string[] = [];
-    for (let todo = [node], n = todo.pop(); n; n = todo.pop()) {
-      if (taken.has(n.name) || n.op === 'input' || n.op === 'param' || n.op === 'const' || (n !== node && stored.has(n.name))) continue;
+    // A matmul that adds the bias and applies relu as it stores (gemm_…_bias_relu) is the step of x · w, and it
+    // computes relu(x · w + b): the walk starts from both.
+    const ends = new Set([node, end ?? node]);
+    for (let todo = [...ends], n = todo.pop(); n; n = todo.pop()) {
+      if (taken.has(n.name) || n.op === 'input' || n.op === 'param' || n.op === 'const' || (!ends.has(n) && stored.has(n.name))) continue;
       taken.add(n.name);
       nodes.push(n.name);
       todo.push(...n.inputs);
@@ -65,10 +68,24 @@ function format(v: NDArray | undefined): string {
   return `[${v.shape.join('x')}] ${first}${v.data.length > 3 ? ' ...' : ''}`;
 }
 
+/** A shape with the dims bound where they are given: [2x4], [Nx4]; a scalar's is []. */
+function formatShape(shape: Tensor['shape'], dims: DrawOptions['dims']): string {
+  return `[${shape.map((d) => (typeof d === 'number' ? d : (dims?.[d] ?? d))).join('x')}]`;
+}
+
+/** Whether a picture of these roots draws only the structure: no feeds were given, and some input is needed. */
+function structureOnly(g: Graph, options: DrawOptions): boolean {
+  const targets = [...(options.loss ? [options.loss] : []), ...Object.values(options.outputs ?? {})];
+  return options.feeds === undefined && [...ancestors(g.nodes, targets)].some((n) => n.op === 'input');
+}
+
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** The DOT text of the forward graph, each wire carrying its value and (with a loss) its gradient. */
-export function graphDot(g: Graph, options: DrawOptions & { params: Values; kernels?: readonly KernelCluster[] }): string {
+/**
+ * The DOT text of the forward graph, each wire carrying its value and (with a loss) its gradient, and the name of
+ * a value the user named. Without feeds (and a graph that needs some), each wire carries its shape instead.
+ */
+export function graphDot(g: Graph, options: DrawOptions & { params?: Values; kernels?: readonly KernelCluster[] }): string {
   const { loss, outputs = {} } = options;
   const targets = [...(loss ? [loss] : []), ...Object.values(outputs)];
   if (targets.length === 0) throw new FlatgradError(`drawGraph: give a loss or outputs to draw graph '${g.name}'`);
@@ -84,18 +101,22 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values; kern
   const drawn = forward.filter((n) => needed.has(n) && n.op !== 'const' && !inside.has(n));
   const operands = (n: Tensor) => n.composite?.operands ?? n.inputs;
   const wrt = options.wrt ?? g.params();
-  if (loss) grad(loss, wrt); // names every gradient grad_<name> (memoized: the same nodes compile() makes)
+  const structure = structureOnly(g, options);
+  if (loss && !structure) grad(loss, wrt); // names every gradient grad_<name> (memoized: the same nodes compile() makes)
   const gradOf = new Map<Tensor, Tensor>();
   for (const n of drawn) {
-    const gn = loss ? gradientOf(n) : undefined;
+    const gn = loss && !structure ? gradientOf(n) : undefined;
     if (gn) gradOf.set(n, gn);
   }
-  const values = interpret([...drawn, ...gradOf.values()], { dims: options.dims, feeds: options.feeds, params: options.params });
+  const values = structure ? new Map<Tensor, NDArray>() : interpret([...drawn, ...gradOf.values()], { dims: options.dims, feeds: options.feeds, params: options.params });
   const id = (n: Tensor) => `n${n.id}`;
-  const wire = (n: Tensor) => {
+  // A wire into a gate says the name the user gave its value (h); a leaf's and a result's end node already do.
+  const wire = (n: Tensor, into: 'gate' | 'out' = 'gate') => {
+    const name = into === 'gate' && !n.autoNamed && n.op !== 'input' && n.op !== 'param' ? `${escape(n.name)}<br/>` : '';
+    if (structure) return `<${name}<font color="gray30">${escape(formatShape(n.shape, options.dims))}</font>>`;
     const v = format(values.get(n));
     const d = gradOf.has(n) ? format(values.get(gradOf.get(n)!)) : '';
-    return `<<font color="darkgreen">${escape(v)}</font>${d ? `<br/><font color="red">${escape(d)}</font>` : ''}>`;
+    return `<${name}<font color="darkgreen">${escape(v)}</font>${d ? `<br/><font color="red">${escape(d)}</font>` : ''}>`;
   };
   const lines = [
     `digraph ${JSON.stringify(g.name)} {`,
@@ -120,7 +141,7 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values; kern
   // Each drawn result leaves the graph on a wire of its own: the loss with its gradient, 1.00.
   for (const [k, t] of [...(loss ? [['loss', loss] as const] : []), ...Object.entries(outputs)]) {
     if (!drawn.includes(t)) continue;
-    lines.push(`  out_${id(t)} [shape=plaintext, label=${JSON.stringify(k === 'loss' ? t.name : k)}];`, `  ${id(t)} -> out_${id(t)} [label=${wire(t)}];`);
+    lines.push(`  out_${id(t)} [shape=plaintext, label=${JSON.stringify(k === 'loss' ? t.name : k)}];`, `  ${id(t)} -> out_${id(t)} [label=${wire(t, 'out')}];`);
   }
   lines.push('}');
   return lines.join('\n');
@@ -128,12 +149,15 @@ export function graphDot(g: Graph, options: DrawOptions & { params: Values; kern
 
 /** The picture as SVG (or its DOT text with `format: 'dot'`), params as a model compiled with `seed` starts unless given. */
 export async function drawGraph(g: Graph, options: DrawOptions & { format?: 'svg' | 'dot' }): Promise<string> {
-  const { params, where } = await learnerValues(g, options, 'drawGraph');
+  // Without feeds, no values: the structure needs no model, and its kernels are outlined when every dim is bound.
+  const structure = structureOnly(g, options);
+  const { params, where } = structure ? { params: undefined, where: undefined } : await learnerValues(g, options, 'drawGraph');
+  const bound = g.nodes.every((n) => n.shape.every((d) => typeof d === 'number' || options.dims?.[d] !== undefined));
   let dot: string;
   try {
-    dot = graphDot(g, { ...options, params, kernels: options.optimize === false ? [] : forwardKernels(g, options) });
+    dot = graphDot(g, { ...options, params, kernels: options.optimize === false || (structure && !bound) ? [] : forwardKernels(g, options) });
   } catch (e) {
-    if (e instanceof FlatgradError) throw new FlatgradError(`drawGraph: ${where}: ${e.message}`);
+    if (e instanceof FlatgradError && where) throw new FlatgradError(`drawGraph: ${where}: ${e.message}`);
     throw e;
   }
   if (options.format === 'dot') return dot;

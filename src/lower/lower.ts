@@ -319,7 +319,7 @@ function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>): void {
     if (next?.kind !== 'map' || next.out !== m.out) continue;
     const epilogue = matchEpilogue(next.expr, m.out, m.n, leaves);
     if (!epilogue) continue;
-    steps[k] = { ...steps[k]!, kernel: { ...m, ...epilogue } };
+    steps[k] = { ...steps[k]!, kernel: { ...m, ...epilogue }, ends: steps[e]!.node };
     merged.add(e!);
   }
   if (merged.size === 0) return;

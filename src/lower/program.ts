@@ -69,6 +69,8 @@ export interface Alias {
 export interface Step {
   readonly node: Node;
   readonly kernel: Kernel;
+  /** A matmul that adds the bias and applies relu as it stores: the node its epilogue ends in (for the pictures). */
+  readonly ends?: Node;
 }
 
 /** A lowered program: buffers, named scalars, buffer aliases, and the kernels of forward and backward. */
