@@ -245,6 +245,20 @@ describe('a failed load names the problem and changes nothing', () => {
     await refused(saveCheckpoint(sgd), "  - the model's state 'm_w1' [3, 5] is not in the file");
   });
 
+  it('a checkpoint of another optimizer suggests { paramsOnly: true }, which then loads it; a param mismatch does not', async () => {
+    const hint = '  the params all fit: only the optimizer state differs (another optimizer?); load the params alone with { paramsOnly: true }';
+    const adam = await mlp({ optimizer: { adam: {} } });
+    train(adam, 2);
+    const sgd = await mlp({ seed: 4 });
+    expect(thrown(() => loadCheckpoint(sgd, saveCheckpoint(adam))).message.split('\n').at(-1)).toBe(hint);
+    expect(thrown(() => loadCheckpoint(adam, saveCheckpoint(sgd))).message.split('\n').at(-1)).toBe(hint);
+    loadCheckpoint(sgd, saveCheckpoint(adam), { paramsOnly: true });
+    expect(snapshot(sgd).params).toEqual(snapshot(adam).params);
+    const wider = await mlp({ name: 'wider', hidden: 6 });
+    expect(thrown(() => loadCheckpoint(sgd, saveCheckpoint(wider))).message).not.toContain('paramsOnly');
+    expect(() => loadCheckpoint(sgd, saveCheckpoint(adam), { paramOnly: true } as never)).toThrow("checkpoint: unknown option 'paramOnly' — did you mean 'paramsOnly'?");
+  });
+
   it('a model without state and shapes (older generated code) is an error saying so', async () => {
     const a = await mlp();
     const old = { params: a.params } as unknown as CheckpointModel;

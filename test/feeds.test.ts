@@ -34,7 +34,7 @@ describe('feeds', () => {
   it('a label that is not an integer', () => failsCleanly({ ...good(), labels: [1.5, 0] }, "feed 'labels' must hold integers, but labels[0] is 1.5"));
   it('a label outside [0, C)', () => failsCleanly({ ...good(), labels: [0, 4] }, "feed 'labels': labels[1] is 4, outside [0, 4)"));
   it('a negative label', () => failsCleanly({ ...good(), labels: [-1, 0] }, "feed 'labels': labels[0] is -1, outside [0, 4)"));
-  it('a learning rate that is not a finite number', () => failsCleanly(good(), 'the learning rate must be a finite number, got NaN', NaN));
+  it('a learning rate that is not a finite number', () => failsCleanly(good(), 'the learning rate must be a finite number ≥ 0, got NaN', NaN));
 
   it('typed arrays of either float width are accepted', async () => {
     const model = await classifier();
@@ -115,8 +115,15 @@ describe('the batch dim is fixed when the model is compiled', () => {
 });
 
 describe('the learning rate', () => {
-  it('a string is named as one', () => failsCleanly(good(), "the learning rate must be a finite number, got the string '0.01'", '0.01' as unknown as number));
-  it('Infinity', () => failsCleanly(good(), 'the learning rate must be a finite number, got Infinity', Infinity));
+  it('a string is named as one', () => failsCleanly(good(), "the learning rate must be a finite number ≥ 0, got the string '0.01'", '0.01' as unknown as number));
+  it('Infinity', () => failsCleanly(good(), 'the learning rate must be a finite number ≥ 0, got Infinity', Infinity));
+  it('a negative rate climbs the loss: refused', () => failsCleanly(good(), 'the learning rate must be a finite number ≥ 0, got -0.1 (a negative rate climbs the loss)', -0.1));
+  it('0 computes the loss and leaves the params as they are (where linear and cosine schedules end)', async () => {
+    const model = await classifier();
+    const before = snapshot(model);
+    expect(model.step(good(), 0)).toBeCloseTo(model.forward(good()), 12);
+    expect(snapshot(model)).toEqual(before);
+  });
 });
 
 describe('run-time errors are FlatgradErrors, like build-time ones', () => {

@@ -1,3 +1,5 @@
+import { option_problem } from '../../templates/prelude/check_options.ts';
+
 /**
  * Every error flatgrad throws on bad user input, at build time and at run time. `site` is the user's file:line
  * where it applies. A generated module, being self-contained, throws Errors named 'FlatgradError' (see
@@ -20,3 +22,15 @@ export class FlatgradError extends Error {
 
 /** Names as an error message lists them: 'a', 'b' ('none' for no names). */
 export const quotedList = (names: readonly string[]): string => (names.length ? names.map((n) => `'${n}'`).join(', ') : 'none');
+
+/** Refuses an options object with a key that `known` lacks, naming the key, the nearest known one and the user's line. */
+export function checkOptions(options: unknown, known: readonly string[], where: string, site?: string | { toString(): string }): void {
+  const problem = option_problem(options, known, where);
+  if (problem !== undefined) throw new FlatgradError(problem, site);
+}
+
+/**
+ * Every key of T, listed for checkOptions: `optionKeys<CompileOptions>()('loss', …)` does not type-check while a
+ * key of T is missing, so an option added to the type is never refused as unknown.
+ */
+export const optionKeys = <T>() => <const K extends readonly (keyof T & string)[]>(...keys: K & ([Exclude<keyof T & string, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T & string, K[number]> })): readonly string[] => keys;

@@ -1,6 +1,6 @@
 // The lecture's optimizers: their settings, and each one's update written once as a map kernel of the IR with
 // several outputs (the param and its moments), which every backend renders like any other kernel.
-import { FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError } from '../graph/errors.ts';
 import { add, div, lit, mul, pow, sqrt, sub, type Expr } from '../ir/expr.ts';
 import type { MapKernel } from '../ir/kernel.ts';
 
@@ -41,13 +41,17 @@ export function planOptimizer(optimizer: Optimizer | undefined, site?: string): 
   const spec = (optimizer ?? { sgd: {} }) as Record<string, unknown>;
   const keys = typeof spec === 'object' && spec !== null ? Object.keys(spec) : [];
   const kind = keys[0] as Kind;
+  if (keys.length === 1 && !kinds.includes(kind)) checkOptions(spec, kinds, 'compile: optimizer', site);
   if (keys.length !== 1 || !kinds.includes(kind)) {
     throw new FlatgradError(`compile: optimizer must be one of { sgd: {} }, { momentum: {…} }, { rmsprop: {…} }, { adam: {…} }, { adamw: {…} }; got ${JSON.stringify(optimizer)}`, site);
   }
   const given = (spec[kind] ?? {}) as Record<string, unknown>;
   const settings: Record<string, number | boolean> = { ...defaults[kind] };
+  if (typeof given === 'object' && given !== null && ('lr' in given || 'learningRate' in given)) {
+    throw new FlatgradError(`compile: optimizer { ${kind} } takes no learning rate: it is step(feeds, lr)'s argument, so a schedule can change it every step`, site);
+  }
+  checkOptions(given, Object.keys(settings), `compile: optimizer { ${kind} }`, site);
   for (const [k, v] of Object.entries(given)) {
-    if (!(k in settings)) throw new FlatgradError(`compile: ${kind} has no setting '${k}' (it has ${Object.keys(settings).join(', ')})`, site);
     const unbounded = k === 'weightDecay' || k === 'eps';
     const ok = typeof settings[k] === 'boolean' ? typeof v === 'boolean' : typeof v === 'number' && Number.isFinite(v) && v >= 0 && (unbounded || v < 1);
     if (!ok) throw new FlatgradError(`compile: ${kind}.${k} must be ${typeof settings[k] === 'boolean' ? 'true or false' : unbounded ? 'a finite number ≥ 0' : 'a number in [0, 1)'}, got ${JSON.stringify(v)}`, site);

@@ -21,7 +21,7 @@
 // f32 ↔ f64: a value stored as f64 loads into an f32 buffer rounded to nearest, an f32 into an f64 exactly;
 // so a checkpoint moves between a model compiled with dtype 'f32' and one with 'f64' (resuming is bit for
 // bit only between models of the same dtype).
-import { FlatgradError, quotedList } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys, quotedList } from '../graph/errors.ts';
 
 import type { FloatBuffer } from './compile.ts';
 
@@ -342,11 +342,14 @@ function inMemory(bytes: Uint8Array | ArrayBufferLike | ArrayBufferView, who: st
 }
 
 export function load(model: CheckpointModel, bytes: Bytes, who: string, options: LoadOptions = {}): void {
+  checkOptions(options, LOAD_OPTIONS, who);
   const header = readHeader(bytes, who);
   const slots = slotsOf(model, who).filter((s) => !options.paramsOnly || s.kind === 'param');
 
   // Match the file's entries to the model's, by key and kind; collect every problem before failing.
   const problems: string[] = [];
+  // Whether every mismatch is optimizer state: then the params alone would load.
+  let stateOnly = true;
   const byKey = new Map(header.entries.map((e) => [e.key, e]));
   let unmatched = false;
   for (const s of slots) {
@@ -354,14 +357,21 @@ export function load(model: CheckpointModel, bytes: Bytes, who: string, options:
     if (!e) {
       problems.push(`the model's ${s.kind} '${s.key}' ${fmt(s.shape)} is not in the file`);
       unmatched = true;
-    } else if (e.kind !== s.kind) problems.push(`'${s.key}' is ${e.kind === 'param' ? 'a param' : 'state'} in the file but ${s.kind === 'param' ? 'a param' : 'state'} in the model`);
-    else if (e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i])) problems.push(`${s.kind} '${s.key}' has shape ${fmt(e.shape)} in the file but ${fmt(s.shape)} in the model`);
+      stateOnly &&= s.kind === 'state';
+      continue;
+    }
+    const problem = e.kind !== s.kind ? `'${s.key}' is ${e.kind === 'param' ? 'a param' : 'state'} in the file but ${s.kind === 'param' ? 'a param' : 'state'} in the model`
+      : e.shape.length !== s.shape.length || e.shape.some((d, i) => d !== s.shape[i]) ? `${s.kind} '${s.key}' has shape ${fmt(e.shape)} in the file but ${fmt(s.shape)} in the model` : undefined;
+    if (problem === undefined) continue;
+    problems.push(problem);
+    stateOnly &&= e.kind === 'state' && s.kind === 'state';
   }
   const mine = new Set(slots.map((s) => s.key));
   for (const e of header.entries) {
     if (!mine.has(e.key) && !(options.paramsOnly && e.kind === 'state')) {
       problems.push(`the file has ${e.kind} '${e.key}' ${fmt(e.shape)}, which the model does not`);
       unmatched = true;
+      stateOnly &&= e.kind === 'state';
     }
   }
   if (problems.length > 0) {
@@ -376,6 +386,7 @@ export function load(model: CheckpointModel, bytes: Bytes, who: string, options:
         `params ${quotedList(entries.filter((x) => x.kind === 'param').map((x) => x.key))}; state ${quotedList(entries.filter((x) => x.kind === 'state').map((x) => x.key))}`;
       lines.push(`  the file holds ${holds(header.entries)}`, `  the model holds ${holds(slots)}`);
     }
+    if (stateOnly) lines.push('  the params all fit: only the optimizer state differs (another optimizer?); load the params alone with { paramsOnly: true }');
     fail(who, `the file does not fit this model${graphs}: ${problems.length} mismatch${problems.length === 1 ? '' : 'es'}\n${lines.join('\n')}`);
   }
 
@@ -405,6 +416,8 @@ export interface LoadOptions {
    */
   readonly paramsOnly?: boolean;
 }
+
+const LOAD_OPTIONS = optionKeys<LoadOptions>()('paramsOnly');
 
 /**
  * Set the model's params and optimizer state from checkpoint bytes (a Uint8Array, an ArrayBuffer such as a fetch()

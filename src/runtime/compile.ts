@@ -1,7 +1,7 @@
 import { grad } from '../autodiff/grad.ts';
 import { emitTypeScript } from '../codegen/ts/emit.ts';
 import { emitWebGpu } from '../codegen/webgpu/host.ts';
-import { FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import { checkName } from '../graph/names.ts';
 import { userSite } from '../graph/source.ts';
 import { Tensor, type Graph } from '../graph/graph.ts';
@@ -16,6 +16,7 @@ import type { PNode } from '../passes/program.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
 import type { FeedValue } from './generated.ts';
+import type { Enqueued } from '../../templates/prelude/enqueued.ts';
 import { cores } from '../../templates/prelude/threads.ts';
 import { planOptimizer, type Optimizer } from '../optim/optimizer.ts';
 import { defaultDevice } from './webgpu.ts';
@@ -69,15 +70,39 @@ export interface CompileOptions {
   readonly subnormals?: Subnormals;
 }
 
+/** What compile() takes beyond emit()'s options: for createModel, and the WebGPU device to run on. */
+export interface ModelOptions {
+  /** Seeds the params' initialization (default 0). */
+  readonly seed?: number;
+  /** false: the Wasm SIMD kernels are not loaded; the TypeScript loops run (for comparing the kernels). */
+  readonly simd?: boolean;
+  /** target 'webgpu': the device to run on (default: the first adapter's). */
+  readonly device?: GPUDevice;
+}
+
+const EMIT_OPTIONS = optionKeys<CompileOptions>()('loss', 'wrt', 'outputs', 'dims', 'dtype', 'checkFinite', 'optimize', 'wasm', 'threads', 'optimizer', 'target', 'subnormals');
+/** The keys of emit()'s options (a model file's and the build plugins' too). */
+export const COMPILE_OPTIONS = EMIT_OPTIONS;
+const MODEL_OPTIONS = [...EMIT_OPTIONS, ...optionKeys<ModelOptions>()('seed', 'simd', 'device')];
+
 export type FloatBuffer = Float32Array | Float64Array;
 /** What forward and step take: a number or values per input, by name. */
 export type Feeds = Readonly<Record<string, FeedValue>>;
 
-/** A compiled model: the object the generated module's createModel() returns, plus its source. */
-export interface Model {
-  readonly params: Readonly<Record<string, FloatBuffer>>;
-  readonly grads: Readonly<Record<string, FloatBuffer>>;
-  readonly outputs: Readonly<Record<string, FloatBuffer>>;
+/** Buffers by name: each of `K` is there (no `| undefined` under noUncheckedIndexedAccess), and any name may be looked up. */
+export type Buffers<K extends string> = Readonly<Record<K, FloatBuffer>> & Readonly<Record<string, FloatBuffer>>;
+
+/**
+ * A compiled model: the object the generated module's createModel() returns, plus its source. `P` names the params
+ * (and anything else in wrt), `O` the outputs: `compile<'w1' | 'w2'>(…)` types `model.params.w1` as a buffer
+ * rather than a buffer or undefined; without type arguments O is taken from the outputs given. A generated
+ * module's own Model has every name. Assigning a buffer (`model.params.w1 = …`) throws:
+ * copy values in with `model.params.w1.set(values)`.
+ */
+export interface Model<P extends string = string, O extends string = string> {
+  readonly params: Buffers<P>;
+  readonly grads: Buffers<P>;
+  readonly outputs: Buffers<O>;
   /** Runs the forward pass; returns the loss (undefined without one). */
   forward(feeds: Feeds): number;
   backward(): void;
@@ -93,12 +118,12 @@ export interface Model {
   readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32'; readonly bound?: number; readonly batch: string }[];
   /** The generated TypeScript. */
   readonly source: string;
-  /** With threads > 1: the worker threads beside the calling one (none where threads cannot be had). */
-  readonly workers?: readonly { terminate(): unknown }[];
-  /** With threads > 1: resolves once the workers have started (until then the calling thread does their shares). */
-  ready?(): Promise<void>;
-  /** With threads > 1: ends the worker threads (the model then runs on the calling thread). */
-  dispose?(): void;
+  /** The worker threads beside the calling one (none with one thread, or where threads cannot be had). */
+  readonly workers: readonly { terminate(): unknown }[];
+  /** Resolves once the workers have started (until then the calling thread does their shares); at once without workers. */
+  ready(): Promise<void>;
+  /** Ends the worker threads (the model then runs on the calling thread); nothing to do without workers. */
+  dispose(): void;
 }
 
 /**
@@ -119,7 +144,8 @@ export interface GpuModel {
   readonly shapes: Readonly<Record<string, readonly number[]>>;
   forward(feeds: Feeds): void;
   backward(): void;
-  step(feeds: Feeds, lr: number): void;
+  /** Enqueues forward, backward and the update, and returns at once: not the loss (the CPU's step returns it), which `await loss()` reads. */
+  step(feeds: Feeds, lr: number): Enqueued;
   /** The loss of the last forward pass enqueued; throws if a step since the last look was refused (a non-finite loss or gradient). */
   loss(): Promise<number>;
   read(name: string, from?: 'params' | 'grads' | 'outputs' | 'state'): Promise<Float32Array>;
@@ -201,14 +227,16 @@ function checkSizes(nodes: readonly PNode[], site: string): void {
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */
 export function emit(g: Graph, options: CompileOptions, time: StageTimer = untimed): string {
+  checkOptions(options, EMIT_OPTIONS, 'emit', userSite());
   const program = plan(g, options, time);
   return time('emit', () => (options.target === 'webgpu' ? emitWebGpu(program) : emitTypeScript(program)));
 }
 
 /** Compile the graph and load the generated module in-process: for WebGPU, on `device` or the default one. */
-export async function compile(g: Graph, options: CompileOptions & { target: 'webgpu'; device?: GPUDevice; seed?: number }, time?: StageTimer): Promise<GpuModel>;
-export async function compile(g: Graph, options: CompileOptions & { seed?: number; simd?: boolean }, time?: StageTimer): Promise<Model>;
-export async function compile(g: Graph, options: CompileOptions & { seed?: number; simd?: boolean; device?: GPUDevice }, time: StageTimer = untimed): Promise<Model | GpuModel> {
+export async function compile(g: Graph, options: CompileOptions & ModelOptions & { target: 'webgpu' }, time?: StageTimer): Promise<GpuModel>;
+export async function compile<P extends string = string, const T extends Readonly<Record<string, Tensor>> = Readonly<Record<string, Tensor>>>(g: Graph, options: Omit<CompileOptions, 'outputs'> & { readonly outputs?: T } & Omit<ModelOptions, 'device'>, time?: StageTimer): Promise<Model<P, keyof T & string>>;
+export async function compile(g: Graph, options: CompileOptions & ModelOptions, time: StageTimer = untimed): Promise<Model | GpuModel> {
+  checkOptions(options, MODEL_OPTIONS, 'compile', userSite());
   if (options.target === 'webgpu') return compileWebGpu(g, options, time);
   // The module runs here: as many shares as this machine has cores (4 shares on 2 cores measured 5–7% slower).
   const program = plan(g, { ...options, threads: options.threads ?? Math.min(cores(), DEFAULT_THREADS) }, time);
@@ -227,7 +255,7 @@ export async function compile(g: Graph, options: CompileOptions & { seed?: numbe
   return { ...model, inputs, source };
 }
 
-async function compileWebGpu(g: Graph, options: CompileOptions & { seed?: number; device?: GPUDevice }, time: StageTimer): Promise<GpuModel> {
+async function compileWebGpu(g: Graph, options: CompileOptions & ModelOptions, time: StageTimer): Promise<GpuModel> {
   const program = plan(g, options, time);
   const source = time('emit', () => emitWebGpu(program));
   const mod = await time('load', () => loadModule<{ createModel(device: GPUDevice, o: { seed?: number }): Promise<Omit<GpuModel, 'source' | 'inputs'>> }>(source, g.name));

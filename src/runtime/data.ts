@@ -3,7 +3,7 @@
 // A compiled model has a fixed batch dim, so every batch handed to it is exactly `batchSize` examples.
 // The buffers a batch is written into are allocated once, when the batches are made, and reused for every
 // batch: iterating allocates nothing per batch (the iterator and its result object are reused too).
-import { FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 
 /** The values in one row (one example) of a batched array of this shape. */
 export const rowSize = (shape: readonly number[]): number => shape.slice(1).reduce((a, b) => a * b, 1);
@@ -14,14 +14,14 @@ export interface DataEntry {
   readonly shape: readonly number[];
 }
 
-/** A data set: entries by feed name, all with the same number of examples (shape[0]). */
-export type Dataset = Readonly<Record<string, DataEntry>>;
+/** A data set: entries by feed name (K), all with the same number of examples (shape[0]). */
+export type Dataset<K extends string = string> = Readonly<Record<K, DataEntry>>;
 
 /** One batch's buffer: Int32Array for Int32Array data, Float32Array for Float32Array data, Float64Array otherwise (plain arrays keep their float64 values). */
 export type BatchBuffer = Float32Array | Float64Array | Int32Array;
 
-/** One batch: a buffer of [batchSize, ...shape.slice(1)] values per entry, by name. */
-export type BatchFeeds = Readonly<Record<string, BatchBuffer>>;
+/** One batch: a buffer of [batchSize, ...shape.slice(1)] values per entry, by name: feeds a model's step() as they are. */
+export type BatchFeeds<K extends string = string> = Readonly<Record<K, BatchBuffer>>;
 
 export interface BatchOptions {
   /** Examples per batch: the model's batch dim. */
@@ -39,6 +39,8 @@ export interface BatchOptions {
   readonly last?: 'drop' | 'wrap';
 }
 
+const BATCH_OPTIONS = optionKeys<BatchOptions>()('batchSize', 'seed', 'shuffle', 'last');
+
 /**
  * A data set cut into minibatches. `for (const feeds of data.epoch(e)) model.step(feeds, lr)`.
  *
@@ -46,7 +48,7 @@ export interface BatchOptions {
  * the next batch: copy a batch you want to keep. Nothing is allocated per batch. Iterate one epoch at a
  * time per Batches object (two iterations at once share the buffers).
  */
-export interface Batches {
+export interface Batches<K extends string = string> {
   /** Examples in the data set. */
   readonly count: number;
   readonly batchSize: number;
@@ -56,14 +58,14 @@ export interface Batches {
   readonly remainder: number;
   readonly last: 'drop' | 'wrap';
   /** The buffers every batch is written into. */
-  readonly feeds: BatchFeeds;
+  readonly feeds: BatchFeeds<K>;
   /** The batches of epoch k (an integer in [0, 2³²)): its own permutation, the same for the same seed and k. */
-  epoch(k: number): IterableIterator<BatchFeeds>;
+  epoch(k: number): IterableIterator<BatchFeeds<K>>;
   /**
    * Every batch of every epoch from batch `fromBatch` of epoch `fromEpoch` on (default 0, 0: resume mid-epoch with both), without end (the lecture's `while True: sample_training_data(data, 256)`):
    * `for (const { epoch, batch, feeds } of data.stream()) { …; if (done) break; }`. The yielded object is reused too.
    */
-  stream(fromEpoch?: number, fromBatch?: number): IterableIterator<{ readonly epoch: number; readonly batch: number; readonly feeds: BatchFeeds }>;
+  stream(fromEpoch?: number, fromBatch?: number): IterableIterator<{ readonly epoch: number; readonly batch: number; readonly feeds: BatchFeeds<K> }>;
 }
 
 interface Column {
@@ -177,10 +179,11 @@ export function shuffleInto(p: Uint32Array, seed: number): void {
 }
 
 /** Cut `data` into minibatches of `batchSize` examples: see `Batches` and `BatchOptions`. */
-export function batches(data: Dataset, options: BatchOptions): Batches {
+export function batches<K extends string>(data: Dataset<K>, options: BatchOptions): Batches<K> {
   const who = 'batches';
   const { count, entries } = checkData(data, who);
   if (typeof options !== 'object' || options === null) throw new FlatgradError(`${who}: options must be { batchSize, seed?, shuffle?, last? }`);
+  checkOptions(options, BATCH_OPTIONS, who);
   const batchSize = checkBatchSize(options.batchSize, count, who);
   const { seed = 0, shuffle = true, last = 'drop' } = options;
   if (!Number.isSafeInteger(seed)) throw new FlatgradError(`${who}: seed must be an integer, got ${String(seed)}`);
@@ -282,6 +285,8 @@ export interface EvaluateOptions {
   readonly reduction?: 'mean' | 'sum';
 }
 
+const EVALUATE_OPTIONS = optionKeys<EvaluateOptions>()('batchSize', 'scores', 'labels', 'reduction');
+
 export interface Evaluation {
   /** The mean over all `count` examples of the per-example loss (see evaluate). */
   readonly loss: number;
@@ -336,6 +341,7 @@ export function evaluate(model: EvaluatedModel, data: Dataset, options: Evaluate
   const who = 'evaluate';
   if (typeof model !== 'object' || model === null || typeof model.forward !== 'function') throw new FlatgradError(`${who}: model must be a compiled model (with forward)`);
   const { count, entries: all } = checkData(data, who);
+  checkOptions(options, EVALUATE_OPTIONS, who);
   const { scores, reduction = 'mean' } = options;
   if (reduction !== 'mean' && reduction !== 'sum') throw new FlatgradError(`${who}: reduction must be 'mean' or 'sum', got ${JSON.stringify(reduction)}`);
 

@@ -1,6 +1,6 @@
 // predict(): a model's forward pass over any number of rows, through the batch size it was compiled for — the rows
 // go through in chunks of that size, the last one padded with zeros — so serving a model needs no second compile.
-import { FlatgradError, quotedList } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys, quotedList } from '../graph/errors.ts';
 import { rowSize } from './data.ts';
 
 /** What predict reads of a model: a compiled Model, or what a generated module's createModel() returns. */
@@ -16,6 +16,8 @@ export interface PredictOptions {
   readonly output?: string;
 }
 
+const PREDICT_OPTIONS = optionKeys<PredictOptions>()('output');
+
 type Rows = ArrayLike<number>;
 
 /**
@@ -27,6 +29,7 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
   const fail = (message: string): never => {
     throw new FlatgradError(`predict: ${message}`);
   };
+  checkOptions(options, PREDICT_OPTIONS, 'predict');
   const names = Object.keys(model.outputs);
   const output = options.output ?? (names.length === 1 ? names[0]! : fail(`name the output to collect: the model has ${names.length ? quotedList(names) : 'none (compile it with outputs: { … })'}`));
   const out = model.outputs[output] ?? fail(`the model has no output '${output}' (it has ${quotedList(names)})`);
