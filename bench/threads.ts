@@ -127,7 +127,7 @@ for (const [title, spec, lr] of [['W1', w1Graph(), W1.lr], ['W2', w2Graph(), W2.
     const [x, y] = [stat(a!).median, stat(b!).median];
     say(`| ${k}${source.includes(`const ${k} = threaded_`) ? '' : ' (not split)'} | ${x.toFixed(3)} | ${y.toFixed(3)} | ${(x / y).toFixed(2)}× |`);
   }
-  for (const m of models) m.dispose?.();
+  for (const m of models) m.dispose();
 }
 writeResults(new URL('./RESULTS.md', import.meta.url), 'threads', out.join('\n'));
 process.exit(0); // the 2-thread models' workers are unref'd, but tinybench's timers are not

@@ -5,7 +5,7 @@ export { graph, Graph, Tensor, type DType, type Init, type TensorLike } from './
 export * from './runtime/index.ts';
 export { grad } from './autodiff/grad.ts';
 export { interpret } from './interpret/interpret.ts';
-export { compile, emit, type CompileOptions, type GpuModel, type GpuSnapshot, type Model, type Feeds, type StageTimer } from './runtime/compile.ts';
+export { compile, emit, type CompileOptions, type GpuModel, type GpuSnapshot, type Model, type ModelOptions, type Feeds, type StageTimer } from './runtime/compile.ts';
 export { gradcheck, type GradcheckResult } from './runtime/gradcheck.ts';
 export { allComposites, allOps, getOp, type CompositeDef, type OpDef } from './ops/index.ts';
 export {

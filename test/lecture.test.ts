@@ -1,7 +1,7 @@
 // The lecture's worked examples (test/fixtures/lecture-examples.json; test/fixtures/README.md says where they come from), built with the public API, compiled, run.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compile, type Model } from '../src/index.ts';
+import { compile, type CompileOptions, type Graph, type Model } from '../src/index.ts';
 import addMul from '../examples/lecture/add_mul.ts';
 import sigmoidNeuron from '../examples/lecture/sigmoid_neuron.ts';
 import reluVector from '../examples/lecture/relu_vector.ts';
@@ -13,7 +13,8 @@ const reference = JSON.parse(readFileSync(new URL('./fixtures/lecture-examples.j
 const example = (name: string) => reference.examples.find((e) => e.name === name)!;
 const flat = (v: number | number[] | number[][]): number[] => (typeof v === 'number' ? [v] : (v as number[][]).flat());
 
-type Spec = typeof addMul | typeof sigmoidNeuron | typeof reluVector | typeof matmulExample;
+/** A model file's default export: its graph and compile options. */
+type Spec = CompileOptions & { readonly graph: Graph };
 const specs: Record<string, Spec> = { add_mul: addMul, sigmoid_neuron: sigmoidNeuron, relu_vector: reluVector, matmul: matmulExample };
 
 /** Params take the example's values; everything else is fed. */

@@ -20,6 +20,12 @@ export interface GeneratedModel {
   forward(feeds: Readonly<Record<string, FeedValue>>): number | undefined;
   backward(): void;
   step(feeds: Readonly<Record<string, FeedValue>>, lr: number): number;
+  /** The worker threads beside the calling one (none without threads). */
+  readonly workers: readonly { terminate(): unknown }[];
+  /** Resolves once the workers have started. */
+  ready(): Promise<void>;
+  /** Ends the worker threads. */
+  dispose(): void;
 }
 
 /** A generated module: `createModel({ seed })` makes a model with its own memory. */

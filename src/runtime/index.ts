@@ -8,3 +8,4 @@ export { checkpointHeader, loadCheckpoint, saveCheckpoint, type CheckpointHeader
 export { predict, type PredictModel, type PredictOptions } from './predict.ts';
 export { mulberry32, randn } from '../../templates/prelude/random.ts';
 export type { CreateModel, FeedValue, FeedValues, GeneratedModel } from './generated.ts';
+export type { Enqueued } from '../../templates/prelude/enqueued.ts';

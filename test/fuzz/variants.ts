@@ -227,7 +227,7 @@ async function forwardBackward(c: Case, options: Partial<CompileOptions>): Promi
     for (const k of Object.keys(c.outputs)) results.set(`outputs.${k}`, Array.from(model.outputs[k] ?? []));
     model.backward();
     for (const w of c.wrt) results.set(`grads.${w.name}`, Array.from(model.grads[w.name] ?? []));
-    model.dispose?.();
+    model.dispose();
     return results;
   } catch {
     return undefined;

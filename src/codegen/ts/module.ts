@@ -89,9 +89,7 @@ export abstract class ModuleEmitter {
 
   module(): string {
     const { p } = this;
-    // A model with nothing seeded or switched (no params, no Wasm) reads no option: `_options` says it is unused.
-    const made = this.factory();
-    const body = made.some((l) => /\boptions\./.test(l)) ? made : made.map((l) => l.replace(/^(export (?:async )?function createModel\((?:device: GPUDevice, )?)options:/, '$1_options:'));
+    const body = this.factory();
     const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.functionCode];
     return [...this.header(), '', ...preludes.flatMap((t) => [t, '']), ...this.types(), '', ...body, '', 'export default createModel;', ...this.tail, ''].join('\n');
   }
@@ -157,7 +155,6 @@ export abstract class ModuleEmitter {
       '  backward(): void;',
       "  /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */",
       '  readonly kernels: string;',
-      `  /** forward, backward, then ${this.plainSgd() ? 'plain SGD on every param: p -= lr * grad_p' : `the optimizer's update of every param (${p.spec.optimizer.kind})`}. Returns the loss.${p.spec.guardStep && p.loss ? ' Changes nothing, and throws, when the loss or a gradient is not finite.' : ''} */`,
       ...(this.threaded() ? [
         '  /** The worker threads beside the calling one (none where threads cannot be had). */',
         '  readonly workers: readonly { terminate(): unknown }[];',
@@ -165,10 +162,34 @@ export abstract class ModuleEmitter {
         '  ready(): Promise<void>;',
         '  /** Ends the worker threads: the model runs on the calling thread from then on. */',
         '  dispose(): void;',
-      ] : []),
+      ] : [
+        '  /** The worker threads beside the calling one: none, this module runs on the calling thread. */',
+        '  readonly workers: readonly { terminate(): unknown }[];',
+        '  /** Resolved: there are no workers to wait for. */',
+        '  ready(): Promise<void>;',
+        '  /** Nothing to end: no worker threads. */',
+        '  dispose(): void;',
+      ]),
+      `  /** forward, backward, then ${this.plainSgd() ? 'plain SGD on every param: p -= lr * grad_p' : `the optimizer's update of every param (${p.spec.optimizer.kind})`}.${p.loss ? ' Returns the loss.' : ''}${p.spec.guardStep && p.loss ? ' Changes nothing, and throws, when the loss or a gradient is not finite.' : ''} */`,
       `  step(feeds: Feeds, lr: number): ${p.loss ? 'number' : 'void'};`,
       '}',
     ];
+  }
+
+  /** createModel's first line: an option it does not know is an error, not ignored. */
+  protected checkOptions(keys: readonly string[]): string {
+    this.helpers.add('check_options');
+    return `check_options(options, [${keys.map((k) => `'${k}'`).join(', ')}], 'createModel');`;
+  }
+
+  /**
+   * createModel's return: params, grads, outputs and state behind model_buffers (assigning one throws), and
+   * workers, ready and dispose on every model (with nothing to do where there are no threads).
+   */
+  protected returned(parts: { params: string; grads: string; outputs: string; state: string; rest: string; threads?: string }): string[] {
+    this.helpers.add('model_buffers');
+    const buffers = (['params', 'grads', 'outputs', 'state'] as const).map((k) => `${k}: model_buffers('${k}', ${parts[k]}),`);
+    return ['return {', ...indent([...buffers, `${parts.rest},`, `${parts.threads ?? 'workers: [], ready: () => Promise.resolve(), dispose: () => {}'},`]), '};'];
   }
 
   protected initParam(l: Leaf, target: string): string[] {

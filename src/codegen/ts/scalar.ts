@@ -52,8 +52,10 @@ export class ScalarEmitter extends ModuleEmitter {
     const finite = [...(loss ? [loss] : []), ...this.updated().map((l) => `grads.${l.key}[0]`)].map((v) => `Number.isFinite(${v})`).join(' && ');
     const checkStep = loss ? this.guard((l) => (p.inputs.includes(l) ? `[${this.id(l.name)}]` : `params.${l.key}`), `[${loss}]`) : [];
     return [
-      'export function createModel(options: { seed?: number } = {}): Model {',
+      // simd and threads are every CPU module's options: this one has no Wasm kernels or threads for them to change.
+      'export function createModel(options: { seed?: number; simd?: boolean; threads?: number } = {}): Model {',
       ...indent([
+        this.checkOptions(['seed', 'simd', 'threads']),
         `const params = ${braces(p.params.map((l) => arr(l.key)).join(', '))};`,
         `const grads = ${braces([...p.grads.keys()].map(arr).join(', '))};`,
         `const outputs = ${braces([...p.outputs.keys()].map(arr).join(', '))};`,
@@ -89,7 +91,7 @@ export class ScalarEmitter extends ModuleEmitter {
         ...checkStep,
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
         ...indent([
-          'if (!Number.isFinite(lr)) check_rate(lr);',
+          'if (!Number.isFinite(lr) || lr < 0) check_rate(lr);',
           'forward_pass(feeds);',
           'backward_pass();',
           ...(checkStep.length ? [`if (!(${finite})) check_step();`] : []),
@@ -99,7 +101,7 @@ export class ScalarEmitter extends ModuleEmitter {
         ]),
         '}',
         '',
-        `return { params, grads, outputs, state, shapes: ${this.shapes()}, inputs: FEEDS, kernels: 'typescript', forward, backward, step };`,
+        ...this.returned({ params: 'params', grads: 'grads', outputs: 'outputs', state: 'state', rest: `shapes: ${this.shapes()}, inputs: FEEDS, kernels: 'typescript', forward, backward, step` }),
       ]),
       '}',
     ];

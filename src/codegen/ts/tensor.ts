@@ -67,8 +67,9 @@ export class TensorEmitter extends ModuleEmitter {
     const checkStep = finite ? this.guard((l) => this.id(l.name), loss!) : [];
     this.tail = wasm?.tail ?? [];
     return [
-      `export function createModel(options: { seed?: number; simd?: boolean${this.threaded() ? '; threads?: number' : ''} } = {}): Model {`,
+      'export function createModel(options: { seed?: number; simd?: boolean; threads?: number } = {}): Model {',
       ...indent([
+        this.checkOptions(['seed', 'simd', 'threads']),
         ...(wasm ? wasm.head : mem ? [`const arena = new ArrayBuffer(${mem.bytes}); // every buffer, reused by liveness (${mem.withoutReuse} bytes with one per value)`] : []),
         ...p.params.map((l) => `${alloc(l.name, l.size)} // param ${describeShape(l)}`),
         ...p.state.map((l) => `${alloc(l.name, l.size)} // ${p.spec.optimizer.kind} state ${describeShape(l)}`),
@@ -118,13 +119,20 @@ export class TensorEmitter extends ModuleEmitter {
         ...this.publicBackward(),
         `function step(feeds: Feeds, lr: number): ${loss ? 'number' : 'void'} {`,
         ...indent([
-          'if (!Number.isFinite(lr)) check_rate(lr);',
+          'if (!Number.isFinite(lr) || lr < 0) check_rate(lr);',
           'call_pass(passes.train, feeds, lr);',
           ...(loss ? ['return loss_value[0]!;'] : []),
         ]),
         '}',
         '',
-        `return { params: ${braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', '))}, grads: ${braces(entries(p.grads))}, outputs: ${braces(entries(p.outputs))}, state: ${braces(this.stateEntries().join(', '))}, shapes: ${this.shapes()}, inputs: FEEDS, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step${this.threaded() ? ', workers: pool?.threads ?? [], ready: () => pool_ready(pool), dispose: () => stop_threads(pool)' : ''} };`,
+        ...this.returned({
+          params: braces(p.params.map((l) => entry(l.key, this.id(l.name))).join(', ')),
+          grads: braces(entries(p.grads)),
+          outputs: braces(entries(p.outputs)),
+          state: braces(this.stateEntries().join(', ')),
+          rest: `shapes: ${this.shapes()}, inputs: FEEDS, kernels: ${wasm ? 'kernels.kind' : "'typescript'"}, forward, backward, step`,
+          threads: this.threaded() ? 'workers: pool?.threads ?? [], ready: () => pool_ready(pool), dispose: () => stop_threads(pool)' : undefined,
+        }),
       ]),
       '}',
     ];

@@ -54,8 +54,8 @@ class WebGpuEmitter extends ModuleEmitter {
       '  forward(feeds: Feeds): void;',
       '  /** Enqueues the backward pass of the last forward pass (an error before any). */',
       '  backward(): void;',
-      `  /** Checks and uploads the feeds, then enqueues forward, backward and ${this.plainSgd() ? 'plain SGD (p -= lr * grad_p)' : `the ${p.spec.optimizer.kind} update`} as one command buffer; returns at once.${p.spec.guardStep && p.loss ? ' A step whose loss or a gradient is not finite changes nothing; the next loss() or sync() throws, naming it.' : ''} */`,
-      '  step(feeds: Feeds, lr: number): void;',
+      `  /** Checks and uploads the feeds, then enqueues forward, backward and ${this.plainSgd() ? 'plain SGD (p -= lr * grad_p)' : `the ${p.spec.optimizer.kind} update`} as one command buffer; returns at once, before the GPU has the loss${p.loss ? ' (await loss() reads it)' : ''}.${p.spec.guardStep && p.loss ? ' A step whose loss or a gradient is not finite changes nothing; the next loss() or sync() throws, naming it.' : ''} */`,
+      '  step(feeds: Feeds, lr: number): Enqueued;',
       ...(p.loss ? ['  /** The loss of the last forward pass enqueued, when the GPU has it. */', '  loss(): Promise<number>;'] : []),
       "  /** A param, gradient, output or optimizer state buffer as it is after the work enqueued so far ('params' by default). */",
       "  read(name: string, from?: 'params' | 'grads' | 'outputs' | 'state'): Promise<Float32Array>;",
@@ -81,7 +81,7 @@ class WebGpuEmitter extends ModuleEmitter {
 
   protected factory(): string[] {
     const { p, wgsl } = this;
-    for (const h of ['check_feeds', ...(p.inputs.length ? ['copy_feed'] : []), 'check_rate', 'webgpu', 'flatgrad_error']) this.helpers.add(h);
+    for (const h of ['check_feeds', ...(p.inputs.length ? ['copy_feed'] : []), 'check_rate', 'webgpu', 'flatgrad_error', 'enqueued']) this.helpers.add(h);
     const leaves: Leaf[] = [...p.inputs, ...p.params, ...p.state];
     for (const l of leaves) this.gpu.set(l.name, this.id(l.name));
     for (const b of p.buffers) this.gpu.set(b.name, this.id(b.name));
@@ -139,6 +139,7 @@ class WebGpuEmitter extends ModuleEmitter {
       '',
       'export async function createModel(device: GPUDevice, options: { seed?: number } = {}): Promise<Model> {',
       ...indent([
+        this.checkOptions(['seed']),
         `check_device(device, ${storagePerKernel}, ${largest});`,
         'const module = device.createShaderModule({ code: WGSL });',
         'await check_shaders(module);',
@@ -190,7 +191,7 @@ class WebGpuEmitter extends ModuleEmitter {
         ...indent(["if (!forward_done) throw flatgrad_error('backward() needs the values of a forward pass: call forward(feeds) first (a forward that threw leaves none)');", 'run(backward_pass);']),
         '}',
         '',
-        'function step(feeds: Feeds, lr: number): void {',
+        'function step(feeds: Feeds, lr: number): Enqueued {',
         ...indent([
           'check_rate(lr);',
           'upload(feeds);',
@@ -198,6 +199,7 @@ class WebGpuEmitter extends ModuleEmitter {
           ...(wgsl.guard !== undefined ? ['device.queue.writeBuffer(guard, 0, guard_reset);'] : []),
           `run(forward_pass, backward_pass${updates.length ? ', update_params' : ''});`,
           'forward_done = true;',
+          'return ENQUEUED;',
         ]),
         '}',
         '',
