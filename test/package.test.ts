@@ -125,6 +125,13 @@ console.log(JSON.stringify({ first, last }));
     expect(last).toBeLessThan(1);
   });
 
+  it("an example copied out of the repository (it imports 'flatgrad', as an app does) is a model file the installed CLI compiles", () => {
+    writeFileSync(join(app, 'models/two_layer_net.ts'), readFileSync(join(root, 'examples/two_layer_net.ts'), 'utf8'));
+    expect(run('npx', ['flatgrad', 'compile', 'models/two_layer_net.ts', '-o', 'gen'])).toContain('wrote gen/two_layer_net.ts');
+    expect(readFileSync(join(app, 'gen/two_layer_net.ts'), 'utf8').split('\n')[1]).toBe('// graph: two_layer_net, declared in models/two_layer_net.ts');
+    rmSync(join(app, 'models/two_layer_net.ts'));
+  });
+
   it("TypeScript type-checks an app under tsc --init's config, and the generated module under the strictest options", () => {
     run('node', [tsc, '--init']);
     writeFileSync(join(app, 'train.ts'), `${trainScript.replace("import { compile, graph } from 'flatgrad';", "import { compile, graph, type Model } from 'flatgrad';")}const typed: Model = model;\nconsole.log(typed.kernels);\n`);
