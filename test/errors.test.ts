@@ -411,6 +411,17 @@ describe('tensors from two graphs', () => {
     expect((await rejected(() => compile(other, { loss }))).message).toMatch(/^compile: loss 'loss' belongs to graph 'main', not 'other'/);
     expect((await rejected(() => compile(g, { loss, wrt: [z] }))).message).toMatch(/^compile: wrt\[0\] 'z' belongs to graph 'other', not 'main'/);
   });
+
+  it("two graphs of the same name are said to be two, with where each was made (not \"graph 'mlp', not 'mlp'\")", async () => {
+    const make = () => graph('mlp'); // @one-line
+    const [a, b] = [make(), make()];
+    const loss = a.input('x', [3]).sum().named('loss');
+    const e = await rejected(() => compile(b, { loss }));
+    expect(e.message).toMatch(/^compile: loss 'loss' belongs to another graph named 'mlp' \(two graphs of the same name, both made at test\/errors\.test\.ts:\d+:\d+: each call of graph\(\) makes a new graph\)/);
+    expect(e.message).toContain(`made at ${at('one-line')}`);
+    const c = graph('mlp');
+    expect(thrown(() => c.input('y', [3]).add(a.input('z', [3]))).message).toMatch(/^add: 'z' belongs to another graph named 'mlp' \(two graphs of the same name, made at test\/errors\.test\.ts:\d+:\d+ and test\/errors\.test\.ts:\d+:\d+\)/);
+  });
 });
 
 describe('other mistakes', () => {

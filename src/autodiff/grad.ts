@@ -1,5 +1,5 @@
 import { FlatgradError } from '../graph/errors.ts';
-import type { Tensor } from '../graph/graph.ts';
+import { graphMismatch, type Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { userSite } from '../graph/source.ts';
 import { formatShape } from '../shape/shape.ts';
@@ -44,7 +44,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
     throw new FlatgradError(`grad: the loss '${loss.name}' must be a scalar, but its shape is ${formatShape(loss.shape)}; reduce it first, e.g. with .sum() or .mean()`, site);
   }
   for (const w of wrt) {
-    if (w.graph !== g) throw new FlatgradError(`grad: '${w.name}' belongs to graph '${w.graph.name}', the loss to '${g.name}'`, site);
+    if (w.graph !== g) throw new FlatgradError(`grad: '${w.name}' ${graphMismatch(w.graph, g, 'the loss to')}`, site);
     if (w.dtype !== 'float') throw new FlatgradError(`grad: '${w.name}' is an integer (${w.dtype}) input and has no gradient`, site);
   }
   const known = memo.get(loss) ?? new Map<Tensor, Tensor>();

@@ -139,6 +139,16 @@ export class Tensor implements Node {
 }
 
 /** A graph under construction: leaves (inputs, params, constants) and the ops applied to them. */
+/**
+ * `<thing> belongs to <a>, not <b>` for a tensor of graph `a` used with graph `b`: by name, and where each was made
+ * when the two share a name (two graph('mlp') calls make two graphs).
+ */
+export function graphMismatch(a: Graph, b: Graph, not = 'not'): string {
+  if (a.name !== b.name) return `belongs to graph '${a.name}', ${not} '${b.name}'`;
+  const where = a.site === b.site ? `both made at ${a.site}: each call of graph() makes a new graph` : `made at ${a.site} and ${b.site}`;
+  return `belongs to another graph named '${a.name}' (two graphs of the same name, ${where})`;
+}
+
 export class Graph {
   readonly nodes: Tensor[] = [];
   private readonly byName = new Map<string, Tensor>();
@@ -197,7 +207,7 @@ export class Graph {
     const inputs = args.map((a) => {
       if (typeof a === 'number') return this.make('const', [], { value: a, per: [] }, [], 'float', site);
       if (!(a instanceof Tensor)) throw new FlatgradError(`${op}: operands must be tensors or numbers, got ${String(a)}`, site);
-      if (a.graph !== this) throw new FlatgradError(`${op}: '${a.name}' belongs to graph '${a.graph.name}', not '${this.name}'`, site);
+      if (a.graph !== this) throw new FlatgradError(`${op}: '${a.name}' ${graphMismatch(a.graph, this)}`, site);
       return a;
     });
     const def = findOp(op);

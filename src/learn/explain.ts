@@ -4,7 +4,7 @@
 // by several gates adds what they send back (the copy gate). Values come from the reference interpreter.
 import { chainRuleOf, grad, gradientOf } from '../autodiff/grad.ts';
 import { FlatgradError } from '../graph/errors.ts';
-import type { Graph, Node, Tensor } from '../graph/graph.ts';
+import { graphMismatch, type Graph, type Node, type Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
 import { getOp, type NDArray } from '../ops/registry.ts';
@@ -48,7 +48,7 @@ export async function explain(g: Graph, options: ExplainOptions): Promise<{ step
 
 function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }): { steps: ExplainStep[]; text: string } {
   const { loss } = options;
-  if (loss.graph !== g) throw new FlatgradError(`explain: the loss '${loss.name}' belongs to graph '${loss.graph.name}', not '${g.name}'`);
+  if (loss.graph !== g) throw new FlatgradError(`explain: the loss '${loss.name}' ${graphMismatch(loss.graph, g)}`);
   const wrt = options.wrt ?? g.params();
   grad(loss, wrt);
   const live = ancestors(g.nodes, [loss]);

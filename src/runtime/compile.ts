@@ -4,7 +4,7 @@ import { emitWebGpu } from '../codegen/webgpu/host.ts';
 import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import { checkName } from '../graph/names.ts';
 import { userSite } from '../graph/source.ts';
-import { Tensor, type Graph } from '../graph/graph.ts';
+import { graphMismatch, Tensor, type Graph } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { lower } from '../lower/lower.ts';
 import type { FloatType, Program, Subnormals } from '../lower/program.ts';
@@ -63,9 +63,10 @@ export interface CompileOptions {
   /** 'cpu' (default): a TypeScript module with Wasm SIMD kernels. 'webgpu': WGSL kernels and a WebGPU host (f32). */
   readonly target?: 'cpu' | 'webgpu';
   /**
-   * f32 on the CPU: 'flush' (default) stores the fused loops' and the updates' subnormal results (below 2^-126) as ±0,
-   * as TensorFlow's CPU threads and GPUs do, since a subnormal slows every operation on it on many CPUs (Wasm has no
-   * flush-to-zero mode); 'keep' stores them as IEEE 754 has them. f64 and WebGPU ignore it (docs/subnormals.md).
+   * f32 on the CPU: 'flush' (default) stores the subnormal results (below 2^-126) of the updates and of the fused loops
+   * of 1,024 floats or more as ±0, as TensorFlow's CPU threads and GPUs do, since a subnormal slows every operation on
+   * it on many CPUs (Wasm has no flush-to-zero mode); 'keep' stores them as IEEE 754 has them. f64 and WebGPU ignore
+   * it (docs/subnormals.md).
    */
   readonly subnormals?: Subnormals;
 }
@@ -185,7 +186,7 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   if (checkFinite !== true && checkFinite !== false && checkFinite !== 'step') throw new FlatgradError(`compile: checkFinite must be 'step' (the default), true or false, got ${JSON.stringify(checkFinite)}`, site);
   const own = (t: unknown, what: string): Tensor => {
     if (!(t instanceof Tensor)) throw new FlatgradError(`compile: ${what} must be a tensor of the graph, got ${String(t)}`, site);
-    if (t.graph !== g) throw new FlatgradError(`compile: ${what} '${t.name}' belongs to graph '${t.graph.name}', not '${g.name}'`, site);
+    if (t.graph !== g) throw new FlatgradError(`compile: ${what} '${t.name}' ${graphMismatch(t.graph, g)}`, site);
     return t;
   };
   if (loss !== undefined) own(loss, 'loss');
@@ -256,10 +257,11 @@ export async function compile(g: Graph, options: CompileOptions & ModelOptions, 
 }
 
 async function compileWebGpu(g: Graph, options: CompileOptions & ModelOptions, time: StageTimer): Promise<GpuModel> {
+  const site = userSite(); // compile()'s line: a missing WebGPU is this call's problem, not graph()'s
   const program = plan(g, options, time);
   const source = time('emit', () => emitWebGpu(program));
   const mod = await time('load', () => loadModule<{ createModel(device: GPUDevice, o: { seed?: number }): Promise<Omit<GpuModel, 'source' | 'inputs'>> }>(source, g.name));
-  const device = options.device ?? (await defaultDevice(program.spec.site));
+  const device = options.device ?? (await defaultDevice(site));
   const model = await time('create', () => mod.createModel(device, { seed: options.seed }));
   return { ...model, inputs: inputsOf(program), source };
 }
