@@ -64,15 +64,16 @@ export async function measure(peers: readonly PeerTasks[], o: MeasureOptions): P
 }
 
 /**
- * bench/RESULTS.md holds five reports: the peers' (`npm run bench`), compile time (`npm run bench -- compile`),
- * a change's before and after (`npm run bench -- versus REV`), WebGPU (`npm run bench -- webgpu`) and threads
- * (`npm run bench -- threads`), the last four between their markers. Each command rewrites its own part and keeps the others.
+ * bench/RESULTS.md holds six reports: the peers' (`npm run bench`), compile time (`npm run bench -- compile`),
+ * a change's before and after (`npm run bench -- versus REV`), WebGPU (`npm run bench -- webgpu`), threads
+ * (`npm run bench -- threads`) and subnormals (`npm run bench -- subnormals`), the last five between their markers. Each command rewrites its own part and keeps the others.
  */
 const MARKS = {
   compile: ['<!-- compile time: npm run bench -- compile -->', '<!-- end of compile time -->'],
   versus: ['<!-- before and after: npm run bench -- versus REV -->', '<!-- end of before and after -->'],
   webgpu: ['<!-- WebGPU: npm run bench -- webgpu -->', '<!-- end of WebGPU -->'],
   threads: ['<!-- threads: npm run bench -- threads -->', '<!-- end of threads -->'],
+  subnormals: ['<!-- subnormals: npm run bench -- subnormals -->', '<!-- end of subnormals -->'],
 } as const;
 
 export function writeResults(path: string | URL, part: 'peers' | keyof typeof MARKS, text: string): void {

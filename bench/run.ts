@@ -1,10 +1,12 @@
 // `npm run bench`: flatgrad against its peers (bench/index.ts). `npm run bench -- compile`: compile time by graph size
 // (bench/compile.ts). `npm run bench -- versus REV`: flatgrad at REV against the working tree (bench/versus.ts).
 // `npm run bench -- webgpu`: the WebGPU target against the CPU path (bench/webgpu.ts). `npm run bench -- threads`:
-// 2 threads against 1 (bench/threads.ts).
+// 2 threads against 1 (bench/threads.ts). `npm run bench -- subnormals`: a step with f32 subnormals flushed against
+// kept (bench/subnormals.ts).
 const args = process.argv.slice(2);
 if (args.includes('compile')) await import('./compile.ts');
 else if (args.includes('versus')) await import('./versus.ts');
 else if (args.includes('webgpu')) await import('./webgpu.ts');
 else if (args.includes('threads')) await import('./threads.ts');
+else if (args.includes('subnormals')) await import('./subnormals.ts');
 else await import('./index.ts');

@@ -164,15 +164,6 @@ function flatgrad_error(message: string): Error {
   return e;
 }
 
-/**
- * x, or ±0 where it would be stored as an f32 subnormal (|x| < 2^-126 after rounding): a tiny value then never
- * slows the arithmetic that reads it, as it does on many CPUs (compile with subnormals: 'keep' to store them).
- * 2^-126 − 2^-150 is where rounding to f32 reaches 2^-126, so this is the f32 flush of the value stored.
- */
-function flush_subnormal(x: number): number {
-  return Math.abs(x) < 1.1754942807573643e-38 ? x * 0 : x;
-}
-
 /** c = a · b for row-major a [m, k], b [k, n], c [m, n]; i-k-j order so the inner loop runs along rows. */
 function matmul(a: Float32Array | Int32Array, b: Float32Array | Int32Array, c: Float32Array, m: number, k: number, n: number): void {
   for (let i = 0; i < m; i++) {
@@ -241,7 +232,7 @@ export function createModel(_options: { seed?: number; simd?: boolean } = {}): M
     copy_feed(w, feeds.w);
     copy_feed(upstream, feeds.upstream);
     matmul(x, w, y, 2, 3, 4); // y = x · w
-    for (let i = 0; i < 8; i++) s1[i] = flush_subnormal(y[i]! * upstream[i]!);
+    for (let i = 0; i < 8; i++) s1[i] = y[i]! * upstream[i]!;
     { // L = sum(s1)
       let acc = 0;
       for (let i = 0; i < 8; i++) acc += s1[i]!;
@@ -255,7 +246,7 @@ export function createModel(_options: { seed?: number; simd?: boolean } = {}): M
     // grad of: L = sum(s1), to s1
     for (let i = 0; i < 8; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(reshape(grad_L))
     // grad of: s1 = y * upstream, to y
-    for (let i = 0; i < 8; i++) grad_y[i] = flush_subnormal(grad_s1[i]! * upstream[i]!);
+    for (let i = 0; i < 8; i++) grad_y[i] = grad_s1[i]! * upstream[i]!;
     // grad of: y = x · w, to x
     // t5 = transpose(w)
     for (let i0 = 0; i0 < 4; i0++) {

@@ -164,15 +164,6 @@ function flatgrad_error(message: string): Error {
   return e;
 }
 
-/**
- * x, or ±0 where it would be stored as an f32 subnormal (|x| < 2^-126 after rounding): a tiny value then never
- * slows the arithmetic that reads it, as it does on many CPUs (compile with subnormals: 'keep' to store them).
- * 2^-126 − 2^-150 is where rounding to f32 reaches 2^-126, so this is the f32 flush of the value stored.
- */
-function flush_subnormal(x: number): number {
-  return Math.abs(x) < 1.1754942807573643e-38 ? x * 0 : x;
-}
-
 export interface Feeds {
   /** [4] */
   readonly x: ArrayLike<number>;
@@ -220,8 +211,8 @@ export function createModel(_options: { seed?: number; simd?: boolean } = {}): M
     check_feeds(feeds, FEEDS); // every feed is checked before any is copied: a bad one changes nothing
     copy_feed(x, feeds.x);
     copy_feed(upstream, feeds.upstream);
-    for (let i = 0; i < 4; i++) z[i] = flush_subnormal(Math.max(0, x[i]!));
-    for (let i = 0; i < 4; i++) s1[i] = flush_subnormal(z[i]! * upstream[i]!);
+    for (let i = 0; i < 4; i++) z[i] = Math.max(0, x[i]!);
+    for (let i = 0; i < 4; i++) s1[i] = z[i]! * upstream[i]!;
     { // L = sum(s1)
       let acc = 0;
       for (let i = 0; i < 4; i++) acc += s1[i]!;
@@ -235,10 +226,10 @@ export function createModel(_options: { seed?: number; simd?: boolean } = {}): M
     // grad of: L = sum(s1), to s1
     for (let i = 0; i < 4; i++) grad_s1[i] = grad_L; // grad_s1 = broadcastTo(reshape(grad_L))
     // grad of: s1 = z * upstream, to z
-    for (let i = 0; i < 4; i++) grad_z[i] = flush_subnormal(grad_s1[i]! * upstream[i]!);
+    for (let i = 0; i < 4; i++) grad_z[i] = grad_s1[i]! * upstream[i]!;
     // grad of: z = relu(x), to x
     for (let i = 0; i < 4; i++) t6[i] = z[i]! > 0 ? 1 : 0;
-    for (let i = 0; i < 4; i++) grad_x[i] = flush_subnormal(grad_z[i]! * t6[i]!);
+    for (let i = 0; i < 4; i++) grad_x[i] = grad_z[i]! * t6[i]!;
   }
 
   /** What step() runs: the forward pass, the backward pass and the update. */

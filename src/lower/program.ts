@@ -30,8 +30,8 @@ export interface ProgramSpec {
   /** Where it runs: the CPU (a TypeScript module, with Wasm kernels), or WebGPU (WGSL kernels and their host). */
   readonly target?: 'cpu' | 'webgpu';
   /**
-   * 'flush' (default): an f32 CPU program's loops (map kernels: the fused loops and the updates) store subnormals
-   * as ±0 (MapKernel.flush); 'keep': as IEEE 754 has them. See docs/subnormals.md.
+   * 'flush' (default): an f32 CPU program's updates and its fused loops of 1,024 elements or more store subnormals
+   * as ±0 (MapKernel.flush; src/lower/lower.ts, flushes); 'keep': as IEEE 754 has them. See docs/subnormals.md.
    */
   readonly subnormals?: Subnormals;
 }
