@@ -68,9 +68,9 @@ function format(v: NDArray | undefined): string {
   return `[${v.shape.join('x')}] ${first}${v.data.length > 3 ? ' ...' : ''}`;
 }
 
-/** A shape with the dims bound where they are given: [2x4], [Nx4]; a scalar's is []. */
+/** A shape with the dims bound where they are given: [2x4], [Nx4], scalar. */
 function formatShape(shape: Tensor['shape'], dims: DrawOptions['dims']): string {
-  return `[${shape.map((d) => (typeof d === 'number' ? d : (dims?.[d] ?? d))).join('x')}]`;
+  return shape.length === 0 ? 'scalar' : `[${shape.map((d) => (typeof d === 'number' ? d : (dims?.[d] ?? d))).join('x')}]`;
 }
 
 /** Whether a picture of these roots draws only the structure: no feeds were given, and some input is needed. */
