@@ -4,7 +4,7 @@
 //   import { build } from 'esbuild';
 //   import flatgrad from 'flatgrad/esbuild';
 //   await build({ entryPoints: ['app.ts'], bundle: true, plugins: [flatgrad({ dims: { N: 300 } })] });
-import { generatedModule, modelImport, type FlatgradPluginOptions } from './model-import.ts';
+import { checkPluginOptions, generatedModule, modelImport, type FlatgradPluginOptions } from './model-import.ts';
 
 export type { FlatgradPluginOptions } from './model-import.ts';
 
@@ -17,6 +17,7 @@ export interface FlatgradEsbuildPlugin {
 }
 
 export default function flatgrad(options: FlatgradPluginOptions = {}): FlatgradEsbuildPlugin {
+  checkPluginOptions(options);
   return {
     name: 'flatgrad',
     setup(build) {

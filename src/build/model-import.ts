@@ -1,5 +1,6 @@
 // What the Vite and esbuild plugins share: which imports are model files, and the generated module each becomes.
-import { FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
+import { userSite } from '../graph/source.ts';
 import { modelModule } from '../cli/model-file.ts';
 import type { CompileOptions } from '../runtime/compile.ts';
 
@@ -10,6 +11,13 @@ export interface FlatgradPluginOptions extends Omit<CompileOptions, 'loss' | 'ou
 }
 
 const MODEL_FILE = /\.model\.(m?ts|m?js)$/;
+
+const PLUGIN_OPTIONS = optionKeys<FlatgradPluginOptions>()('dims', 'dtype', 'checkFinite', 'optimize', 'wasm', 'threads', 'optimizer', 'target', 'subnormals', 'include');
+
+/** The plugins' options, checked where the bundler's config makes the plugin: a misspelt one is an error there. */
+export function checkPluginOptions(options: unknown): void {
+  checkOptions(options, PLUGIN_OPTIONS, 'flatgrad plugin', userSite());
+}
 
 /**
  * The model file an import names, with the dims and dtype its query sets (`./net.model.ts?H=10&dtype=f64&flatgrad`),

@@ -10,7 +10,7 @@
 //   import { createModel as small } from './spiral.model.ts?H=10&flatgrad'; // another variant, dims from the query
 //   import code from './spiral.model.ts?H=10&flatgrad-source';               // its TypeScript, as text
 // (TypeScript: `/// <reference types="flatgrad/client" />` types these imports.)
-import { generatedModule, modelImport, type FlatgradPluginOptions } from './model-import.ts';
+import { checkPluginOptions, generatedModule, modelImport, type FlatgradPluginOptions } from './model-import.ts';
 
 export type { FlatgradPluginOptions } from './model-import.ts';
 
@@ -22,6 +22,7 @@ export interface FlatgradVitePlugin {
 }
 
 export default function flatgrad(options: FlatgradPluginOptions = {}): FlatgradVitePlugin {
+  checkPluginOptions(options);
   return {
     name: 'flatgrad',
     enforce: 'pre',

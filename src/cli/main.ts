@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { Graph } from '../graph/graph.ts';
 import { explain } from '../learn/explain.ts';
 import { drawGraph } from '../learn/picture.ts';
-import { loadModelFile, readFeedsFile, writeModelModule } from './model-file.ts';
+import { checkTypes, loadModelFile, readFeedsFile, writeModelModule } from './model-file.ts';
 
 function dimsOption(value: string, previous: Record<string, number> = {}): Record<string, number> {
   const out = { ...previous };
@@ -43,14 +43,17 @@ program
   .option('--threads <n>', `the most threads the module's large matmuls and loops are split for (default ${DEFAULT_THREADS}; 1: one thread, no workers); createModel runs on as many as the machine has cores, up to this`, threadsOption)
   .option('--target <cpu|webgpu>', 'cpu (default): TypeScript with Wasm SIMD kernels; webgpu: WGSL kernels and a WebGPU host, written to <graph name>.webgpu.ts')
   .option('--js', 'write JavaScript (<graph name>.js, the types stripped) for an app without a TypeScript build')
+  .option('--check-types', "type-check the model file first (needs the typescript package); without it a TypeScript model file's types are stripped, not checked")
   .addHelpText('after', `
 The model file's default export is its graph and compile options:
   export default { graph: g, loss, dims: { N: 64 }, optimizer: { adam: {} }, outputs: { scores } };
 loss is optional (an inference-only module computes the outputs). What the flags above do not cover
 (optimizer, outputs, wrt, checkFinite: 'step') goes in the file; a flag given here overrides the file.
 The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --target webgpu, .js with --js).
-A TypeScript model file needs no TypeScript loader: flatgrad bundles it with esbuild.`)
-  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean; threads?: number; target?: string; js?: boolean }) => {
+A TypeScript model file needs no TypeScript loader: flatgrad bundles it with esbuild, which strips its types
+without checking them; --check-types runs the TypeScript checker on it first.`)
+  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean; threads?: number; target?: string; js?: boolean; checkTypes?: boolean }) => {
+    if (opts.checkTypes) await checkTypes(model);
     if (opts.target !== undefined && opts.target !== 'cpu' && opts.target !== 'webgpu') throw new FlatgradError(`--target must be cpu or webgpu, got '${opts.target}'`);
     const overrides: Partial<CompileOptions> = {
       ...(opts.target ? { target: opts.target as 'cpu' | 'webgpu' } : {}),

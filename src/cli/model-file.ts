@@ -1,10 +1,12 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, transform, type Plugin } from 'esbuild';
-import { FlatgradError } from '../graph/errors.ts';
-import { Graph } from '../graph/graph.ts';
-import { emit, type CompileOptions } from '../runtime/compile.ts';
+import { nearest_key } from '../../templates/prelude/check_options.ts';
+import { checkOptions, FlatgradError } from '../graph/errors.ts';
+import { Graph, Tensor } from '../graph/graph.ts';
+import { firstUserFrame } from '../graph/source.ts';
+import { COMPILE_OPTIONS, emit, type CompileOptions } from '../runtime/compile.ts';
 
 /** What a model file exports by default: its graph and the compile options (dims may be overridden). */
 export interface ModelFile extends CompileOptions {
@@ -35,18 +37,52 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   } catch (e) {
     if (e instanceof FlatgradError) throw e;
     const errors = (e as { errors?: { text: string; location?: { line: number; column: number } | null }[] }).errors;
+    // An error the file's own code threw (a misspelt op: `x.sigmoidd is not a function`) is shown at its line.
+    const thrownAt = !errors?.length && e instanceof Error && e.stack ? firstUserFrame(e.stack) : undefined;
     const message = errors?.length ? errors.map((x) => `${x.text}${x.location ? ` (line ${x.location.line}, column ${x.location.column + 1})` : ''}`).join('; ') : (e as Error).message;
     // Node loads a .ts file outside an ES-module package as CommonJS, which cannot import flatgrad's ES modules.
     const hint = /require\(\) ES Module|ERR_REQUIRE_ESM|Cannot use import statement outside a module/.test(message)
       ? ' (the file is loaded as CommonJS: name it .mts, or put it in a package whose package.json says "type": "module")'
       : '';
-    throw new FlatgradError(`cannot load model file '${path}': ${message.split('\n')[0]}${hint}`);
+    throw new FlatgradError(`cannot load model file '${path}': ${message.split('\n')[0]}${hint}${methodHint(message)}`, thrownAt === '<unknown source>' ? undefined : thrownAt);
   }
   const spec = mod.default as Partial<ModelFile> | undefined;
   if (!spec || !(spec.graph instanceof Graph)) {
     throw new FlatgradError(`model file '${path}' must export default { graph, loss, ... } (its graph and compile options)`);
   }
+  const known = ['graph', ...COMPILE_OPTIONS];
+  checkOptions(spec, known, `model file '${path}'`, fileSite(file, Object.keys(spec).find((k) => !known.includes(k))));
   return spec as ModelFile;
+}
+
+/** `x.sigmoidd is not a function`: the tensor method meant, if one is near. */
+function methodHint(message: string): string {
+  const name = /\.(\w+) is not a function/.exec(message)?.[1];
+  const methods = Object.getOwnPropertyNames(Tensor.prototype).filter((m) => m !== 'constructor');
+  const near = name === undefined || methods.includes(name) ? undefined : nearest_key(name, methods);
+  return near === undefined ? '' : ` — a tensor has no method '${name}'; did you mean '${near}'?`;
+}
+
+/**
+ * Where in a model file its options are: the line of `key:`, else of `export default`, else the file. The options
+ * are checked when the compiler runs, where no stack frame is the file's.
+ */
+function fileSite(file: string, key?: string): string {
+  const text = readFileSync(file, 'utf8');
+  const name = relative(process.cwd(), file);
+  const shown = name.startsWith('..') ? file : name;
+  const find = (pattern: RegExp | undefined, from = 0) => {
+    const at = pattern ? text.slice(from).search(pattern) : -1;
+    return at < 0 ? undefined : at + from;
+  };
+  const exported = find(/export\s+default\b/);
+  const keyed = key === undefined ? undefined : new RegExp(`\\b${key.replace(/[$]/g, '\\$&')}\\b`);
+  const at = find(keyed, exported ?? 0) ?? find(keyed) ?? exported;
+  if (at !== undefined) {
+    const lines = text.slice(0, at).split('\n');
+    return `${shown}:${lines.length}:${lines.at(-1)!.length + 1}`;
+  }
+  return shown;
 }
 
 let bundles = 0;
@@ -82,8 +118,47 @@ export function moduleFile(graph: Graph, outDir: string, options: Partial<Compil
 export async function modelModule(path: string, overrides: Partial<CompileOptions> = {}, js = false): Promise<{ graph: Graph; options: CompileOptions; code: string }> {
   const { graph, ...options } = await loadModelFile(path);
   const merged = { ...options, ...overrides, dims: { ...options.dims, ...overrides.dims } };
-  const source = emit(graph, merged);
+  const source = atModelFile(path, () => emit(graph, merged));
   return { graph, options: merged, code: js ? await javascript(source) : source };
+}
+
+/** Runs the compiler on a model file's options: an error about them that no stack frame places is placed in the file. */
+function atModelFile<T>(path: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (!(e instanceof FlatgradError) || e.site !== '<unknown source>') throw e;
+    const key = /unknown option '([^']+)'/.exec(e.message)?.[1] ?? /^compile: (\w+) must be/.exec(e.message)?.[1];
+    throw new FlatgradError(e.message.slice(0, e.message.lastIndexOf('\n    at ')), fileSite(isAbsolute(path) ? path : resolve(path), key));
+  }
+}
+
+/**
+ * Type-checks a model file and what it imports (not flatgrad or other packages) with the TypeScript compiler, under
+ * the nearest tsconfig.json or else strict defaults; a clear error listing the problems. Loading a model file only
+ * strips its types (esbuild, tsx, Node), so without this a type error compiles in silence.
+ */
+export async function checkTypes(path: string): Promise<void> {
+  let ts: typeof import('typescript');
+  try {
+    ts = (await import('typescript')).default;
+  } catch {
+    throw new FlatgradError('--check-types needs the typescript package beside flatgrad: npm install --save-dev typescript');
+  }
+  const file = isAbsolute(path) ? path : resolve(path);
+  const config = ts.findConfigFile(dirname(file), ts.sys.fileExists);
+  const options = config
+    ? ts.parseJsonConfigFileContent(ts.readConfigFile(config, ts.sys.readFile).config, ts.sys, dirname(config)).options
+    : { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowImportingTsExtensions: true, skipLibCheck: true };
+  // `flatgrad` is this compiler, as when the file is loaded (thisFlatgrad)
+  const entry = (sub: string) => [fileURLToPath(new URL(`../${sub}index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url))];
+  const paths = { flatgrad: entry(''), 'flatgrad/runtime': entry('runtime/'), ...options.paths };
+  const program = ts.createProgram([file], { ...options, paths, allowImportingTsExtensions: true, noEmit: true });
+  const own = new URL('../..', import.meta.url).pathname;
+  const problems = ts.getPreEmitDiagnostics(program).filter((d) => !d.file || !(d.file.fileName.startsWith(own) || d.file.fileName.includes('/node_modules/')) || d.file.fileName === file);
+  if (problems.length === 0) return;
+  const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' };
+  throw new FlatgradError(`model file '${path}' has ${problems.length} type error${problems.length === 1 ? '' : 's'} (--check-types):\n${ts.formatDiagnostics(problems, host).trimEnd()}`);
 }
 
 /** A generated module as JavaScript: esbuild strips the types (and the comments, so the header is put back). */

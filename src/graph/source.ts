@@ -36,7 +36,7 @@ export class Site {
 }
 
 /** The first stack frame outside flatgrad's own src/ and node_modules: the user's line. */
-function firstUserFrame(stack: string): string {
+export function firstUserFrame(stack: string): string {
   for (const line of stack.split('\n').slice(1)) {
     const m = frame.exec(line);
     if (!m) continue;

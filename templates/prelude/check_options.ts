@@ -24,7 +24,7 @@ export function check_options(options: unknown, known: readonly string[], where:
 }
 
 /** The known key within a few edits of `key` (letters swapped, dropped, added or changed, case ignored), if one is. */
-function nearest_key(key: string, known: readonly string[]): string | undefined {
+export function nearest_key(key: string, known: readonly string[]): string | undefined {
   const most = key.length <= 3 ? 1 : key.length <= 6 ? 2 : 3;
   let best: string | undefined;
   let least = Infinity;
