@@ -1,7 +1,7 @@
 // A typo in an options object is an error naming the key, where it was given and the nearest known key: before,
 // `optimiser: { adam: {} }` trained with plain SGD and `threds: 1` was ignored, in silence.
 import { describe, expect, it } from 'vitest';
-import { batches, compile, emit, evaluate, graph, loadCheckpoint, predict, saveCheckpoint } from '../src/index.ts';
+import { batches, compile, drawGraph, emit, evaluate, explain, graph, loadCheckpoint, predict, saveCheckpoint } from '../src/index.ts';
 import { thrown } from './helpers.ts';
 
 function net() {
@@ -63,5 +63,14 @@ describe("the runtime's options", () => {
     expect(() => evaluate(model, data, { score: 'scores' } as never)).toThrow("evaluate: unknown option 'score' — did you mean 'scores'?");
     expect(() => predict(model, { x: new Float32Array(6) }, { outputs: 'scores' } as never)).toThrow("predict: unknown option 'outputs' — did you mean 'output'?");
     expect(() => loadCheckpoint(model, saveCheckpoint(model), { params_only: true } as never)).toThrow("checkpoint: unknown option 'params_only' — did you mean 'paramsOnly'?");
+  });
+});
+
+describe("the learner's tools", () => {
+  it('drawGraph and explain', async () => {
+    const { g, loss } = net();
+    await expect(drawGraph(g, { loss, dims: { N: 2 }, formt: 'dot' } as never)).rejects.toThrow("drawGraph: unknown option 'formt' — did you mean 'format'?");
+    await expect(explain(g, { loss, dims: { N: 2 }, feed: {} } as never)).rejects.toThrow("explain: unknown option 'feed' — did you mean 'feeds'?");
+    await expect(explain(g, { loss, dims: { N: 2 }, format: 'dot' } as never)).rejects.toThrow("explain: unknown option 'format'");
   });
 });

@@ -3,13 +3,14 @@
 // the values: the add gate distributes its gradient, the mul gate swaps its operands, max routes, and a value used
 // by several gates adds what they send back (the copy gate). Values come from the reference interpreter.
 import { chainRuleOf, grad, gradientOf } from '../autodiff/grad.ts';
-import { FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError } from '../graph/errors.ts';
+import { userSite } from '../graph/source.ts';
 import { graphMismatch, type Graph, type Node, type Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
 import { getOp, type NDArray } from '../ops/registry.ts';
 import { expressionText } from '../passes/program.ts';
-import { learnerValues, type DrawOptions } from './picture.ts';
+import { DRAW_OPTIONS, learnerValues, type DrawOptions } from './picture.ts';
 
 export interface ExplainOptions extends DrawOptions {
   readonly loss: Tensor;
@@ -37,6 +38,7 @@ const show = (v: readonly number[]) => (v.length === 1 ? round(v[0]!) : `[${v.sl
 
 /** Every chain-rule step of the loss's backward pass, in backward order, with values (params as a model compiled with `seed` starts, unless given), and the text explaining them. */
 export async function explain(g: Graph, options: ExplainOptions): Promise<{ steps: ExplainStep[]; text: string }> {
+  checkOptions(options, DRAW_OPTIONS, 'explain', userSite());
   const { params, where } = await learnerValues(g, options, 'explain');
   try {
     return chainRuleSteps(g, { ...options, params });

@@ -3,7 +3,8 @@
 // out with Graphviz itself, compiled to WebAssembly (@viz-js/viz: no system install; the same SVG in Node and in a
 // browser). Values come from the reference interpreter, with params as a model compiled with the same seed starts.
 import { grad, gradientOf } from '../autodiff/grad.ts';
-import { FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
+import { userSite } from '../graph/source.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
@@ -27,6 +28,9 @@ export interface DrawOptions {
   /** false: the readable mode, one statement per node, so no fused kernels are outlined. */
   readonly optimize?: boolean;
 }
+
+/** The keys of DrawOptions, which explain() takes too. */
+export const DRAW_OPTIONS = optionKeys<DrawOptions>()('loss', 'outputs', 'wrt', 'dims', 'feeds', 'params', 'seed', 'source', 'optimize');
 
 /** A kernel of the optimized program: its name in the generated code and the graph nodes it computes. */
 export interface KernelCluster {
@@ -149,6 +153,7 @@ export function graphDot(g: Graph, options: DrawOptions & { params?: Values; ker
 
 /** The picture as SVG (or its DOT text with `format: 'dot'`), params as a model compiled with `seed` starts unless given. */
 export async function drawGraph(g: Graph, options: DrawOptions & { format?: 'svg' | 'dot' }): Promise<string> {
+  checkOptions(options, [...DRAW_OPTIONS, 'format'], 'drawGraph', userSite());
   // Without feeds, no values: the structure needs no model, and its kernels are outlined when every dim is bound.
   const structure = structureOnly(g, options);
   const { params, where } = structure ? { params: undefined, where: undefined } : await learnerValues(g, options, 'drawGraph');
