@@ -95,11 +95,62 @@ function feed_length(input: Feed, length: number, size: number): string {
   return `feed '${input.name}' has ${length} values, but shape ${input.about} holds ${size}${hint}`;
 }
 
-/** A learning rate that is not a finite number would corrupt every param: refuse it before anything runs. */
+/**
+ * What is wrong with an options object, or undefined: a key it does not know would otherwise change nothing in
+ * silence (`optimiser` trains with the default optimizer), so it is named with the nearest known key.
+ */
+function option_problem(options: unknown, known: readonly string[], where: string): string | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return `${where}: options must be an object { ${known.join(', ')} }, got ${Array.isArray(options) ? 'an array' : options === null ? 'null' : typeof options}`;
+  }
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = nearest_key(key, known);
+    return `${where}: unknown option '${key}'${near === undefined ? '' : ` — did you mean '${near}'?`} (the options are ${known.map((k) => `'${k}'`).join(', ')})`;
+  }
+  return undefined;
+}
+
+/** Throws the options' problem, if any, as a FlatgradError. */
+function check_options(options: unknown, known: readonly string[], where: string): void {
+  const problem = option_problem(options, known, where);
+  if (problem !== undefined) throw flatgrad_error(problem);
+}
+
+/** The known key within a few edits of `key` (letters swapped, dropped, added or changed, case ignored), if one is. */
+function nearest_key(key: string, known: readonly string[]): string | undefined {
+  const most = key.length <= 3 ? 1 : key.length <= 6 ? 2 : 3;
+  let best: string | undefined;
+  let least = Infinity;
+  for (const k of known) {
+    const d = option_edits(key.toLowerCase(), k.toLowerCase());
+    if (d <= most && d < least) [best, least] = [k, d];
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: Levenshtein's edits, and a swap of two neighbouring letters as one. */
+function option_edits(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * A learning rate that is not a finite number would corrupt every param, and a negative one climbs the loss:
+ * refuse both before anything runs. 0 is allowed (the params stay as they are): linear and cosine schedules end there.
+ */
 function check_rate(lr: unknown): void {
-  if (typeof lr === 'number' && Number.isFinite(lr)) return;
+  if (typeof lr === 'number' && Number.isFinite(lr) && lr >= 0) return;
   const got = typeof lr === 'string' ? `the string '${lr}'` : typeof lr === 'number' ? String(lr) : typeof lr;
-  throw flatgrad_error(`the learning rate must be a finite number, got ${got}`);
+  throw flatgrad_error(`the learning rate must be a finite number ≥ 0, got ${got}${typeof lr === 'number' && lr < 0 ? ' (a negative rate climbs the loss)' : ''}`);
 }
 
 /** Copy a checked feed into its buffer: flat arrays and typed arrays at once, nested arrays row by row. */
@@ -116,6 +167,19 @@ function copy_nested(dst: Float32Array | Int32Array, src: readonly unknown[], at
   }
   return at;
 }
+
+/** What a WebGPU model's step() returns: not its loss, which the GPU has yet to compute (`await model.loss()` reads it). */
+interface Enqueued {
+  readonly enqueued: true;
+}
+
+/** step()'s one result: used as a number or a string (a loss printed or compared), it throws saying where the loss is. */
+const ENQUEUED: Enqueued = Object.freeze({
+  enqueued: true as const,
+  [Symbol.toPrimitive](): never {
+    throw flatgrad_error("a WebGPU model's step() enqueues the step and returns at once, before the GPU has its loss: read the loss with await model.loss()");
+  },
+});
 
 /**
  * Every error this module throws is a FlatgradError, like flatgrad's own: `e.name === 'FlatgradError'`, and
@@ -231,8 +295,8 @@ export interface Model {
   forward(feeds: Feeds): void;
   /** Enqueues the backward pass of the last forward pass (an error before any). */
   backward(): void;
-  /** Checks and uploads the feeds, then enqueues forward, backward and plain SGD (p -= lr * grad_p) as one command buffer; returns at once. A step whose loss or a gradient is not finite changes nothing; the next loss() or sync() throws, naming it. */
-  step(feeds: Feeds, lr: number): void;
+  /** Checks and uploads the feeds, then enqueues forward, backward and plain SGD (p -= lr * grad_p) as one command buffer; returns at once, before the GPU has the loss (await loss() reads it). A step whose loss or a gradient is not finite changes nothing; the next loss() or sync() throws, naming it. */
+  step(feeds: Feeds, lr: number): Enqueued;
   /** The loss of the last forward pass enqueued, when the GPU has it. */
   loss(): Promise<number>;
   /** A param, gradient, output or optimizer state buffer as it is after the work enqueued so far ('params' by default). */
@@ -553,6 +617,7 @@ fn update_w2(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index)
 `;
 
 export async function createModel(device: GPUDevice, options: { seed?: number } = {}): Promise<Model> {
+  check_options(options, ['seed'], 'createModel');
   check_device(device, 3, 400000);
   const module = device.createShaderModule({ code: WGSL });
   await check_shaders(module);
@@ -725,7 +790,7 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     run(backward_pass);
   }
 
-  function step(feeds: Feeds, lr: number): void {
+  function step(feeds: Feeds, lr: number): Enqueued {
     check_rate(lr);
     upload(feeds);
     rate[0] = lr;
@@ -733,6 +798,7 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     device.queue.writeBuffer(guard, 0, guard_reset);
     run(forward_pass, backward_pass, update_params);
     forward_done = true;
+    return ENQUEUED;
   }
 
   /** The refused steps since the last look, as an error naming the first one's cause. */

@@ -132,11 +132,62 @@ function feed_length(input: Feed, length: number, size: number): string {
   return `feed '${input.name}' has ${length} values, but shape ${input.about} holds ${size}${hint}`;
 }
 
-/** A learning rate that is not a finite number would corrupt every param: refuse it before anything runs. */
+/**
+ * What is wrong with an options object, or undefined: a key it does not know would otherwise change nothing in
+ * silence (`optimiser` trains with the default optimizer), so it is named with the nearest known key.
+ */
+function option_problem(options: unknown, known: readonly string[], where: string): string | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return `${where}: options must be an object { ${known.join(', ')} }, got ${Array.isArray(options) ? 'an array' : options === null ? 'null' : typeof options}`;
+  }
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = nearest_key(key, known);
+    return `${where}: unknown option '${key}'${near === undefined ? '' : ` — did you mean '${near}'?`} (the options are ${known.map((k) => `'${k}'`).join(', ')})`;
+  }
+  return undefined;
+}
+
+/** Throws the options' problem, if any, as a FlatgradError. */
+function check_options(options: unknown, known: readonly string[], where: string): void {
+  const problem = option_problem(options, known, where);
+  if (problem !== undefined) throw flatgrad_error(problem);
+}
+
+/** The known key within a few edits of `key` (letters swapped, dropped, added or changed, case ignored), if one is. */
+function nearest_key(key: string, known: readonly string[]): string | undefined {
+  const most = key.length <= 3 ? 1 : key.length <= 6 ? 2 : 3;
+  let best: string | undefined;
+  let least = Infinity;
+  for (const k of known) {
+    const d = option_edits(key.toLowerCase(), k.toLowerCase());
+    if (d <= most && d < least) [best, least] = [k, d];
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: Levenshtein's edits, and a swap of two neighbouring letters as one. */
+function option_edits(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * A learning rate that is not a finite number would corrupt every param, and a negative one climbs the loss:
+ * refuse both before anything runs. 0 is allowed (the params stay as they are): linear and cosine schedules end there.
+ */
 function check_rate(lr: unknown): void {
-  if (typeof lr === 'number' && Number.isFinite(lr)) return;
+  if (typeof lr === 'number' && Number.isFinite(lr) && lr >= 0) return;
   const got = typeof lr === 'string' ? `the string '${lr}'` : typeof lr === 'number' ? String(lr) : typeof lr;
-  throw flatgrad_error(`the learning rate must be a finite number, got ${got}`);
+  throw flatgrad_error(`the learning rate must be a finite number ≥ 0, got ${got}${typeof lr === 'number' && lr < 0 ? ' (a negative rate climbs the loss)' : ''}`);
 }
 
 /** Copy a checked feed into its buffer: flat arrays and typed arrays at once, nested arrays row by row. */
@@ -164,6 +215,22 @@ function flatgrad_error(message: string): Error {
   return e;
 }
 
+/**
+ * A model's params, grads, outputs or state as the user sees them: each name reads the buffer the model computes
+ * in, and assigning one throws (the model would go on with its own buffer, and a later checkpoint fail far from
+ * the cause): values are copied in with `.set()`. No name can be added.
+ */
+function model_buffers<T extends object>(what: string, buffers: T): T {
+  const view = {};
+  for (const [name, buffer] of Object.entries(buffers)) {
+    const set = () => {
+      throw flatgrad_error(`model.${what}.${name} cannot be replaced: the model computes in its own buffer; copy values into it with model.${what}.${name}.set(values)`);
+    };
+    Object.defineProperty(view, name, { enumerable: true, get: () => buffer, set });
+  }
+  return Object.freeze(view) as T;
+}
+
 export interface Feeds {
   /** [4] */
   readonly x: ArrayLike<number>;
@@ -185,11 +252,18 @@ export interface Model {
   backward(): void;
   /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
   readonly kernels: string;
+  /** The worker threads beside the calling one: none, this module runs on the calling thread. */
+  readonly workers: readonly { terminate(): unknown }[];
+  /** Resolved: there are no workers to wait for. */
+  ready(): Promise<void>;
+  /** Nothing to end: no worker threads. */
+  dispose(): void;
   /** forward, backward, then plain SGD on every param: p -= lr * grad_p. Returns the loss. Changes nothing, and throws, when the loss or a gradient is not finite. */
   step(feeds: Feeds, lr: number): number;
 }
 
-export function createModel(_options: { seed?: number; simd?: boolean } = {}): Model {
+export function createModel(options: { seed?: number; simd?: boolean; threads?: number } = {}): Model {
+  check_options(options, ['seed', 'simd', 'threads'], 'createModel');
   const x = new Float32Array(4); // input [4]
   const upstream = new Float32Array(4); // input [4]
   const z = new Float32Array(4); // [4]
@@ -255,12 +329,19 @@ export function createModel(_options: { seed?: number; simd?: boolean } = {}): M
   }
 
   function step(feeds: Feeds, lr: number): number {
-    if (!Number.isFinite(lr)) check_rate(lr);
+    if (!Number.isFinite(lr) || lr < 0) check_rate(lr);
     call_pass(passes.train, feeds, lr);
     return loss_value[0]!;
   }
 
-  return { params: {}, grads: { x: grad_x }, outputs: { z }, state: {}, shapes: {}, inputs: FEEDS, kernels: 'typescript', forward, backward, step };
+  return {
+    params: model_buffers('params', {}),
+    grads: model_buffers('grads', { x: grad_x }),
+    outputs: model_buffers('outputs', { z }),
+    state: model_buffers('state', {}),
+    shapes: {}, inputs: FEEDS, kernels: 'typescript', forward, backward, step,
+    workers: [], ready: () => Promise.resolve(), dispose: () => {},
+  };
 }
 
 export default createModel;
