@@ -169,8 +169,8 @@ describe('fusion in the generated code', () => {
   });
   it('the activation finishes in the matmul output buffer; the sigmoid gradient chain is one loop', () => {
     expect(optimized).toMatch(/matmul\(x, w1, h, 64, 1000, 100\);/);
-    expect(optimized).toMatch(/h\[i\] = sigmoid\(h\[i\]!\);/);
-    expect(optimized).toMatch(/grad_h\[i\] = grad_h\[i\]! \* \(1 - h\[i\]!\) \* h\[i\]!;/);
+    expect(optimized).toMatch(/h\[i\] = flush_subnormal\(sigmoid\(h\[i\]!\)\);/);
+    expect(optimized).toMatch(/grad_h\[i\] = flush_subnormal\(grad_h\[i\]! \* \(1 - h\[i\]!\) \* h\[i\]!\);/);
   });
   it('transposes never materialize: the backward matmuls read operands transposed', () => {
     expect(optimized).not.toContain('transpose(');
@@ -192,9 +192,10 @@ describe('fusion in the generated code', () => {
     expect(withWasm).toMatch(/^const GEMM_WASM_SIMD = '[A-Za-z0-9+/]+=*';$/m);
     expect(optimized).not.toContain('WebAssembly');
     // A large arithmetic-only fused loop runs as Wasm SIMD, its TypeScript beside it as fallback and comment.
-    expect(withWasm).toContain('loop_grad_h(); // grad_h[i] = grad_h[i] * (1 - h[i]) * h[i];');
-    expect(withWasm).toContain('for (let i = 0; i < 6400; i++) grad_h[i] = grad_h[i]! * (1 - h[i]!) * h[i]!;');
-    expect(withWasm).toContain('h[i] = sigmoid(h[i]!)'); // exp has no Wasm SIMD instruction: stays TypeScript
+    // f32 stores a subnormal result as ±0 (subnormals: 'flush', the default)
+    expect(withWasm).toContain('loop_grad_h(); // grad_h[i] = flush_subnormal(grad_h[i] * (1 - h[i]) * h[i]);');
+    expect(withWasm).toContain('for (let i = 0; i < 6400; i++) grad_h[i] = flush_subnormal(grad_h[i]! * (1 - h[i]!) * h[i]!);');
+    expect(withWasm).toContain('loop_h(); // h[i] = flush_subnormal(sigmoid(h[i]));');
   });
   it('readable mode keeps one loop per node', () => {
     expect(loops(readable, /for \(let i = 0;/)).toBeGreaterThan(loops(optimized, /for \(let i = 0;/));

@@ -226,9 +226,19 @@ function checkSizes(nodes: readonly PNode[], site: string): void {
   }
 }
 
+/**
+ * Refuses a key `known` lacks. A model file's default export may be passed whole (`compile(spec.graph, { ...spec })`):
+ * its `graph` is taken when it is the graph compiled.
+ */
+function checkCompileOptions(g: Graph, options: object, known: readonly string[], who: string): void {
+  const site = userSite();
+  if ('graph' in options && options.graph !== g) throw new FlatgradError(`${who}: options.graph is not the graph compiled (leave it out, or pass that graph)`, site);
+  checkOptions(options, [...known, 'graph'], who, site);
+}
+
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */
 export function emit(g: Graph, options: CompileOptions, time: StageTimer = untimed): string {
-  checkOptions(options, EMIT_OPTIONS, 'emit', userSite());
+  checkCompileOptions(g, options, EMIT_OPTIONS, 'emit');
   const program = plan(g, options, time);
   return time('emit', () => (options.target === 'webgpu' ? emitWebGpu(program) : emitTypeScript(program)));
 }
@@ -237,7 +247,7 @@ export function emit(g: Graph, options: CompileOptions, time: StageTimer = untim
 export async function compile(g: Graph, options: CompileOptions & ModelOptions & { target: 'webgpu' }, time?: StageTimer): Promise<GpuModel>;
 export async function compile<P extends string = string, const T extends Readonly<Record<string, Tensor>> = Readonly<Record<string, Tensor>>>(g: Graph, options: Omit<CompileOptions, 'outputs'> & { readonly outputs?: T } & Omit<ModelOptions, 'device'>, time?: StageTimer): Promise<Model<P, keyof T & string>>;
 export async function compile(g: Graph, options: CompileOptions & ModelOptions, time: StageTimer = untimed): Promise<Model | GpuModel> {
-  checkOptions(options, MODEL_OPTIONS, 'compile', userSite());
+  checkCompileOptions(g, options, MODEL_OPTIONS, 'compile');
   if (options.target === 'webgpu') return compileWebGpu(g, options, time);
   // The module runs here: as many shares as this machine has cores (4 shares on 2 cores measured 5–7% slower).
   const program = plan(g, { ...options, threads: options.threads ?? Math.min(cores(), DEFAULT_THREADS) }, time);
