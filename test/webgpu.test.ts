@@ -167,8 +167,21 @@ describeOnGpu('WebGPU computes what the CPU computes', (device) => {
     expect(() => gpu.step({ ...feeds, labels: feeds.labels!.map(() => 9) }, 0.1)).toThrow(/labels/);
     expect(() => gpu.step({ x: feeds.x! } as never, 0.1)).toThrow(/labels/);
     expect(() => gpu.step(feeds, NaN)).toThrow(/learning rate|lr/);
+    expect(() => gpu.step(feeds, -0.1)).toThrow('the learning rate must be a finite number ≥ 0, got -0.1 (a negative rate climbs the loss)');
     expect(await gpu.read('w1')).toEqual(w1);
     expect(() => gpu.backward()).toThrow(/forward/);
+    gpu.dispose();
+  });
+
+  it('step() returns Enqueued, not the loss: taken for a number or a string it throws, saying where the loss is', async () => {
+    const spec = mlp('enqueued');
+    const gpu = await compile(spec.graph, { ...spec, seed: 2, target: 'webgpu', device });
+    const result = gpu.step(randomFeeds(gpu.inputs, mulberry32(1)), 0.1);
+    expect(result.enqueued).toBe(true);
+    const said = "a WebGPU model's step() enqueues the step and returns at once, before the GPU has its loss: read the loss with await model.loss()";
+    expect(() => (result as unknown as number) * 2).toThrow(said);
+    expect(() => `loss ${String(result)}`).toThrow(said);
+    expect(Number.isFinite(await gpu.loss())).toBe(true);
     gpu.dispose();
   });
 
