@@ -6,7 +6,7 @@ export * from './runtime/index.ts';
 export { grad } from './autodiff/grad.ts';
 export { interpret } from './interpret/interpret.ts';
 export { compile, emit, type CompileOptions, type GpuModel, type GpuSnapshot, type Model, type ModelOptions, type Feeds, type StageTimer } from './runtime/compile.ts';
-export { gradcheck, type GradcheckResult } from './runtime/gradcheck.ts';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './runtime/gradcheck.ts';
 export { allComposites, allOps, getOp, type CompositeDef, type OpDef } from './ops/index.ts';
 export {
   binaryCrossEntropyWithLogits, clip, elu, l1, l2, leakyRelu, logSoftmax, logSumExp, maxout, meanSquaredError, reciprocal,

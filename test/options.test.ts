@@ -1,7 +1,7 @@
 // A typo in an options object is an error naming the key, where it was given and the nearest known key: before,
 // `optimiser: { adam: {} }` trained with plain SGD and `threds: 1` was ignored, in silence.
 import { describe, expect, it } from 'vitest';
-import { batches, compile, drawGraph, emit, evaluate, explain, graph, loadCheckpoint, predict, saveCheckpoint } from '../src/index.ts';
+import { alu, batches, compile, customOp, drawGraph, emit, evaluate, explain, gradcheck, graph, loadCheckpoint, predict, saveCheckpoint, type Expr } from '../src/index.ts';
 import { thrown } from './helpers.ts';
 
 function net() {
@@ -72,5 +72,15 @@ describe("the learner's tools", () => {
     await expect(drawGraph(g, { loss, dims: { N: 2 }, formt: 'dot' } as never)).rejects.toThrow("drawGraph: unknown option 'formt' — did you mean 'format'?");
     await expect(explain(g, { loss, dims: { N: 2 }, feed: {} } as never)).rejects.toThrow("explain: unknown option 'feed' — did you mean 'feeds'?");
     await expect(explain(g, { loss, dims: { N: 2 }, format: 'dot' } as never)).rejects.toThrow("explain: unknown option 'format'");
+  });
+});
+
+describe('the graph builders', () => {
+  it("param's init, customOp's spec, gradcheck", async () => {
+    const { g, loss } = net();
+    expect(() => g.param('v', [2], { intit: 'zeros' } as never)).toThrow("param('v'): unknown option 'intit' — did you mean 'init'?");
+    const spec = { name: 'twice', arity: 1, f64: (x: number) => 2 * x, compute: (x: Expr) => alu.mul(2, x), backward: (u: never) => [u] };
+    expect(() => customOp({ ...spec, domian: 'any' } as never)).toThrow("customOp: unknown option 'domian' — did you mean 'domain'?");
+    await expect(gradcheck(g, { loss, dims: { N: 2 }, epsilon: 1e-3 } as never)).rejects.toThrow("gradcheck: unknown option 'epsilon'");
   });
 });

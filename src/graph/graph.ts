@@ -1,4 +1,4 @@
-import { FlatgradError } from './errors.ts';
+import { checkOptions, FlatgradError } from './errors.ts';
 import { checkName } from './names.ts';
 import { Site, userSite } from './source.ts';
 import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/shape.ts';
@@ -177,6 +177,7 @@ export class Graph {
     const site = this.site_();
     checkName(name, `param('${String(name)}')`, site);
     const s = checkShape(shape, `param('${name}')`, site);
+    checkOptions(options, ['init'], `param('${name}')`, site);
     const init = options.init ?? 'randn';
     checkInit(init, name, s, site);
     return this.leaf('param', name, s, 'float', { init }, site);

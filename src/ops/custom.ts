@@ -4,7 +4,7 @@
 // built-ins, so it compiles, broadcasts, lowers, differentiates, gradchecks and runs as Wasm SIMD like one.
 import './index.ts'; // the built-ins first, so a custom op can never take a built-in's name
 import { ALU_OPS, fn, type Expr } from '../ir/expr.ts';
-import { FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
 import { userSite } from '../graph/source.ts';
 import { broadcastShapes, sameShape, ShapeMismatch, formatShape } from '../shape/shape.ts';
@@ -49,6 +49,8 @@ export interface CustomOpSpec {
   sample?(g: Graph, rng: Rng, op: CustomOp): Tensor;
 }
 
+const SPEC_KEYS = optionKeys<CustomOpSpec>()('name', 'arity', 'f64', 'compute', 'backward', 'domain', 'sample');
+
 /** Applies a custom op: tensors and numbers in (numbers become constants), its node out. */
 export type CustomOp = (...args: TensorLike[]) => Tensor;
 
@@ -75,6 +77,7 @@ export function customOp(spec: CustomOpSpec): CustomOp {
     throw new FlatgradError(`customOp: ${message}`, site);
   };
   if (typeof spec !== 'object' || spec === null) fail(`expected an op spec { name, arity, f64, compute, backward }, got ${String(spec)}`);
+  checkOptions(spec, SPEC_KEYS, 'customOp', site);
   const { name, arity } = spec;
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
     fail(`name ${show(name)} is not an identifier (letters, digits and _, not starting with a digit)`);

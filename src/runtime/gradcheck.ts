@@ -1,5 +1,6 @@
-import { FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
+import { userSite } from '../graph/source.ts';
 import { sizeOf } from '../shape/shape.ts';
 import { mulberry32, randn } from '../../templates/prelude/random.ts';
 import { compile, type CompileOptions, type Feeds } from './compile.ts';
@@ -12,15 +13,24 @@ export interface GradcheckResult {
   readonly maxError: number;
 }
 
+export interface GradcheckOptions extends Pick<CompileOptions, 'dtype' | 'wasm'> {
+  readonly loss: Tensor;
+  readonly wrt?: readonly Tensor[];
+  readonly dims?: Readonly<Record<string, number>>;
+  readonly feeds?: Feeds;
+  readonly seed?: number;
+  readonly eps?: number;
+}
+
+const GRADCHECK_OPTIONS = optionKeys<GradcheckOptions>()('loss', 'wrt', 'dims', 'feeds', 'seed', 'eps', 'dtype', 'wasm');
+
 /**
  * Compare the compiled gradients with central differences of the compiled loss: in f64 by default (eps 1e-6),
  * or in f32 (eps 1e-3: f32's rounding would swamp a smaller step) on the TypeScript or Wasm backend.
  * Feeds not given are standard normal; params start from their init with `seed`.
  */
-export async function gradcheck(
-  g: Graph,
-  options: { loss: Tensor; wrt?: readonly Tensor[]; dims?: Readonly<Record<string, number>>; feeds?: Feeds; seed?: number; eps?: number } & Pick<CompileOptions, 'dtype' | 'wasm'>,
-): Promise<GradcheckResult> {
+export async function gradcheck(g: Graph, options: GradcheckOptions): Promise<GradcheckResult> {
+  checkOptions(options, GRADCHECK_OPTIONS, 'gradcheck', userSite());
   const { loss, dtype = 'f64', wasm, seed = 0 } = options;
   const eps = options.eps ?? (dtype === 'f32' ? 1e-3 : 1e-6);
   const wrt = options.wrt ?? g.params();
