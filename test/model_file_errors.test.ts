@@ -43,6 +43,14 @@ describe('the CLI places a model file’s mistakes in it', () => {
     expect(run.stderr).toBe("flatgrad: compile: dtype must be 'f32' or 'f64', got \"f16\"\n    at value.ts:5:50\n");
   });
 
+  it('flatgrad graph and explain place them too: a dim bound to 0, at its key', () => {
+    writeFileSync(join(dir, 'dim.ts'), ["import { graph } from 'flatgrad';", ...net, 'export default { graph: g, loss, dims: { N: 0 } };', ''].join('\n'));
+    for (const command of [['graph', 'dim.ts', '-o', '-'], ['explain', 'dim.ts']]) {
+      const run = spawnSync(process.execPath, [bin, ...command], { cwd: dir, encoding: 'utf8' });
+      expect(run.stderr, command[0]).toBe("flatgrad: compile: dim 'N' must be bound to a positive integer, got 0\n    at dim.ts:5:42\n");
+    }
+  });
+
   it('a type error: compiled without --check-types (the types are stripped), refused with it', () => {
     const lines = [...net, "export const batch: number = 'sixty-four';", 'export default { graph: g, loss, dims: { N: 2 } };'];
     expect(compileFile('typed.ts', lines).status).toBe(0);

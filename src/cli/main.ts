@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { Graph } from '../graph/graph.ts';
 import { explain } from '../learn/explain.ts';
 import { drawGraph } from '../learn/picture.ts';
-import { checkTypes, loadModelFile, readFeedsFile, writeModelModule } from './model-file.ts';
+import { atModelFile, checkTypes, loadModelFile, readFeedsFile, writeModelModule } from './model-file.ts';
 
 function dimsOption(value: string, previous: Record<string, number> = {}): Record<string, number> {
   const out = { ...previous };
@@ -87,7 +87,8 @@ withValues('graph', "draw a model file's graph like the lecture's slides: each w
     const { feeds, params } = splitFeeds(graph, opts.feeds);
     // No feeds file: the structure, each wire's shape (a feeds file missing an input is still an error).
     const given = opts.feeds === undefined ? {} : { feeds };
-    const text = await drawGraph(graph, { loss, outputs, wrt, dims: { ...dims, ...opts.dims }, ...given, params, seed: opts.seed, format: opts.format, source: opts.feeds, optimize });
+    const format = opts.format; // checked above: svg or dot
+    const text = await atModelFile(model, () => drawGraph(graph, { loss, outputs, wrt, dims: { ...dims, ...opts.dims }, ...given, params, seed: opts.seed, format, source: opts.feeds, optimize }));
     if (opts.out === '-') {
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
       return;
@@ -101,7 +102,7 @@ withValues('explain', "backprop gate by gate: each chain-rule step of a model fi
     const { graph, loss, wrt, dims } = await loadModelFile(model);
     if (!loss) throw new FlatgradError(`explain: model file '${model}' has no loss to backpropagate from`);
     const { feeds, params } = splitFeeds(graph, opts.feeds);
-    console.log((await explain(graph, { loss, wrt, dims: { ...dims, ...opts.dims }, feeds, params, seed: opts.seed, source: opts.feeds })).text);
+    console.log((await atModelFile(model, () => explain(graph, { loss, wrt, dims: { ...dims, ...opts.dims }, feeds, params, seed: opts.seed, source: opts.feeds }))).text);
   });
 
 /** A feeds file's values, split into the graph's params and its inputs' feeds. */

@@ -118,17 +118,17 @@ export function moduleFile(graph: Graph, outDir: string, options: Partial<Compil
 export async function modelModule(path: string, overrides: Partial<CompileOptions> = {}, js = false): Promise<{ graph: Graph; options: CompileOptions; code: string }> {
   const { graph, ...options } = await loadModelFile(path);
   const merged = { ...options, ...overrides, dims: { ...options.dims, ...overrides.dims } };
-  const source = atModelFile(path, () => emit(graph, merged));
+  const source = await atModelFile(path, () => emit(graph, merged));
   return { graph, options: merged, code: js ? await javascript(source) : source };
 }
 
 /** Runs the compiler on a model file's options: an error about them that no stack frame places is placed in the file. */
-function atModelFile<T>(path: string, run: () => T): T {
+export async function atModelFile<T>(path: string, run: () => T | Promise<T>): Promise<T> {
   try {
-    return run();
+    return await run();
   } catch (e) {
     if (!(e instanceof FlatgradError) || e.site !== '<unknown source>') throw e;
-    const key = /unknown option '([^']+)'/.exec(e.message)?.[1] ?? /^compile: (\w+) must be/.exec(e.message)?.[1];
+    const key = /unknown option '([^']+)'|^compile: (?:dim '(\w+)'|(\w+) must be)/.exec(e.message)?.slice(1).find((k) => k !== undefined);
     throw new FlatgradError(e.message.slice(0, e.message.lastIndexOf('\n    at ')), fileSite(isAbsolute(path) ? path : resolve(path), key));
   }
 }
