@@ -112,6 +112,6 @@ for (const w of WORKLOADS) {
   const [flush, keep] = samples.map(stat) as [Stat, Stat];
   const show = (s: Stat) => `${s.median.toFixed(3)} ± ${s.mad.toFixed(3)}`;
   say(`| ${w.title} | ${show(flush)} | ${show(keep)} | ${(keep.median / flush.median).toFixed(2)}× | ${counts[0]}; ${counts[1]} |`);
-  for (const { model } of made) model.dispose?.();
+  for (const { model } of made) model.dispose();
 }
 writeResults(new URL('./RESULTS.md', import.meta.url), 'subnormals', out.join('\n'));

@@ -37,8 +37,8 @@ const loss = scores.softmaxCrossEntropy(labels).named('loss');
 
 const compileStart = performance.now();
 const model = await compile(g, { loss, outputs: { scores }, dims: { N: BATCH }, seed: 1, optimizer: { adam: {} }, threads });
-await model.ready?.();
-const on = (model.workers?.length ?? 0) + 1;
+await model.ready();
+const on = model.workers.length + 1;
 console.log(`compiled ${784}→${H}→10 (batch ${BATCH}, Adam) in ${(performance.now() - compileStart).toFixed(0)} ms; matmuls: ${model.kernels}, on ${on} thread${on > 1 ? 's' : ''}`);
 
 const data = batches({ x: { values: train.images, shape: [train.count, 784] }, labels: { values: train.labels, shape: [train.count] } }, { batchSize: BATCH, seed: 1 });

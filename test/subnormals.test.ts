@@ -32,7 +32,7 @@ describe('f32 subnormals', () => {
         model.step({ c: Float32Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1)) }, 2e-38);
         return Array.from(model.params.w!);
       } finally {
-        model.dispose?.();
+        model.dispose();
       }
     }
 
