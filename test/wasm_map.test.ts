@@ -533,3 +533,19 @@ describe('mapFunction: exp, log, log1p, sigmoid, softplus, tanh and pow, compute
     }
   });
 });
+
+describe('mapFunction: deep nests of ops that read their operand twice', () => {
+  it('softplus of softplus of softplus compiles to a small kernel and computes the reference (its keys grew exponentially)', async () => {
+    const { compile, graph, interpret } = await import('../src/index.ts');
+    const g = graph('softplus3');
+    const x = g.input('x', [4096]);
+    const y = x.softplus().softplus().softplus().named('y');
+    const model = await compile(g, { outputs: { y }, wasm: 'all', threads: 1 });
+    expect(model.kernels).toMatch(/^wasm/);
+    expect(model.source.length).toBeLessThan(100_000);
+    const xs = values(4096, 11, 0);
+    model.forward({ x: xs });
+    const expected = interpret([y], { feeds: { x: xs } }).get(y)!.data;
+    for (let i = 0; i < xs.length; i++) expect(Math.abs(model.outputs.y![i]! - expected[i]!)).toBeLessThanOrEqual(4e-7 * Math.max(1, Math.abs(expected[i]!)));
+  });
+});

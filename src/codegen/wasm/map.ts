@@ -112,8 +112,18 @@ function litBits(bits: number): Node {
   return { t: 'lit', bits, key: `#${bits.toString(16)}`, level: 0, args: [] };
 }
 
+/**
+ * Each op's key, interned: a nested op's key names its operands by their short keys, so keys stay short however deep
+ * (a key of the whole subtree grew exponentially with nested softplus or log, which read their operand twice).
+ * Emptied by each mapFunction: keys are compared only within one function.
+ */
+const interned = new Map<string, string>();
+
 function op(name: WasmOp, ...args: Node[]): Node {
-  return { t: 'op', op: name, args, key: `${name}(${args.map((a) => a.key).join(',')})`, level: levelOf(args) as Level };
+  const full = `${name}(${args.map((a) => a.key).join(',')})`;
+  let key = interned.get(full);
+  if (key === undefined) interned.set(full, (key = `~${interned.size}`));
+  return { t: 'op', op: name, args, key, level: levelOf(args) as Level };
 }
 
 /** A lane mask as 1.0 or 0.0, as the IR's comparisons give. */
@@ -263,6 +273,7 @@ export function mapFunction(kernels: readonly MapKernel[], offsets: ReadonlyMap<
   const unroll = options.unroll ?? UNROLL;
   if (!Number.isInteger(unroll) || unroll < 1 || unroll > 16) throw new RangeError(`mapFunction: unroll must be an integer in 1..16, got ${unroll}`);
   const { scalarsAt } = options;
+  interned.clear();
   const f = new FunctionBody(scalarsAt === undefined ? scalars.map(() => F32) : []);
   for (const kernel of kernels) {
     const outputs = outputsOf(kernel);
@@ -457,7 +468,7 @@ class MapGen {
         this.op(node, level);
         break;
     }
-    if (level === 2 && (this.uses.get(node.key) ?? 0) > 1 && node.t !== 'lit') {
+    if ((this.uses.get(node.key) ?? 0) > 1 && node.t !== 'lit') {
       const local = f.local(V128);
       f.tee(local);
       this.cache.set(node.key, { local, level });
