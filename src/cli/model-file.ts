@@ -127,9 +127,12 @@ export async function atModelFile<T>(path: string, run: () => T | Promise<T>): P
   try {
     return await run();
   } catch (e) {
-    if (!(e instanceof FlatgradError) || e.site !== '<unknown source>') throw e;
+    const file = isAbsolute(path) ? path : resolve(path);
+    // Placed already in the file, or at the caller's line (which called with the file's options, not wrote them)
+    if (!(e instanceof FlatgradError) || e.site?.startsWith(`${fileSite(file).replace(/:\d+:\d+$/, '')}:`)) throw e;
     const key = /unknown option '([^']+)'|^compile: (?:dim '(\w+)'|(\w+) must be)/.exec(e.message)?.slice(1).find((k) => k !== undefined);
-    throw new FlatgradError(e.message.slice(0, e.message.lastIndexOf('\n    at ')), fileSite(isAbsolute(path) ? path : resolve(path), key));
+    const message = e.site === undefined ? e.message : e.message.slice(0, e.message.lastIndexOf('\n    at '));
+    throw new FlatgradError(message, fileSite(file, key));
   }
 }
 
