@@ -87,13 +87,14 @@ fi
 if ! apt_entries | awk '$1 == "bookworm-backports" { found = 1 } END { exit !found }'; then
   mirror=$(debian_mirror bookworm) || no_mirror bookworm
   read -r uri signed <<<"$mirror"
-  [ "$signed" = - ] && signed=/usr/share/keyrings/debian-archive-keyring.gpg
+  # An entry with no keyring of its own is checked against apt's trusted keys (a mirror's own key among them): so is this one.
+  signed_by=$([ "$signed" = - ] || echo "Signed-By: $signed")
   cat > "$APT_DIR/sources.list.d/bookworm-backports.sources" <<SOURCES
 Types: deb
 URIs: $uri
 Suites: bookworm-backports
 Components: main
-Signed-By: $signed
+${signed_by}
 SOURCES
   echo "install-vulkan: added bookworm-backports from $uri to apt's sources"
 fi

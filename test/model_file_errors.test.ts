@@ -43,6 +43,11 @@ describe("a model file's mistakes are placed in it", () => {
     expect(message).toMatch(/\n {4}at .*option\.ts:8:3$/);
   });
 
+  it('a key that is no identifier is named as it is (not a broken pattern)', async () => {
+    const file = modelFile('quoted.ts', [...net, "export default { graph: g, loss, 'dims(': { N: 2 } };"]);
+    expect(await compileError(file)).toMatch(/^model file '.*quoted\.ts': unknown option 'dims\(' — did you mean 'dims'\?.*\n {4}at .*quoted\.ts:5:35$/s);
+  });
+
   it("a bad option's value, a dim bound to 0: the line of its key, not <unknown source>", async () => {
     const value = modelFile('value.ts', [...net, "export default { graph: g, loss, dims: { N: 2 }, dtype: 'f16' };"]);
     expect(await compileError(value)).toMatch(/^compile: dtype must be 'f32' or 'f64', got "f16"\n {4}at .*value\.ts:5:50$/);

@@ -31,6 +31,12 @@ describe('compile and emit refuse unknown options', () => {
     expect(far).toMatch(/^emit: unknown option 'learningRate' \(the options are 'loss', 'wrt', 'outputs', 'dims', 'dtype', 'checkFinite', 'optimize', 'wasm', 'threads', 'optimizer', 'target'/);
   });
 
+  it('no options at all, or not an object', async () => {
+    const { g } = net();
+    await expect(compile(g, undefined as never)).rejects.toThrow('compile: options must be an object such as { loss, dims }, got undefined');
+    expect(() => emit(g, null as never)).toThrow('emit: options must be an object such as { loss, dims }, got null');
+  });
+
   it("emit takes no load-time option: seed is compile()'s and createModel()'s", () => {
     const { g, loss } = net();
     expect(() => emit(g, { loss, dims: { N: 4 }, seed: 1 } as never)).toThrow("emit: unknown option 'seed'");

@@ -5,7 +5,7 @@ import { build, transform, type Plugin } from 'esbuild';
 import { nearest_key } from '../../templates/prelude/check_options.ts';
 import { checkOptions, FlatgradError } from '../graph/errors.ts';
 import { Graph, Tensor } from '../graph/graph.ts';
-import { firstUserFrame } from '../graph/source.ts';
+import { firstUserFrame, userSite } from '../graph/source.ts';
 import { COMPILE_OPTIONS, emit, type CompileOptions } from '../runtime/compile.ts';
 
 /** What a model file exports by default: its graph and the compile options (dims may be overridden). */
@@ -76,7 +76,7 @@ function fileSite(file: string, key?: string): string {
     return at < 0 ? undefined : at + from;
   };
   const exported = find(/export\s+default\b/);
-  const keyed = key === undefined ? undefined : new RegExp(`\\b${key.replace(/[$]/g, '\\$&')}\\b`);
+  const keyed = key === undefined ? undefined : new RegExp(`(?<![\\w$])${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(?![\\w$])`);
   const at = find(keyed, exported ?? 0) ?? find(keyed) ?? exported;
   if (at !== undefined) {
     const lines = text.slice(0, at).split('\n');
@@ -124,12 +124,14 @@ export async function modelModule(path: string, overrides: Partial<CompileOption
 
 /** Runs the compiler on a model file's options: an error about them that no stack frame places is placed in the file. */
 export async function atModelFile<T>(path: string, run: () => T | Promise<T>): Promise<T> {
+  const caller = userSite();
   try {
     return await run();
   } catch (e) {
     const file = isAbsolute(path) ? path : resolve(path);
-    // Placed already in the file, or at the caller's line (which called with the file's options, not wrote them)
-    if (!(e instanceof FlatgradError) || e.site?.startsWith(`${fileSite(file).replace(/:\d+:\d+$/, '')}:`)) throw e;
+    // Only an error placed nowhere, or at the line that called with the file's options (which did not write them);
+    // one without a site is about something else (a feeds file).
+    if (!(e instanceof FlatgradError) || (e.site !== '<unknown source>' && e.site !== caller)) throw e;
     const key = /unknown option '([^']+)'|^compile: (?:dim '(\w+)'|(\w+) must be)/.exec(e.message)?.slice(1).find((k) => k !== undefined);
     const message = e.site === undefined ? e.message : e.message.slice(0, e.message.lastIndexOf('\n    at '));
     throw new FlatgradError(message, fileSite(file, key));
@@ -152,13 +154,15 @@ export async function checkTypes(path: string): Promise<void> {
   const config = ts.findConfigFile(dirname(file), ts.sys.fileExists);
   const options = config
     ? ts.parseJsonConfigFileContent(ts.readConfigFile(config, ts.sys.readFile).config, ts.sys, dirname(config)).options
-    : { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowImportingTsExtensions: true, skipLibCheck: true };
+    // as esbuild bundles it: an ES module, whatever package.json says
+    : { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, skipLibCheck: true };
   // `flatgrad` is this compiler, as when the file is loaded (thisFlatgrad)
   const entry = (sub: string) => [fileURLToPath(new URL(`../${sub}index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url))];
   const paths = { flatgrad: entry(''), 'flatgrad/runtime': entry('runtime/'), ...options.paths };
   const program = ts.createProgram([file], { ...options, paths, allowImportingTsExtensions: true, noEmit: true });
-  const own = new URL('../..', import.meta.url).pathname;
-  const problems = ts.getPreEmitDiagnostics(program).filter((d) => !d.file || !(d.file.fileName.startsWith(own) || d.file.fileName.includes('/node_modules/')) || d.file.fileName === file);
+  const own = fileURLToPath(new URL('../..', import.meta.url)).replaceAll('\\', '/');
+  const theirs = (name: string) => resolve(name) === file || !(name.startsWith(own) || name.includes('/node_modules/'));
+  const problems = ts.getPreEmitDiagnostics(program).filter((d) => !d.file || theirs(d.file.fileName));
   if (problems.length === 0) return;
   const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' };
   throw new FlatgradError(`model file '${path}' has ${problems.length} type error${problems.length === 1 ? '' : 's'} (--check-types):\n${ts.formatDiagnostics(problems, host).trimEnd()}`);

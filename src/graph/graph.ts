@@ -138,7 +138,6 @@ export class Tensor implements Node {
   binaryCrossEntropyWithLogits(targets: TensorLike): Tensor { return composite.binaryCrossEntropyWithLogits(this, targets); }
 }
 
-/** A graph under construction: leaves (inputs, params, constants) and the ops applied to them. */
 /**
  * `<thing> belongs to <a>, not <b>` for a tensor of graph `a` used with graph `b`: by name, and where each was made
  * when the two share a name (two graph('mlp') calls make two graphs).
@@ -149,6 +148,7 @@ export function graphMismatch(a: Graph, b: Graph, not = 'not'): string {
   return `belongs to another graph named '${a.name}' (two graphs of the same name, ${where})`;
 }
 
+/** A graph under construction: leaves (inputs, params, constants) and the ops applied to them. */
 export class Graph {
   readonly nodes: Tensor[] = [];
   private readonly byName = new Map<string, Tensor>();

@@ -230,8 +230,9 @@ function checkSizes(nodes: readonly PNode[], site: string): void {
  * Refuses a key `known` lacks. A model file's default export may be passed whole (`compile(spec.graph, { ...spec })`):
  * its `graph` is taken when it is the graph compiled.
  */
-function checkCompileOptions(g: Graph, options: object, known: readonly string[], who: string): void {
+function checkCompileOptions(g: Graph, options: unknown, known: readonly string[], who: string): void {
   const site = userSite();
+  if (typeof options !== 'object' || options === null) throw new FlatgradError(`${who}: options must be an object such as { loss, dims }, got ${options === null ? 'null' : typeof options}`, site);
   if ('graph' in options && options.graph !== g) throw new FlatgradError(`${who}: options.graph is not the graph compiled (leave it out, or pass that graph)`, site);
   checkOptions(options, [...known, 'graph'], who, site);
 }
