@@ -81,10 +81,9 @@ export interface ModelOptions {
   readonly device?: GPUDevice;
 }
 
-const EMIT_OPTIONS = optionKeys<CompileOptions>()('loss', 'wrt', 'outputs', 'dims', 'dtype', 'checkFinite', 'optimize', 'wasm', 'threads', 'optimizer', 'target', 'subnormals');
-/** The keys of emit()'s options (a model file's and the build plugins' too). */
-export const COMPILE_OPTIONS = EMIT_OPTIONS;
-const MODEL_OPTIONS = [...EMIT_OPTIONS, ...optionKeys<ModelOptions>()('seed', 'simd', 'device')];
+/** The keys of CompileOptions: emit()'s options, and a model file's. */
+export const COMPILE_OPTIONS = optionKeys<CompileOptions>()('loss', 'wrt', 'outputs', 'dims', 'dtype', 'checkFinite', 'optimize', 'wasm', 'threads', 'optimizer', 'target', 'subnormals');
+const MODEL_OPTIONS = [...COMPILE_OPTIONS, ...optionKeys<ModelOptions>()('seed', 'simd', 'device')];
 
 export type FloatBuffer = Float32Array | Float64Array;
 /** What forward and step take: a number or values per input, by name. */
@@ -239,7 +238,7 @@ function checkCompileOptions(g: Graph, options: unknown, known: readonly string[
 
 /** The generated module's TypeScript, for writing to disk (the CLI) or reading. */
 export function emit(g: Graph, options: CompileOptions, time: StageTimer = untimed): string {
-  checkCompileOptions(g, options, EMIT_OPTIONS, 'emit');
+  checkCompileOptions(g, options, COMPILE_OPTIONS, 'emit');
   const program = plan(g, options, time);
   return time('emit', () => (options.target === 'webgpu' ? emitWebGpu(program) : emitTypeScript(program)));
 }

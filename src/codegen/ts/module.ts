@@ -115,7 +115,7 @@ export abstract class ModuleEmitter {
   private subnormals(): string {
     const { spec, scalarMode } = this.p;
     if (spec.dtype !== 'f32' || spec.target === 'webgpu' || scalarMode) return '';
-    return flushes(spec, scalarMode) ? ' (subnormals flushed to ±0)' : ' (subnormals kept)';
+    return flushes(spec, false) ? ' (subnormals flushed to ±0)' : ' (subnormals kept)';
   }
 
   /** What the optimized module's kernels run on, for its header. */
