@@ -87,13 +87,13 @@ function fileSite(file: string, key?: string): string {
 
 let bundles = 0;
 
+/** This compiler's own entry for `flatgrad` ('') or `flatgrad/runtime`: its source in a checkout, else its build. */
+const ownEntry = (sub: '' | 'runtime/') => new URL(`../${sub}index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
 /** A bundled model file's `flatgrad` and `flatgrad/runtime` are this compiler's own entries, so its graph is a Graph here. */
 const thisFlatgrad: Plugin = {
   name: 'this-flatgrad',
-  setup: (b) => b.onResolve({ filter: /^flatgrad(\/runtime)?$/ }, ({ path }) => ({
-    path: new URL(`../${path === 'flatgrad' ? '' : 'runtime/'}index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url).href,
-    external: true,
-  })),
+  setup: (b) => b.onResolve({ filter: /^flatgrad(\/runtime)?$/ }, ({ path }) => ({ path: ownEntry(path === 'flatgrad' ? '' : 'runtime/').href, external: true })),
 };
 
 async function importBundled(file: string): Promise<unknown> {
@@ -133,8 +133,7 @@ export async function atModelFile<T>(path: string, run: () => T | Promise<T>): P
     // one without a site is about something else (a feeds file).
     if (!(e instanceof FlatgradError) || (e.site !== '<unknown source>' && e.site !== caller)) throw e;
     const key = /unknown option '([^']+)'|^compile: (?:dim '(\w+)'|(\w+) must be)/.exec(e.message)?.slice(1).find((k) => k !== undefined);
-    const message = e.site === undefined ? e.message : e.message.slice(0, e.message.lastIndexOf('\n    at '));
-    throw new FlatgradError(message, fileSite(file, key));
+    throw new FlatgradError(e.message.slice(0, e.message.lastIndexOf('\n    at ')), fileSite(file, key));
   }
 }
 
@@ -157,8 +156,7 @@ export async function checkTypes(path: string): Promise<void> {
     // as esbuild bundles it: an ES module, whatever package.json says
     : { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, skipLibCheck: true };
   // `flatgrad` is this compiler, as when the file is loaded (thisFlatgrad)
-  const entry = (sub: string) => [fileURLToPath(new URL(`../${sub}index.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url))];
-  const paths = { flatgrad: entry(''), 'flatgrad/runtime': entry('runtime/'), ...options.paths };
+  const paths = { flatgrad: [fileURLToPath(ownEntry(''))], 'flatgrad/runtime': [fileURLToPath(ownEntry('runtime/'))], ...options.paths };
   const program = ts.createProgram([file], { ...options, paths, allowImportingTsExtensions: true, noEmit: true });
   const own = fileURLToPath(new URL('../..', import.meta.url)).replaceAll('\\', '/');
   const theirs = (name: string) => resolve(name) === file || !(name.startsWith(own) || name.includes('/node_modules/'));
