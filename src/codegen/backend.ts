@@ -6,7 +6,7 @@
 // choice is per kernel: on the CPU a matmul or a large fused loop runs as generated Wasm SIMD, a small loop or an
 // integer gather stays a TypeScript loop, in the same module over the same memory.
 //
-// Asynchronous backends (WebGPU, next): a backend's statements *issue* its kernel; the CPU backends' happen to
+// Asynchronous backends (WebGPU, src/codegen/webgpu/host.ts): a backend's statements *issue* its kernel; the CPU backends' happen to
 // complete before the next statement runs, because they share the host's thread and memory. A GPU does not share
 // the host's memory, so its kernels are not mixed with the CPU's one by one (each switch would be a transfer and
 // a wait): a WebGPU model is a host of its own, generated from the same Program (steps in order, buffers, memory

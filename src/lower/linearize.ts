@@ -1,4 +1,4 @@
-// Shared by the renderers (the Wasm SIMD loops, the TypeScript helper functions, WGSL next):
+// Shared by the renderers (the Wasm SIMD loops, the TypeScript helper functions, the WGSL shaders):
 // every distinct subexpression is computed once (common subexpressions share one value), and at the outermost
 // loop level where all its operands are known (a loop-invariant value is hoisted out of the loops below it).
 
