@@ -1,7 +1,7 @@
 import { checkOptions, FlatgradError } from './errors.ts';
 import { checkName } from './names.ts';
 import { Site, userSite } from './source.ts';
-import { checkShape, formatShape, ShapeMismatch, type Shape } from '../shape/shape.ts';
+import { checkShape, formatShape, ShapeMismatch, sizeOf, type Shape } from '../shape/shape.ts';
 import { findOp } from '../ops/registry.ts';
 import * as composite from '../ops/composite.ts';
 
@@ -302,7 +302,7 @@ function checkInit(init: Init, name: string, shape: Shape, site: Site): void {
   if (typeof init === 'object' && init !== null && 'normal' in init && Number.isFinite(init.normal) && init.normal >= 0) return;
   if (Array.isArray(init)) {
     if (!shape.every((d) => typeof d === 'number')) throw new FlatgradError(`${what}: init values need a fixed shape, got ${formatShape(shape)}`, site);
-    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    const size = sizeOf(shape as number[]);
     if (init.length !== size) throw new FlatgradError(`${what}: init has ${init.length} values, shape ${formatShape(shape)} holds ${size}`, site);
     if (init.every((v) => Number.isFinite(v))) return;
   }

@@ -7,7 +7,7 @@ import { ALU_OPS, fn, type Expr } from '../ir/expr.ts';
 import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
 import { userSite } from '../graph/source.ts';
-import { broadcastShapes, sameShape, ShapeMismatch, formatShape } from '../shape/shape.ts';
+import { broadcastShapes, sameShape, ShapeMismatch, formatShape, sizeOf } from '../shape/shape.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 import { defineElementwise, sampleShapes, sumTo } from './elementwise.ts';
 import { findOp } from './registry.ts';
@@ -209,7 +209,7 @@ function defaultSample(g: Graph, rng: Rng, op: CustomOp, arity: number, domains:
   const narrow = arity === 1 ? -1 : Math.floor(rng() * arity);
   const params = domains.map((d, k) => {
     const shape = k === narrow ? partner : full;
-    const init = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => draw(rng, d));
+    const init = Array.from({ length: sizeOf(shape) }, () => draw(rng, d));
     return g.param('abcd'[k]!, shape, { init });
   });
   return op(...params);

@@ -1,4 +1,4 @@
-import { broadcastShapes, broadcastStrides, formatShape, sameShape, ShapeMismatch, stridesOf, type Dim, type Shape } from '../shape/shape.ts';
+import { broadcastShapes, broadcastStrides, formatShape, sameShape, ShapeMismatch, stridesOf, sizeOf, type Dim, type Shape } from '../shape/shape.ts';
 import { defineOp } from './registry.ts';
 import type { KExpr } from '../ir/kernel.ts';
 import { mapBroadcast, sampleShapes, sumTo } from './elementwise.ts';
@@ -125,7 +125,7 @@ defineOp({
 
 /** Reference helper: out[idx] = f(idx) for every multi-index of shape. */
 function fromIndex(shape: readonly number[], f: (idx: readonly number[]) => number): Float64Array {
-  const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  const out = new Float64Array(sizeOf(shape));
   const idx = shape.map(() => 0);
   for (let flat = 0; flat < out.length; flat++) {
     out[flat] = f(idx);

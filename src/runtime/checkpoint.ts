@@ -24,6 +24,7 @@
 import { checkOptions, FlatgradError, optionKeys, quotedList } from '../graph/errors.ts';
 
 import type { FloatBuffer } from './compile.ts';
+import { sizeOf } from '../shape/shape.ts';
 
 /** What a checkpoint reads and writes: a compiled Model, or what a generated module's createModel() returns. */
 export interface CheckpointModel {
@@ -120,7 +121,6 @@ function memoryBytes(bytes: Uint8Array): Bytes {
 
 const fmt = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export function fail(who: string, message: string): never {
   throw new FlatgradError(`${who}: ${message}`);

@@ -11,7 +11,7 @@ import type { FloatType, Program, Subnormals } from '../lower/program.ts';
 import { bindDims } from '../shape/bind.ts';
 import { programGraph } from '../passes/program.ts';
 import { optimize } from '../passes/index.ts';
-import { formatShape } from '../shape/shape.ts';
+import { formatShape, sizeOf } from '../shape/shape.ts';
 import type { PNode } from '../passes/program.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
@@ -218,7 +218,7 @@ const MAX_VALUES = 2 ** 32 - 1;
 /** Every value fits a typed array; else a clear error, before any code is emitted. */
 function checkSizes(nodes: readonly PNode[], site: string): void {
   for (const n of nodes) {
-    const size = n.shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(n.shape);
     if (Number.isSafeInteger(size) && size <= MAX_VALUES) continue;
     const where = n.op === 'input' || n.op === 'param' ? `${n.op} '${n.name}'` : `'${n.name}' (${n.op} at ${n.site})`;
     throw new FlatgradError(`compile: ${where} would hold ${size.toExponential(3)} values (shape ${formatShape(n.symbolic)} = [${n.shape.join(', ')}]), more than a typed array holds (2^32 − 1); bind smaller dims`, site);

@@ -4,9 +4,10 @@
 // The buffers a batch is written into are allocated once, when the batches are made, and reused for every
 // batch: iterating allocates nothing per batch (the iterator and its result object are reused too).
 import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
+import { sizeOf } from '../shape/shape.ts';
 
 /** The values in one row (one example) of a batched array of this shape. */
-export const rowSize = (shape: readonly number[]): number => shape.slice(1).reduce((a, b) => a * b, 1);
+export const rowSize = (shape: readonly number[]): number => sizeOf(shape.slice(1));
 
 /** One entry of a data set: its values, row-major, and its shape; shape[0] is the number of examples. */
 export interface DataEntry {
@@ -100,7 +101,7 @@ function checkData(data: Dataset, who: string): { count: number; entries: { name
     if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new FlatgradError(`${who}: data '${name}': shape must be [examples, ...] of non-negative integers, got ${JSON.stringify(shape)}`);
     }
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(shape);
     if (values.length !== size) throw new FlatgradError(`${who}: data '${name}' has ${values.length} values, but its shape ${fmt(shape)} holds ${size}`);
     return { name, values, shape, row: rowSize(shape) };
   });

@@ -3,7 +3,7 @@
 import type { Node } from '../../graph/graph.ts';
 import { loads, outputsOf, type Kernel, type KExpr, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { getOp } from '../../ops/registry.ts';
-import { stridesOf } from '../../shape/shape.ts';
+import { stridesOf, sizeOf } from '../../shape/shape.ts';
 import type { KernelBackend } from '../backend.ts';
 import { literal } from '../code.ts';
 import { indent, index, term, type ModuleEmitter } from './module.ts';
@@ -44,7 +44,7 @@ export class TypeScriptKernels implements KernelBackend {
 
   map(k: MapKernel, comment = ''): string[] {
     const { m } = this;
-    const size = k.shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(k.shape);
     if (size === 1) return m.elementStatements(k, 'single', (b) => `${m.id(b)}[0]`).map((l, j) => (j === 0 ? `${l}${comment}` : l));
     if (outputsOf(k).every((o) => flatLoop(o.expr, k.shape))) {
       const body = m.elementStatements(k, 'flat', (b) => `${m.id(b)}[i]`);
@@ -64,7 +64,7 @@ export class TypeScriptKernels implements KernelBackend {
     const scaled = k.scale === 1 ? 'acc' : `acc * ${literal(k.scale).text}`;
     const init = { sum: '0', max: '-Infinity', min: 'Infinity' }[k.op];
     const add = (v: string) => (k.op === 'sum' ? `acc += ${v};` : `acc = Math.${k.op}(acc, ${v});`);
-    const size = k.shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(k.shape);
     const out = m.id(k.out);
     const comment = `// ${out} = ${node.op}(${m.valueText(node.inputs[0]!)}${kept.length === 0 ? '' : `, axes [${k.axes.join(', ')}]`})`;
     if (kept.length === 0 && flatLoop(k.expr, k.shape)) {

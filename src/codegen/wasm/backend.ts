@@ -16,6 +16,7 @@ import type { FunctionBody } from './encoder.ts';
 import { finiteFunction } from './finite.ts';
 import { gemmModule, gemmShare, scratchBytes, type GemmSpec } from './gemm.ts';
 import { mapFunction, mapShares, scalarNames, wasmSupports } from './map.ts';
+import { sizeOf } from '../../shape/shape.ts';
 
 /** Multiply-adds below which a matmul is not split across threads: the hand-off would cost more than it saves. */
 const SPLIT_MIN = 1 << 16;
@@ -76,7 +77,7 @@ export class WasmKernels implements KernelBackend {
     const typescript = this.ts.map(k);
     const threads = this.p.spec.threads ?? 1;
     // (Beyond 4 GiB there are no shares to build: setup() says the model is too big.)
-    const bodies = threads > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && params.length <= 5 && k.shape.reduce((a, b) => a * b, 1) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.controlAt() + 4 * slot_args(share)) : undefined;
+    const bodies = threads > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && params.length <= 5 && sizeOf(k.shape) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.controlAt() + 4 * slot_args(share)) : undefined;
     const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.ids.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
@@ -214,7 +215,7 @@ export function worthWasm(p: Program): boolean {
   return p.update.kernels.some(({ kernel }) => worthLoop(p, kernel)) || [...p.forward, ...p.backward].some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)));
 }
 
-const worthLoop = (p: Program, k: MapKernel) => k.shape.reduce((a, b) => a * b, 1) >= (p.spec.wasm === 'all' ? 1 : WASM_LOOP_MIN) && outputsOf(k).every((o) => wasmSupports(o.expr));
+const worthLoop = (p: Program, k: MapKernel) => sizeOf(k.shape) >= (p.spec.wasm === 'all' ? 1 : WASM_LOOP_MIN) && outputsOf(k).every((o) => wasmSupports(o.expr));
 
 /** The named scalars a map kernel reads, in order of first use: its Wasm function's parameters. */
 const scalarsOf = (k: MapKernel) => [...new Set(outputsOf(k).flatMap((o) => scalarNames(o.expr)))];

@@ -37,6 +37,7 @@ import { exprKey, inline, type AluOp, type Expr } from '../../ir/expr.ts';
 import { F32_MIN_NORMAL } from '../../ir/semantics.ts';
 import { loads, outputsOf, shareBounds, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
 import { levelOf, schedule } from '../../lower/linearize.ts';
+import { sizeOf } from '../../shape/shape.ts';
 
 /**
  * Vectors per loop iteration: 4 takes 10–15% off L1/L2-resident loops of a few ops (relu(s + b) over
@@ -285,7 +286,7 @@ export function mapFunction(kernels: readonly MapKernel[], offsets: ReadonlyMap<
       if (!Number.isInteger(at) || at < 0 || at % 16 !== 0) throw new RangeError(`mapFunction: buffer '${name}' is at byte ${at}, not a multiple of 16`);
     }
     for (const v of outputs.flatMap((o) => scalarNames(o.expr))) if (!scalars.includes(v)) throw new Error(`mapFunction: scalar '${v}' is not among the parameters [${scalars.join(', ')}]`);
-    if (kernel.shape.reduce((a, b) => a * b, 1) === 0) continue;
+    if (sizeOf(kernel.shape) === 0) continue;
     const simple = simplify(kernel.shape, ls);
     if (!simple || simple.dims.length > 2) return undefined;
     const dims = simple.dims.length === 0 ? [1] : simple.dims;

@@ -16,7 +16,7 @@ import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
 import { loads, matmulName, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { schedule, type Term } from '../../lower/linearize.ts';
 import type { Program } from '../../lower/program.ts';
-import { stridesOf } from '../../shape/shape.ts';
+import { stridesOf, sizeOf } from '../../shape/shape.ts';
 import { atom, call, type Code } from '../code.ts';
 import { Identifiers } from '../ts/identifiers.ts';
 import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
@@ -319,7 +319,7 @@ class WgslEmitter {
 
   private map(k: MapKernel, phase: Phase, node?: Node): void {
     const entry = this.ids.fresh(`${node ? 'loop' : 'update'}_${this.id(k.out)}`);
-    const size = k.shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(k.shape);
     const outputs = outputsOf(k);
     const own = stridesOf(k.shape);
     // One counter serves when every load walks its buffer in order or reads one element.
