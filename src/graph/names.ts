@@ -1,8 +1,11 @@
 import { FlatgradError } from './errors.ts';
 import type { Site } from './source.ts';
 
-/** Every object has these (constructor, toString, __proto__, …): `feeds.constructor` is found even when not fed. */
-const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
+/**
+ * Every object has these (constructor, toString, __proto__, …): `feeds.constructor` is found even when not fed, so
+ * no name (of a value, a dim or an op) may be one.
+ */
+export const inherited: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /**
  * A name for a value: an identifier. Any identifier will do, `Number` and `for` included: where a name would

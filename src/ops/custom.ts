@@ -6,6 +6,7 @@ import './index.ts'; // the built-ins first, so a custom op can never take a bui
 import { ALU_OPS, fn, type Expr } from '../ir/expr.ts';
 import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
+import { inherited } from '../graph/names.ts';
 import { userSite } from '../graph/source.ts';
 import { broadcastShapes, sameShape, ShapeMismatch, formatShape, sizeOf } from '../shape/shape.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
@@ -56,7 +57,6 @@ export type CustomOp = (...args: TensorLike[]) => Tensor;
 
 /** Op kinds that are graph leaves, not registry entries: a custom op of that name would be taken for a leaf. */
 const leafKinds = new Set(['input', 'param', 'const']);
-const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /**
  * Define an elementwise op, as the lecture does with torch.autograd.Function:

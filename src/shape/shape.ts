@@ -1,5 +1,6 @@
 import type { Site } from '../graph/source.ts';
 import { FlatgradError } from '../graph/errors.ts';
+import { inherited } from '../graph/names.ts';
 
 /** A dimension: a fixed size, or a symbol such as 'N' bound at compile time. */
 export type Dim = number | string;
@@ -12,9 +13,6 @@ export class ShapeMismatch extends Error {}
 export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
-
-/** constructor, __proto__, toString, …: dim symbols are looked up in user-given dims objects, where these are inherited. */
-const inherited = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 export function checkShape(shape: unknown, what: string, site: string | Site): Shape {
   if (!Array.isArray(shape)) throw new FlatgradError(`${what}: shape must be an array of sizes or symbols, got ${String(shape)}`, site);
