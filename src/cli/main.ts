@@ -24,6 +24,20 @@ function threadsOption(value: string): number {
   return Number(value);
 }
 
+/** `flatgrad compile`'s flags, as commander parses them. */
+interface CompileFlags {
+  readonly dims?: Record<string, number>;
+  readonly out: string;
+  readonly dtype?: 'f32' | 'f64';
+  readonly readable?: boolean;
+  readonly checkFinite?: boolean;
+  readonly wasm?: boolean;
+  readonly threads?: number;
+  readonly target?: string;
+  readonly js?: boolean;
+  readonly checkTypes?: boolean;
+}
+
 const program = new Command()
   .name('flatgrad')
   .description('Compile a neural network graph into flat forward/backward TypeScript.')
@@ -52,7 +66,7 @@ loss is optional (an inference-only module computes the outputs). What the flags
 The module is written to <out>/<graph name>.ts (<graph name>.webgpu.ts for --target webgpu, .js with --js).
 A TypeScript model file needs no TypeScript loader: flatgrad bundles it with esbuild, which strips its types
 without checking them; --check-types runs the TypeScript checker on it first.`)
-  .action(async (model: string, opts: { dims?: Record<string, number>; out: string; dtype?: 'f32' | 'f64'; readable?: boolean; checkFinite?: boolean; wasm?: boolean; threads?: number; target?: string; js?: boolean; checkTypes?: boolean }) => {
+  .action(async (model: string, opts: CompileFlags) => {
     if (opts.checkTypes) await checkTypes(model);
     if (opts.target !== undefined && opts.target !== 'cpu' && opts.target !== 'webgpu') throw new FlatgradError(`--target must be cpu or webgpu, got '${opts.target}'`);
     const overrides: Partial<CompileOptions> = {

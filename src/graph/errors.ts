@@ -33,4 +33,8 @@ export function checkOptions(options: unknown, known: readonly string[], where: 
  * Every key of T, listed for checkOptions: `optionKeys<CompileOptions>()('loss', …)` does not type-check while a
  * key of T is missing, so an option added to the type is never refused as unknown.
  */
-export const optionKeys = <T>() => <const K extends readonly (keyof T & string)[]>(...keys: K & ([Exclude<keyof T & string, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T & string, K[number]> })): readonly string[] => keys;
+export const optionKeys = <T>() =>
+  <const K extends readonly (keyof T & string)[]>(...keys: K & Complete<T, K>): readonly string[] => keys;
+
+/** `unknown` when K lists every key of T, else a type no list matches, naming the keys it lacks. */
+type Complete<T, K extends readonly string[]> = [Exclude<keyof T & string, K[number]>] extends [never] ? unknown : { missing: Exclude<keyof T & string, K[number]> };

@@ -211,7 +211,10 @@ export function lower(spec: ProgramSpec): Program {
   });
   if (flushes(spec, scalarMode)) {
     for (const steps of [forward, backward]) {
-      for (const [j, st] of steps.entries()) if (st.kernel.kind === 'map' && st.node.dtype === 'float' && computes(st.kernel.expr) && sizeOf(st.kernel.shape) >= FLUSH_MIN) steps[j] = { ...st, kernel: { ...st.kernel, flush: true } };
+      for (const [j, st] of steps.entries()) {
+        const k = st.kernel;
+        if (k.kind === 'map' && st.node.dtype === 'float' && computes(k.expr) && sizeOf(k.shape) >= FLUSH_MIN) steps[j] = { ...st, kernel: { ...k, flush: true } };
+      }
     }
     for (const [j, k] of kernels.entries()) kernels[j] = { ...k, kernel: { ...k.kernel, flush: true } };
   }

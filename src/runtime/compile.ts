@@ -89,6 +89,9 @@ export type FloatBuffer = Float32Array | Float64Array;
 /** What forward and step take: a number or values per input, by name. */
 export type Feeds = Readonly<Record<string, FeedValue>>;
 
+/** A model's outputs as compile() takes them: tensors by the key they are read under. */
+type Outputs = Readonly<Record<string, Tensor>>;
+
 /** Buffers by name: each of `K` is there (no `| undefined` under noUncheckedIndexedAccess), and any name may be looked up. */
 export type Buffers<K extends string> = Readonly<Record<K, FloatBuffer>> & Readonly<Record<string, FloatBuffer>>;
 
@@ -175,7 +178,9 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   const site = userSite();
   const { loss, outputs = {}, dtype = 'f32' } = options;
   if (dtype !== 'f32' && dtype !== 'f64') throw new FlatgradError(`compile: dtype must be 'f32' or 'f64', got ${JSON.stringify(dtype)}`, site);
-  if (options.subnormals !== undefined && options.subnormals !== 'flush' && options.subnormals !== 'keep') throw new FlatgradError(`compile: subnormals must be 'flush' (the default) or 'keep', got ${JSON.stringify(options.subnormals)}`, site);
+  if (![undefined, 'flush', 'keep'].includes(options.subnormals)) {
+    throw new FlatgradError(`compile: subnormals must be 'flush' (the default) or 'keep', got ${JSON.stringify(options.subnormals)}`, site);
+  }
   if (![undefined, true, false, 'all'].includes(options.wasm)) throw new FlatgradError(`compile: wasm must be true, false or 'all', got ${JSON.stringify(options.wasm)}`, site);
   if (![undefined, 'cpu', 'webgpu'].includes(options.target)) throw new FlatgradError(`compile: target must be 'cpu' or 'webgpu', got ${JSON.stringify(options.target)}`, site);
   if (options.target === 'webgpu' && dtype !== 'f32') throw new FlatgradError("compile: target 'webgpu' computes in f32 (WGSL has no f64); leave dtype out", site);
@@ -245,7 +250,11 @@ export function emit(g: Graph, options: CompileOptions, time: StageTimer = untim
 
 /** Compile the graph and load the generated module in-process: for WebGPU, on `device` or the default one. */
 export async function compile(g: Graph, options: CompileOptions & ModelOptions & { target: 'webgpu' }, time?: StageTimer): Promise<GpuModel>;
-export async function compile<P extends string = string, const T extends Readonly<Record<string, Tensor>> = Readonly<Record<string, Tensor>>>(g: Graph, options: Omit<CompileOptions, 'outputs'> & { readonly outputs?: T } & Omit<ModelOptions, 'device'>, time?: StageTimer): Promise<Model<P, keyof T & string>>;
+export async function compile<P extends string = string, const T extends Outputs = Outputs>(
+  g: Graph,
+  options: Omit<CompileOptions, 'outputs'> & { readonly outputs?: T } & Omit<ModelOptions, 'device'>,
+  time?: StageTimer,
+): Promise<Model<P, keyof T & string>>;
 export async function compile(g: Graph, options: CompileOptions & ModelOptions, time: StageTimer = untimed): Promise<Model | GpuModel> {
   checkCompileOptions(g, options, MODEL_OPTIONS, 'compile');
   if (options.target === 'webgpu') return compileWebGpu(g, options, time);
