@@ -74,7 +74,7 @@ const recip = customOp({
 });
 
 // ---- README ----
-// README.md's `## Custom ops` example is the code between the markers below, after its import line.
+// docs/custom-ops.md's example (the README's Custom ops links it) is the code between the markers below, after its import line.
 // README:begin
 // The lecture's Multiply(torch.autograd.Function), as a flatgrad op.
 const multiply = customOp({
@@ -95,20 +95,19 @@ model.forward({ y: [10, 20, 30] }); // 460
 model.backward(); // grads.x: y on every row, [10, 20, 30, 10, 20, 30]; grads.y: x's column sums, [5, 7, 9]
 // README:end
 
-describe('the README example', () => {
+describe('the docs/custom-ops.md example', () => {
   it('is this file\'s code, and computes what its comments say', () => {
     const start = thisFile.indexOf('// README:begin');
     const end = thisFile.indexOf('// README:end');
     const ours = thisFile.slice(start + 1, end).join('\n').trim();
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const section = readme.slice(readme.indexOf('\n## Custom ops'));
+    const section = readFileSync(new URL('../docs/custom-ops.md', import.meta.url), 'utf8');
     const block = /```ts\n([\s\S]*?)```/.exec(section)![1]!.trim();
     expect(block).toBe(`import { alu, compile, customOp, graph } from 'flatgrad';\n\n${ours}`);
     expect(model.forward({ y: [10, 20, 30] })).toBe(460);
     model.backward();
     expect(Array.from(model.grads.x!)).toEqual([10, 20, 30, 10, 20, 30]);
     expect(Array.from(model.grads.y!)).toEqual([5, 7, 9]);
-    // The generated line the README quotes.
+    // The generated line the page quotes.
     const line = model.source.split('\n').find((l) => l.includes('z[i0 * 3 + i1] ='))!.trim();
     expect(section).toContain(line);
     expect(line).toBe('z[i0 * 3 + i1] = multiply(x[i0 * 3 + i1]!, y[i1]!);');

@@ -1,4 +1,5 @@
-// The README's TypeScript compiles as written: every ```ts block is type-checked, as a module of its own at the
+// The README's TypeScript compiles as written (and that of the docs/ pages the guide sends a user to for more,
+// GUIDE_PAGES): every ```ts block is type-checked, as a module of its own at the
 // repository's root (so `flatgrad` is this repository's source, by tsconfig.json's paths, and ./generated/ is there),
 // under tsconfig.json's strict options. A block that is a fragment says so in an HTML comment just above it:
 //   <!-- readme-test: skip (why) -->                     not checked (an excerpt of generated code, two files in one)
@@ -12,8 +13,11 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('..', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const GUIDE_PAGES = ['README.md', 'docs/custom-ops.md'];
 
 interface Block {
+  /** The file it is in, and its first line there. */
+  readonly file: string;
   readonly line: number;
   readonly code: string;
   readonly skip?: string;
@@ -21,11 +25,11 @@ interface Block {
 }
 
 /** The README's ```ts blocks, with the readme-test comment above each, if any. */
-export function tsBlocks(text: string): Block[] {
+export function tsBlocks(text: string, file = 'README.md'): Block[] {
   const blocks: Block[] = [];
   for (const m of text.matchAll(/(?:<!-- readme-test: (skip|declare) ([^\n]*?) -->\n)?```ts\n([\s\S]*?)```/g)) {
     const line = text.slice(0, m.index).split('\n').length + (m[1] ? 1 : 0);
-    blocks.push({ line, code: m[3]!, ...(m[1] === 'skip' ? { skip: m[2]! } : m[1] === 'declare' ? { declare: m[2]! } : {}) });
+    blocks.push({ file, line, code: m[3]!, ...(m[1] === 'skip' ? { skip: m[2]! } : m[1] === 'declare' ? { declare: m[2]! } : {}) });
   }
   return blocks;
 }
@@ -58,15 +62,15 @@ function typeCheck(blocks: readonly Block[]): string[] {
   return ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.has(d.file.fileName)).map((d) => {
     const { block, offset } = files.get(d.file!.fileName)!;
     const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
-    return `README.md:${block.line + line - offset + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    return `${block.file}:${block.line + line - offset + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
   });
 }
 
 describe("the README's code", () => {
-  const blocks = tsBlocks(readme);
+  const blocks = GUIDE_PAGES.flatMap((page) => tsBlocks(readFileSync(join(root, page), 'utf8'), page));
   const checked = blocks.filter((b) => !b.skip);
   // A block that must fail, checked in the same program: the check sees errors (and says where).
-  const wrong: Block = { line: 1000, code: "import { graph } from 'flatgrad';\nconst n: string = graph('g').params().length;\n" };
+  const wrong: Block = { file: 'README.md', line: 1000, code: "import { graph } from 'flatgrad';\nconst n: string = graph('g').params().length;\n" };
 
   it('every ```ts block that is not marked a fragment type-checks as written, flatgrad resolved to this repository', () => {
     // the guide's main blocks are checked: Fifteen lines, training, data and checkpoints, custom ops, WebGPU
@@ -75,7 +79,7 @@ describe("the README's code", () => {
   });
 
   it('a skipped block says why', () => {
-    for (const b of blocks.filter((x) => x.skip !== undefined)) expect(b.skip, `README.md:${b.line}`).toMatch(/^\(.{10,}\)$/);
+    for (const b of blocks.filter((x) => x.skip !== undefined)) expect(b.skip, `${b.file}:${b.line}`).toMatch(/^\(.{10,}\)$/);
   });
 
   it('"Fifteen lines" runs and prints the losses the README shows for `npm start`', () => {
