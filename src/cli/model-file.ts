@@ -5,7 +5,7 @@ import { build, transform, type Plugin } from 'esbuild';
 import { nearest_key } from '../../templates/prelude/check_options.ts';
 import { checkOptions, FlatgradError } from '../graph/errors.ts';
 import { Graph, Tensor } from '../graph/graph.ts';
-import { firstUserFrame, userSite } from '../graph/source.ts';
+import { firstUserFrame, shownPath, userSite } from '../graph/source.ts';
 import { COMPILE_OPTIONS, emit, type CompileOptions } from '../runtime/compile.ts';
 
 /** What a model file exports by default: its graph and the compile options (dims may be overridden). */
@@ -69,8 +69,7 @@ function methodHint(message: string): string {
  */
 function fileSite(file: string, key?: string): string {
   const text = readFileSync(file, 'utf8');
-  const name = relative(process.cwd(), file);
-  const shown = name.startsWith('..') ? file : name;
+  const shown = shownPath(file);
   const find = (pattern: RegExp | undefined, from = 0) => {
     const at = pattern ? text.slice(from).search(pattern) : -1;
     return at < 0 ? undefined : at + from;

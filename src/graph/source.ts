@@ -35,6 +35,12 @@ export class Site {
   }
 }
 
+/** A file as errors name it: relative to the working directory when inside it, else absolute. */
+export function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}
+
 /** The first stack frame outside flatgrad's own src/ and node_modules: the user's line. */
 export function firstUserFrame(stack: string): string {
   for (const line of stack.split('\n').slice(1)) {
@@ -44,8 +50,7 @@ export function firstUserFrame(stack: string): string {
     let file = m[1]!.replace(/\?mtime=[\d.]+$/, '');
     if (file.startsWith('file://')) file = fileURLToPath(file);
     if (file.startsWith(srcDir) || file.startsWith('node:') || file.includes(`${sep}node_modules${sep}`)) continue;
-    const rel = relative(process.cwd(), file);
-    return `${rel.startsWith('..') ? file : rel}:${m[2]}:${m[3]}`;
+    return `${shownPath(file)}:${m[2]}:${m[3]}`;
   }
   return '<unknown source>';
 }
