@@ -10,7 +10,7 @@ export const inherited: ReadonlySet<string> = new Set(Object.getOwnPropertyNames
 /**
  * A name for a value: an identifier. Any identifier will do, `Number` and `for` included: where a name would
  * shadow what a generated module uses itself, the module's code calls it something else
- * (src/codegen/ts/identifiers.ts), and params, feeds and messages still use the name given.
+ * (src/codegen/identifiers.ts), and params, feeds and messages still use the name given.
  */
 export function checkName(name: unknown, what: string, site: string | Site): string {
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {

@@ -12,8 +12,9 @@ import { VERSION } from '../../version.ts';
 import { atom, binary, call, commentText, literal, quote, ternary, type Code } from '../code.ts';
 import { describeOptimizer } from '../../optim/optimizer.ts';
 import { renderAlu, renderFunction } from './alu.ts';
-import { Identifiers } from './identifiers.ts';
-import { prelude, withImports } from './templates.ts';
+import { Identifiers } from '../identifiers.ts';
+import { prelude, withImports } from '../host/prelude.ts';
+import { moduleReserved } from '../host/reserved.ts';
 
 export abstract class ModuleEmitter {
   protected readonly floatArray: string;
@@ -34,7 +35,7 @@ export abstract class ModuleEmitter {
   /** While one element of a kernel with several outputs is written: what a later expression reads by name. */
   private element?: { named: Map<string, Code>; written: Set<string>; hazards: Load[]; at?: (buf: string) => string };
 
-  constructor(protected readonly p: Program, reserved?: (name: string) => boolean) {
+  constructor(protected readonly p: Program, reserved = moduleReserved()) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
     this.exported = new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
     this.ids = new Identifiers([...p.inputs, ...p.params, ...p.state, ...p.buffers, ...p.aliases, ...p.scalars].map((v) => v.name), reserved);

@@ -8,7 +8,16 @@ import type { Node } from '../../graph/node.ts';
 import { wgslModule, type WgslKernel, type WgslModule } from '../wgsl/shaders.ts';
 import { quote } from '../code.ts';
 import { braces, describeShape, indent, ModuleEmitter } from '../ts/module.ts';
-import { isWebGpuModuleIdentifier } from '../ts/identifiers.ts';
+import { moduleReserved } from '../host/reserved.ts';
+
+/** What the WebGPU host writes besides a CPU module's names; reserved in WebGPU modules only, so CPU code keeps its names. */
+const WEBGPU_HOST = [
+  'device', 'module', 'usage', 'made', 'buffer', 'guard', 'guard_reset', 'uniforms', 'rate', 'step_state', 'pipeline', 'entryPoint',
+  'PARAMS', 'GRADS', 'OUTPUTS', 'STATE', 'WGSL', 'reader', 'disposed', 'upload', 'run', 'refused', 'source', 'values', 'encoder',
+  'pass', 'Phase', 'first', 'second', 'third', 'table', 'count', 'cause', 'causes', 'floats', 'name', 'from', 'to', 'value', 'b', 'bytes',
+  'Snapshot', 'SHAPES', 'bad', 'checked', 'what', 'all', 'writes', 'snapshot', 'restore', 'k', 'n', 'size',
+];
+const reserved = moduleReserved(WEBGPU_HOST);
 
 export function emitWebGpu(p: Program): string {
   return new WebGpuEmitter(p).module();
@@ -20,7 +29,7 @@ class WebGpuEmitter extends ModuleEmitter {
   private readonly gpu = new Map<string, string>();
 
   constructor(p: Program) {
-    super(p, isWebGpuModuleIdentifier);
+    super(p, reserved);
     this.wgsl = wgslModule(p);
   }
 

@@ -18,7 +18,7 @@ import { schedule, type Term } from '../../lower/linearize.ts';
 import type { Program } from '../../lower/program.ts';
 import { stridesOf, sizeOf } from '../../shape/shape.ts';
 import { atom, call, type Code } from '../code.ts';
-import { Identifiers } from '../ts/identifiers.ts';
+import { Identifiers } from '../identifiers.ts';
 import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
 
 /** Invocations per workgroup of a map or reduction. */

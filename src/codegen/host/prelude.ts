@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-// templates/ is beside src/ in a checkout, and beside dist/ in the package (dist/src/codegen/ts/templates.js).
+// templates/ is beside src/ in a checkout, and beside dist/ in the package (dist/src/codegen/host/prelude.js).
 const dir = new URL(import.meta.url.endsWith('.js') ? '../../../../templates/prelude/' : '../../../templates/prelude/', import.meta.url);
 
 /** A helper file's code (imports and `export` dropped: module-private in the generated module) and the helpers it imports. */

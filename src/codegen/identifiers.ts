@@ -1,0 +1,33 @@
+// The identifier each value of a program gets in the code a renderer or host writes: its own name, unless the
+// language or the code itself needs that name (`reserved`); then a fresh one. Each target says what it reserves:
+// a TypeScript module's names (src/codegen/host/reserved.ts), the WebGPU host's beside them, WGSL's (wgsl/shaders.ts).
+
+/** The identifiers of one module: every value's, and fresh ones for what the code derives (loop_h, gemm_64x1000x100). */
+export class Identifiers {
+  private readonly taken = new Set<string>();
+  private readonly renamed = new Map<string, string>();
+
+  /**
+   * `names`: every name of the program's values, so that a renamed one and a derived one avoid them all.
+   * `reserved`: what the code needs for itself, and `rename`, what a value's name becomes when it is reserved
+   * (a name it gives must not be reserved itself).
+   */
+  constructor(names: Iterable<string>, private readonly reserved: (name: string) => boolean, rename = (n: string) => `${n}_`) {
+    const all = [...names];
+    for (const n of all) this.taken.add(n);
+    for (const n of all) if (reserved(n) && !this.renamed.has(n)) this.renamed.set(n, this.fresh(rename(n)));
+  }
+
+  /** The identifier of the value named `name`. */
+  id(name: string): string {
+    return this.renamed.get(name) ?? name;
+  }
+
+  /** A new identifier: `base`, else base_2, base_3, …, never a value's or one the code uses. */
+  fresh(base: string): string {
+    let name = base;
+    for (let k = 2; this.taken.has(name) || this.reserved(name); k++) name = `${base}_${k}`;
+    this.taken.add(name);
+    return name;
+  }
+}
