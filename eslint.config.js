@@ -7,17 +7,31 @@ import tseslint from 'typescript-eslint';
 
 /**
  * What a stage may not import: the pipeline runs graph → ir → ops → autodiff → passes → lower → codegen → runtime
- * (the kernel IR reads graph nodes' types; ops say what they compute in the IR).
+ * (the kernel IR reads graph nodes' types and shapes; ops say what they compute in the IR).
  */
+const codegen = ['runtime', 'learn', 'cli'];
+/** Inside codegen, kernel renderers and hosts (docs/architecture.md): a host imports renderers, never the reverse. */
+const renderers = ['typescript', 'wasm', 'wgsl'];
+const hosts = ['host', 'cpu', 'webgpu'];
 const layers = {
-  'src/ir/**': ['shape', 'ops', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
+  'src/ir/**': ['ops', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
   'src/ops/**': ['autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
   'src/graph/**': ['ir', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
   'src/passes/**': ['lower', 'optim', 'codegen', 'runtime', 'learn', 'cli'],
   'src/lower/**': ['codegen', 'runtime', 'learn', 'cli'],
   'src/optim/**': ['codegen', 'runtime', 'learn', 'cli'],
-  'src/codegen/**': ['runtime', 'learn', 'cli'],
+  'src/codegen/**': codegen,
+  // The shared layer (the code builder, naming) and the host ⇄ backend seam import no renderer or host.
+  'src/codegen/*.ts': [...codegen, ...renderers, ...hosts],
+  // A kernel renderer imports the IR and the shared layer: no host, no other renderer (a Wasm kernel's TypeScript
+  // fallback is the host's choice), and no file system (PURE below).
+  ...Object.fromEntries(renderers.map((r) => [`src/codegen/${r}/**`, [...codegen, ...hosts, ...renderers.filter((o) => o !== r)]])),
+  'src/codegen/host/**': [...codegen, 'cpu', 'webgpu'],
+  'src/codegen/cpu/**': [...codegen, 'webgpu', 'wgsl'],
+  'src/codegen/webgpu/**': [...codegen, 'cpu', 'wasm'],
 };
+/** Where Node's modules may not be imported: a kernel renderer is a pure function of the IR. */
+const PURE = renderers.map((r) => `src/codegen/${r}/**`);
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'generated/**', '.scratch/**', '.gpu/**', 'dist/**', 'examples/demo/dist/**'] },
@@ -52,10 +66,17 @@ export default tseslint.config(
       '@stylistic/no-multiple-empty-lines': ['error', { max: 1, maxBOF: 0, maxEOF: 0 }],
     },
   },
+  // Each file gets the rule of the last entry it matches (ESLint does not merge one rule's options), so every entry
+  // lists all that its files may not import.
   ...Object.entries(layers).map(([files, forbidden]) => ({
     files: [files],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: forbidden.map((stage) => `**/${stage}/**`), message: 'a stage imports only from the stages before it (eslint.config.js, layers)' }] }],
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: forbidden.map((stage) => `**/${stage}/**`), message: 'a stage imports only from the stages before it (eslint.config.js, layers)' },
+          ...(PURE.includes(files) ? [{ group: ['node:*', 'fs', 'path', 'url'], message: 'a kernel renderer is pure: no file system or other host API (eslint.config.js, PURE)' }] : []),
+        ],
+      }],
     },
   })),
 );

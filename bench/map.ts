@@ -29,7 +29,7 @@ interface Case {
   kernel: MapKernel;
   /** Buffer lengths in floats. */
   buffers: Record<string, number>;
-  /** The TypeScript loop as the emitter prints it (src/codegen/ts/tensor.ts mapKernel). */
+  /** The TypeScript loop as the emitter prints it (src/codegen/typescript/loops.ts, mapLoops). */
   ts: string;
 }
 

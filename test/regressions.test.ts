@@ -5,7 +5,7 @@ import { compile, FlatgradError, graph, interpret } from '../src/index.ts';
 
 describe('regressions found in review', () => {
   // Bug: step() updates params one after another, reading each gradient buffer in place
-  // (src/codegen/ts/module.ts update(), and the Wasm update's targets in src/codegen/ts/tensor.ts wasmSetup).
+  // (src/codegen/host/module.ts update(), and the Wasm update's targets in src/codegen/cpu/wasm-kernels.ts setup).
   // The simplify pass (src/passes/simplify.ts rule 'mul', line 27: x·1 → x) turns grad_a = 1·b into the node b
   // itself, so grad_a *is* param b's buffer (the module even returns grads: { a: b, b: a }). The update
   // `a -= lr·b; b -= lr·a` then reads the already-updated a. With optimize: false the result is right.
@@ -47,7 +47,7 @@ describe('regressions found in review', () => {
 
   // Bug: with Wasm (the default for f32 when the graph has a matmul) every matmul runs as the generated
   // f32 gemm, which is handed the operands' byteOffsets (templates/prelude/kernels.ts gemm, emitted from
-  // src/codegen/ts/tensor.ts kernel() and wasmSetup). An i32 operand (an integer input: counts,
+  // src/codegen/cpu/wasm-kernels.ts runs() and setup). An i32 operand (an integer input: counts,
   // one-hot-like data) is an Int32Array, whose bits are read as f32 (denormals ≈ 0): the product is 0.
   // wasm: false (TypeScript loops) is right. Fix: keep the TypeScript loops (or convert) for i32 operands.
   it('a matmul with an i32 input operand computes zeros under Wasm', async () => {
@@ -62,7 +62,7 @@ describe('regressions found in review', () => {
     expect(Array.from(model.outputs.y!)).toEqual(Array.from(expected));
   });
 
-  // Bug: a Wasm fused loop is declared as `const loop_<out> = …` (src/codegen/ts/tensor.ts wasmLoop),
+  // Bug: a Wasm fused loop is declared as `const loop_<out> = …` (src/codegen/cpu/wasm-kernels.ts call),
   // but `loop_…` is not reserved (src/graph/names.ts `internal`, line 13), so a node the user names `loop_e` next to a
   // node `e` whose loop runs as Wasm (≥ 1024 floats, f32, a matmul in the graph) makes the generated module
   // declare `loop_e` twice: compile() crashes in esbuild ("The symbol "loop_e" has already been declared").

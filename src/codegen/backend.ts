@@ -1,6 +1,6 @@
 // The seam between a host program and the kernel backends that run its kernels.
 //
-// A host module (src/codegen/ts/tensor.ts) is written once: it owns the buffers, copies the feeds, and runs the
+// A host module (src/codegen/cpu/tensor.ts) is written once: it owns the buffers, copies the feeds, and runs the
 // program's kernels in order (forward, backward, then the optimizer's update kernels). For each kernel it asks
 // its backends, in order of preference, which one runs it, and writes the statements that backend gives. So the
 // choice is per kernel: on the CPU a matmul or a large fused loop runs as generated Wasm SIMD, a small loop or an

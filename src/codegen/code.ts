@@ -1,3 +1,6 @@
+import { exprKey, type Expr } from '../ir/expr.ts';
+import { schedule, type Term } from '../lower/linearize.ts';
+
 /** An expression's text (TypeScript, or WGSL's arithmetic) with its precedence, so nested expressions print with only the parentheses they need. */
 export interface Code {
   readonly text: string;
@@ -51,4 +54,34 @@ export function quote(text: string): string {
 /** Text safe inside a // comment: control and format characters, and line breaks, written as \u{…}. */
 export function commentText(text: string): string {
   return text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+/**
+ * Roots as straight-line code: a subexpression used more than once (the shared linearizer counts) is bound to
+ * t0, t1, … by a line `bind` writes, the first time it is needed. `op` renders an ALU op or call over `render`;
+ * `leaf` what is neither (a load, an argument, a literal).
+ */
+export function straightLine(roots: readonly Expr[], leaf: (e: Expr) => Code, op: (e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code) => Code, bind: (name: string, code: Code) => string): { lines: string[]; result: Code[] } {
+  const term = (e: Expr): Term => ({ key: exprKey(e), level: 0, args: e.k === 'alu' || e.k === 'call' ? e.args.map(term) : [] });
+  const { uses } = schedule(roots.map(term), 0);
+  const bound = new Map<string, Code>();
+  const lines: string[] = [];
+  const render = (e: Expr): Code => {
+    if (e.k !== 'alu' && e.k !== 'call') return leaf(e);
+    const key = exprKey(e);
+    const known = bound.get(key);
+    if (known) return known;
+    const code = op(e, render);
+    if ((uses.get(key) ?? 0) < 2) return code;
+    const name = `t${bound.size}`;
+    lines.push(bind(name, code));
+    bound.set(key, atom(name));
+    return atom(name);
+  };
+  return { lines, result: roots.map(render) };
+}
+
+/** Lines indented one level (two spaces), blank ones left blank. */
+export function indent(lines: readonly string[]): string[] {
+  return lines.map((l) => (l === '' ? l : `  ${l}`));
 }

@@ -2,6 +2,16 @@
 // language or the code itself needs that name (`reserved`); then a fresh one. Each target says what it reserves:
 // a TypeScript module's names (src/codegen/host/reserved.ts), the WebGPU host's beside them, WGSL's (wgsl/shaders.ts).
 
+/** What code written into a module asks of it: a value's identifier, a fresh one, and the prelude helpers it calls. */
+export interface ModuleNames {
+  /** The identifier of a value in the code. */
+  id(name: string): string;
+  /** A new identifier, beside every value's and every other the module uses. */
+  fresh(base: string): string;
+  /** A prelude helper the code calls (flush_subnormal, matmul), written once before the factory. */
+  use(helper: string): void;
+}
+
 /** The identifiers of one module: every value's, and fresh ones for what the code derives (loop_h, gemm_64x1000x100). */
 export class Identifiers {
   private readonly taken = new Set<string>();

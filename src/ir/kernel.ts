@@ -1,5 +1,6 @@
 // The kernel IR: what a lowered program's steps are, and what every backend renders.
 import type { Node } from '../graph/node.ts';
+import { stridesOf } from '../shape/shape.ts';
 import { children, type Expr, type Load } from './expr.ts';
 
 /**
@@ -90,6 +91,18 @@ export function loads(e: KExpr): Load[] {
     for (let i = c.length - 1; i >= 0; i--) todo.push(c[i]!); // left to right, as written
   }
   return found;
+}
+
+/**
+ * Whether one loop counter serves a map kernel or a whole reduction: no expression reads the index (an index
+ * or a guard), and every load walks its buffer in the kernel's order or reads a single element (no offset, no
+ * indirect index). Each renderer then writes one flat loop rather than a counter per axis.
+ */
+export function isFlat(k: MapKernel | ReduceKernel): boolean {
+  const own = stridesOf(k.shape);
+  const inOrder = (l: Load) => !l.offset && !(l.indirect ?? []).length && (l.strides.every((s, d) => s === own[d]) || l.strides.every((s) => s === 0));
+  const usesIndex = (x: KExpr): boolean => x.k === 'index' || x.k === 'guard' || ((x.k === 'alu' || x.k === 'call') && x.args.some(usesIndex));
+  return (k.kind === 'map' ? outputsOf(k) : [k]).every((o) => !usesIndex(o.expr) && loads(o.expr).every(inOrder));
 }
 
 /** The buffers a kernel reads. */

@@ -1,5 +1,5 @@
 import { grad } from '../autodiff/grad.ts';
-import { emitTypeScript } from '../codegen/ts/emit.ts';
+import { emitTypeScript } from '../codegen/cpu/emit.ts';
 import { emitWebGpu } from '../codegen/webgpu/host.ts';
 import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import { checkName } from '../graph/names.ts';

@@ -6,8 +6,8 @@
 import type { Leaf, Program } from '../../lower/program.ts';
 import type { Node } from '../../graph/node.ts';
 import { wgslModule, type WgslKernel, type WgslModule } from '../wgsl/shaders.ts';
-import { quote } from '../code.ts';
-import { braces, describeShape, indent, ModuleEmitter } from '../ts/module.ts';
+import { indent, quote } from '../code.ts';
+import { braces, describeShape, ModuleEmitter } from '../host/module.ts';
 import { moduleReserved } from '../host/reserved.ts';
 
 /** What the WebGPU host writes besides a CPU module's names; reserved in WebGPU modules only, so CPU code keeps its names. */

@@ -13,11 +13,10 @@
 //            kept with atomicMin, and the update kernels do nothing when one was found
 import type { Node } from '../../graph/node.ts';
 import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
-import { loads, matmulName, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
-import { schedule, type Term } from '../../lower/linearize.ts';
+import { isFlat, matmulName, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import type { Program } from '../../lower/program.ts';
 import { stridesOf, sizeOf } from '../../shape/shape.ts';
-import { atom, call, type Code } from '../code.ts';
+import { atom, call, straightLine, type Code } from '../code.ts';
 import { Identifiers } from '../identifiers.ts';
 import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
 
@@ -283,27 +282,12 @@ class WgslEmitter {
   }
 
   /**
-   * The roots computed as straight-line WGSL: a subexpression used more than once (the shared linearizer counts)
-   * bound to `let tN` first. `leaf` renders what is not an ALU op or call (a load, an argument).
+   * The roots computed as straight-line WGSL, a subexpression used more than once bound to `let tN` first.
+   * `leaf` renders what is not an ALU op or call (a load, an argument).
    */
   private statements(roots: readonly Expr[], leaf: (e: Expr) => Code): { lines: string[]; result: Code[] } {
-    const term = (e: Expr): Term => ({ key: exprKey(e), level: 0, args: e.k === 'alu' || e.k === 'call' ? e.args.map(term) : [] });
-    const { uses } = schedule(roots.map(term), 0);
-    const bound = new Map<string, Code>();
-    const lines: string[] = [];
-    const render = (e: Expr): Code => {
-      if (e.k !== 'alu' && e.k !== 'call') return leaf(e);
-      const key = exprKey(e);
-      const known = bound.get(key);
-      if (known) return known;
-      const code = e.k === 'alu' ? renderAlu(e, render, this.table) : call(this.functionId(e.fn), ...e.args.map(render));
-      if ((uses.get(key) ?? 0) < 2) return code;
-      const name = `t${bound.size}`;
-      lines.push(`let ${name} = ${code.text};`);
-      bound.set(key, atom(name));
-      return atom(name);
-    };
-    return { lines, result: roots.map(render) };
+    const op = (e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code) => (e.k === 'alu' ? renderAlu(e, render, this.table) : call(this.functionId(e.fn), ...e.args.map(render)));
+    return straightLine(roots, leaf, op, (name, code) => `let ${name} = ${code.text};`);
   }
 
   // ---- kernels -----------------------------------------------------------------------------------------------
@@ -321,9 +305,7 @@ class WgslEmitter {
     const entry = this.ids.fresh(`${node ? 'loop' : 'update'}_${this.id(k.out)}`);
     const size = sizeOf(k.shape);
     const outputs = outputsOf(k);
-    const own = stridesOf(k.shape);
-    // One counter serves when every load walks its buffer in order or reads one element.
-    const flat = outputs.every((o) => !usesIndex(o.expr) && loads(o.expr).every((l) => !l.offset && !(l.indirect ?? []).length && (l.strides.every((s, d) => s === own[d]) || l.strides.every((s) => s === 0))));
+    const flat = isFlat(k);
     const index = flat ? () => atom('i') : (d: number) => atom(`i${d}`);
     const loadIndex = (l: Load) => (flat ? (l.strides.some((s) => s !== 0) ? 'i' : '0u') : this.offset(l, index));
     // A buffer stored before the last output (Nesterov's velocity) is read into a `let` before any store.
@@ -587,14 +569,4 @@ class WgslEmitter {
     }
     this.hostVars = false;
   }
-}
-
-/** Whether an expression reads a loop index (an index node, a guard, an indirect or offset load). */
-function usesIndex(e: Expr): boolean {
-  const todo = [e];
-  for (let x = todo.pop(); x; x = todo.pop()) {
-    if (x.k === 'index' || x.k === 'guard') return true;
-    if (x.k === 'alu' || x.k === 'call') todo.push(...x.args);
-  }
-  return false;
 }

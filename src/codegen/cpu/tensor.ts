@@ -6,9 +6,11 @@ import type { Alias, Program, Step } from '../../lower/program.ts';
 import { reads } from '../../ir/kernel.ts';
 import { formatShape, sizeOf } from '../../shape/shape.ts';
 import type { KernelBackend } from '../backend.ts';
-import { WasmKernels, worthWasm } from '../wasm/backend.ts';
-import { TypeScriptKernels } from './kernels.ts';
-import { braces, describeShape, entry, indent, ModuleEmitter } from './module.ts';
+import { indent } from '../code.ts';
+import { braces, describeShape, entry, ModuleEmitter } from '../host/module.ts';
+import { mapLoops, matmulCall } from '../typescript/loops.ts';
+import { TypeScriptKernels } from './typescript-kernels.ts';
+import { WasmKernels, worthWasm, type WasmHost } from './wasm-kernels.ts';
 
 export class TensorEmitter extends ModuleEmitter {
   private readonly typescript = new TypeScriptKernels(this);
@@ -23,8 +25,20 @@ export class TensorEmitter extends ModuleEmitter {
 
   constructor(p: Program) {
     super(p);
-    if (p.spec.wasm && p.spec.dtype === 'f32' && p.memory !== undefined && worthWasm(p)) this.wasm = new WasmKernels(this, p, p.memory, this.typescript);
+    if (p.spec.wasm && p.spec.dtype === 'f32' && p.memory !== undefined && worthWasm(p)) this.wasm = new WasmKernels(this.wasmHost(), p, p.memory);
     this.backends = [...(this.wasm ? [this.wasm] : []), this.typescript];
+  }
+
+  /** The Wasm backend's view of this module: its names, and the TypeScript loops as each Wasm kernel's fallback. */
+  private wasmHost(): WasmHost {
+    return {
+      id: (n) => this.id(n),
+      fresh: (base) => this.fresh(base),
+      use: (h) => this.use(h),
+      scalar: (n) => this.exprs.expr({ k: 'var', name: n }).text,
+      loops: (k) => mapLoops(k, this.exprs),
+      matmul: (k) => matmulCall(k, (h) => this.use(h)),
+    };
   }
 
   protected runsOn(): string {

@@ -3,8 +3,8 @@
 import { loads, type MapKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { MAX_FUSED_DEPTH } from '../../lower/lower.ts';
 import type { Leaf, Step } from '../../lower/program.ts';
-import { binary, literal } from '../code.ts';
-import { braces, indent, ModuleEmitter } from './module.ts';
+import { binary, indent, literal } from '../code.ts';
+import { braces, ModuleEmitter } from '../host/module.ts';
 
 export class ScalarEmitter extends ModuleEmitter {
   protected gradValue(key: string): string {
@@ -20,11 +20,11 @@ export class ScalarEmitter extends ModuleEmitter {
     const line = (s: Step, decl: string) => {
       const k = s.kernel as MapKernel | ReduceKernel;
       // A sum of one number is still a sum from 0, as in the tensor loops: 0 + −0 is +0.
-      const value = k.kind === 'reduce' && k.op === 'sum' ? binary('+', literal(0), this.expr(k.expr)) : this.expr(k.expr);
+      const value = k.kind === 'reduce' && k.op === 'sum' ? binary('+', literal(0), this.exprs.expr(k.expr)) : this.exprs.expr(k.expr);
       const code = k.kind === 'reduce' && k.scale !== 1 ? binary('*', value, literal(k.scale)) : value;
       const d = 1 + Math.max(0, ...loads(k.expr).map((l) => depth.get(l.buf) ?? 0));
       if (s.node.phase === 'backward' && s.node.autoNamed && !this.exported.has(s.node) && uses.get(k.out) === 1 && !p.spec.checkFinite && d < MAX_FUSED_DEPTH) {
-        this.inlined.set(k.out, code);
+        this.exprs.inlined.set(k.out, code);
         depth.set(k.out, d);
         return [];
       }
@@ -46,7 +46,7 @@ export class ScalarEmitter extends ModuleEmitter {
     for (const l of p.state) element.set(l.name, `state.${l.key}[0]`);
     const at = (buf: string) => element.get(buf)!;
     const update = this.update((k) => {
-      const body = this.elementStatements(k, 'single', at, true);
+      const body = this.exprs.elementStatements(k, 'single', at, true);
       return body.length === 1 ? body : ['{', ...indent(body), '}'];
     });
     const finite = [...(loss ? [loss] : []), ...this.updated().map((l) => `grads.${l.key}[0]`)].map((v) => `Number.isFinite(${v})`).join(' && ');

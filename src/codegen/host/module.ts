@@ -1,49 +1,53 @@
-// What every generated module has, tensor or scalar: the header, the Feeds and Model types, checking and
-// copying the feeds, param initialization, the optimizer's update statements, and kernel expressions printed
-// as TypeScript. src/codegen/ts/tensor.ts and scalar.ts write the createModel factory of each kind.
+// What every generated module's host has, CPU or WebGPU, tensor or scalar: the header, the Feeds and Model types,
+// checking and copying the feeds, param initialization and the optimizer's update statements. Kernel expressions
+// are the TypeScript renderer's (src/codegen/typescript/); src/codegen/cpu/ and webgpu/ write each createModel.
 import type { Init, Node } from '../../graph/graph.ts';
-import { exprKey, type Fn } from '../../ir/expr.ts';
-import { outputsOf, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
+import type { MapKernel } from '../../ir/kernel.ts';
 import { flushes } from '../../lower/lower.ts';
 import type { Leaf, Program } from '../../lower/program.ts';
 import { expressionText, type GradOf } from '../../passes/program.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
-import { atom, binary, call, commentText, literal, quote, ternary, type Code } from '../code.ts';
+import { commentText, indent, literal, quote } from '../code.ts';
 import { describeOptimizer } from '../../optim/optimizer.ts';
-import { renderAlu, renderFunction } from './alu.ts';
-import { Identifiers } from '../identifiers.ts';
-import { prelude, withImports } from '../host/prelude.ts';
-import { moduleReserved } from '../host/reserved.ts';
+import { ExprPrinter } from '../typescript/expr.ts';
+import { Identifiers, type ModuleNames } from '../identifiers.ts';
+import { prelude, withImports } from './prelude.ts';
+import { moduleReserved } from './reserved.ts';
 
-export abstract class ModuleEmitter {
+export abstract class ModuleEmitter implements ModuleNames {
   protected readonly floatArray: string;
   /** The prelude helpers the code calls (matmul, sigmoid, check_feeds): each is written once, before the factory. */
   readonly helpers = new Set<string>();
-  /** Scalar mode: single-use backward temporaries printed inside their one consumer. */
-  protected readonly inlined = new Map<string, Code>();
   protected readonly exported: Set<Node>;
   /** Lines after the factory: a tensor module's Wasm kernels' bytes. */
   protected tail: string[] = [];
   /** The identifier of every value in the code: its own name, unless that would shadow one the module uses. */
   readonly ids: Identifiers;
-  /** The named functions of the IR the code calls, by identifier, and their code. */
-  private readonly functions = new Map<Fn, string>();
-  private readonly functionCode: string[] = [];
-  /** While the update is written: its `var`s are the host's (lr, bc1), not the program's named scalars. */
-  private hostVars = false;
-  /** While one element of a kernel with several outputs is written: what a later expression reads by name. */
-  private element?: { named: Map<string, Code>; written: Set<string>; hazards: Load[]; at?: (buf: string) => string };
+
+  /** Kernel expressions and elements as TypeScript (the TypeScript renderer), over this module's names. */
+  readonly exprs: ExprPrinter;
 
   constructor(protected readonly p: Program, reserved = moduleReserved()) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
     this.exported = new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
     this.ids = new Identifiers([...p.inputs, ...p.params, ...p.state, ...p.buffers, ...p.aliases, ...p.scalars].map((v) => v.name), reserved);
+    this.exprs = new ExprPrinter(this, p.scalarMode);
   }
 
   /** The identifier of a value in the code. */
   id(name: string): string {
     return this.ids.id(name);
+  }
+
+  /** A new identifier beside every other in the module. */
+  fresh(base: string): string {
+    return this.ids.fresh(base);
+  }
+
+  /** A prelude helper the code calls, written once before the factory. */
+  use(helper: string): void {
+    this.helpers.add(helper);
   }
 
   /** The name in the code of the buffer, leaf or scalar holding each value, by the value's name. */
@@ -91,7 +95,7 @@ export abstract class ModuleEmitter {
   module(): string {
     const { p } = this;
     const body = this.factory();
-    const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.functionCode];
+    const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.exprs.functionCode];
     return [...this.header(), '', ...preludes.flatMap((t) => [t, '']), ...this.types(), '', ...body, '', 'export default createModel;', ...this.tail, ''].join('\n');
   }
 
@@ -224,52 +228,12 @@ export abstract class ModuleEmitter {
    */
   protected update(render: (k: MapKernel) => string[]): { head: string[]; loops: string[] } {
     const { p } = this;
-    this.hostVars = true;
-    try {
+    return this.exprs.withHostVars(() => {
       const loops = p.update.kernels.flatMap(({ kernel }) => render(kernel));
       if (loops.length === 0 || this.plainSgd()) return { head: [], loops };
-      const scalars = p.update.scalars.map((s) => `const ${s.name} = ${this.expr(s.expr).text};`);
+      const scalars = p.update.scalars.map((s) => `const ${s.name} = ${this.exprs.expr(s.expr).text};`);
       return { head: [`// ${describeOptimizer(p.spec.optimizer)}`, ...(p.spec.optimizer.counter ? ['step_count[0]! += 1;'] : []), ...scalars], loops };
-    } finally {
-      this.hostVars = false;
-    }
-  }
-
-  /**
-   * One element of a map kernel: its named temporaries (`const gi = grad_w[i];`), then each output in order
-   * (`m_w[i] = …;`, `w[i] -= …;`), a later expression showing an earlier output's value or a name's by name.
-   * `at` is element i of a buffer (with `loadsAt`, loads read through it too: a scalar module's params.w[0]).
-   * An output's old value read after the output is written gets a name first.
-   */
-  elementStatements(k: MapKernel, mode: 'single' | 'flat' | 'nested', at: (buf: string) => string, loadsAt = false): string[] {
-    const outputs = outputsOf(k);
-    let names = [...(k.names ?? [])];
-    for (;;) {
-      const state = (this.element = { named: new Map<string, Code>(), written: new Set<string>(), hazards: [] as Load[], ...(loadsAt ? { at } : {}) });
-      const lines: string[] = [];
-      try {
-        for (const n of names) {
-          lines.push(`const ${n.name} = ${this.expr(n.expr, mode).text};`);
-          state.named.set(exprKey(n.expr), atom(n.name));
-        }
-        for (const o of outputs) {
-          const target = at(o.out);
-          // out = out − x is written out −= x
-          const [a, b] = o.expr.k === 'alu' ? o.expr.args : [];
-          const own = a?.k === 'load' && a.buf === o.out ? this.expr(a, mode).text : undefined;
-          const op = o.expr.k === 'alu' && !k.flush && (own === target || own === `${target}!`) ? { sub: '-=', add: '+=' }[o.expr.op as string] : undefined;
-          // With flush, an f32 subnormal is stored as ±0 (src/ir/kernel.ts; the helper's own lines say how)
-          const value = op ? '' : k.flush ? (this.helpers.add('flush_subnormal'), `flush_subnormal(${this.expr(o.expr, mode).text})`) : this.expr(o.expr, mode).text;
-          lines.push(op ? `${own} ${op} ${this.expr(b!, mode).text};` : `${target} = ${value};`);
-          state.named.set(exprKey(o.expr), atom(read(target)));
-          state.written.add(o.out);
-        }
-      } finally {
-        this.element = undefined;
-      }
-      if (state.hazards.length === 0) return lines;
-      names = [...state.hazards.map((l) => ({ name: this.ids.fresh(`${this.id(l.buf)}_old`), expr: l as KExpr })), ...names];
-    }
+    });
   }
 
   protected counter(): string[] {
@@ -373,62 +337,9 @@ export abstract class ModuleEmitter {
   protected abstract gradValue(key: string, g: Node): string;
 
   protected scalars(backward: boolean): string[] {
-    return this.p.scalars.filter((s) => s.backward === backward).map((s) => `const ${this.id(s.name)} = ${this.expr(s.expr).text};`);
+    return this.p.scalars.filter((s) => s.backward === backward).map((s) => `const ${this.id(s.name)} = ${this.exprs.expr(s.expr).text};`);
   }
 
-  /** An expression inside a kernel: 'flat' loops use one counter i, 'nested' ones i0, i1, … per axis. */
-  expr(e: KExpr, mode: 'single' | 'flat' | 'nested' = 'single'): Code {
-    const element = this.element;
-    if (element && element.named.size > 0) {
-      const named = element.named.get(exprKey(e));
-      if (named) return named;
-    }
-    switch (e.k) {
-      case 'lit':
-        return literal(e.value);
-      case 'var':
-        return atom(!this.hostVars ? this.id(e.name) : e.name === 'step_count' ? 'step_count[0]!' : e.name);
-      case 'index':
-        return atom(mode === 'nested' ? `i${e.axis}` : '0');
-      case 'load': {
-        if (element?.written.has(e.buf)) element.hazards.push(e);
-        if (element?.at) return atom(read(element.at(e.buf)));
-        const inlined = this.inlined.get(e.buf);
-        if (inlined) return inlined;
-        const buf = this.id(e.buf);
-        if (this.p.scalarMode) return atom(buf);
-        if (mode === 'flat') return atom(read(`${buf}[${e.strides.some((s) => s !== 0) ? 'i' : '0'}]`));
-        const axes = e.strides.map((_, d) => d);
-        const terms = [
-          ...(e.indirect ?? []).map(({ expr, stride }) => (stride === 1 ? this.expr(expr, mode).text : binary('*', this.expr(expr, mode), literal(stride)).text)),
-          ...(mode === 'nested' ? [index(e.strides, axes)] : []),
-          ...(e.offset ? [String(e.offset)] : []),
-        ].filter((t) => t !== '0');
-        return atom(read(`${buf}[${terms.join(' + ').replace(/\+ -/g, '- ') || '0'}]`));
-      }
-      case 'guard': {
-        const conds = e.ranges.flatMap(({ axis, lo, hi }) => [...(lo > 0 ? [`i${axis} >= ${lo}`] : []), `i${axis} < ${hi}`]);
-        return ternary({ text: conds.join(' && '), prec: 5 }, this.expr(e.then, mode), this.expr(e.otherwise, mode));
-      }
-      case 'alu':
-        return renderAlu(e, (a) => this.expr(a, mode));
-      case 'call':
-        return call(this.functionId(e.fn), ...e.args.map((a) => this.expr(a, mode)));
-      case 'arg':
-        throw new Error('internal: an argument outside a function body');
-    }
-  }
-
-  /** The identifier of a named function of the IR (sigmoid, a custom op), written once before the factory. */
-  protected functionId(f: Fn): string {
-    let id = this.functions.get(f);
-    if (id === undefined) {
-      id = this.ids.fresh(f.name);
-      this.functions.set(f, id);
-      this.functionCode.push(renderFunction(f, id, (g) => this.functionId(g)));
-    }
-    return id;
-  }
 }
 
 /** `key: value` in an object literal, or `key` alone when the two are the same. */
@@ -444,23 +355,4 @@ export function describeShape(l: Leaf): string {
 
 export function braces(inner: string): string {
   return inner ? `{ ${inner} }` : '{}';
-}
-
-export function term(axis: number, stride: number): string {
-  return stride === 0 ? '' : stride === 1 ? `i${axis}` : `i${axis} * ${stride}`;
-}
-
-/** The flat offset, largest stride first, as a person would write it. */
-export function index(strides: readonly number[], axes: readonly number[]): string {
-  const order = [...axes].sort((a, b) => strides[b]! - strides[a]! || a - b);
-  return order.map((d) => term(d, strides[d]!)).filter(Boolean).join(' + ') || '0';
-}
-
-export function indent(lines: readonly string[]): string[] {
-  return lines.map((l) => (l === '' ? l : `  ${l}`));
-}
-
-/** An element read: `x[i]!`, for a project that checks with noUncheckedIndexedAccess (an index in range is never undefined). */
-function read(element: string): string {
-  return element.endsWith(']') ? `${element}!` : element;
 }

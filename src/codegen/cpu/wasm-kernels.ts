@@ -1,6 +1,7 @@
-// The Wasm SIMD kernel backend of the TypeScript host: matmuls as generated gemm kernels and large fused loops
-// (the optimizer's updates included) as generated f32x4 loops, all in one WebAssembly module over the model's
-// memory, each with the TypeScript kernel backend's loops as its fallback where WebAssembly SIMD is missing.
+// The Wasm SIMD kernel backend of the CPU host: matmuls as generated gemm kernels and large fused loops (the
+// optimizer's updates included) as generated f32x4 loops (the Wasm renderer, src/codegen/wasm/), all in one
+// WebAssembly module over the model's memory, each with the TypeScript the host gives as its fallback where
+// WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../graph/errors.ts';
 import { matmulName, outputsOf, shareBounds, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
@@ -9,14 +10,15 @@ import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
 import type { Share as GemmShare } from '../../../templates/prelude/thread_gemm.ts';
 import { CONTROL_WORDS, SLOT_WORDS, slot_args } from '../../../templates/prelude/threads.ts';
-import type { KernelBackend } from '../backend.ts';
-import { matmulComment, type TypeScriptKernels } from '../ts/kernels.ts';
-import { indent, type ModuleEmitter } from '../ts/module.ts';
-import type { FunctionBody } from './encoder.ts';
-import { finiteFunction } from './finite.ts';
-import { gemmModule, gemmShare, scratchBytes, type GemmSpec } from './gemm.ts';
-import { mapFunction, mapShares, scalarNames, wasmSupports } from './map.ts';
 import { sizeOf } from '../../shape/shape.ts';
+import type { KernelBackend } from '../backend.ts';
+import { indent } from '../code.ts';
+import type { ModuleNames } from '../identifiers.ts';
+import { matmulComment } from '../typescript/loops.ts';
+import type { FunctionBody } from '../wasm/encoder.ts';
+import { finiteFunction } from '../wasm/finite.ts';
+import { gemmModule, gemmShare, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
+import { mapFunction, mapShares, scalarNames, wasmSupports } from '../wasm/map.ts';
 
 /** Multiply-adds below which a matmul is not split across threads: the hand-off would cost more than it saves. */
 const SPLIT_MIN = 1 << 16;
@@ -32,6 +34,16 @@ const controlBytes = (threads: number) => 4 * (CONTROL_WORDS + SLOT_WORDS * thre
 
 /** Elements below which a fused loop stays TypeScript (unless wasm: 'all'): the call would cost more than it saves. */
 const WASM_LOOP_MIN = 1024;
+
+/** What the backend asks of its host: names, a named scalar's code, and the TypeScript each kernel falls back to. */
+export interface WasmHost extends ModuleNames {
+  /** A named scalar's code where the call is written (lr and bc1 in an update, else the program's scalar). */
+  scalar(name: string): string;
+  /** A map kernel's TypeScript loops. */
+  loops(k: MapKernel): string[];
+  /** A matmul's TypeScript call, over its buffers as written. */
+  matmul(k: MatmulKernel): string;
+}
 
 export class WasmKernels implements KernelBackend {
   /**
@@ -55,7 +67,7 @@ export class WasmKernels implements KernelBackend {
   /** Whether setup() started a thread pool: the model then has dispose(). */
   threaded = false;
 
-  constructor(private readonly m: ModuleEmitter, private readonly p: Program, private readonly mem: MemoryPlan, private readonly ts: TypeScriptKernels) {}
+  constructor(private readonly m: WasmHost, private readonly p: Program, private readonly mem: MemoryPlan) {}
 
   runs(k: Kernel, node?: Node): boolean {
     if (k.kind === 'matmul') return onFloats(node!);
@@ -66,19 +78,19 @@ export class WasmKernels implements KernelBackend {
     if (k.kind === 'matmul') {
       const name = matmulName(gemmSpec(k));
       let gemm = this.gemms.get(name);
-      if (!gemm) this.gemms.set(name, (gemm = { id: this.m.ids.fresh(name), spec: gemmSpec(k), kernel: k, ...this.split(gemmSpec(k)) }));
-      const t = this.ts.named(k);
-      return [`${gemm.id}(${t.a}, ${t.b}, ${t.out}${t.bias ? `, ${t.bias}` : ''});${matmulComment(k, this.m)}`];
+      if (!gemm) this.gemms.set(name, (gemm = { id: this.m.fresh(name), spec: gemmSpec(k), kernel: k, ...this.split(gemmSpec(k)) }));
+      const operands = [k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])].map((b) => this.m.id(b));
+      return [`${gemm.id}(${operands.join(', ')});${matmulComment(k, (b) => this.m.id(b))}`];
     }
     if (k.kind !== 'map') throw new Error(`internal: no Wasm for a ${k.kind} kernel`);
     // The loop's name says whose value it computes: loop_h, update_w1 (an optimizer's update).
-    const id = this.m.ids.fresh(`${node ? 'loop' : 'update'}_${this.m.id(k.out)}`);
-    const params = scalarsOf(k).map((n) => this.m.expr({ k: 'var', name: n }).text);
-    const typescript = this.ts.map(k);
+    const id = this.m.fresh(`${node ? 'loop' : 'update'}_${this.m.id(k.out)}`);
+    const params = scalarsOf(k).map((n) => this.m.scalar(n));
+    const typescript = this.m.loops(k);
     const threads = this.p.spec.threads ?? 1;
     // (Beyond 4 GiB there are no shares to build: setup() says the model is too big.)
     const bodies = threads > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && params.length <= 5 && sizeOf(k.shape) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.controlAt() + 4 * slot_args(share)) : undefined;
-    const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.ids.fresh(`${id}_${s}`)) - 1 }));
+    const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
     const out = `${this.m.id(k.out)}[`;
@@ -164,12 +176,12 @@ export class WasmKernels implements KernelBackend {
       ...this.loops.flatMap((l) => (l.shares ? l.shares.map((s) => ({ name: shareNames[s.fn]!, body: s.body })) : [{ name: l.id, body: l.body }])),
     ];
     const base64 = (relaxed: boolean) => Buffer.from(gemmModule(specs, { relaxed, ...(threads > 1 ? { sharedPages: pages } : {}) }, extra)).toString('base64');
-    m.helpers.add('kernels');
-    if (gemms.some((g) => g.shares)) m.helpers.add('thread_gemm');
-    if (this.loops.some((l) => l.shares)) m.helpers.add('thread_loop');
-    if (gemms.some((g) => !g.shares)) m.helpers.add('gemm');
+    m.use('kernels');
+    if (gemms.some((g) => g.shares)) m.use('thread_gemm');
+    if (this.loops.some((l) => l.shares)) m.use('thread_loop');
+    if (gemms.some((g) => !g.shares)) m.use('gemm');
     const fallback = (k: MatmulKernel): string => {
-      const call = this.ts.matmul({ ...k, a: 'a', b: 'b', out: 'c' });
+      const call = this.m.matmul({ ...k, a: 'a', b: 'b', out: 'c' });
       if (!k.bias && !k.relu) return `(a, b, c) => ${call}`;
       const value = `c[i]! ${k.bias ? `+ bias![i % ${k.n}]!` : ''}`.trim();
       return `(a, b, c${k.bias ? ', bias' : ''}) => {\n    ${call};\n    for (let i = 0; i < ${k.m * k.n}; i++) c[i] = ${k.relu ? `Math.max(0, ${value})` : value};\n  }`;

@@ -1,8 +1,7 @@
 // The TypeScript renderer of the ALU IR: one entry per op (a missing one is a type error), and the named
 // functions of the IR (sigmoid, a custom op) written once as module-private helpers.
-import { exprKey, type AluOp, type Expr, type Fn } from '../../ir/expr.ts';
-import { schedule, type Term } from '../../lower/linearize.ts';
-import { atom, binary, call, literal, ternary, unary, type Code } from '../code.ts';
+import type { AluOp, Expr, Fn } from '../../ir/expr.ts';
+import { atom, binary, call, indent, literal, straightLine, ternary, unary, type Code } from '../code.ts';
 
 const bit = (cond: Code) => ternary(cond, atom('1'), atom('0'));
 
@@ -41,37 +40,17 @@ export function renderAlu(e: Extract<Expr, { k: 'alu' }>, render: (e: Expr) => C
 
 /**
  * A named function as a helper of the module: `function sigmoid(x: number): number { … }`, its arguments x, y, z,
- * w, a subexpression it uses more than once (the shared linearizer counts) bound to a const first. `callee` names
- * the functions it calls.
+ * w, a subexpression it uses more than once bound to a const first. `callee` names the functions it calls.
  */
 export function renderFunction(f: Fn, id: string, callee: (f: Fn) => string): string {
   const params = ['x', 'y', 'z', 'w'].slice(0, f.arity);
-  const term = (e: Expr): Term => ({ key: exprKey(e), level: 0, args: e.k === 'alu' || e.k === 'call' ? e.args.map(term) : [] });
-  const { uses } = schedule([term(f.body)], 0);
-  const bound = new Map<string, string>();
-  const lines: string[] = [];
-  const render = (e: Expr): Code => {
-    switch (e.k) {
-      case 'lit':
-        return literal(e.value);
-      case 'arg':
-        return atom(params[e.index]!);
-      case 'alu':
-      case 'call': {
-        const key = exprKey(e);
-        const known = bound.get(key);
-        if (known) return atom(known);
-        const code = e.k === 'alu' ? renderAlu(e, render) : call(callee(e.fn), ...e.args.map(render));
-        if ((uses.get(key) ?? 0) < 2) return code;
-        const name = `t${bound.size}`;
-        bound.set(key, name);
-        lines.push(`  const ${name} = ${code.text};`);
-        return atom(name);
-      }
-      default:
-        throw new Error(`internal: a function body holds a ${e.k}`);
-    }
+  const leaf = (e: Expr): Code => {
+    if (e.k === 'lit') return literal(e.value);
+    if (e.k === 'arg') return atom(params[e.index]!);
+    throw new Error(`internal: a function body holds a ${e.k}`);
   };
-  const result = render(f.body);
-  return [...(f.doc ? [`/** ${f.doc} */`] : []), `function ${id}(${params.map((p) => `${p}: number`).join(', ')}): number {`, ...lines, `  return ${result.text};`, '}'].join('\n');
+  const op = (e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code) => (e.k === 'alu' ? renderAlu(e, render) : call(callee(e.fn), ...e.args.map(render)));
+  const { lines, result } = straightLine([f.body], leaf, op, (name, code) => `const ${name} = ${code.text};`);
+  const signature = `function ${id}(${params.map((p) => `${p}: number`).join(', ')}): number {`;
+  return [...(f.doc ? [`/** ${f.doc} */`] : []), signature, ...indent(lines), `  return ${result[0]!.text};`, '}'].join('\n');
 }
