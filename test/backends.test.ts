@@ -3,11 +3,14 @@
 // (arrays of 1,024 or more, so the fused loops run as Wasm), f32 with subnormals kept and flushed to ±0 (the
 // default) — against the op's float64 reference (flushed likewise). Special results
 // (NaN, ±Infinity, ±0) must be exact; finite ones within a few units in the last place of the backend's float.
+// WGSL on WebGPU promises no special values and may flush subnormals (docs/special-values.md), so its row checks
+// every combination of the finite, normal operands whose result is finite and normal, to WGSL's accuracy.
 // Also: the IR each op computes, evaluated under src/ir/semantics.ts, agrees with its reference.
 import { describe, expect, it } from 'vitest';
 import { allOps, compile, graph } from '../src/index.ts';
 import { evaluate, flushSubnormal } from '../src/ir/semantics.ts';
 import { fn } from '../src/ir/expr.ts';
+import { describeOnGpu } from './webgpu.ts';
 
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -2.5, 3, 1e-40, -1e-40, 3e38, -3e38];
 
@@ -69,5 +72,32 @@ describe.each(elementwise.map((op) => [op.name, op] as const))('op %s on special
     const round = float === 'f32' ? Math.fround : (x: number) => x;
     const want = args[0]!.map((_, i) => (flush ? flushSubnormal : round)(op.elementwise!.f64(...args.map((a) => round(a[i]!)))));
     expect(differences(name, args.map((a) => a.map(round)), model.outputs.out!, want, float, ulps(name))).toEqual([]);
+  });
+});
+
+/** An f32 that WGSL computes as IEEE 754 does: finite and zero or normal (no subnormal, which a GPU may flush). */
+const normal = (x: number) => Number.isFinite(x) && (x === 0 || Math.abs(x) >= 2 ** -126);
+/**
+ * WGSL's accuracy (the spec's "Floating Point Accuracy") on the grid's operands, in f32 ulps, where it is not
+ * exact rounding: exp's error is 3 + 2·|x| (and sigmoid, softplus and tanh are computed through it), log's 3,
+ * pow's exp2's of y · log2(x), as large as 2 · 128. Lavapipe is within 1 ulp but for exp, pow and softplus.
+ */
+const WGSL_ULPS: Record<string, number> = { exp: 16, sigmoid: 16, softplus: 16, tanh: 16, log: 4, log1p: 4, pow: 1024 };
+
+describeOnGpu('every elementwise op on WebGPU', (device) => {
+  it.each(elementwise.map((op) => [op.name, op] as const))('%s gives the reference on finite, normal operands', async (name, op) => {
+    const all = grid(op.elementwise!.f64.length);
+    const keep = all[0]!.map((_, i) => i).filter((i) => all.every((a) => normal(a[i]!)) && normal(Math.fround(op.elementwise!.f64(...all.map((a) => Math.fround(a[i]!))))));
+    const args = all.map((a) => keep.map((i) => a[i]!));
+    const g = graph(`gpu_special_${name}`);
+    const inputs = args.map((_, j) => g.input(`x${j}`, [keep.length]));
+    const out = g.apply(name, inputs).named('out');
+    const model = await compile(g, { outputs: { out }, target: 'webgpu', device });
+    model.forward(Object.fromEntries(args.map((a, j) => [`x${j}`, a])));
+    const got = await model.read('out', 'outputs');
+    model.dispose();
+    const want = args[0]!.map((_, i) => op.elementwise!.f64(...args.map((a) => Math.fround(a[i]!))));
+    // WGSL may round a zero's sign either way: only its value is compared
+    expect(differences(name, args, Array.from(got, (v) => (v === 0 ? 0 : v)), want.map((v) => (v === 0 ? 0 : v)), 'f32', WGSL_ULPS[name] ?? 2)).toEqual([]);
   });
 });
