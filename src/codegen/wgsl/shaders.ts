@@ -11,7 +11,7 @@
 //            applied as C is stored; each shape is one entry point, its operands bound in group 1
 //   guard    step()'s check that the loss and every gradient are finite: the first that is not, by number,
 //            kept with atomicMin, and the update kernels do nothing when one was found
-import type { Node } from '../../graph/node.ts';
+import type { Node, Phase } from '../../graph/node.ts';
 import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
 import { isFlat, matmulName, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import type { Program } from '../../lower/program.ts';
@@ -31,7 +31,8 @@ const MIN_BLOCKS = 8;
 /** The guard's value while every checked buffer is finite. */
 export const NONE = 0xffffffff;
 
-export type Phase = 'forward' | 'backward' | 'update';
+/** When a kernel runs: in a graph phase, or in the optimizer's update after both. */
+export type KernelPhase = Phase | 'update';
 
 export interface WgslKernel {
   readonly entry: string;
@@ -41,7 +42,7 @@ export interface WgslKernel {
   readonly operands?: readonly string[];
   /** How many workgroups: the host lays them out as x · y, each at most 65,535. */
   readonly workgroups: number;
-  readonly phase: Phase;
+  readonly phase: KernelPhase;
 }
 
 export interface WgslBuffer {
@@ -184,12 +185,12 @@ class WgslEmitter {
     this.used = new Set();
   }
 
-  private push(entry: string, phase: Phase, workgroups: number, code: string[], operands?: string[]): void {
+  private push(entry: string, phase: KernelPhase, workgroups: number, code: string[], operands?: string[]): void {
     this.entries.push(code.join('\n'));
     this.kernels.push({ entry, bindings: [...this.used].sort((a, b) => a - b), workgroups: Math.max(1, workgroups), phase, ...(operands ? { operands } : {}) });
   }
 
-  private kernel(k: Kernel, phase: Phase, node?: Node): void {
+  private kernel(k: Kernel, phase: KernelPhase, node?: Node): void {
     this.begin();
     if (k.kind === 'map') this.map(k, phase, node);
     else if (k.kind === 'reduce') this.reduce(k, node!);
@@ -301,7 +302,7 @@ class WgslEmitter {
     });
   }
 
-  private map(k: MapKernel, phase: Phase, node?: Node): void {
+  private map(k: MapKernel, phase: KernelPhase, node?: Node): void {
     const entry = this.ids.fresh(`${node ? 'loop' : 'update'}_${this.id(k.out)}`);
     const size = sizeOf(k.shape);
     const outputs = outputsOf(k);
@@ -402,7 +403,7 @@ class WgslEmitter {
   }
 
   /** One entry point per matmul shape, its operands in group 1, called once per matmul. */
-  private matmul(k: MatmulKernel, phase: Phase): void {
+  private matmul(k: MatmulKernel, phase: KernelPhase): void {
     const shape = matmulName(k);
     let entry = this.gemmShapes.get(shape);
     const blocks = Math.ceil(k.m / BLOCK) * Math.ceil(k.n / BLOCK);
