@@ -1,6 +1,7 @@
 // Bad input never corrupts state: every feed mistake is a clear error, and a failed call leaves the params as they were.
 import { describe, expect, it } from 'vitest';
 import { compile, FlatgradError, graph, type Model } from '../src/index.ts';
+import { loadModule } from '../src/runtime/load.ts';
 
 /** A small classifier: scores = x·w + b, mean softmax cross-entropy against integer labels. */
 async function classifier(checkFinite = false) {
@@ -105,6 +106,22 @@ describe('nested arrays', () => {
   });
   it('a nested feed of the wrong shape says where', () => failsCleanly({ ...good(), x: [[1, 2, 3], [-1, 0.5]] }, "feed 'x' is a nested array, but x[1] has 2 entries where shape [N, 3] = [2, 3] has 3 (a feed is flat, in row-major order, or nested to exactly its shape)"));
   it('labels fed as one-element rows: a flat feed is asked for', () => failsCleanly({ ...good(), labels: [[3], [0]] }, "feed 'labels' must hold integers, but labels[0] is an array [3]; a feed of shape [N] = [2] is one flat array of numbers"));
+});
+
+describe('what a model says it is fed', () => {
+  it("a compiled model's inputs are its module's own FEEDS: integer, and an index's bound the smallest table it indexes", async () => {
+    const g = graph('two_tables');
+    const ids = g.input('ids', ['N'], 'i32');
+    const loss = g.param('a', [3, 2]).gather(ids).add(g.param('b', [5, 2]).gather(ids)).sum().add(g.input('x', [2]).sum());
+    const model = await compile(g, { loss, dims: { N: 4 } });
+    const feeds = [
+      { name: 'ids', shape: [4], about: '[N] = [4]', batch: 'N', integer: true, bound: 3 },
+      { name: 'x', shape: [2], about: '[2]', batch: '', integer: false, bound: 0 },
+    ];
+    expect(model.inputs).toEqual(feeds);
+    const mod = await loadModule<{ createModel(): Model }>(model.source, 'two_tables');
+    expect(mod.createModel().inputs).toEqual(feeds);
+  });
 });
 
 describe('the batch dim is fixed when the model is compiled', () => {

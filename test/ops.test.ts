@@ -6,7 +6,7 @@ import type { Rng } from '../templates/prelude/random.ts';
 
 /** Standard normal floats; integers uniform in the range they index. */
 function randomFeeds(model: Model, rng: Rng): Record<string, number[]> {
-  const draw = (bound?: number) => (bound === undefined ? randn(rng) : Math.floor(rng() * bound));
+  const draw = (bound = 0) => (bound === 0 ? randn(rng) : Math.floor(rng() * bound));
   return Object.fromEntries(model.inputs.map((i) => [i.name, Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => draw(i.bound))]));
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { create } from 'webgpu';
 import { describe, expect, it } from 'vitest';
-import { graph, randn, type Graph, type Tensor } from '../src/index.ts';
+import { graph, randn, type Graph, type InputSpec, type Tensor } from '../src/index.ts';
 import { adapterDescription, defaultDevice } from '../src/runtime/webgpu.ts';
 import type { Rng } from '../templates/prelude/random.ts';
 import addMul from '../examples/lecture/add_mul.ts';
@@ -97,8 +97,8 @@ export const reference = JSON.parse(readFileSync(new URL('./fixtures/lecture-exa
 export const flat = (v: number | number[] | number[][]): number[] => (typeof v === 'number' ? [v] : (v as number[][]).flat());
 
 /** Standard normal floats; integers uniform in the range they index. */
-export function randomFeeds(inputs: readonly { name: string; shape: readonly number[]; bound?: number }[], rng: Rng): Record<string, number | number[]> {
-  const draw = (bound?: number) => (bound === undefined ? randn(rng) : Math.floor(rng() * bound));
+export function randomFeeds(inputs: readonly InputSpec[], rng: Rng): Record<string, number | number[]> {
+  const draw = (bound = 0) => (bound === 0 ? randn(rng) : Math.floor(rng() * bound));
   return Object.fromEntries(inputs.map((i) => [i.name, i.shape.length === 0 ? draw(i.bound) : Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => draw(i.bound))]));
 }
 

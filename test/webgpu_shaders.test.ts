@@ -53,6 +53,16 @@ describe('every emitted shader compiles and validates on Dawn (the null adapter:
   }, 60_000);
 });
 
+it("a WebGPU model's inputs are what a CPU module's FEEDS say (the WebGPU module keeps its own)", async () => {
+  const g = graph('two_tables_gpu');
+  const ids = g.input('ids', ['N'], 'i32');
+  const loss = g.param('a', [3, 2]).gather(ids).add(g.param('b', [5, 2]).gather(ids)).sum().add(g.input('x', [2]).sum());
+  const gpu = await compile(g, { loss, dims: { N: 4 }, target: 'webgpu', device: await nullDevice() });
+  expect(gpu.inputs).toEqual([{ name: 'ids', shape: [4], batch: 'N', integer: true, bound: 3 }, { name: 'x', shape: [2], batch: '', integer: false, bound: 0 }]);
+  expect((await compile(g, { loss, dims: { N: 4 } })).inputs).toMatchObject(gpu.inputs);
+  gpu.dispose();
+});
+
 describe('without a WebGPU adapter', () => {
   it('compile says what is missing and how to get it, and does not hang', async () => {
     const e = await rejected(() => deviceOf({ requestAdapter: async () => null } as unknown as GPU, 'here'));

@@ -15,7 +15,7 @@ import { formatShape, sizeOf } from '../shape/shape.ts';
 import type { PNode } from '../passes/program.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
-import type { FeedValue } from './generated.ts';
+import type { FeedValue, InputSpec } from './generated.ts';
 import type { Enqueued } from '../../templates/prelude/enqueued.ts';
 import { cores } from '../../templates/prelude/threads.ts';
 import { planOptimizer, type Optimizer } from '../optim/optimizer.ts';
@@ -118,7 +118,7 @@ export interface Model<P extends string = string, O extends string = string> {
   /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
   readonly kernels: string;
   /** What forward needs fed, with shapes bound. */
-  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype: 'float' | 'i32'; readonly bound?: number; readonly batch: string }[];
+  readonly inputs: readonly InputSpec[];
   /** The generated TypeScript. */
   readonly source: string;
   /** The worker threads beside the calling one (none with one thread, or where threads cannot be had). */
@@ -261,9 +261,8 @@ export async function compile(g: Graph, options: CompileOptions & ModelOptions, 
   // The module runs here: as many shares as this machine has cores (4 shares on 2 cores measured 5–7% slower).
   const program = plan(g, { ...options, threads: options.threads ?? Math.min(cores(), DEFAULT_THREADS) }, time);
   const source = time('emit', () => emitTypeScript(program));
-  const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source' | 'inputs'> }>(source, g.name));
-  const inputs = inputsOf(program);
-  let model: Omit<Model, 'source' | 'inputs'>;
+  const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source'> }>(source, g.name));
+  let model: Omit<Model, 'source'>;
   try {
     model = time('create', () => mod.createModel({ seed: options.seed, simd: options.simd }));
   } catch (e) {
@@ -272,7 +271,7 @@ export async function compile(g: Graph, options: CompileOptions & ModelOptions, 
     const bytes = program.memory?.bytes;
     throw new FlatgradError(`compile: could not allocate the model's buffers${bytes ? ` (${formatBytes(bytes)})` : ''}: ${e.message}`, userSite());
   }
-  return { ...model, inputs, source };
+  return { ...model, source };
 }
 
 async function compileWebGpu(g: Graph, options: CompileOptions & ModelOptions, time: StageTimer): Promise<GpuModel> {
@@ -285,8 +284,12 @@ async function compileWebGpu(g: Graph, options: CompileOptions & ModelOptions, t
   return { ...model, inputs: inputsOf(program), source };
 }
 
-/** What a compiled model is fed: each input's shape, dtype and, for indices, their bound. */
-function inputsOf(program: Program): Model['inputs'] {
-  const bounds = new Map(program.indexChecks.map((c) => [c.input, c.bound]));
-  return program.inputs.map(({ name, shape, dtype, symbolic }) => ({ name, shape, dtype, batch: typeof symbolic[0] === 'string' ? symbolic[0] : '', ...(bounds.has(name) ? { bound: bounds.get(name)! } : {}) }));
+/** A WebGPU module's inputs, as a CPU module's FEEDS lists them (the WebGPU module keeps its own to itself). */
+function inputsOf(program: Program): readonly InputSpec[] {
+  const bounds = new Map<string, number>();
+  for (const c of program.indexChecks) bounds.set(c.input, Math.min(c.bound, bounds.get(c.input) ?? Infinity));
+  return program.inputs.map(({ name, key, shape, dtype, symbolic }) => {
+    const batch = typeof symbolic[0] === 'string' ? symbolic[0] : '';
+    return { name: key, shape, batch, integer: dtype === 'i32', bound: bounds.get(name) ?? 0 };
+  });
 }

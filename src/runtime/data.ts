@@ -5,6 +5,7 @@
 // batch: iterating allocates nothing per batch (the iterator and its result object are reused too).
 import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import { sizeOf } from '../shape/shape.ts';
+import type { InputSpec } from './generated.ts';
 
 /** The values in one row (one example) of a batched array of this shape. */
 export const rowSize = (shape: readonly number[]): number => sizeOf(shape.slice(1));
@@ -271,8 +272,8 @@ export interface EvaluatedModel {
   /** Any model's forward: feeds by name, returns the loss. */
   forward(feeds: never): number;
   readonly outputs: Readonly<Record<string, Float32Array | Float64Array>>;
-  /** The model's inputs (a compiled Model's say their dtype, a generated module's whether they are integers): used to pick and check the feeds. */
-  readonly inputs?: readonly { readonly name: string; readonly shape: readonly number[]; readonly dtype?: 'float' | 'i32'; readonly integer?: boolean }[];
+  /** The model's inputs: used to pick and check the feeds. */
+  readonly inputs?: readonly InputSpec[];
 }
 
 export interface EvaluateOptions {
@@ -378,7 +379,7 @@ export function evaluate(model: EvaluatedModel, data: Dataset, options: Evaluate
     if (!Number.isInteger(classes) || classes < 1) throw new FlatgradError(`${who}: output '${scores}' has ${scoreBuf.length} values, not [${B}, classes] rows`);
     let name = options.labels;
     if (name === undefined) {
-      const ints = model.inputs ? model.inputs.filter((i) => i.dtype === 'i32' || i.integer === true).map((i) => i.name) : entries.filter((e) => e.values instanceof Int32Array).map((e) => e.name);
+      const ints = model.inputs ? model.inputs.filter((i) => i.integer).map((i) => i.name) : entries.filter((e) => e.values instanceof Int32Array).map((e) => e.name);
       if (ints.length !== 1) throw new FlatgradError(`${who}: give labels, the data entry holding the labels (${ints.length ? `candidates: ${list(ints)}` : 'no integer entry found'})`);
       name = ints[0]!;
     }

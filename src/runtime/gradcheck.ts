@@ -37,11 +37,11 @@ export async function gradcheck(g: Graph, options: GradcheckOptions): Promise<Gr
   const model = await compile(g, { loss, wrt, dims: options.dims, dtype, wasm, seed });
   const rng = mulberry32(seed + 1);
   const feeds: Record<string, FeedValue> = { ...options.feeds };
-  for (const { name, shape, dtype, bound } of model.inputs) {
+  for (const { name, shape, integer, bound = 0 } of model.inputs) {
     if (name in feeds) continue;
-    if (dtype === 'i32' && bound === undefined) throw new FlatgradError(`gradcheck: integer input '${name}' needs a feed`);
+    if (integer && bound === 0) throw new FlatgradError(`gradcheck: integer input '${name}' needs a feed`);
     // Indices are drawn uniformly from their range; floats from a standard normal.
-    const draw = dtype === 'i32' ? () => Math.floor(rng() * bound!) : () => randn(rng);
+    const draw = integer ? () => Math.floor(rng() * bound) : () => randn(rng);
     feeds[name] = shape.length === 0 ? draw() : Array.from({ length: sizeOf(shape) }, draw);
   }
   model.forward(feeds);

@@ -2,11 +2,11 @@
 // go through in chunks of that size, the last one padded with zeros — so serving a model needs no second compile.
 import { checkOptions, FlatgradError, optionKeys, quotedList } from '../graph/errors.ts';
 import { rowSize } from './data.ts';
+import type { InputSpec } from './generated.ts';
 
 /** What predict reads of a model: a compiled Model, or what a generated module's createModel() returns. */
 export interface PredictModel {
-  /** Each input's name, bound shape and batch dim ('N'; '' for an input without one). */
-  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly batch: string; readonly dtype?: 'float' | 'i32'; readonly integer?: boolean }[];
+  readonly inputs: readonly InputSpec[];
   readonly outputs: Readonly<Record<string, Float32Array | Float64Array>>;
   forward(feeds: never): unknown;
 }
@@ -58,7 +58,7 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
   // One buffer per batched input, reused by every chunk; the others are fed as given.
   const chunk: Record<string, Float64Array | Int32Array | number | Rows> = {};
   for (const input of model.inputs) {
-    const integer = input.dtype === 'i32' || input.integer === true;
+    const { integer } = input;
     const v = feeds[input.name];
     if (integer && v !== undefined && typeof v !== 'number') {
       for (let i = 0; i < v.length; i++) if (!Number.isInteger(v[i])) fail(`feed '${input.name}' must hold integers, but ${input.name}[${i}] is ${v[i]}`);
