@@ -54,7 +54,7 @@ function reset(): void {
 }
 
 function draw(): void {
-  const loss = model.forward(feeds)!;
+  const loss = model.forward(feeds);
   const acc = accuracy(model.outputs.scores!, data.labels, data.classes);
   $('step').textContent = String(step);
   $('loss').textContent = loss.toFixed(4);

@@ -15,7 +15,7 @@ import { formatShape, sizeOf } from '../shape/shape.ts';
 import type { PNode } from '../passes/program.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
-import type { FeedValue, InputSpec } from './generated.ts';
+import type { CreateModel, Feeds, GeneratedModel, InputSpec } from './generated.ts';
 import type { Enqueued } from '../../templates/prelude/enqueued.ts';
 import { cores } from '../../templates/prelude/threads.ts';
 import { planOptimizer, type Optimizer } from '../optim/optimizer.ts';
@@ -85,48 +85,18 @@ export interface ModelOptions {
 export const COMPILE_OPTIONS = optionKeys<CompileOptions>()('loss', 'wrt', 'outputs', 'dims', 'dtype', 'checkFinite', 'optimize', 'wasm', 'threads', 'optimizer', 'target', 'subnormals');
 const MODEL_OPTIONS = [...COMPILE_OPTIONS, ...optionKeys<ModelOptions>()('seed', 'simd', 'device')];
 
-export type FloatBuffer = Float32Array | Float64Array;
-/** What forward and step take: a number or values per input, by name. */
-export type Feeds = Readonly<Record<string, FeedValue>>;
+export type { Buffers, Feeds, FloatBuffer } from './generated.ts';
 
 /** A model's outputs as compile() takes them: tensors by the key they are read under. */
 type Outputs = Readonly<Record<string, Tensor>>;
 
-/** Buffers by name: each of `K` is there (no `| undefined` under noUncheckedIndexedAccess), and any name may be looked up. */
-export type Buffers<K extends string> = Readonly<Record<K, FloatBuffer>> & Readonly<Record<string, FloatBuffer>>;
-
 /**
- * A compiled model: the object the generated module's createModel() returns, plus its source. `P` names the params
- * (and anything else in wrt), `O` the outputs: `compile<'w1' | 'w2'>(…)` types `model.params.w1` as a buffer
- * rather than a buffer or undefined; without type arguments O is taken from the outputs given. A generated
- * module's own Model has every name. Assigning a buffer (`model.params.w1 = …`) throws:
- * copy values in with `model.params.w1.set(values)`.
+ * A compiled model: what its generated module's createModel() returns (GeneratedModel says what each member is), and
+ * its source. `compile<'w1' | 'w2'>(…)` names the params; without type arguments the outputs are named by those given.
  */
-export interface Model<P extends string = string, O extends string = string> {
-  readonly params: Buffers<P>;
-  readonly grads: Buffers<P>;
-  readonly outputs: Buffers<O>;
-  /** Runs the forward pass; returns the loss (undefined without one). */
-  forward(feeds: Feeds): number;
-  backward(): void;
-  /** forward, backward, then the optimizer's update of every param (default plain SGD). Returns the loss. */
-  step(feeds: Feeds, lr: number): number;
-  /** The optimizer's buffers (Adam's m_w and v_w, and its step_count; momentum's velocity_w; …). */
-  readonly state: Readonly<Record<string, FloatBuffer>>;
-  /** The shape of every param and state buffer, by the same names. */
-  readonly shapes: Readonly<Record<string, readonly number[]>>;
-  /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */
-  readonly kernels: string;
-  /** What forward needs fed, with shapes bound. */
-  readonly inputs: readonly InputSpec[];
+export interface Model<P extends string = string, O extends string = string> extends GeneratedModel<P, O> {
   /** The generated TypeScript. */
   readonly source: string;
-  /** The worker threads beside the calling one (none with one thread, or where threads cannot be had). */
-  readonly workers: readonly { terminate(): unknown }[];
-  /** Resolves once the workers have started (until then the calling thread does their shares); at once without workers. */
-  ready(): Promise<void>;
-  /** Ends the worker threads (the model then runs on the calling thread); nothing to do without workers. */
-  dispose(): void;
 }
 
 /**
@@ -261,8 +231,8 @@ export async function compile(g: Graph, options: CompileOptions & ModelOptions, 
   // The module runs here: as many shares as this machine has cores (4 shares on 2 cores measured 5–7% slower).
   const program = plan(g, { ...options, threads: options.threads ?? Math.min(cores(), DEFAULT_THREADS) }, time);
   const source = time('emit', () => emitTypeScript(program));
-  const mod = await time('load', () => loadModule<{ createModel(o: { seed?: number; simd?: boolean }): Omit<Model, 'source'> }>(source, g.name));
-  let model: Omit<Model, 'source'>;
+  const mod = await time('load', () => loadModule<{ createModel: CreateModel }>(source, g.name));
+  let model: GeneratedModel;
   try {
     model = time('create', () => mod.createModel({ seed: options.seed, simd: options.simd }));
   } catch (e) {
