@@ -1,5 +1,6 @@
 // The README's patterns type-check as a user writes them, under `tsc --init`'s options (strict,
-// noUncheckedIndexedAccess, exactOptionalPropertyTypes), and every model has the same members at run time.
+// noUncheckedIndexedAccess, exactOptionalPropertyTypes); the model types are one, each member declared once; and
+// every model has the same members at run time.
 import { Project, ts } from 'ts-morph';
 import { describe, expect, it } from 'vitest';
 import { compile, emit, graph, type Model } from '../src/index.ts';
@@ -29,6 +30,7 @@ function typeErrors(app: string): string[] {
     },
   });
   project.createSourceFile(`${root}test/.types/generated/typed_net.ts`, emit(g, { loss, outputs: { scores }, dims: { N: 2 } }), { overwrite: true });
+  project.createSourceFile(`${root}test/.types/generated/typed_net_forward.ts`, emit(g, { outputs: { scores }, dims: { N: 2 } }), { overwrite: true });
   const file = project.createSourceFile(`${root}test/.types/app.ts`, app, { overwrite: true });
   return file.getPreEmitDiagnostics().map((d) => `${d.getLineNumber()}: ${ts.flattenDiagnosticMessageText(d.compilerObject.messageText, '\n').split('\n').slice(0, Number(process.env.TYPE_LINES ?? 1)).join(' | ')}`);
 }
@@ -90,6 +92,52 @@ export { l, missing, maybe, batches, data };
       // without compile<'w'>, a param's name is any string: under noUncheckedIndexedAccess it may be undefined
       "15: Type 'FloatBuffer | undefined' is not assignable to type 'Float32Array<ArrayBufferLike> | Float64Array<ArrayBufferLike>'.",
     ]);
+  });
+});
+
+describe('one model type', () => {
+  it('a compiled Model, a generated module (with a loss or forward only) and a WebGPU snapshot are what predict, evaluate and checkpoints take', () => {
+    const errors = typeErrors(`${prelude}
+import { evaluate, predict, saveCheckpoint, type CheckpointModel, type EvaluatedModel, type GeneratedModel, type GpuSnapshot, type InputSpec, type PredictModel } from 'flatgrad';
+import { createModel as createForward } from './generated/typed_net_forward.ts';
+import type { Feed } from '../../templates/prelude/check_feeds.ts';
+const model = createModel();
+const forwardOnly = createForward();
+const compiled = await compile(g, { loss, outputs: { scores }, dims: { N: 2 } });
+const gpu = await compile(g, { loss, dims: { N: 2 }, target: 'webgpu' });
+const snapshot: GpuSnapshot = await gpu.snapshot();
+const generated: GeneratedModel = compiled;
+const predicted: PredictModel[] = [model, forwardOnly, compiled];
+const evaluated: EvaluatedModel[] = [model, compiled];
+const saved: CheckpointModel[] = [model, forwardOnly, compiled, snapshot];
+const specs: InputSpec[] = [...model.inputs, ...forwardOnly.inputs, ...compiled.inputs, ...gpu.inputs, {} as Feed];
+const out = predict(forwardOnly, { x: [1, 2, 3] });
+const evaluation = evaluate(model, data);
+const bytes = saveCheckpoint(snapshot);
+export { generated, predicted, evaluated, saved, specs, out, evaluation, bytes };
+`);
+    expect(errors).toEqual([]);
+  });
+
+  it("each member is declared once: predict's, evaluate's and a checkpoint's models are Picks of Model, which is GeneratedModel and its source", () => {
+    const compilerOptions = { allowImportingTsExtensions: true, noEmit: true, module: ts.ModuleKind.NodeNext, types: ['node', '@webgpu/types'] };
+    const project = new Project({ skipAddingFilesFromTsConfig: true, compilerOptions });
+    const names = ['PredictModel', 'EvaluatedModel', 'CheckpointModel', 'Model', 'GpuModel', 'GpuSnapshot'];
+    const app = `import type { ${names.join(', ')} } from '../../src/index.ts';\nexport type All = [${names.join(', ')}];`;
+    const file = project.createSourceFile(`${root}test/.types/declared.ts`, app, { overwrite: true });
+    // The interface each member of each type is declared in (or the file of the type literal declaring it).
+    const elements = file.getTypeAliasOrThrow('All').getType().getTupleElements();
+    const declared = Object.fromEntries(names.map((n, k) => [n, Object.fromEntries(elements[k]!.getProperties().map((p) => {
+      const d = p.getDeclarations()[0]!;
+      return [p.getName(), d.getParentIfKind(ts.SyntaxKind.InterfaceDeclaration)?.getName() ?? d.getSourceFile().getBaseName()];
+    }))]));
+    const generated = (...keys: string[]) => Object.fromEntries(keys.map((k) => [k, 'GeneratedModel']));
+    expect(declared.PredictModel).toEqual({ ...generated('inputs', 'outputs'), forward: 'predict.ts' });
+    expect(declared.EvaluatedModel).toEqual({ ...generated('inputs', 'outputs'), forward: 'data.ts' });
+    expect(declared.CheckpointModel).toEqual({ ...generated('params', 'state', 'shapes'), source: 'Model', name: 'GpuSnapshot' });
+    expect(declared.Model).toMatchObject({ ...generated('params', 'grads', 'outputs', 'state', 'shapes', 'inputs', 'forward', 'step', 'workers'), source: 'Model' });
+    expect(declared.GpuSnapshot).toEqual({ ...generated('shapes'), name: 'GpuSnapshot', params: 'GpuSnapshot', state: 'GpuSnapshot' });
+    expect(declared.GpuModel).toMatchObject(generated('shapes', 'inputs'));
   });
 });
 

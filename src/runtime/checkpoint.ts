@@ -23,19 +23,15 @@
 // bit only between models of the same dtype).
 import { checkOptions, FlatgradError, optionKeys, quotedList } from '../graph/errors.ts';
 
-import type { FloatBuffer } from './compile.ts';
+import type { GpuSnapshot, Model } from './compile.ts';
+import type { FloatBuffer } from './generated.ts';
 import { sizeOf } from '../shape/shape.ts';
 
-/** What a checkpoint reads and writes: a compiled Model, or what a generated module's createModel() returns. */
-export interface CheckpointModel {
-  readonly params: Readonly<Record<string, FloatBuffer>>;
-  /** The optimizer's buffers (empty for plain SGD). */
-  readonly state: Readonly<Record<string, FloatBuffer>>;
-  /** The shape of every param and state buffer, by the same keys. */
-  readonly shapes: Readonly<Record<string, readonly number[]>>;
-  /** A compiled Model's generated source: its header names the graph. */
-  readonly source?: string;
-}
+/**
+ * What a checkpoint reads and writes: a compiled Model, what a generated module's createModel() returns, or a WebGPU
+ * model's snapshot. A snapshot's name, or the header of a compiled Model's source, names the graph.
+ */
+export type CheckpointModel = Pick<Model, 'params' | 'state' | 'shapes'> & Partial<Pick<Model, 'source'> & Pick<GpuSnapshot, 'name'>>;
 
 export interface CheckpointEntry {
   readonly key: string;
@@ -128,8 +124,7 @@ export function fail(who: string, message: string): never {
 
 /** The graph's name, from the model when it says it (`name`, or the header of its generated source). */
 function graphName(model: CheckpointModel): string | undefined {
-  const named = (model as { name?: unknown }).name;
-  if (typeof named === 'string') return named;
+  if (typeof model.name === 'string') return model.name;
   const m = typeof model.source === 'string' ? /^\/\/ graph: (.*), declared in /m.exec(model.source.slice(0, 2000)) : null;
   return m ? m[1] : undefined;
 }

@@ -100,21 +100,22 @@ export interface Model<P extends string = string, O extends string = string> ext
 }
 
 /**
+ * A WebGPU model's params and state read back to the CPU, in f32, with their shapes and the graph's name (its module's
+ * Snapshot): what saveCheckpoint and loadCheckpoint take.
+ */
+export interface GpuSnapshot extends Pick<Model, 'shapes'> {
+  readonly name: string;
+  readonly params: Readonly<Record<string, Float32Array>>;
+  readonly state: Readonly<Record<string, Float32Array>>;
+}
+
+/**
  * A model compiled for WebGPU (target: 'webgpu'): params, gradients and optimizer state live on the GPU. step() and
  * forward() check and upload the feeds, enqueue the work and return at once; loss(), read() and sync() wait for the
  * GPU. The generated module's own Model, plus what compile knows.
  */
-/** A WebGPU model's params and state on the CPU: what saveCheckpoint and loadCheckpoint take. */
-export interface GpuSnapshot {
-  readonly name: string;
-  readonly params: Readonly<Record<string, Float32Array>>;
-  readonly state: Readonly<Record<string, Float32Array>>;
-  readonly shapes: Readonly<Record<string, readonly number[]>>;
-}
-
-export interface GpuModel {
+export interface GpuModel extends Pick<Model, 'shapes' | 'inputs'> {
   readonly names: { readonly params: readonly string[]; readonly grads: readonly string[]; readonly outputs: readonly string[]; readonly state: readonly string[] };
-  readonly shapes: Readonly<Record<string, readonly number[]>>;
   forward(feeds: Feeds): void;
   backward(): void;
   /** Enqueues forward, backward and the update, and returns at once: not the loss (the CPU's step returns it), which `await loss()` reads. */
@@ -131,7 +132,6 @@ export interface GpuModel {
   sync(): Promise<void>;
   dispose(): void;
   readonly kernels: 'webgpu';
-  readonly inputs: Model['inputs'];
   /** The generated TypeScript (the WGSL is in it). */
   readonly source: string;
 }

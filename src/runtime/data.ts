@@ -5,7 +5,7 @@
 // batch: iterating allocates nothing per batch (the iterator and its result object are reused too).
 import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
 import { sizeOf } from '../shape/shape.ts';
-import type { InputSpec } from './generated.ts';
+import type { Model } from './compile.ts';
 
 /** The values in one row (one example) of a batched array of this shape. */
 export const rowSize = (shape: readonly number[]): number => sizeOf(shape.slice(1));
@@ -267,14 +267,11 @@ export function batches<K extends string>(data: Dataset<K>, options: BatchOption
   };
 }
 
-/** What evaluate() needs of a model: a compiled Model, or what a generated module's createModel() returns. */
-export interface EvaluatedModel {
-  /** Any model's forward: feeds by name, returns the loss. */
-  forward(feeds: never): number;
-  readonly outputs: Readonly<Record<string, Float32Array | Float64Array>>;
-  /** The model's inputs: used to pick and check the feeds. */
-  readonly inputs?: readonly InputSpec[];
-}
+/**
+ * What evaluate() needs of a model: a compiled Model, or what a generated module's createModel() returns; its inputs,
+ * when it lists them, pick and check the feeds. Any model's forward that returns the loss (see PredictModel).
+ */
+export type EvaluatedModel = Pick<Model, 'outputs'> & Partial<Pick<Model, 'inputs'>> & { forward(feeds: never): number };
 
 export interface EvaluateOptions {
   /** The model's batch dim. Default: the first dim of the model's inputs; required for a model that does not list them. */

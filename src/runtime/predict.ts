@@ -2,14 +2,13 @@
 // go through in chunks of that size, the last one padded with zeros — so serving a model needs no second compile.
 import { checkOptions, FlatgradError, optionKeys, quotedList } from '../graph/errors.ts';
 import { rowSize } from './data.ts';
-import type { InputSpec } from './generated.ts';
+import type { Model } from './compile.ts';
 
-/** What predict reads of a model: a compiled Model, or what a generated module's createModel() returns. */
-export interface PredictModel {
-  readonly inputs: readonly InputSpec[];
-  readonly outputs: Readonly<Record<string, Float32Array | Float64Array>>;
-  forward(feeds: never): unknown;
-}
+/**
+ * What predict reads of a model: a compiled Model, or what a generated module's createModel() returns. Any model's
+ * forward: a module's own takes its own Feeds, which names its inputs, so no one type of feeds is every module's.
+ */
+export type PredictModel = Pick<Model, 'inputs' | 'outputs'> & { forward(feeds: never): unknown };
 
 export interface PredictOptions {
   /** Which output to collect (default: the model's only one). */
