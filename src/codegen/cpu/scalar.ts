@@ -1,7 +1,7 @@
 // The createModel factory of a scalar module: straight-line code over plain numbers, the lecture's flat
 // backprop statement for statement (s0 = w0 * x0; … const grad_s3 = grad_L * (1 - L) * L;).
 import { loads, type MapKernel, type ReduceKernel } from '../../ir/kernel.ts';
-import { MAX_FUSED_DEPTH } from '../../lower/lower.ts';
+import { MAX_FUSED_DEPTH } from '../../lower/fusion.ts';
 import type { Leaf, Step } from '../../lower/program.ts';
 import { binary, indent, literal } from '../code.ts';
 import { braces, ModuleEmitter } from '../host/module.ts';
