@@ -1,10 +1,10 @@
-// Fusion: which values are computed inside their consumer's loop instead of stored, and which matmuls finish
-// their output in place with their consumer's bias add and ReLU.
+// Fusion: which values are computed inside their consumer's loop instead of stored, and which product kernels
+// (matmuls) finish their output in place, with their consumer's bias add and ReLU.
 import type { Node } from '../graph/graph.ts';
 import type { PNode } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
-import { sameShape } from '../shape/shape.ts';
-import { reads, type KExpr } from '../ir/kernel.ts';
+import { sameShape, stridesOf } from '../shape/shape.ts';
+import { reads, type Kernel, type KExpr } from '../ir/kernel.ts';
 import type { Step } from './program.ts';
 
 /** The reductions: they read each value they reduce element for element, as an elementwise op does. */
@@ -21,12 +21,10 @@ export const MAX_FUSED_DEPTH = 32;
  * reads it element for element (an elementwise op of the same shape, or a reduction), is computed inside that
  * consumer's loop. A value with several consumers is stored once: recomputing it in each would repeat its work.
  * Nor is a value fused whose expression would nest MAX_FUSED_DEPTH deep: long chains are stored every so often.
- * A matmul whose one consumer is such an elementwise op (bias add, activation) writes into that op's buffer,
- * which then finishes the job in place.
+ * A product's epilogue (see finishes) gets the product's value in its buffer, and finishes the job in place.
  */
 export function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>, consumers: ReadonlyMap<PNode, PNode[]>, maxSources: number): { fused: Set<PNode>; epilogue: Map<PNode, PNode> } {
-  const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).elementwise !== undefined;
-  const readsInPlace = (c: PNode, n: PNode) => (elementwise(c) && sameShape(c.shape, n.shape)) || REDUCTIONS.includes(c.op);
+  const readsInPlace = (c: PNode, n: PNode) => inPlace(c, n) || REDUCTIONS.includes(c.op);
   const only = (n: PNode) => {
     const users = consumers.get(n) ?? [];
     return users.length === 1 && !exported.has(n) ? users[0]! : undefined;
@@ -57,15 +55,15 @@ export function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>,
       if (c && readsInPlace(c, n) && d < MAX_FUSED_DEPTH) fused.add(n);
     }
     if (maxSources < Infinity && (elementwise(n) || REDUCTIONS.includes(n.op))) sources.set(n, readsWithin(n, maxSources));
-    if (!elementwise(n) && c && readsInPlace(c, n) && n.op === 'matmul' && elementwise(c) && c.inputs.filter((i) => i === n).length === 1) epilogue.set(n, c);
+    if (c && finishes(c, n)) epilogue.set(n, c);
   }
-  // An epilogue op that is itself fused into a later op hands the buffer on: the matmul writes where the chain ends.
-  // Only one matmul per buffer: a second one (maxout's other branch) keeps its own.
+  // An epilogue op that is itself fused into a later op hands the buffer on: the product writes where the chain ends.
+  // Only one product per buffer: a second one (maxout's other branch) keeps its own.
   const taken = new Set<PNode>();
   for (const [m, c] of epilogue) {
     let end = c;
     while (fused.has(end)) end = only(end)!;
-    if (taken.has(end) || (end !== c && (!elementwise(end) || !sameShape(end.shape, m.shape)))) epilogue.delete(m);
+    if (taken.has(end) || (end !== c && !inPlace(end, m))) epilogue.delete(m);
     else {
       epilogue.set(m, end);
       taken.add(end);
@@ -74,44 +72,79 @@ export function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>,
   return { fused, epilogue };
 }
 
+const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).elementwise !== undefined;
+
+/** Whether c computes element for element over n's shape: n's value may be stored in c's buffer, or read in c's loop. */
+const inPlace = (c: PNode, n: PNode) => elementwise(c) && sameShape(c.shape, n.shape);
+
 /**
- * A bias add and ReLU finishing a matmul's output in place (`c = relu(c + b)`, b a param or input) move into
- * the matmul kernel itself, which applies them as it stores each tile.
+ * The epilogue rule. A product kernel (a matmul; a conv next) sums products into each value of its output, whose
+ * channels lie along one axis: the axis this returns (a matmul's columns, its last axis), undefined for other ops.
+ * When the product's one consumer finishes its value in place (`finishes`), fusionPlan has the product write into
+ * that consumer's buffer. When the consumer's loop is then `relu(out + bias)`, `out + bias` or `relu(out)`, the bias a
+ * float param or input with one value per output channel, and the product's operands are floats, mergeEpilogues has
+ * the product kernel apply it as it stores each value, and the loop goes.
+ */
+function channelAxis(n: Node): number | undefined {
+  return n.op === 'matmul' ? n.shape.length - 1 : undefined;
+}
+
+/** Whether c finishes product n's value in place: n's one consumer, elementwise over n's shape, reading n once. */
+function finishes(c: PNode, n: PNode): boolean {
+  return channelAxis(n) !== undefined && inPlace(c, n) && c.inputs.filter((i) => i === n).length === 1;
+}
+
+/** The product step's kernel with the epilogue of `next` applied, where next is a loop it can apply (see channelAxis); a matmul kernel for now. */
+function withEpilogue(product: Step, next: Kernel, leaves: ReadonlySet<string>): Kernel | undefined {
+  const { node, kernel } = product;
+  const channel = channelAxis(node);
+  if (channel === undefined || kernel.kind !== 'matmul' || kernel.bias || kernel.relu || node.inputs.some((i) => i.dtype !== 'float')) return undefined;
+  if (next.kind !== 'map' || next.out !== kernel.out) return undefined;
+  const shape = node.shape as readonly number[];
+  const epilogue = matchEpilogue(next.expr, kernel.out, stridesOf(shape), shape.map((_, d) => (d === channel ? 1 : 0)), leaves);
+  return epilogue && { ...kernel, ...epilogue };
+}
+
+/** The epilogue `expr` applies to `out`: its own value read with `own` strides, the bias with `perChannel` strides. */
+function matchEpilogue(expr: KExpr, out: string, own: readonly number[], perChannel: readonly number[], leaves: ReadonlySet<string>): { bias?: string; relu?: boolean } | undefined {
+  const loads = (x: KExpr, buf: (name: string) => boolean, strides: readonly number[]) =>
+    x.k === 'load' && buf(x.buf) && !x.offset && !x.indirect && x.strides.length === strides.length && x.strides.every((v, d) => v === strides[d]);
+  const isOwn = (x: KExpr) => loads(x, (name) => name === out, own);
+  const isBias = (x: KExpr) => loads(x, (name) => leaves.has(name), perChannel);
+  // relu is max(0, x)
+  const relu = expr.k === 'alu' && expr.op === 'max' && expr.args[0]!.k === 'lit' && Object.is(expr.args[0]!.value, 0);
+  const inner = relu ? (expr as { args: readonly KExpr[] }).args[1]! : expr;
+  if (relu && isOwn(inner)) return { relu: true };
+  if (inner.k !== 'alu' || inner.op !== 'add') return undefined;
+  const [a, b] = inner.args as [KExpr, KExpr];
+  const bias = isOwn(a) && isBias(b) ? b : isOwn(b) && isBias(a) ? a : undefined;
+  return bias ? { bias: (bias as { buf: string }).buf, relu } : undefined;
+}
+
+/**
+ * An epilogue that finishes a product's output in place (`c = relu(c + b)`, b a param or input) moves into the
+ * product kernel itself, which applies it as it stores each tile.
  */
 export function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>): void {
-  // Which steps read or write each buffer, in order: a matmul's epilogue is the next step touching its output.
-  const touches = new Map<string, number[]>();
+  // The next step that reads or writes each step's output: a product's epilogue, if it has one.
+  const last = new Map<string, number>();
+  const next = new Map<number, number>();
   steps.forEach(({ kernel }, j) => {
-    for (const name of new Set([kernel.out, ...reads(kernel)])) touches.get(name)?.push(j) ?? touches.set(name, [j]);
+    for (const name of new Set([kernel.out, ...reads(kernel)])) {
+      const before = last.get(name);
+      if (before !== undefined && steps[before]!.kernel.out === name) next.set(before, j);
+      last.set(name, j);
+    }
   });
   const merged = new Set<number>();
-  for (let k = 0; k < steps.length; k++) {
-    const m = steps[k]!.kernel;
-    if (m.kind !== 'matmul' || m.bias || m.relu || steps[k]!.node.inputs.some((i) => i.dtype !== 'float')) continue;
-    const list = touches.get(m.out)!;
-    const e = list[list.indexOf(k) + 1];
-    const next = e === undefined ? undefined : steps[e]!.kernel;
-    if (next?.kind !== 'map' || next.out !== m.out) continue;
-    const epilogue = matchEpilogue(next.expr, m.out, m.n, leaves);
-    if (!epilogue) continue;
-    steps[k] = { ...steps[k]!, kernel: { ...m, ...epilogue }, ends: steps[e]!.node };
-    merged.add(e!);
+  for (const [k, e] of next) {
+    const kernel = withEpilogue(steps[k]!, steps[e]!.kernel, leaves);
+    if (!kernel) continue;
+    steps[k] = { ...steps[k]!, kernel, ends: steps[e]!.node };
+    merged.add(e);
   }
   if (merged.size === 0) return;
   const kept = steps.filter((_, j) => !merged.has(j));
   steps.length = 0;
   for (const step of kept) steps.push(step);
-}
-
-function matchEpilogue(expr: KExpr, out: string, n: number, leaves: ReadonlySet<string>): { bias?: string; relu?: boolean } | undefined {
-  const own = (x: KExpr) => x.k === 'load' && x.buf === out && !x.offset && !x.indirect && x.strides.length === 2 && x.strides[0] === n && x.strides[1] === 1;
-  const row = (x: KExpr) => x.k === 'load' && leaves.has(x.buf) && !x.offset && !x.indirect && x.strides.length === 2 && x.strides[0] === 0 && x.strides[1] === 1;
-  // relu is max(0, x)
-  const relu = expr.k === 'alu' && expr.op === 'max' && expr.args[0]!.k === 'lit' && Object.is(expr.args[0]!.value, 0);
-  const inner = relu ? (expr as { args: readonly KExpr[] }).args[1]! : expr;
-  if (relu && own(inner)) return { relu: true };
-  if (inner.k !== 'alu' || inner.op !== 'add') return undefined;
-  const [a, b] = inner.args as [KExpr, KExpr];
-  const bias = own(a) && row(b) ? b : own(b) && row(a) ? a : undefined;
-  return bias ? { bias: (bias as { buf: string }).buf, relu } : undefined;
 }
