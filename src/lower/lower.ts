@@ -4,7 +4,7 @@ import { stepScalars, updateKernel } from '../optim/optimizer.ts';
 import type { PNode } from '../passes/program.ts';
 import { getOp } from '../ops/registry.ts';
 import { broadcastStrides, sizeOf, stridesOf } from '../shape/shape.ts';
-import type { Kernel, KExpr, LowerContext } from '../ir/kernel.ts';
+import type { Kernel, KExpr, LowerContext, MapKernel } from '../ir/kernel.ts';
 import { fusionPlan, mergeEpilogues, MAX_WEBGPU_SOURCES, REDUCTIONS } from './fusion.ts';
 import { planMemory } from './memory.ts';
 import type { Alias, Buffer, Leaf, Program, ProgramSpec, Step } from './program.ts';
@@ -184,9 +184,7 @@ export function lower(spec: ProgramSpec): Program {
     const s = storage.get(g);
     const leaf = s?.kind === 'buffer' && leafNames.has(s.name);
     if (!leaf) continue;
-    let name = `grad_${key}`;
-    for (let k = 2; names.has(name); k++) name = `grad_${key}_${k}`;
-    names.add(name);
+    const name = fresh(names, `grad_${key}`);
     const copy: Node = { op: 'identity', inputs: [g], attrs: {}, shape: g.shape, dtype: g.dtype, name, site: g.site, phase: 'backward', autoNamed: false };
     buffers.push({ name, size: sizeOf(shapeOf(g)), node: copy });
     backward.push({ node: copy, kernel: { kind: 'map', out: name, shape: shapeOf(g), expr: ctx.load(g, stridesOf(shapeOf(g))) } });
@@ -196,31 +194,48 @@ export function lower(spec: ProgramSpec): Program {
     const leaves = new Set([...inputs, ...params].filter((l) => l.dtype === 'float').map((l) => l.name));
     for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
   }
-  // The optimizer's buffers are state.m_w (their key) whatever the nodes are called; a node named m_w moves the buffer's own name aside.
+  const { state, kernels } = updateKernels(spec, params, grads, names);
+  if (flushes(spec, scalarMode)) flushLoops([forward, backward], kernels);
+  const update = { scalars: stepScalars(spec.optimizer), kernels };
+  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, update, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
+  return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
+}
+
+/** The first of base, base_2, base_3… that `names` lacks, added to it. */
+function fresh(names: Set<string>, base: string): string {
+  let name = base;
+  for (let k = 2; names.has(name); k++) name = `${base}_${k}`;
+  names.add(name);
+  return name;
+}
+
+/**
+ * Each differentiated param's update, and the optimizer's buffers: state.m_w (their key) whatever the nodes are
+ * called; a node named m_w moves the buffer's own name aside.
+ */
+function updateKernels(spec: ProgramSpec, params: readonly Leaf[], grads: ReadonlyMap<string, Node>, names: Set<string>): { state: Leaf[]; kernels: { param: Leaf; kernel: MapKernel }[] } {
   const state: Leaf[] = [];
-  const kernels = params.filter((l) => graph.grads.has(l.key)).map((param) => {
+  const kernels = params.filter((l) => spec.graph.grads.has(l.key)).map((param) => {
     const slots: Record<string, string> = {};
     for (const slot of spec.optimizer.slots) {
-      let name = `${slot}_${param.name}`;
-      for (let k = 2; names.has(name); k++) name = `${slot}_${param.name}_${k}`;
-      names.add(name);
+      const name = fresh(names, `${slot}_${param.name}`);
       state.push({ ...param, name, key: `${slot}_${param.key}`, init: 'zeros', slot, param: param.name });
       slots[slot] = name;
     }
     return { param, kernel: updateKernel(spec.optimizer, { param: param.name, grad: grads.get(param.key)!.name, slots, size: param.size }) };
   });
-  if (flushes(spec, scalarMode)) {
-    for (const steps of [forward, backward]) {
-      for (const [j, st] of steps.entries()) {
-        const k = st.kernel;
-        if (k.kind === 'map' && st.node.dtype === 'float' && computes(k.expr) && sizeOf(k.shape) >= FLUSH_MIN) steps[j] = { ...st, kernel: { ...k, flush: true } };
-      }
+  return { state, kernels };
+}
+
+/** Marks what flushes() flushes: every update, and each forward or backward loop of FLUSH_MIN floats or more that computes. */
+function flushLoops(phases: readonly Step[][], kernels: { param: Leaf; kernel: MapKernel }[]): void {
+  for (const steps of phases) {
+    for (const [j, st] of steps.entries()) {
+      const k = st.kernel;
+      if (k.kind === 'map' && st.node.dtype === 'float' && computes(k.expr) && sizeOf(k.shape) >= FLUSH_MIN) steps[j] = { ...st, kernel: { ...k, flush: true } };
     }
-    for (const [j, k] of kernels.entries()) kernels[j] = { ...k, kernel: { ...k.kernel, flush: true } };
   }
-  const update = { scalars: stepScalars(spec.optimizer), kernels };
-  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, update, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
-  return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
+  for (const [j, k] of kernels.entries()) kernels[j] = { ...k, kernel: { ...k.kernel, flush: true } };
 }
 
 /**
