@@ -14,34 +14,14 @@ const PASS_THROUGH = ['reshape', 'broadcastTo', 'identity', 'stopGradient'];
 /** Where a node's value lives: a buffer, a scalar expression, or (fused) an expression over its consumer's loop. */
 type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr } | { kind: 'fused'; expr: KExpr };
 
+const shapeOf = (t: Node) => t.shape as readonly number[];
+
 export function lower(spec: ProgramSpec): Program {
   const { graph } = spec;
-  const fwdRoots = [...(graph.loss ? [graph.loss] : []), ...graph.outputs.values()];
-  const fwdSet = ancestors(graph.nodes, fwdRoots);
   const order = graph.nodes;
-  const exported = new Set<Node>([...fwdRoots, ...graph.grads.values()]);
-  const shapeOf = (t: Node) => t.shape as readonly number[];
-  const scalarMode = spec.target !== 'webgpu' && order.every((n) => n.shape.length === 0);
-
-  const storage = new Map<Node, Storage>();
-  const users = new Map<PNode, PNode[]>();
-  for (const n of order) for (const i of n.inputs) users.get(i)?.push(n) ?? users.set(i, [n]);
-  // Read only through loads (elementwise ops, reductions), never as a whole buffer (a matmul operand), or through
-  // reshapes and broadcasts that are themselves only loaded: users come after, so one backward sweep decides all.
-  const loadedOnly = new Set<PNode>();
-  for (let k = order.length - 1; k >= 0; k--) {
-    const n = order[k]!;
-    if ((users.get(n) ?? []).every((c) => getOp(c.op).elementwise || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && loadedOnly.has(c)))) loadedOnly.add(n);
-  }
+  const { forwardNodes: fwdSet, exported, scalarMode, users, loadedOnly, fused, epilogue, renamed } = planStorage(spec);
   const onlyLoaded = (n: PNode) => loadedOnly.has(n);
-  // checkFinite checks every value where it is stored, so nothing is fused away.
-  const { fused, epilogue } = spec.fuse && !scalarMode && !spec.checkFinite ? fusionPlan(order, exported, users, spec.target === 'webgpu' ? MAX_WEBGPU_SOURCES : Infinity) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
-  // The buffer a matmul and its epilogue share is named after the user's node it holds first (y_pred, grad_h),
-  // when the chain's end is a name the compiler made (s3, grad_s0).
-  const byName = new Map(order.map((n) => [n.name, n]));
-  const userNamed = (n: PNode | undefined): boolean => !!n && !n.autoNamed && (!n.name.startsWith('grad_') || userNamed(byName.get(n.name.slice(5))));
-  const renamed = new Map<PNode, string>();
-  for (const [m, end] of epilogue) if (!userNamed(end) && userNamed(m)) renamed.set(end, m.name);
+  const storage = new Map<Node, Storage>();
   const inputs: Leaf[] = [];
   const params: Leaf[] = [];
   const buffers: Buffer[] = [];
@@ -199,6 +179,63 @@ export function lower(spec: ProgramSpec): Program {
   const update = { scalars: stepScalars(spec.optimizer), kernels };
   const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, update, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
+}
+
+/** What is decided before any node is lowered: which values are exported, read only through loads, or fused. */
+interface Plan {
+  readonly spec: ProgramSpec;
+  /** The nodes the forward pass computes (the loss's and outputs' ancestors); the rest are the backward pass's. */
+  readonly forwardNodes: ReadonlySet<PNode>;
+  readonly exported: ReadonlySet<Node>;
+  readonly scalarMode: boolean;
+  /** Each node's consumers, in order. */
+  readonly users: ReadonlyMap<PNode, PNode[]>;
+  readonly loadedOnly: ReadonlySet<PNode>;
+  readonly fused: ReadonlySet<PNode>;
+  /** Each product that writes into the buffer of the epilogue finishing it (src/lower/fusion.ts), and that epilogue. */
+  readonly epilogue: ReadonlyMap<PNode, PNode>;
+  /** The name of such a shared buffer, where it is not its epilogue's own. */
+  readonly renamed: ReadonlyMap<PNode, string>;
+}
+
+function planStorage(spec: ProgramSpec): Plan {
+  const { graph } = spec;
+  const order = graph.nodes;
+  const fwdRoots = [...(graph.loss ? [graph.loss] : []), ...graph.outputs.values()];
+  const exported = new Set<Node>([...fwdRoots, ...graph.grads.values()]);
+  const scalarMode = spec.target !== 'webgpu' && order.every((n) => n.shape.length === 0);
+  const users = new Map<PNode, PNode[]>();
+  for (const n of order) for (const i of n.inputs) users.get(i)?.push(n) ?? users.set(i, [n]);
+  // checkFinite checks every value where it is stored, so nothing is fused away.
+  const fuses = spec.fuse && !scalarMode && !spec.checkFinite;
+  const { fused, epilogue } = fuses ? fusionPlan(order, exported, users, spec.target === 'webgpu' ? MAX_WEBGPU_SOURCES : Infinity) : { fused: new Set<PNode>(), epilogue: new Map<PNode, PNode>() };
+  const loadedOnly = onlyLoaded(order, users, exported);
+  return { spec, forwardNodes: ancestors(order, fwdRoots), exported, scalarMode, users, loadedOnly, fused, epilogue, renamed: epilogueNames(order, epilogue) };
+}
+
+/**
+ * The values read only through loads (elementwise ops, reductions), never as a whole buffer (a matmul operand), or
+ * through reshapes and broadcasts that are themselves only loaded: users come after, so one backward sweep decides all.
+ */
+function onlyLoaded(order: readonly PNode[], users: ReadonlyMap<PNode, PNode[]>, exported: ReadonlySet<Node>): Set<PNode> {
+  const loadedOnly = new Set<PNode>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k]!;
+    if ((users.get(n) ?? []).every((c) => getOp(c.op).elementwise || REDUCTIONS.includes(c.op) || (PASS_THROUGH.includes(c.op) && !exported.has(c) && loadedOnly.has(c)))) loadedOnly.add(n);
+  }
+  return loadedOnly;
+}
+
+/**
+ * The buffer a product and its epilogue share is named after the user's node it holds first (y_pred, grad_h),
+ * when the chain's end is a name the compiler made (s3, grad_s0).
+ */
+function epilogueNames(order: readonly PNode[], epilogue: ReadonlyMap<PNode, PNode>): Map<PNode, string> {
+  const byName = new Map(order.map((n) => [n.name, n]));
+  const userNamed = (n: PNode | undefined): boolean => !!n && !n.autoNamed && (!n.name.startsWith('grad_') || userNamed(byName.get(n.name.slice(5))));
+  const renamed = new Map<PNode, string>();
+  for (const [m, end] of epilogue) if (!userNamed(end) && userNamed(m)) renamed.set(end, m.name);
+  return renamed;
 }
 
 /** The first of base, base_2, base_3… that `names` lacks, added to it. */
