@@ -2,7 +2,7 @@ import type { Init, Node } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { stepScalars, updateKernel } from '../optim/optimizer.ts';
 import type { PNode } from '../passes/program.ts';
-import { getOp } from '../ops/registry.ts';
+import { getOp, type OpDef } from '../ops/registry.ts';
 import { broadcastStrides, sizeOf, stridesOf } from '../shape/shape.ts';
 import type { Kernel, KExpr, LowerContext, MapKernel } from '../ir/kernel.ts';
 import { fusionPlan, mergeEpilogues, MAX_WEBGPU_SOURCES, REDUCTIONS } from './fusion.ts';
@@ -16,160 +16,16 @@ type Storage = { kind: 'buffer'; name: string } | { kind: 'scalar'; expr: KExpr 
 
 const shapeOf = (t: Node) => t.shape as readonly number[];
 
+/** A program's steps, buffers and update: where each value lives (planStorage), then each node's kernel in order. */
 export function lower(spec: ProgramSpec): Program {
-  const { graph } = spec;
-  const order = graph.nodes;
-  const { forwardNodes: fwdSet, exported, scalarMode, users, loadedOnly, fused, epilogue, renamed } = planStorage(spec);
-  const onlyLoaded = (n: PNode) => loadedOnly.has(n);
-  const storage = new Map<Node, Storage>();
-  const inputs: Leaf[] = [];
-  const params: Leaf[] = [];
-  const buffers: Buffer[] = [];
-  const scalars: { name: string; expr: KExpr; backward: boolean }[] = [];
-  const aliases: Alias[] = [];
-  const indexChecks: { input: string; bound: number }[] = [];
-  const forward: Step[] = [];
-  const backward: Step[] = [];
-
-  let current: Node | undefined;
-  const ctx: LowerContext = {
-    shapeOf,
-    bufferOf(t) {
-      if (t === current) {
-        const into = epilogue.get(t as PNode);
-        return into ? (renamed.get(into) ?? into.name) : t.name;
-      }
-      const s = storage.get(t);
-      if (s?.kind !== 'buffer') throw new Error(`internal: '${t.name}' has no buffer`);
-      return s.name;
-    },
-    load(t, strides, extra) {
-      const s = storage.get(t)!;
-      if (s.kind === 'fused') {
-        // Fusion only inlines a value read element for element, at the consumer's own index.
-        if (extra || !strides.every((v, d) => v === stridesOf(shapeOf(t))[d])) throw new Error(`internal: '${t.name}' is fused but read with strides [${strides}]`);
-        return s.expr;
-      }
-      return s.kind === 'scalar' ? s.expr : { k: 'load', buf: s.name, strides, ...extra };
-    },
-    requireIndices(t, bound) {
-      // Indices may reach the op through reshapes, slices, concats…: check the inputs they come from.
-      const todo = [t];
-      for (let x = todo.pop(); x; x = todo.pop()) {
-        if (x.op === 'input') {
-          if (!indexChecks.some((c) => c.input === x!.name && c.bound === bound)) indexChecks.push({ input: x.name, bound });
-        } else for (const i of x.inputs) if (i.dtype === 'i32') todo.push(i);
-      }
-    },
-  };
-  const emit = (node: PNode, kernel: Kernel) => (fwdSet.has(node) ? forward : backward).push({ node, kernel });
-  const buffered = new Set<string>();
-  const ownBuffer = (node: PNode) => {
-    // A matmul writes straight into the buffer of the elementwise epilogue that consumes it.
-    const into = epilogue.get(node);
-    const name = renamed.get(into ?? node) ?? (into ?? node).name;
-    storage.set(node, { kind: 'buffer', name });
-    if (!buffered.has(name)) {
-      buffered.add(name);
-      buffers.push({ name, size: sizeOf(shapeOf(node)), node: into ?? node });
-    }
-  };
-
-  // A buffer the compiler named (t5 = sum(grad_scores)) that only a named reshape reads (grad_b2) takes that name,
-  // so the code says grad_b2 where it is computed instead of aliasing it at the top.
-  const takeName = (src: PNode, alias: PNode, name: string): boolean => {
-    if (!src.autoNamed || alias.autoNamed || name !== src.name || exported.has(src) || users.get(src)!.length !== 1) return false;
-    const list = fwdSet.has(src) ? forward : backward;
-    const k = list.findIndex((st) => st.kernel.out === name);
-    const at = buffers.findIndex((b) => b.name === name);
-    if (k < 0 || at < 0 || list.filter((st) => st.kernel.out === name).length !== 1) return false;
-    list[k] = { ...list[k]!, kernel: { ...list[k]!.kernel, out: alias.name } };
-    buffers[at] = { ...buffers[at]!, name: alias.name, node: alias };
-    storage.set(src, { kind: 'buffer', name: alias.name });
-    return true;
-  };
-
-  for (const n of order) {
-    const shape = shapeOf(n);
-    if (n.op === 'input' || n.op === 'param') {
-      const leaf: Leaf = { name: n.name, key: n.name, shape, symbolic: n.symbolic, size: sizeOf(shape), dtype: n.dtype, init: n.attrs.init as Init | undefined };
-      (n.op === 'input' ? inputs : params).push(leaf);
-      storage.set(n, { kind: 'buffer', name: n.name });
-      continue;
-    }
-    if (n.op === 'const') {
-      const lit: KExpr = { k: 'lit', value: n.attrs.value as number };
-      if (exported.has(n)) {
-        ownBuffer(n);
-        emit(n, { kind: 'map', out: n.name, shape, expr: lit });
-      } else if (n.autoNamed) storage.set(n, { kind: 'scalar', expr: lit });
-      else {
-        scalars.push({ name: n.name, expr: lit, backward: !fwdSet.has(n) });
-        storage.set(n, { kind: 'scalar', expr: { k: 'var', name: n.name } });
-      }
-      continue;
-    }
-    const def = getOp(n.op);
-    if (def.elementwise) {
-      const expr = def.elementwise.compute(...n.inputs.map((i) => ctx.load(i, broadcastStrides(shapeOf(i), shape))));
-      if (fused.has(n)) {
-        storage.set(n, { kind: 'fused', expr });
-        continue;
-      }
-      ownBuffer(n);
-      emit(n, { kind: 'map', out: ctx.bufferOf(n), shape, expr });
-      continue;
-    }
-    // Fused: a broadcast of a constant is that constant wherever it is read.
-    const source = storage.get(n.inputs[0]!);
-    if (spec.fuse && n.op === 'broadcastTo' && source?.kind === 'scalar' && !exported.has(n) && onlyLoaded(n)) {
-      storage.set(n, source);
-      continue;
-    }
-    current = n;
-    const lowered = def.lower!(n, ctx);
-    current = undefined;
-    if (!('alias' in lowered)) {
-      ownBuffer(n);
-      emit(n, lowered);
-      continue;
-    }
-    const src = n.inputs[lowered.alias]!;
-    const s = storage.get(src)!;
-    if (s.kind === 'fused') throw new Error(`internal: '${src.name}' is fused but aliased`);
-    if (s.kind === 'buffer' && !scalarMode && takeName(src, n, s.name)) {
-      storage.set(n, storage.get(src)!);
-    } else if (s.kind === 'buffer' && !scalarMode) {
-      storage.set(n, { kind: 'buffer', name: n.name });
-      const phase = fwdSet.has(n) ? 'forward' : 'backward';
-      aliases.push({ name: n.name, of: s.name, phase, at: (phase === 'forward' ? forward : backward).length });
-    } else if (s.kind === 'scalar' && !exported.has(n) && (scalarMode || onlyLoaded(n))) {
-      if (n.autoNamed) storage.set(n, s);
-      else {
-        scalars.push({ name: n.name, expr: s.expr, backward: !fwdSet.has(n) });
-        storage.set(n, { kind: 'scalar', expr: { k: 'var', name: n.name } });
-      }
-    } else {
-      ownBuffer(n);
-      emit(n, { kind: 'map', out: n.name, shape, expr: ctx.load(src, broadcastStrides(shapeOf(src), shape)) });
-    }
-  }
-  // A gradient that simplified to a param or input (the grad of a·b is b) gets a copy of its own: step() updates
-  // params one after another, and must not read a gradient that an earlier update already changed.
+  const plan = planStorage(spec);
+  const { scalarMode } = plan;
+  const lowering = new Lowering(plan);
+  for (const n of spec.graph.nodes) lowering.node(n);
   // Every name in the program, for the names lowering makes up (a gradient's copy, the optimizer's buffers).
-  const names = new Set(order.map((n) => n.name));
-  const leafNames = new Set([...inputs, ...params].map((l) => l.name));
-  const grads = new Map<string, Node>(graph.grads);
-  for (const [key, g] of graph.grads) {
-    const s = storage.get(g);
-    const leaf = s?.kind === 'buffer' && leafNames.has(s.name);
-    if (!leaf) continue;
-    const name = fresh(names, `grad_${key}`);
-    const copy: Node = { op: 'identity', inputs: [g], attrs: {}, shape: g.shape, dtype: g.dtype, name, site: g.site, phase: 'backward', autoNamed: false };
-    buffers.push({ name, size: sizeOf(shapeOf(g)), node: copy });
-    backward.push({ node: copy, kernel: { kind: 'map', out: name, shape: shapeOf(g), expr: ctx.load(g, stridesOf(shapeOf(g))) } });
-    grads.set(key, copy);
-  }
+  const names = new Set(spec.graph.nodes.map((n) => n.name));
+  const grads = lowering.ownGradients(names);
+  const { inputs, params, buffers, scalars, aliases, indexChecks, forward, backward } = lowering;
   if ((spec.wasm || spec.target === 'webgpu') && spec.dtype === 'f32' && !spec.checkFinite) {
     const leaves = new Set([...inputs, ...params].filter((l) => l.dtype === 'float').map((l) => l.name));
     for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
@@ -177,7 +33,7 @@ export function lower(spec: ProgramSpec): Program {
   const { state, kernels } = updateKernels(spec, params, grads, names);
   if (flushes(spec, scalarMode)) flushLoops([forward, backward], kernels);
   const update = { scalars: stepScalars(spec.optimizer), kernels };
-  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, update, scalarMode, loss: graph.loss, grads, outputs: graph.outputs };
+  const program: Program = { spec, inputs, params, state, buffers, scalars, aliases, indexChecks, forward, backward, update, scalarMode, loss: spec.graph.loss, grads, outputs: spec.graph.outputs };
   return spec.fuse && !scalarMode ? { ...program, memory: planMemory(program, spec.dtype === 'f64' ? 8 : 4) } : program;
 }
 
@@ -236,6 +92,194 @@ function epilogueNames(order: readonly PNode[], epilogue: ReadonlyMap<PNode, PNo
   const renamed = new Map<PNode, string>();
   for (const [m, end] of epilogue) if (!userNamed(end) && userNamed(m)) renamed.set(end, m.name);
   return renamed;
+}
+
+/** The program's parts as its nodes are lowered, one after another: leaves, buffers, scalars, aliases and steps. */
+class Lowering {
+  readonly inputs: Leaf[] = [];
+  readonly params: Leaf[] = [];
+  readonly buffers: Buffer[] = [];
+  readonly scalars: { name: string; expr: KExpr; backward: boolean }[] = [];
+  readonly aliases: Alias[] = [];
+  readonly indexChecks: { input: string; bound: number }[] = [];
+  readonly forward: Step[] = [];
+  readonly backward: Step[] = [];
+  private readonly plan: Plan;
+  private readonly storage = new Map<Node, Storage>();
+  /** The buffers made so far, by name: a product and its epilogue make one. */
+  private readonly buffered = new Set<string>();
+  /** The node its op's lower() is lowering: its buffer may be its epilogue's. */
+  private current: Node | undefined;
+  private readonly ctx: LowerContext;
+
+  constructor(plan: Plan) {
+    this.plan = plan;
+    this.ctx = this.context();
+  }
+
+  /** Lowers the next node: a leaf, a constant, an elementwise op (fused, or a loop), else its op's kernel or alias. */
+  node(n: PNode): void {
+    const { spec, exported, loadedOnly } = this.plan;
+    if (n.op === 'input' || n.op === 'param') return this.leaf(n);
+    if (n.op === 'const') return this.constant(n);
+    const def = getOp(n.op);
+    if (def.elementwise) return this.elementwise(n, def.elementwise.compute);
+    // Fused: a broadcast of a constant is that constant wherever it is read.
+    const source = this.storage.get(n.inputs[0]!);
+    if (spec.fuse && n.op === 'broadcastTo' && source?.kind === 'scalar' && !exported.has(n) && loadedOnly.has(n)) {
+      this.storage.set(n, source);
+      return;
+    }
+    this.current = n;
+    const lowered = def.lower!(n, this.ctx);
+    this.current = undefined;
+    if ('alias' in lowered) return this.alias(n, n.inputs[lowered.alias]!);
+    this.ownBuffer(n);
+    this.emit(n, lowered);
+  }
+
+  private leaf(n: PNode): void {
+    const shape = shapeOf(n);
+    const leaf: Leaf = { name: n.name, key: n.name, shape, symbolic: n.symbolic, size: sizeOf(shape), dtype: n.dtype, init: n.attrs.init as Init | undefined };
+    (n.op === 'input' ? this.inputs : this.params).push(leaf);
+    this.storage.set(n, { kind: 'buffer', name: n.name });
+  }
+
+  /** A constant is a literal where it is read, or a scalar of its own when the user named it, or stored when exported. */
+  private constant(n: PNode): void {
+    const lit: KExpr = { k: 'lit', value: n.attrs.value as number };
+    if (this.plan.exported.has(n)) {
+      this.ownBuffer(n);
+      this.emit(n, { kind: 'map', out: n.name, shape: shapeOf(n), expr: lit });
+    } else if (n.autoNamed) this.storage.set(n, { kind: 'scalar', expr: lit });
+    else this.namedScalar(n, lit);
+  }
+
+  private namedScalar(n: PNode, expr: KExpr): void {
+    this.scalars.push({ name: n.name, expr, backward: !this.plan.forwardNodes.has(n) });
+    this.storage.set(n, { kind: 'scalar', expr: { k: 'var', name: n.name } });
+  }
+
+  private elementwise(n: PNode, compute: NonNullable<OpDef['elementwise']>['compute']): void {
+    const shape = shapeOf(n);
+    const expr = compute(...n.inputs.map((i) => this.ctx.load(i, broadcastStrides(shapeOf(i), shape))));
+    if (this.plan.fused.has(n)) {
+      this.storage.set(n, { kind: 'fused', expr });
+      return;
+    }
+    this.ownBuffer(n);
+    this.emit(n, { kind: 'map', out: this.ctx.bufferOf(n), shape, expr });
+  }
+
+  /** A node whose op reads input src as it is (a reshape): src's buffer under a second name, src's scalar, or a copy. */
+  private alias(n: PNode, src: PNode): void {
+    const { exported, scalarMode, loadedOnly } = this.plan;
+    const s = this.storage.get(src)!;
+    if (s.kind === 'fused') throw new Error(`internal: '${src.name}' is fused but aliased`);
+    if (s.kind === 'buffer' && !scalarMode && this.takeName(src, n, s.name)) {
+      this.storage.set(n, this.storage.get(src)!);
+    } else if (s.kind === 'buffer' && !scalarMode) {
+      this.storage.set(n, { kind: 'buffer', name: n.name });
+      const phase = this.plan.forwardNodes.has(n) ? 'forward' : 'backward';
+      this.aliases.push({ name: n.name, of: s.name, phase, at: this.stepsOf(n).length });
+    } else if (s.kind === 'scalar' && !exported.has(n) && (scalarMode || loadedOnly.has(n))) {
+      if (n.autoNamed) this.storage.set(n, s);
+      else this.namedScalar(n, s.expr);
+    } else {
+      this.ownBuffer(n);
+      this.emit(n, { kind: 'map', out: n.name, shape: shapeOf(n), expr: this.ctx.load(src, broadcastStrides(shapeOf(src), shapeOf(n))) });
+    }
+  }
+
+  /**
+   * A buffer the compiler named (t5 = sum(grad_scores)) that only a named reshape reads (grad_b2) takes that name,
+   * so the code says grad_b2 where it is computed instead of aliasing it at the top.
+   */
+  private takeName(src: PNode, alias: PNode, name: string): boolean {
+    if (!src.autoNamed || alias.autoNamed || name !== src.name || this.plan.exported.has(src) || this.plan.users.get(src)!.length !== 1) return false;
+    const list = this.stepsOf(src);
+    const k = list.findIndex((st) => st.kernel.out === name);
+    const at = this.buffers.findIndex((b) => b.name === name);
+    if (k < 0 || at < 0 || list.filter((st) => st.kernel.out === name).length !== 1) return false;
+    list[k] = { ...list[k]!, kernel: { ...list[k]!.kernel, out: alias.name } };
+    this.buffers[at] = { ...this.buffers[at]!, name: alias.name, node: alias };
+    this.storage.set(src, { kind: 'buffer', name: alias.name });
+    return true;
+  }
+
+  private ownBuffer(node: PNode): void {
+    // A product writes straight into the buffer of the elementwise epilogue that consumes it.
+    const into = this.plan.epilogue.get(node);
+    const name = this.plan.renamed.get(into ?? node) ?? (into ?? node).name;
+    this.storage.set(node, { kind: 'buffer', name });
+    if (!this.buffered.has(name)) {
+      this.buffered.add(name);
+      this.buffers.push({ name, size: sizeOf(shapeOf(node)), node: into ?? node });
+    }
+  }
+
+  private stepsOf(node: PNode): Step[] {
+    return this.plan.forwardNodes.has(node) ? this.forward : this.backward;
+  }
+
+  private emit(node: PNode, kernel: Kernel): void {
+    this.stepsOf(node).push({ node, kernel });
+  }
+
+  /** What an op's lower() reads its operands through. */
+  private context(): LowerContext {
+    const { epilogue, renamed } = this.plan;
+    return {
+      shapeOf,
+      bufferOf: (t) => {
+        if (t === this.current) {
+          const into = epilogue.get(t as PNode);
+          return into ? (renamed.get(into) ?? into.name) : t.name;
+        }
+        const s = this.storage.get(t);
+        if (s?.kind !== 'buffer') throw new Error(`internal: '${t.name}' has no buffer`);
+        return s.name;
+      },
+      load: (t, strides, extra) => {
+        const s = this.storage.get(t)!;
+        if (s.kind === 'fused') {
+          // Fusion only inlines a value read element for element, at the consumer's own index.
+          if (extra || !strides.every((v, d) => v === stridesOf(shapeOf(t))[d])) throw new Error(`internal: '${t.name}' is fused but read with strides [${strides}]`);
+          return s.expr;
+        }
+        return s.kind === 'scalar' ? s.expr : { k: 'load', buf: s.name, strides, ...extra };
+      },
+      requireIndices: (t, bound) => {
+        // Indices may reach the op through reshapes, slices, concats…: check the inputs they come from.
+        const todo = [t];
+        for (let x = todo.pop(); x; x = todo.pop()) {
+          if (x.op === 'input') {
+            if (!this.indexChecks.some((c) => c.input === x!.name && c.bound === bound)) this.indexChecks.push({ input: x.name, bound });
+          } else for (const i of x.inputs) if (i.dtype === 'i32') todo.push(i);
+        }
+      },
+    };
+  }
+
+  /**
+   * The gradients, where one that simplified to a param or input (the grad of a·b is b) gets a copy of its own:
+   * step() updates params one after another, and must not read a gradient that an earlier update already changed.
+   */
+  ownGradients(names: Set<string>): Map<string, Node> {
+    const { graph } = this.plan.spec;
+    const leafNames = new Set([...this.inputs, ...this.params].map((l) => l.name));
+    const grads = new Map<string, Node>(graph.grads);
+    for (const [key, g] of graph.grads) {
+      const s = this.storage.get(g);
+      if (s?.kind !== 'buffer' || !leafNames.has(s.name)) continue;
+      const name = fresh(names, `grad_${key}`);
+      const copy: Node = { op: 'identity', inputs: [g], attrs: {}, shape: g.shape, dtype: g.dtype, name, site: g.site, phase: 'backward', autoNamed: false };
+      this.buffers.push({ name, size: sizeOf(shapeOf(g)), node: copy });
+      this.backward.push({ node: copy, kernel: { kind: 'map', out: name, shape: shapeOf(g), expr: this.ctx.load(g, stridesOf(shapeOf(g))) } });
+      grads.set(key, copy);
+    }
+    return grads;
+  }
 }
 
 /** The first of base, base_2, base_3… that `names` lacks, added to it. */
