@@ -1,7 +1,7 @@
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError } from '../errors/errors.ts';
 import { graphMismatch, type Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
-import { userSite } from '../graph/source.ts';
+import { userSite } from '../errors/source.ts';
 import { formatShape } from '../shape/shape.ts';
 import { getOp } from '../ops/registry.ts';
 

@@ -1,6 +1,6 @@
 // What the Vite and esbuild plugins share: which imports are model files, and the generated module each becomes.
-import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
-import { userSite } from '../graph/source.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
+import { userSite } from '../errors/source.ts';
 import { modelModule } from '../cli/model-file.ts';
 import type { CompileOptions } from '../runtime/compile.ts';
 

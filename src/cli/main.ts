@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError } from '../errors/errors.ts';
 import { VERSION } from '../version.ts';
 import { DEFAULT_THREADS, type CompileOptions } from '../runtime/compile.ts';
 import { writeFileSync } from 'node:fs';

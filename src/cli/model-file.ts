@@ -3,9 +3,9 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, transform, type Plugin } from 'esbuild';
 import { nearest_key } from '../../templates/prelude/check_options.ts';
-import { checkOptions, FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError } from '../errors/errors.ts';
 import { Graph, Tensor } from '../graph/graph.ts';
-import { firstUserFrame, shownPath, userSite } from '../graph/source.ts';
+import { firstUserFrame, shownPath, userSite } from '../errors/source.ts';
 import { COMPILE_OPTIONS, emit, type CompileOptions } from '../runtime/compile.ts';
 
 /** What a model file exports by default: its graph and the compile options (dims may be overridden). */

@@ -1,6 +1,6 @@
-import { checkOptions, FlatgradError } from './errors.ts';
+import { checkOptions, FlatgradError } from '../errors/errors.ts';
 import { checkName } from './names.ts';
-import { Site, userSite } from './source.ts';
+import { Site, userSite } from '../errors/source.ts';
 import { checkShape, formatShape, ShapeMismatch, sizeOf, type Shape } from '../shape/shape.ts';
 import { findOp } from '../ops/registry.ts';
 import * as composite from '../ops/composite.ts';

@@ -1,5 +1,5 @@
 import type { Shape } from '../shape/shape.ts';
-import type { Site } from './source.ts';
+import type { Site } from '../errors/source.ts';
 
 /** An op's settings on its node (a reduction's axes, a constant's value). */
 export type Attrs = Readonly<Record<string, unknown>>;

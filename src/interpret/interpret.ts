@@ -1,4 +1,4 @@
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError } from '../errors/errors.ts';
 import type { Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { getOp, type NDArray } from '../ops/registry.ts';

@@ -3,8 +3,8 @@
 // the values: the add gate distributes its gradient, the mul gate swaps its operands, max routes, and a value used
 // by several gates adds what they send back (the copy gate). Values come from the reference interpreter.
 import { chainRuleOf, grad, gradientOf } from '../autodiff/grad.ts';
-import { checkOptions, FlatgradError } from '../graph/errors.ts';
-import { userSite } from '../graph/source.ts';
+import { checkOptions, FlatgradError } from '../errors/errors.ts';
+import { userSite } from '../errors/source.ts';
 import { graphMismatch, type Graph, type Node, type Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';

@@ -3,8 +3,8 @@
 // out with Graphviz itself, compiled to WebAssembly (@viz-js/viz: no system install; the same SVG in Node and in a
 // browser). Values come from the reference interpreter, with params as a model compiled with the same seed starts.
 import { grad, gradientOf } from '../autodiff/grad.ts';
-import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
-import { userSite } from '../graph/source.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
+import { userSite } from '../errors/source.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';

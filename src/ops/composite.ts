@@ -1,7 +1,7 @@
 // Ops written with other ops: activations, softmax and friends, losses, regularization.
 // Each has a sample so the registry test gradchecks it like a primitive.
-import { FlatgradError } from '../graph/errors.ts';
-import { userSite } from '../graph/source.ts';
+import { FlatgradError } from '../errors/errors.ts';
+import { userSite } from '../errors/source.ts';
 import type { Graph, Tensor, TensorLike } from '../graph/graph.ts';
 import { formatShape, normalizeAxes } from '../shape/shape.ts';
 import type { Rng } from '../../templates/prelude/random.ts';

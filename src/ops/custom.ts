@@ -4,10 +4,10 @@
 // built-ins, so it compiles, broadcasts, lowers, differentiates, gradchecks and runs as Wasm SIMD like one.
 import './index.ts'; // the built-ins first, so a custom op can never take a built-in's name
 import { ALU_OPS, fn, type Expr } from '../ir/expr.ts';
-import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
 import { inherited } from '../graph/names.ts';
-import { userSite } from '../graph/source.ts';
+import { userSite } from '../errors/source.ts';
 import { broadcastShapes, sameShape, ShapeMismatch, formatShape, sizeOf } from '../shape/shape.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 import { defineElementwise, sampleShapes, sumTo } from './elementwise.ts';

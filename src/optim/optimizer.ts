@@ -1,6 +1,6 @@
 // The lecture's optimizers: their settings, and each one's update written once as a map kernel of the IR with
 // several outputs (the param and its moments), which every backend renders like any other kernel.
-import { checkOptions, FlatgradError } from '../graph/errors.ts';
+import { checkOptions, FlatgradError } from '../errors/errors.ts';
 import { add, div, lit, mul, pow, sqrt, sub, type Expr } from '../ir/expr.ts';
 import type { MapKernel } from '../ir/kernel.ts';
 

@@ -1,5 +1,5 @@
 import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
-import type { Site } from '../graph/source.ts';
+import type { Site } from '../errors/source.ts';
 import { ancestors } from '../graph/node.ts';
 import type { Attrs, CompositeGate } from '../graph/node.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';

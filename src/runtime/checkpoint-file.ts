@@ -1,7 +1,7 @@
 // Checkpoint files (the format is in checkpoint.ts): written and read a piece at a time with Node's fs, so a model
 // of any size saves without a copy of the whole file and loads beyond Node's 2 GiB for one Buffer.
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError } from '../errors/errors.ts';
 import { crcUpdate, fail, io, layOut, load, type Bytes, type CheckpointModel, type Json, type LoadOptions } from './checkpoint.ts';
 
 function fileBytes(fd: number, length: number): Bytes {

@@ -21,7 +21,7 @@
 // f32 ↔ f64: a value stored as f64 loads into an f32 buffer rounded to nearest, an f32 into an f64 exactly;
 // so a checkpoint moves between a model compiled with dtype 'f32' and one with 'f64' (resuming is bit for
 // bit only between models of the same dtype).
-import { checkOptions, FlatgradError, optionKeys, quotedList } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys, quotedList } from '../errors/errors.ts';
 
 import type { GpuSnapshot, Model } from './compile.ts';
 import type { FloatBuffer } from './generated.ts';

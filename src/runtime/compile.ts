@@ -1,9 +1,9 @@
 import { grad } from '../autodiff/grad.ts';
 import { emitTypeScript } from '../codegen/cpu/emit.ts';
 import { emitWebGpu } from '../codegen/webgpu/host.ts';
-import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { checkName } from '../graph/names.ts';
-import { userSite } from '../graph/source.ts';
+import { userSite } from '../errors/source.ts';
 import { graphMismatch, Tensor, type Graph } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { lower } from '../lower/lower.ts';

@@ -3,7 +3,7 @@
 // A compiled model has a fixed batch dim, so every batch handed to it is exactly `batchSize` examples.
 // The buffers a batch is written into are allocated once, when the batches are made, and reused for every
 // batch: iterating allocates nothing per batch (the iterator and its result object are reused too).
-import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { sizeOf } from '../shape/shape.ts';
 import type { Model } from './compile.ts';
 

@@ -1,6 +1,6 @@
-import { checkOptions, FlatgradError, optionKeys } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
-import { userSite } from '../graph/source.ts';
+import { userSite } from '../errors/source.ts';
 import { sizeOf } from '../shape/shape.ts';
 import { mulberry32, randn } from '../../templates/prelude/random.ts';
 import { compile, type CompileOptions, type Feeds } from './compile.ts';

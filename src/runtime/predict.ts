@@ -1,6 +1,6 @@
 // predict(): a model's forward pass over any number of rows, through the batch size it was compiled for — the rows
 // go through in chunks of that size, the last one padded with zeros — so serving a model needs no second compile.
-import { checkOptions, FlatgradError, optionKeys, quotedList } from '../graph/errors.ts';
+import { checkOptions, FlatgradError, optionKeys, quotedList } from '../errors/errors.ts';
 import { rowSize } from './data.ts';
 import type { Model } from './compile.ts';
 

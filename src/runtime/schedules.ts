@@ -1,6 +1,6 @@
 // The lecture's learning-rate schedules: functions of the step (or epoch) t that give the rate to pass to
 // step(feeds, lr). The rate is a runtime value, so a schedule never recompiles anything.
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError } from '../errors/errors.ts';
 
 export type Schedule = (t: number) => number;
 

@@ -1,7 +1,7 @@
 // A WebGPU device for compile(g, { target: 'webgpu' }) when none is given: the browser's navigator.gpu, or in Node
 // the `webgpu` package (Dawn), whose GPU object is kept on globalThis for the process's life (collected, it takes
 // the process down). The device asks for the adapter's own limits on storage buffers, so large models bind.
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError } from '../errors/errors.ts';
 
 const DAWN = Symbol.for('flatgrad.dawn');
 let shared: Promise<GPUDevice> | undefined;

@@ -1,4 +1,4 @@
-import { FlatgradError } from '../graph/errors.ts';
+import { FlatgradError } from '../errors/errors.ts';
 import type { Tensor } from '../graph/graph.ts';
 import { formatShape, symbolsOf, type Dims } from './shape.ts';
 

@@ -1,5 +1,5 @@
-import type { Site } from '../graph/source.ts';
-import { FlatgradError } from '../graph/errors.ts';
+import type { Site } from '../errors/source.ts';
+import { FlatgradError } from '../errors/errors.ts';
 import { inherited } from '../graph/names.ts';
 
 /** A dimension: a fixed size, or a symbol such as 'N' bound at compile time. */

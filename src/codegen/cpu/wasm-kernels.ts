@@ -3,7 +3,7 @@
 // WebAssembly module over the model's memory, each with the TypeScript the host gives as its fallback where
 // WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
-import { FlatgradError } from '../../graph/errors.ts';
+import { FlatgradError } from '../../errors/errors.ts';
 import { matmulName, outputsOf, shareBounds, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
