@@ -1,5 +1,5 @@
 import { checkOptions, FlatgradError } from '../errors/errors.ts';
-import { checkName } from './names.ts';
+import { checkName } from '../errors/names.ts';
 import { Site, userSite } from '../errors/source.ts';
 import { checkShape, formatShape, ShapeMismatch, sizeOf, type Shape } from '../shape/shape.ts';
 import { findOp } from '../ops/registry.ts';

@@ -3,7 +3,7 @@ import type { Tensor } from '../graph/graph.ts';
 import { ancestors } from '../graph/node.ts';
 import { getOp, type NDArray } from '../ops/registry.ts';
 import { resolveShape, sizeOf, type Dims } from '../shape/shape.ts';
-import { bindDims } from '../shape/bind.ts';
+import { bindDims } from '../graph/bind.ts';
 
 export type Values = Readonly<Record<string, ArrayLike<number> | number>>;
 

@@ -6,7 +6,7 @@ import './index.ts'; // the built-ins first, so a custom op can never take a bui
 import { ALU_OPS, fn, type Expr } from '../ir/expr.ts';
 import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
-import { inherited } from '../graph/names.ts';
+import { inherited } from '../errors/names.ts';
 import { userSite } from '../errors/source.ts';
 import { broadcastShapes, sameShape, ShapeMismatch, formatShape, sizeOf } from '../shape/shape.ts';
 import type { Rng } from '../../templates/prelude/random.ts';

@@ -1,6 +1,6 @@
 import type { Site } from '../errors/source.ts';
 import { FlatgradError } from '../errors/errors.ts';
-import { inherited } from '../graph/names.ts';
+import { inherited } from '../errors/names.ts';
 
 /** A dimension: a fixed size, or a symbol such as 'N' bound at compile time. */
 export type Dim = number | string;

@@ -1,6 +1,6 @@
 import { FlatgradError } from '../errors/errors.ts';
-import type { Tensor } from '../graph/graph.ts';
-import { formatShape, symbolsOf, type Dims } from './shape.ts';
+import type { Tensor } from './graph.ts';
+import { formatShape, symbolsOf, type Dims } from '../shape/shape.ts';
 
 /** Check a dims binding against the nodes that will run: every symbol bound, each to a positive integer, none unknown. */
 export function bindDims(nodes: readonly Tensor[], dims: Readonly<Record<string, unknown>> = {}, what = 'compile', site?: string): Dims {

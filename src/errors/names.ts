@@ -1,5 +1,5 @@
-import { FlatgradError } from '../errors/errors.ts';
-import type { Site } from '../errors/source.ts';
+import { FlatgradError } from './errors.ts';
+import type { Site } from './source.ts';
 
 /**
  * Every object has these (constructor, toString, __proto__, …): `feeds.constructor` is found even when not fed, so
