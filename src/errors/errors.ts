@@ -1,4 +1,4 @@
-import { option_problem } from '../../templates/prelude/check_options.ts';
+import { nearest_key, option_problem } from '../../templates/prelude/check_options.ts';
 
 /**
  * Every error flatgrad throws on bad user input, at build time and at run time. `site` is the user's file:line
@@ -22,6 +22,12 @@ export class FlatgradError extends Error {
 
 /** Names as an error message lists them: 'a', 'b' ('none' for no names). */
 export const quotedList = (names: readonly string[]): string => (names.length ? names.map((n) => `'${n}'`).join(', ') : 'none');
+
+/** ` — did you mean 'x'?` for the known name a few edits from `name`, as an unknown option is told; else ''. */
+export function didYouMean(name: string, known: readonly string[]): string {
+  const near = nearest_key(name, known);
+  return near === undefined ? '' : ` — did you mean '${near}'?`;
+}
 
 /** Refuses an options object with a key that `known` lacks, naming the key, the nearest known one and the user's line. */
 export function checkOptions(options: unknown, known: readonly string[], where: string, site?: string | { toString(): string }): void {

@@ -2,7 +2,8 @@ import { checkOptions, FlatgradError } from '../errors/errors.ts';
 import { checkName } from '../errors/names.ts';
 import { Site, userSite } from '../errors/source.ts';
 import { checkShape, formatShape, ShapeMismatch, sizeOf, type Shape } from '../shape/shape.ts';
-import { findOp } from '../ops/registry.ts';
+// The registry through the index whose imports fill it: whatever is imported first, the graph's ops are there.
+import { findOp, unknownOp } from '../ops/index.ts';
 import * as composite from '../ops/composite.ts';
 
 import type { Attrs, CompositeGate, DType, Node, Phase } from './node.ts';
@@ -212,7 +213,7 @@ export class Graph {
       return a;
     });
     const def = findOp(op);
-    if (!def) throw new FlatgradError(`unknown op '${op}'`, site);
+    if (!def) throw new FlatgradError(unknownOp(op), site);
     let shape: Shape;
     try {
       shape = def.shape(inputs.map((t) => t.shape), attrs);

@@ -8,4 +8,4 @@ import './compare.ts';
 import './indexing.ts';
 import './composite.ts';
 
-export { allComposites, allOps, getOp, type CompositeDef, type OpDef } from './registry.ts';
+export { allComposites, allOps, findOp, getOp, unknownOp, type CompositeDef, type OpDef } from './registry.ts';

@@ -1,3 +1,4 @@
+import { didYouMean } from '../errors/errors.ts';
 import type { Graph, Node, Tensor } from '../graph/graph.ts';
 import type { Attrs } from '../graph/node.ts';
 import type { Shape } from '../shape/shape.ts';
@@ -42,6 +43,19 @@ export interface OpDef {
 
 const registry = new Map<string, OpDef>();
 
+// Each op file registers its ops as it is imported: a registry read before src/ops/index.ts is imported is empty.
+const NO_OPS = "no ops are registered; import 'flatgrad' (src/index.ts) or src/ops/index.ts, which registers them";
+
+/** Why no op is named `name`: none are registered yet, or the name is not one (with the nearest that is). */
+export function unknownOp(name: string): string {
+  return `unknown op '${name}'${registry.size === 0 ? `: ${NO_OPS}` : didYouMean(name, [...registry.keys()])}`;
+}
+
+/** A walk of an empty registry would check nothing, and say nothing of it. */
+function registered(): void {
+  if (registry.size === 0) throw new Error(NO_OPS);
+}
+
 export function defineOp(def: OpDef): OpDef {
   if (registry.has(def.name)) throw new Error(`op '${def.name}' is registered twice`);
   registry.set(def.name, def);
@@ -54,11 +68,12 @@ export function findOp(name: string): OpDef | undefined {
 
 export function getOp(name: string): OpDef {
   const def = registry.get(name);
-  if (!def) throw new Error(`unknown op '${name}'`);
+  if (!def) throw new Error(unknownOp(name));
   return def;
 }
 
 export function allOps(): OpDef[] {
+  registered();
   return [...registry.values()];
 }
 
@@ -76,5 +91,6 @@ export function defineComposite(def: CompositeDef): void {
 }
 
 export function allComposites(): CompositeDef[] {
+  registered();
   return [...composites.values()];
 }
