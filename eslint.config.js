@@ -6,16 +6,21 @@ import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 /**
- * What a stage may not import: the pipeline runs graph → ir → ops → autodiff → passes → lower → codegen → runtime
- * (the kernel IR reads graph nodes' types and shapes; ops say what they compute in the IR).
+ * What a stage may not import. src/errors (FlatgradError, the user's site, name and option checks) is a leaf any
+ * stage may import. The front end is one layer, shape → graph ⇄ ops: graph.ts reads the op registry through
+ * src/ops/index.ts, which fills it, and the ops build graph nodes; the ops say what they compute in the kernel IR,
+ * which reads graph nodes' types and shapes. Then autodiff → passes → lower → codegen → runtime. A file's last
+ * matching entry is the one that holds, so shape's and graph's repeat the front end's list.
  */
 const codegen = ['runtime', 'learn', 'cli'];
 /** Inside codegen, kernel renderers and hosts (docs/architecture.md): a host imports renderers, never the reverse. */
 const renderers = ['typescript', 'wasm', 'wgsl'];
 const hosts = ['host', 'cpu', 'webgpu'];
 const layers = {
+  'src/errors/**': ['shape', 'graph', 'ops', 'ir', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli', 'build'],
   'src/ir/**': ['ops', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
-  'src/ops/**': ['autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
+  'src/{shape,graph,ops}/**': ['autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
+  'src/shape/**': ['graph', 'ops', 'ir', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
   'src/graph/**': ['ir', 'autodiff', 'passes', 'lower', 'optim', 'codegen', 'runtime', 'interpret', 'learn', 'cli'],
   'src/passes/**': ['lower', 'optim', 'codegen', 'runtime', 'learn', 'cli'],
   'src/lower/**': ['codegen', 'runtime', 'learn', 'cli'],
