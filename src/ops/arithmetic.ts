@@ -1,16 +1,7 @@
 import * as ir from '../ir/expr.ts';
-import type { Graph, Tensor } from '../graph/graph.ts';
-import type { Rng } from '../../templates/prelude/random.ts';
-import { defineElementwise, oneMinus, sampleShapes, sumTo } from './elementwise.ts';
-
-/** Two random params whose shapes broadcast, init away from 0 so division is safe. */
-export function pair(g: Graph, rng: Rng, awayFromZero = false): [Tensor, Tensor] {
-  const [a, b] = sampleShapes(rng);
-  const values = (shape: number[]) =>
-    Array.from({ length: shape.reduce((x, y) => x * y, 1) }, () => (awayFromZero ? (rng() < 0.5 ? -1 : 1) * (0.5 + rng()) : 2 * rng() - 1));
-  const first = rng() < 0.5;
-  return [g.param('a', first ? a : b, { init: values(first ? a : b) }), g.param('b', first ? b : a, { init: values(first ? b : a) })];
-}
+import type { Tensor } from '../graph/graph.ts';
+import { defineElementwise, oneMinus, sumTo } from './elementwise.ts';
+import { sampleParams, sampleShapes } from './sample.ts';
 
 // The lecture's add gate: a gradient distributor.
 defineElementwise({
@@ -19,7 +10,7 @@ defineElementwise({
   compute: ir.add,
   vjp: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g, n.inputs[1]!.shape)],
   backprop: 'the add gate distributes its gradient',
-  sample: (g, rng) => { const [a, b] = pair(g, rng); return a.add(b); },
+  sample: (g, rng) => { const [a, b] = sampleParams(g, rng, ['any', 'any']); return a.add(b); },
 });
 
 defineElementwise({
@@ -28,7 +19,7 @@ defineElementwise({
   compute: ir.sub,
   vjp: (g, n) => [sumTo(g, n.inputs[0]!.shape), sumTo(g.neg(), n.inputs[1]!.shape)],
   backprop: 'the sub gate distributes its gradient, negated for the right operand',
-  sample: (g, rng) => { const [a, b] = pair(g, rng); return a.sub(b); },
+  sample: (g, rng) => { const [a, b] = sampleParams(g, rng, ['any', 'any']); return a.sub(b); },
 });
 
 // The lecture's mul gate: a swap multiplier.
@@ -41,7 +32,7 @@ defineElementwise({
     return [sumTo(g.mul(b), a.shape), sumTo(g.mul(a), b.shape)];
   },
   backprop: 'the mul gate swaps its operands',
-  sample: (g, rng) => { const [a, b] = pair(g, rng); return a.mul(b); },
+  sample: (g, rng) => { const [a, b] = sampleParams(g, rng, ['any', 'any']); return a.mul(b); },
 });
 
 defineElementwise({
@@ -52,7 +43,7 @@ defineElementwise({
     const [a, b] = n.inputs as [Tensor, Tensor];
     return [sumTo(g.div(b), a.shape), sumTo(g.mul(n).div(b).neg(), b.shape)];
   },
-  sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a.div(b); },
+  sample: (g, rng) => { const [a, b] = sampleParams(g, rng, ['awayFromZero', 'awayFromZero']); return a.div(b); },
 });
 
 defineElementwise({
@@ -80,7 +71,7 @@ function defineWinner(name: 'maximum' | 'minimum', better: '>' | '<'): void {
       return [sumTo(g.mul(oneMinus(wins)), a.shape), sumTo(g.mul(wins), b.shape)];
     },
     ...(name === 'maximum' ? { backprop: 'the max gate routes its gradient to the larger operand' } : {}),
-    sample: (g, rng) => { const [a, b] = pair(g, rng, true); return a[name](b); },
+    sample: (g, rng) => { const [a, b] = sampleParams(g, rng, ['awayFromZero', 'awayFromZero']); return a[name](b); },
   });
 }
 defineWinner('maximum', '>');
@@ -100,7 +91,7 @@ defineElementwise({
     return [sumTo(base, a.shape), sumTo(exponent, b.shape)];
   },
   sample: (g, rng) => {
-    const [a, b] = pair(g, rng, true);
+    const [a, b] = sampleParams(g, rng, ['awayFromZero', 'awayFromZero']);
     return a.abs().add(0.5).pow(b);
   },
 });

@@ -1,7 +1,7 @@
 // Comparisons give 1 or 0. They are step functions: their gradient is zero almost everywhere, so they have none.
 import * as ir from '../ir/expr.ts';
-import { defineElementwise, sampleShapes, sumTo } from './elementwise.ts';
-import { pair } from './arithmetic.ts';
+import { defineElementwise, sumTo } from './elementwise.ts';
+import { sampleParams, sampleShapes } from './sample.ts';
 
 const comparisons = [
   ['greater', (a: number, b: number) => a > b],
@@ -17,7 +17,7 @@ for (const [name, f] of comparisons) {
     f64: (a, b) => (f(a, b) ? 1 : 0),
     compute: ir[name],
     sample: (g, rng) => {
-      const [a, b] = pair(g, rng, true);
+      const [a, b] = sampleParams(g, rng, ['awayFromZero', 'awayFromZero']);
       return g.apply(name, [a, b]).mul(a);
     },
   });
@@ -42,7 +42,7 @@ defineElementwise({
     return [null, sumTo(c!.where(g, 0), a!.shape), sumTo(c!.where(0, g), b!.shape)];
   },
   sample: (g, rng) => {
-    const [a, b] = pair(g, rng, true);
+    const [a, b] = sampleParams(g, rng, ['awayFromZero', 'awayFromZero']);
     return a.greater(0).where(a, b);
   },
 });

@@ -6,7 +6,7 @@ import type { Graph, Tensor, TensorLike } from '../graph/graph.ts';
 import { formatShape, normalizeAxes } from '../shape/shape.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 import { defineComposite } from './registry.ts';
-import { sampleShapes } from './elementwise.ts';
+import { sampleShapes } from './sample.ts';
 
 const rand = (g: Graph, rng: Rng, name = 'a') => g.param(name, sampleShapes(rng)[0]);
 

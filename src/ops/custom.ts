@@ -8,21 +8,14 @@ import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
 import { inherited } from '../errors/names.ts';
 import { userSite } from '../errors/source.ts';
-import { broadcastShapes, sameShape, ShapeMismatch, formatShape, sizeOf } from '../shape/shape.ts';
+import { broadcastShapes, sameShape, ShapeMismatch, formatShape } from '../shape/shape.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
-import { defineElementwise, sampleShapes, sumTo } from './elementwise.ts';
+import { defineElementwise, sumTo } from './elementwise.ts';
+import { sampleParams, type SampleDomain } from './sample.ts';
 import { findOp } from './registry.ts';
 
-/** Where the default sample draws an operand's values: the gradcheck must stay off kinks and out of poles. */
-export type CustomOpDomain =
-  /** uniform in [-2, 2) */
-  | 'any'
-  /** uniform in [0.5, 1.5) */
-  | 'positive'
-  /** ±[0.2, 1.2), either sign */
-  | 'awayFromZero'
-  /** uniform in [min, max) */
-  | { readonly min: number; readonly max: number };
+/** Where the default sample draws an operand's values (as the built-ins' samples do): 'any', 'positive', 'awayFromZero' or { min, max }. */
+export type CustomOpDomain = SampleDomain;
 
 export interface CustomOpSpec {
   /** The op's name: an identifier that is not an op yet. It names the op in errors; it never appears in generated code. */
@@ -127,7 +120,7 @@ export function customOp(spec: CustomOpSpec): CustomOp {
       }
       return node.inputs.map((input, k) => fitGradient((grads as unknown[])[k], input, node, k, fail));
     },
-    sample: (g, rng) => (sample ? sample(g, rng, op) : defaultSample(g, rng, op, arity, domains)),
+    sample: (g, rng) => (sample ? sample(g, rng, op) : op(...sampleParams(g, rng, domains))),
   });
   return op;
 }
@@ -194,23 +187,4 @@ function isDomain(d: unknown): d is CustomOpDomain {
   if (typeof d !== 'object' || d === null) return false;
   const { min, max } = d as { min: unknown; max: unknown };
   return typeof min === 'number' && typeof max === 'number' && Number.isFinite(min) && Number.isFinite(max) && min < max;
-}
-
-function draw(rng: Rng, d: CustomOpDomain): number {
-  if (d === 'any') return 4 * rng() - 2;
-  if (d === 'positive') return 0.5 + rng();
-  if (d === 'awayFromZero') return (rng() < 0.5 ? -1 : 1) * (0.2 + rng());
-  return d.min + (d.max - d.min) * rng();
-}
-
-/** Params a, b, … with values from their domains; one random operand gets the broadcasting partner shape. */
-function defaultSample(g: Graph, rng: Rng, op: CustomOp, arity: number, domains: readonly CustomOpDomain[]): Tensor {
-  const [full, partner] = sampleShapes(rng);
-  const narrow = arity === 1 ? -1 : Math.floor(rng() * arity);
-  const params = domains.map((d, k) => {
-    const shape = k === narrow ? partner : full;
-    const init = Array.from({ length: sizeOf(shape) }, () => draw(rng, d));
-    return g.param('abcd'[k]!, shape, { init });
-  });
-  return op(...params);
 }

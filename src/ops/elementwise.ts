@@ -66,14 +66,6 @@ export function sumTo(grad: Tensor, shape: Shape): Tensor {
   return sameShape(summed.shape, shape) ? summed : summed.reshape(shape);
 }
 
-/** Random operand shapes for the registry's gradcheck: a shape and a broadcast partner. */
-export function sampleShapes(rng: Rng): [number[], number[]] {
-  const d = () => 1 + Math.floor(rng() * 4);
-  const full = [d(), d() + 1, d()];
-  const partner = [[], [full[2]!], [full[0]!, 1, full[2]!], [1, full[1]!, 1]][Math.floor(rng() * 4)]!;
-  return [full, partner];
-}
-
 /** 1 - t, written as the lecture writes it. */
 export function oneMinus(t: Tensor): Tensor {
   return t.graph.apply('sub', [1, t]);

@@ -1,7 +1,8 @@
 import { broadcastShapes, broadcastStrides, formatShape, sameShape, ShapeMismatch, stridesOf, sizeOf, type Dim, type Shape } from '../shape/shape.ts';
 import { defineOp } from './registry.ts';
 import type { KExpr } from '../ir/kernel.ts';
-import { mapBroadcast, sampleShapes, sumTo } from './elementwise.ts';
+import { mapBroadcast, sumTo } from './elementwise.ts';
+import { sampleShapes } from './sample.ts';
 
 /** Factors of a shape: the product of its numbers and the multiset of its symbols. */
 function factors(shape: readonly Dim[]): { n: number; syms: string[] } {

@@ -2,7 +2,7 @@ import type { Graph, Tensor } from '../graph/graph.ts';
 import { normalizeAxes, sizeOf, stridesOf, type Shape } from '../shape/shape.ts';
 import type { Rng } from '../../templates/prelude/random.ts';
 import { defineOp, type Attrs, type NDArray, type OpDef } from './registry.ts';
-import { sampleShapes } from './elementwise.ts';
+import { sampleShapes } from './sample.ts';
 
 interface ReduceAttrs {
   axes?: number | readonly number[];
