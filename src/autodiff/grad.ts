@@ -1,6 +1,6 @@
 import { FlatgradError } from '../errors/errors.ts';
 import { graphMismatch, type Tensor } from '../graph/graph.ts';
-import { ancestors } from '../graph/node.ts';
+import { ancestors, isLeaf } from '../graph/node.ts';
 import { userSite } from '../errors/source.ts';
 import { formatShape } from '../shape/shape.ts';
 import { getOp } from '../ops/registry.ts';
@@ -83,7 +83,7 @@ function backprop(loss: Tensor, wrt: readonly Tensor[], out: Map<Tensor, Tensor>
       gradOf.set(n, total);
       totals.set(n, total);
       contributions.delete(n);
-      if (n.op === 'input' || n.op === 'param' || n.op === 'const') continue;
+      if (isLeaf(n)) continue;
       // A composite gate (the softmax loss) sends its gradient straight to its operands, past the ops inside it.
       const vjp = n.composite ? (gi: Tensor) => n.composite!.backward(gi, n) : getOp(n.op).vjp;
       if (!vjp) continue;

@@ -7,6 +7,15 @@ export type Attrs = Readonly<Record<string, unknown>>;
 export type DType = 'float' | 'i32';
 export type Phase = 'forward' | 'backward';
 
+/** The ops of a graph's leaves, which compute nothing: inputs (fed), params (trained) and constants. */
+export const LEAF_OPS: readonly string[] = ['input', 'param', 'const'];
+
+/** An input, a param or a constant: a node with no inputs and no gate of its own. */
+export const isLeaf = (n: { readonly op: string }): boolean => LEAF_OPS.includes(n.op);
+
+/** An input or a param: a leaf whose values come from outside the graph (the feeds, the model's params), by name. */
+export const isVariable = (n: { readonly op: string }): boolean => n.op === 'input' || n.op === 'param';
+
 /** What every stage after the graph API reads of a node: the user's Tensor and the passes' copies alike. */
 export interface Node {
   readonly op: string;

@@ -1,6 +1,6 @@
 import { FlatgradError } from '../errors/errors.ts';
 import type { Tensor } from '../graph/graph.ts';
-import { ancestors } from '../graph/node.ts';
+import { ancestors, isVariable } from '../graph/node.ts';
 import { getOp, type NDArray } from '../ops/registry.ts';
 import { resolveShape, sizeOf, type Dims } from '../shape/shape.ts';
 import { bindDims } from '../graph/bind.ts';
@@ -23,7 +23,7 @@ export function interpret(targets: readonly Tensor[], options: { dims?: Dims; fe
     if (n.op === 'const') {
       const per = resolveShape((n.attrs.per as (string | number)[]) ?? [], dims);
       data = Float64Array.of((n.attrs.value as number) / sizeOf(per));
-    } else if (n.op === 'input' || n.op === 'param') {
+    } else if (isVariable(n)) {
       const source = n.op === 'input' ? options.feeds : options.params;
       const v = source?.[n.name];
       if (v === undefined) throw new FlatgradError(`interpret: no value for ${n.op} '${n.name}'`);

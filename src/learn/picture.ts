@@ -6,7 +6,7 @@ import { grad, gradientOf } from '../autodiff/grad.ts';
 import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { userSite } from '../errors/source.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
-import { ancestors } from '../graph/node.ts';
+import { ancestors, isLeaf, isVariable } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
 import type { NDArray } from '../ops/registry.ts';
 import { matmulName } from '../ir/kernel.ts';
@@ -50,7 +50,7 @@ export function forwardKernels(g: Graph, options: DrawOptions): KernelCluster[] 
     // computes relu(x · w + b): the walk starts from both.
     const ends = new Set([node, end ?? node]);
     for (let todo = [...ends], n = todo.pop(); n; n = todo.pop()) {
-      if (taken.has(n.name) || n.op === 'input' || n.op === 'param' || n.op === 'const' || (!ends.has(n) && stored.has(n.name))) continue;
+      if (taken.has(n.name) || isLeaf(n) || (!ends.has(n) && stored.has(n.name))) continue;
       taken.add(n.name);
       nodes.push(n.name);
       todo.push(...n.inputs);
@@ -116,7 +116,7 @@ export function graphDot(g: Graph, options: DrawOptions & { params?: Values; ker
   const id = (n: Tensor) => `n${n.id}`;
   // A wire into a gate says the name the user gave its value (h); a leaf's and a result's end node already do.
   const wire = (n: Tensor, into: 'gate' | 'out' = 'gate') => {
-    const name = into === 'gate' && !n.autoNamed && n.op !== 'input' && n.op !== 'param' ? `${escape(n.name)}<br/>` : '';
+    const name = into === 'gate' && !n.autoNamed && !isVariable(n) ? `${escape(n.name)}<br/>` : '';
     if (structure) return `<${name}<font color="gray30">${escape(formatShape(n.shape, options.dims))}</font>>`;
     const v = format(values.get(n));
     const d = gradOf.has(n) ? format(values.get(gradOf.get(n)!)) : '';
@@ -128,7 +128,7 @@ export function graphDot(g: Graph, options: DrawOptions & { params?: Values; ker
     '  node [fontname="Helvetica", fontsize=12]; edge [fontname="Helvetica", fontsize=11, arrowsize=0.6];',
   ];
   for (const n of drawn) {
-    if (n.op === 'input' || n.op === 'param') lines.push(`  ${id(n)} [shape=plaintext, label=${JSON.stringify(n.name)}];`);
+    if (isVariable(n)) lines.push(`  ${id(n)} [shape=plaintext, label=${JSON.stringify(n.name)}];`);
     else {
       const label = n.composite?.op ?? GATE[n.op] ?? n.op;
       lines.push(`  ${id(n)} [shape=circle, width=0.55, fixedsize=${label.length <= 3}, label=${JSON.stringify(label)}, tooltip=${JSON.stringify(n.autoNamed ? n.op : n.name)}];`);

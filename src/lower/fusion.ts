@@ -6,6 +6,7 @@ import { getOp } from '../ops/registry.ts';
 import { sameShape, stridesOf } from '../shape/shape.ts';
 import { reads, type Kernel, type KExpr } from '../ir/kernel.ts';
 import type { Step } from './program.ts';
+import { isLeaf } from '../graph/node.ts';
 
 /** The reductions: they read each value they reduce element for element, as an elementwise op does. */
 export const REDUCTIONS = ['sum', 'mean', 'max', 'min'];
@@ -72,7 +73,7 @@ export function fusionPlan(order: readonly PNode[], exported: ReadonlySet<Node>,
   return { fused, epilogue };
 }
 
-const elementwise = (n: PNode) => n.op !== 'const' && n.op !== 'input' && n.op !== 'param' && getOp(n.op).elementwise !== undefined;
+const elementwise = (n: PNode) => !isLeaf(n) && getOp(n.op).elementwise !== undefined;
 
 /** Whether c computes element for element over n's shape: n's value may be stored in c's buffer, or read in c's loop. */
 const inPlace = (c: PNode, n: PNode) => elementwise(c) && sameShape(c.shape, n.shape);

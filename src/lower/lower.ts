@@ -1,5 +1,5 @@
 import type { Init, Node } from '../graph/graph.ts';
-import { ancestors } from '../graph/node.ts';
+import { ancestors, isVariable } from '../graph/node.ts';
 import { stepScalars, updateKernel } from '../optim/optimizer.ts';
 import type { PNode } from '../passes/program.ts';
 import { getOp, type OpDef } from '../ops/registry.ts';
@@ -120,7 +120,7 @@ class Lowering {
   /** Lowers the next node: a leaf, a constant, an elementwise op (fused, or a loop), else its op's kernel or alias. */
   node(n: PNode): void {
     const { spec, exported, loadedOnly } = this.plan;
-    if (n.op === 'input' || n.op === 'param') return this.leaf(n);
+    if (isVariable(n)) return this.leaf(n);
     if (n.op === 'const') return this.constant(n);
     const def = getOp(n.op);
     if (def.elementwise) return this.elementwise(n, def.elementwise.compute);

@@ -6,6 +6,7 @@ import './index.ts'; // the built-ins first, so a custom op can never take a bui
 import { ALU_OPS, fn, type Expr } from '../ir/expr.ts';
 import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { Tensor, type Graph, type TensorLike } from '../graph/graph.ts';
+import { LEAF_OPS } from '../graph/node.ts';
 import { inherited } from '../errors/names.ts';
 import { userSite } from '../errors/source.ts';
 import { broadcastShapes, sameShape, ShapeMismatch, formatShape } from '../shape/shape.ts';
@@ -48,9 +49,6 @@ const SPEC_KEYS = optionKeys<CustomOpSpec>()('name', 'arity', 'f64', 'compute', 
 /** Applies a custom op: tensors and numbers in (numbers become constants), its node out. */
 export type CustomOp = (...args: TensorLike[]) => Tensor;
 
-/** Op kinds that are graph leaves, not registry entries: a custom op of that name would be taken for a leaf. */
-const leafKinds = new Set(['input', 'param', 'const']);
-
 /**
  * Define an elementwise op, as the lecture does with torch.autograd.Function:
  *
@@ -75,7 +73,8 @@ export function customOp(spec: CustomOpSpec): CustomOp {
   if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
     fail(`name ${show(name)} is not an identifier (letters, digits and _, not starting with a digit)`);
   }
-  if (leafKinds.has(name) || inherited.has(name)) fail(`name '${name}' is reserved; choose another`);
+  // A leaf's op is no registry entry: a custom op of that name would be taken for a leaf.
+  if (LEAF_OPS.includes(name) || inherited.has(name)) fail(`name '${name}' is reserved; choose another`);
   if (findOp(name)) fail(`an op named '${name}' is already registered; choose another name`);
   if (typeof arity !== 'number' || !Number.isInteger(arity) || arity < 1 || arity > 4) {
     fail(`'${name}': arity must be an integer from 1 to 4, got ${show(arity)}`);

@@ -1,4 +1,5 @@
 import { substitute, type PNode, type ProgramGraph } from './program.ts';
+import { isLeaf } from '../graph/node.ts';
 
 // Commutative for every value, NaN and ±0 included (maximum and minimum are IEEE 754's, +0 above −0).
 const commutative = new Set(['add', 'mul', 'maximum', 'minimum', 'equal']);
@@ -11,7 +12,7 @@ export function eliminateCommonSubexpressions(p: ProgramGraph): ProgramGraph {
   const ids = new Map<PNode, number>(p.nodes.map((n, k) => [n, k]));
   const seen = new Map<string, PNode>();
   for (const n of p.nodes) {
-    if (n.op === 'input' || n.op === 'param' || n.op === 'const') continue;
+    if (isLeaf(n)) continue;
     // Constants compare by value, so two backward chains seeded with their own 1 still merge.
     const operands = n.inputs.map((i) => (i.op === 'const' ? constKey(i.attrs.value as number) : `n${ids.get(subst.get(i) ?? i)}`));
     if (commutative.has(n.op)) operands.sort();

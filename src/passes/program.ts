@@ -1,6 +1,6 @@
 import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
 import type { Site } from '../errors/source.ts';
-import { ancestors } from '../graph/node.ts';
+import { ancestors, isVariable } from '../graph/node.ts';
 import type { Attrs, CompositeGate } from '../graph/node.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
 import { chainRuleOf, gradientOf } from '../autodiff/grad.ts';
@@ -75,7 +75,7 @@ export function expressionText(n: Node, nameOf: (n: Node) => string | undefined,
   const name = nameOf(n);
   if (name !== undefined) return name;
   // A leaf nothing reads (a gradient that does not depend on the input x) is still its name.
-  if (n.op === 'input' || n.op === 'param') return n.name;
+  if (isVariable(n)) return n.name;
   if (n.op === 'const') return n.attrs.per && (n.attrs.per as Shape).length ? `${n.attrs.value}/${(n.attrs.per as Shape).join('/')}` : String(n.attrs.value);
   if (depth > 4) return '…';
   if (n.composite) return `${n.composite.op}(${n.composite.operands.map((o) => expressionText(o, nameOf, depth + 1)).join(', ')})`;

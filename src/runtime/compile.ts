@@ -5,7 +5,7 @@ import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { checkName } from '../errors/names.ts';
 import { userSite } from '../errors/source.ts';
 import { graphMismatch, Tensor, type Graph } from '../graph/graph.ts';
-import { ancestors } from '../graph/node.ts';
+import { ancestors, isVariable } from '../graph/node.ts';
 import { lower } from '../lower/lower.ts';
 import type { FloatType, Program, Subnormals } from '../lower/program.ts';
 import { bindDims } from '../graph/bind.ts';
@@ -195,7 +195,7 @@ function checkSizes(nodes: readonly PNode[], site: string): void {
   for (const n of nodes) {
     const size = sizeOf(n.shape);
     if (Number.isSafeInteger(size) && size <= MAX_VALUES) continue;
-    const where = n.op === 'input' || n.op === 'param' ? `${n.op} '${n.name}'` : `'${n.name}' (${n.op} at ${n.site})`;
+    const where = isVariable(n) ? `${n.op} '${n.name}'` : `'${n.name}' (${n.op} at ${n.site})`;
     throw new FlatgradError(`compile: ${where} would hold ${size.toExponential(3)} values (shape ${formatShape(n.symbolic)} = [${n.shape.join(', ')}]), more than a typed array holds (2^32 − 1); bind smaller dims`, site);
   }
 }

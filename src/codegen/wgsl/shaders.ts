@@ -11,7 +11,7 @@
 //            applied as C is stored; each shape is one entry point, its operands bound in group 1
 //   guard    step()'s check that the loss and every gradient are finite: the first that is not, by number,
 //            kept with atomicMin, and the update kernels do nothing when one was found
-import type { Node, Phase } from '../../graph/node.ts';
+import { isLeaf, type Node, type Phase } from '../../graph/node.ts';
 import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
 import { isFlat, matmulName, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import type { Program } from '../../lower/program.ts';
@@ -205,7 +205,7 @@ class WgslEmitter {
     const todo = [...node.inputs];
     const seen = new Set<Node>();
     for (let n = todo.pop(); n; n = todo.pop()) {
-      if (seen.has(n) || stored.has(n.name) || n.op === 'const' || n.op === 'input' || n.op === 'param') continue;
+      if (seen.has(n) || stored.has(n.name) || isLeaf(n)) continue;
       seen.add(n);
       gates.push(n.op);
       todo.push(...n.inputs);
