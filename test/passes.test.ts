@@ -1,18 +1,18 @@
 // Each pass, before and after, on the program graph (copies of the user's nodes; the user's graph never changes).
 import { describe, expect, it } from 'vitest';
 import { compile, emit, grad, graph, interpret, type Tensor } from '../src/index.ts';
-import { programGraph, type PNode, type ProgramGraph } from '../src/passes/program.ts';
+import { boundGraph, type PNode, type BoundGraph } from '../src/passes/bound-graph.ts';
 import { foldConstants } from '../src/passes/fold.ts';
 import { simplify } from '../src/passes/simplify.ts';
 import { eliminateCommonSubexpressions } from '../src/passes/cse.ts';
-import { deadCode } from '../src/passes/program.ts';
+import { deadCode } from '../src/passes/bound-graph.ts';
 import { foldTransposes } from '../src/passes/layout.ts';
 import spec from '../examples/two_layer_net.ts';
 
-const program = (outputs: Record<string, Tensor>, dims = {}) => programGraph(Object.values(outputs)[0]!.graph.nodes, { grads: new Map(), outputs: new Map(Object.entries(outputs)) }, dims);
+const program = (outputs: Record<string, Tensor>, dims = {}) => boundGraph(Object.values(outputs)[0]!.graph.nodes, { grads: new Map(), outputs: new Map(Object.entries(outputs)) }, dims);
 /** The ops of what each output computes, innermost first: a readable "after". */
-const ops = (p: ProgramGraph) => p.nodes.filter((n) => n.op !== 'input' && n.op !== 'param').map((n) => (n.op === 'const' ? `const ${n.attrs.value}` : n.op));
-const out = (p: ProgramGraph, k = 'y') => p.outputs.get(k)!;
+const ops = (p: BoundGraph) => p.nodes.filter((n) => n.op !== 'input' && n.op !== 'param').map((n) => (n.op === 'const' ? `const ${n.attrs.value}` : n.op));
+const out = (p: BoundGraph, k = 'y') => p.outputs.get(k)!;
 
 describe('constant folding', () => {
   it('folds an elementwise op on constants into one constant', () => {
@@ -118,7 +118,7 @@ describe('common subexpression elimination', () => {
     const loss = x.mul(w).exp().sum();
     grad(loss, [w]);
     const [gw, gx] = grad(loss, [w, x]);
-    const p = programGraph(g.nodes, { loss, grads: new Map([['w', gw!], ['x', gx!]]), outputs: new Map() }, {});
+    const p = boundGraph(g.nodes, { loss, grads: new Map([['w', gw!], ['x', gx!]]), outputs: new Map() }, {});
     const before = p.nodes.filter((n) => n.op === 'exp').length + p.nodes.filter((n) => n.op === 'mul').length;
     const after = eliminateCommonSubexpressions(p);
     expect(after.nodes.filter((n) => n.op === 'exp').length + after.nodes.filter((n) => n.op === 'mul').length).toBeLessThan(before);

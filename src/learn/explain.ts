@@ -9,7 +9,7 @@ import { graphMismatch, type Graph, type Node, type Tensor } from '../graph/grap
 import { ancestors } from '../graph/node.ts';
 import { interpret, type Values } from '../interpret/interpret.ts';
 import { getOp, type NDArray } from '../ops/registry.ts';
-import { expressionText } from '../passes/program.ts';
+import { expressionText } from '../passes/bound-graph.ts';
 import { DRAW_OPTIONS, learnerValues, type DrawOptions } from './picture.ts';
 
 export interface ExplainOptions extends DrawOptions {

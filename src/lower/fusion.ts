@@ -1,7 +1,7 @@
 // Fusion: which values are computed inside their consumer's loop instead of stored, and which product kernels
 // (matmuls) finish their output in place, with their consumer's bias add and ReLU.
 import type { Node } from '../graph/graph.ts';
-import type { PNode } from '../passes/program.ts';
+import type { PNode } from '../passes/bound-graph.ts';
 import { getOp } from '../ops/registry.ts';
 import { sameShape, stridesOf } from '../shape/shape.ts';
 import { reads, type Kernel, type KExpr } from '../ir/kernel.ts';

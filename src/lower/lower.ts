@@ -1,7 +1,7 @@
 import type { Init, Node } from '../graph/graph.ts';
 import { ancestors, isVariable } from '../graph/node.ts';
 import { stepScalars, updateKernel } from '../optim/optimizer.ts';
-import type { PNode } from '../passes/program.ts';
+import type { PNode } from '../passes/bound-graph.ts';
 import { getOp, type OpDef } from '../ops/registry.ts';
 import { broadcastStrides, sizeOf, stridesOf } from '../shape/shape.ts';
 import type { Kernel, KExpr, LowerContext, MapKernel } from '../ir/kernel.ts';

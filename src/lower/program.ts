@@ -1,6 +1,6 @@
 // A lowered program: what a host module is generated from (src/codegen), its buffers, named scalars and kernels.
 import type { Init, Node, Phase } from '../graph/graph.ts';
-import type { ProgramGraph } from '../passes/program.ts';
+import type { BoundGraph } from '../passes/bound-graph.ts';
 import type { Dims } from '../shape/shape.ts';
 import type { Kernel, KExpr, MapKernel } from '../ir/kernel.ts';
 import type { OptimizerPlan } from '../optim/optimizer.ts';
@@ -14,7 +14,7 @@ export interface ProgramSpec {
   readonly site: string;
   readonly dims: Dims;
   readonly dtype: FloatType;
-  readonly graph: ProgramGraph;
+  readonly graph: BoundGraph;
   /** Check every value for NaN and ±Infinity as it is computed. */
   readonly checkFinite?: boolean;
   /** step() checks that the loss and every gradient are finite before its update, and refuses it otherwise. */

@@ -1,4 +1,4 @@
-import { substitute, type PNode, type ProgramGraph } from './program.ts';
+import { substitute, type PNode, type BoundGraph } from './bound-graph.ts';
 import { isLeaf } from '../graph/node.ts';
 
 // Commutative for every value, NaN and ±0 included (maximum and minimum are IEEE 754's, +0 above −0).
@@ -7,7 +7,7 @@ const commutative = new Set(['add', 'mul', 'maximum', 'minimum', 'equal']);
 const constKey = (v: number) => (Object.is(v, -0) ? 'c-0' : `c${v}`);
 
 /** Common subexpression elimination: one node for each (op, operands, attributes). Leaves are never merged, nor constants (free as literals). */
-export function eliminateCommonSubexpressions(p: ProgramGraph): ProgramGraph {
+export function eliminateCommonSubexpressions(p: BoundGraph): BoundGraph {
   const subst = new Map<PNode, PNode>();
   const ids = new Map<PNode, number>(p.nodes.map((n, k) => [n, k]));
   const seen = new Map<string, PNode>();

@@ -1,9 +1,9 @@
 import { getOp } from '../ops/registry.ts';
-import { constantFor, substitute, type PNode, type ProgramGraph } from './program.ts';
+import { constantFor, substitute, type PNode, type BoundGraph } from './bound-graph.ts';
 import { isLeaf } from '../graph/node.ts';
 
 /** Constant folding: an elementwise op on constants alone becomes one constant, computed in float64. */
-export function foldConstants(p: ProgramGraph): ProgramGraph {
+export function foldConstants(p: BoundGraph): BoundGraph {
   const subst = new Map<PNode, PNode>();
   const value = (n: PNode) => (subst.get(n) ?? n).attrs.value as number;
   for (const n of p.nodes) {

@@ -1,7 +1,7 @@
-import { substitute, PNode, type ProgramGraph } from './program.ts';
+import { substitute, PNode, type BoundGraph } from './bound-graph.ts';
 
 /** Layout folding: a matmul reads a transposed operand in place instead of a transposed copy. */
-export function foldTransposes(p: ProgramGraph): ProgramGraph {
+export function foldTransposes(p: BoundGraph): BoundGraph {
   const subst = new Map<PNode, PNode>();
   const nodes: PNode[] = [];
   for (const n of p.nodes) {

@@ -1,5 +1,5 @@
 import { sameShape } from '../shape/shape.ts';
-import { constValue, substitute, type PNode, type ProgramGraph } from './program.ts';
+import { constValue, substitute, type PNode, type BoundGraph } from './bound-graph.ts';
 
 /**
  * Algebraic simplification: x + (−0), x − (+0), x · 1, x / 1, x^1, −(−x), identities, stopGradient (the backward
@@ -8,7 +8,7 @@ import { constValue, substitute, type PNode, type ProgramGraph } from './program
  * shape. Every rewrite holds for every value, NaN, ±Infinity and ±0 included: x + (+0) is not x when x is −0, so
  * it stays.
  */
-export function simplify(p: ProgramGraph): ProgramGraph {
+export function simplify(p: BoundGraph): BoundGraph {
   const subst = new Map<PNode, PNode>();
   const find = (n: PNode): PNode => subst.get(n) ?? n;
   for (const n of p.nodes) {

@@ -5,7 +5,7 @@ import type { Init, Node } from '../../graph/graph.ts';
 import type { MapKernel } from '../../ir/kernel.ts';
 import { flushes } from '../../lower/lower.ts';
 import type { Leaf, Program } from '../../lower/program.ts';
-import { expressionText, type GradOf } from '../../passes/program.ts';
+import { expressionText, type GradOf } from '../../passes/bound-graph.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
 import { commentText, indent, literal, quote } from '../code.ts';

@@ -1,3 +1,5 @@
+// The bound graph: what the passes rewrite, a copy of the user's graph with its dims bound (src/lower/program.ts
+// is the lowered program, its kernels). The user's graph is never changed.
 import type { DType, Node, Phase, Tensor } from '../graph/graph.ts';
 import type { Site } from '../errors/source.ts';
 import { ancestors, isVariable } from '../graph/node.ts';
@@ -5,7 +7,7 @@ import type { Attrs, CompositeGate } from '../graph/node.ts';
 import { resolveShape, sizeOf, type Dims, type Shape } from '../shape/shape.ts';
 import { chainRuleOf, gradientOf } from '../autodiff/grad.ts';
 
-/** A node of the program the passes rewrite: a copy of a graph node with its shape bound. The user's graph is never changed. */
+/** A node of the bound graph the passes rewrite: a copy of a graph node with its shape bound. The user's graph is never changed. */
 export class PNode implements Node {
   constructor(
     public op: string,
@@ -31,7 +33,7 @@ export class PNode implements Node {
 export type GradOf = { readonly gate: PNode; readonly input: PNode } | { readonly readers: readonly string[]; readonly input: PNode };
 
 /** What to compute, over copies of the graph's nodes, in an order where inputs come first. */
-export interface ProgramGraph {
+export interface BoundGraph {
   readonly nodes: PNode[];
   readonly loss?: PNode;
   readonly grads: Map<string, PNode>;
@@ -39,13 +41,13 @@ export interface ProgramGraph {
 }
 
 /** Copy the nodes the roots need (and every param) with dims bound; constants with a per-dim divisor become plain. */
-export function programGraph(
+export function boundGraph(
   all: readonly Tensor[],
   roots: { loss?: Tensor; grads: ReadonlyMap<string, Tensor>; outputs: ReadonlyMap<string, Tensor> },
   dims: Dims,
-): ProgramGraph {
+): BoundGraph {
   const needed = ancestors(all, [...(roots.loss ? [roots.loss] : []), ...roots.grads.values(), ...roots.outputs.values(), ...all.filter((n) => n.op === 'param')]);
-  // Every node is copied, but only the needed ones are the program: a chain-rule step's gate may be one
+  // Every node is copied, but only the needed ones are the bound graph: a chain-rule step's gate may be one
   // nothing computes (the gradient of p / 1 is a constant), and its comment still names it over copies.
   const copy = new Map<Tensor, PNode>();
   const nodes: PNode[] = [];
@@ -125,7 +127,7 @@ function provenance(all: readonly Tensor[], copy: ReadonlyMap<Tensor, PNode>): v
 }
 
 /** Replace nodes (through `subst`, followed to its end) in every input and root, then drop what nothing needs. */
-export function substitute(p: ProgramGraph, subst: ReadonlyMap<PNode, PNode>): ProgramGraph {
+export function substitute(p: BoundGraph, subst: ReadonlyMap<PNode, PNode>): BoundGraph {
   if (subst.size === 0) return p;
   const find = (n: PNode): PNode => {
     let m = n;
@@ -150,13 +152,13 @@ export function substitute(p: ProgramGraph, subst: ReadonlyMap<PNode, PNode>): P
 }
 
 /** Dead code elimination: keep what the roots need, and every param (model.params is the whole graph's). */
-export function deadCode(p: ProgramGraph): ProgramGraph {
+export function deadCode(p: BoundGraph): BoundGraph {
   const live = ancestors(p.nodes, [...roots(p), ...p.nodes.filter((n) => n.op === 'param')]);
   return { ...p, nodes: p.nodes.filter((n) => live.has(n)) };
 }
 
 /** Every root: the values the module exports. */
-export function roots(p: ProgramGraph): Set<PNode> {
+export function roots(p: BoundGraph): Set<PNode> {
   return new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
 }
 
