@@ -54,7 +54,11 @@ program
   .option('--check-finite', 'check every value for NaN and ±Infinity as it is made, naming the node (slow: for debugging)')
   .option('--no-check-finite', 'check nothing, not even the loss and gradients before each update (the default checks those)')
   .option('--no-wasm', 'TypeScript loops only, no WebAssembly kernels')
-  .option('--threads <n>', `the most threads the module's large matmuls and loops are split for (default ${DEFAULT_THREADS}; 1: one thread, no workers); createModel runs on as many as the machine has cores, up to this`, threadsOption)
+  .option(
+    '--threads <n>',
+    `the most threads the module's large matmuls and loops are split for (default ${DEFAULT_THREADS}; 1: one thread, no workers); createModel runs on as many as the machine has cores, up to this`,
+    threadsOption,
+  )
   .option('--target <cpu|webgpu>', 'cpu (default): TypeScript with Wasm SIMD kernels; webgpu: WGSL kernels and a WebGPU host, written to <graph name>.webgpu.ts')
   .option('--js', 'write JavaScript (<graph name>.js, the types stripped) for an app without a TypeScript build')
   .option('--check-types', "type-check the model file first (needs the typescript package); without it a TypeScript model file's types are stripped, not checked")

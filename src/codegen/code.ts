@@ -61,7 +61,12 @@ export function commentText(text: string): string {
  * t0, t1, … by a line `bind` writes, the first time it is needed. `op` renders an ALU op or call over `render`;
  * `leaf` what is neither (a load, an argument, a literal).
  */
-export function straightLine(roots: readonly Expr[], leaf: (e: Expr) => Code, op: (e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code) => Code, bind: (name: string, code: Code) => string): { lines: string[]; result: Code[] } {
+export function straightLine(
+  roots: readonly Expr[],
+  leaf: (e: Expr) => Code,
+  op: (e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code) => Code,
+  bind: (name: string, code: Code) => string,
+): { lines: string[]; result: Code[] } {
   const term = (e: Expr): Term => ({ key: exprKey(e), level: 0, args: e.k === 'alu' || e.k === 'call' ? e.args.map(term) : [] });
   const { uses } = schedule(roots.map(term), 0);
   const bound = new Map<string, Code>();

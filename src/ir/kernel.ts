@@ -128,8 +128,12 @@ export function shareBounds(n: number, shares: number, multiple: number): number
 }
 
 /** A matmul kernel's name in every backend's code, and in the pictures: gemm_64x1000x100, gemm_1000x64x100_tA_bias_relu. */
-export function matmulName(s: { m: number; k: number; n: number; transA: boolean; transB: boolean; accumulate?: boolean; bias?: unknown; relu?: boolean; lda?: number; ldb?: number; ldc?: number }): string {
+export function matmulName(s: {
+  m: number; k: number; n: number; transA: boolean; transB: boolean; accumulate?: boolean; bias?: unknown; relu?: boolean; lda?: number; ldb?: number; ldc?: number;
+}): string {
   const t = `${s.transA ? '_tA' : ''}${s.transB ? (s.transA ? 'tB' : '_tB') : ''}`;
-  const stride = (s.lda !== undefined && s.lda !== denseLda(s) ? `_lda${s.lda}` : '') + (s.ldb !== undefined && s.ldb !== s.n ? `_ldb${s.ldb}` : '') + (s.ldc !== undefined && s.ldc !== s.n ? `_ldc${s.ldc}` : '');
+  const stride = (s.lda !== undefined && s.lda !== denseLda(s) ? `_lda${s.lda}` : '')
+    + (s.ldb !== undefined && s.ldb !== s.n ? `_ldb${s.ldb}` : '')
+    + (s.ldc !== undefined && s.ldc !== s.n ? `_ldc${s.ldc}` : '');
   return `gemm_${s.m}x${s.k}x${s.n}${t}${stride}${s.accumulate ? '_acc' : ''}${s.bias ? '_bias' : ''}${s.relu ? '_relu' : ''}`;
 }

@@ -67,7 +67,8 @@ function chainRuleSteps(g: Graph, options: ExplainOptions & { params: Values }):
     const upstreamNode = gradientOf(n);
     const upstream = data(upstreamNode);
     const backprop = n.composite ? n.composite.backprop : getOp(n.op).backprop;
-    text.push('', `${n.name} = ${expressionText(n, (t) => (t !== n && named(t as Tensor) ? t.name : undefined))}    ${n.name} = ${show(data(n))}, grad_${n.name} = ${show(upstream)}${backprop ? `    (${backprop})` : ''}`);
+    const gate = expressionText(n, (t) => (t !== n && named(t as Tensor) ? t.name : undefined));
+    text.push('', `${n.name} = ${gate}    ${n.name} = ${show(data(n))}, grad_${n.name} = ${show(upstream)}${backprop ? `    (${backprop})` : ''}`);
     for (const { input, contribution: c } of chainRuleOf(n)!) {
       const downstream = data(c);
       const scalar = downstream.length === 1 && upstream.length === 1;

@@ -137,7 +137,8 @@ export function graphDot(g: Graph, options: DrawOptions & { params?: Values; ker
   // Fused kernels outlined, named as the generated code names them.
   for (const [k, { name, nodes }] of (options.kernels ?? []).entries()) {
     const members = drawn.filter((n) => nodes.includes(n.name));
-    if (members.length) lines.push(`  subgraph cluster_${k} { label=${JSON.stringify(name)}; style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10; ${members.map((n) => `${id(n)};`).join(' ')} }`);
+    const style = 'style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10;';
+    if (members.length) lines.push(`  subgraph cluster_${k} { label=${JSON.stringify(name)}; ${style} ${members.map((n) => `${id(n)};`).join(' ')} }`);
   }
   for (const n of drawn) {
     for (const i of new Set(operands(n))) if (drawn.includes(i)) lines.push(`  ${id(i)} -> ${id(n)} [label=${wire(i)}];`);

@@ -155,7 +155,9 @@ function fitGradient(gk: unknown, input: Tensor, node: Tensor, k: number, fail: 
   } catch (e) {
     if (!(e instanceof ShapeMismatch)) throw e;
   }
-  if (!fits) fail(`'${node.op}': backward's gradient ${k} has shape ${formatShape(t.shape)}; it must broadcast to the output's ${formatShape(node.shape)} or be the input's ${formatShape(input.shape)}`);
+  if (!fits) {
+    fail(`'${node.op}': backward's gradient ${k} has shape ${formatShape(t.shape)}; it must broadcast to the output's ${formatShape(node.shape)} or be the input's ${formatShape(input.shape)}`);
+  }
   return sumTo(sameShape(t.shape, node.shape) ? t : t.broadcastTo(node.shape), input.shape);
 }
 

@@ -9,7 +9,9 @@ defineOp({
   name: 'oneHot',
   shape([labels], attrs) {
     const classes = attrs.classes as Dim;
-    if (!((typeof classes === 'number' && Number.isInteger(classes) && classes >= 1) || typeof classes === 'string')) throw new ShapeMismatch(`the number of classes must be a positive integer or a dim, got ${JSON.stringify(classes)}`);
+    if (!((typeof classes === 'number' && Number.isInteger(classes) && classes >= 1) || typeof classes === 'string')) {
+      throw new ShapeMismatch(`the number of classes must be a positive integer or a dim, got ${JSON.stringify(classes)}`);
+    }
     return [...labels!, classes];
   },
   evaluate([labels], _attrs, outShape) {

@@ -54,7 +54,8 @@ export function planOptimizer(optimizer: Optimizer | undefined, site?: string): 
   for (const [k, v] of Object.entries(given)) {
     const unbounded = k === 'weightDecay' || k === 'eps';
     const ok = typeof settings[k] === 'boolean' ? typeof v === 'boolean' : typeof v === 'number' && Number.isFinite(v) && v >= 0 && (unbounded || v < 1);
-    if (!ok) throw new FlatgradError(`compile: ${kind}.${k} must be ${typeof settings[k] === 'boolean' ? 'true or false' : unbounded ? 'a finite number ≥ 0' : 'a number in [0, 1)'}, got ${JSON.stringify(v)}`, site);
+    const wanted = typeof settings[k] === 'boolean' ? 'true or false' : unbounded ? 'a finite number ≥ 0' : 'a number in [0, 1)';
+    if (!ok) throw new FlatgradError(`compile: ${kind}.${k} must be ${wanted}, got ${JSON.stringify(v)}`, site);
     settings[k] = v as number | boolean;
   }
   const slots = { sgd: [], momentum: ['velocity'], rmsprop: ['cache'], adam: ['m', 'v'], adamw: ['m', 'v'] }[kind];

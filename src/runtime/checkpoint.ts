@@ -141,7 +141,8 @@ function slotsOf(model: CheckpointModel, who: string): Slot[] {
   if (typeof model !== 'object' || model === null || typeof model.params !== 'object' || model.params === null) fail(who, 'model must be a compiled model (with params, state and shapes)');
   const { state, shapes } = model as Partial<CheckpointModel>;
   if (typeof state !== 'object' || state === null || typeof shapes !== 'object' || shapes === null) {
-    fail(who, `the model has no ${typeof state !== 'object' || state === null ? '`state`' : '`shapes`'}: every model flatgrad compiles has \`state\` (the optimizer's buffers) and \`shapes\`; recompile or regenerate it with this flatgrad`);
+    const missing = typeof state !== 'object' || state === null ? '`state`' : '`shapes`';
+    fail(who, `the model has no ${missing}: every model flatgrad compiles has \`state\` (the optimizer's buffers) and \`shapes\`; recompile or regenerate it with this flatgrad`);
   }
   const slots: Slot[] = [];
   for (const [kind, buffers] of [['param', model.params], ['state', state]] as const) {
@@ -314,7 +315,9 @@ function readHeader(bytes: Bytes, who: string): CheckpointHeader {
     if (e.dtype !== 'f32' && e.dtype !== 'f64') fail(who, `entry ${name}: dtype must be 'f32' or 'f64', got ${JSON.stringify(e.dtype)}`);
     if (!Array.isArray(e.shape) || !e.shape.every(isCount)) fail(who, `entry ${name}: shape must be a list of non-negative integers, got ${JSON.stringify(e.shape)}`);
     if (!isCount(e.length) || e.length !== sizeOf(e.shape)) fail(who, `entry ${name}: length ${JSON.stringify(e.length)} is not the size of its shape ${fmt(e.shape)}`);
-    if (!isCount(e.offset) || e.offset % 8 !== 0 || e.offset < dataStart) fail(who, `entry ${name}: offset ${JSON.stringify(e.offset)} must be a multiple of 8 at or after the data's start, ${dataStart}`);
+    if (!isCount(e.offset) || e.offset % 8 !== 0 || e.offset < dataStart) {
+      fail(who, `entry ${name}: offset ${JSON.stringify(e.offset)} must be a multiple of 8 at or after the data's start, ${dataStart}`);
+    }
     const end = e.offset + e.length * SIZE[e.dtype];
     if (end > n - 4) fail(who, `entry ${name}: its ${e.length} values at offset ${e.offset} run past the data's end, ${n - 4}`);
     spans.push([e.offset, end, e.key]);

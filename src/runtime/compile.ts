@@ -154,10 +154,15 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   if (![undefined, true, false, 'all'].includes(options.wasm)) throw new FlatgradError(`compile: wasm must be true, false or 'all', got ${JSON.stringify(options.wasm)}`, site);
   if (![undefined, 'cpu', 'webgpu'].includes(options.target)) throw new FlatgradError(`compile: target must be 'cpu' or 'webgpu', got ${JSON.stringify(options.target)}`, site);
   if (options.target === 'webgpu' && dtype !== 'f32') throw new FlatgradError("compile: target 'webgpu' computes in f32 (WGSL has no f64); leave dtype out", site);
-  if (options.target === 'webgpu' && options.checkFinite === true) throw new FlatgradError('compile: checkFinite: true (stop at the node that first makes a non-finite value) runs on the CPU only; compile for the CPU to find it, or leave checkFinite out (step() still refuses a non-finite loss or gradient)', site);
+  if (options.target === 'webgpu' && options.checkFinite === true) {
+    const instead = 'compile for the CPU to find it, or leave checkFinite out (step() still refuses a non-finite loss or gradient)';
+    throw new FlatgradError(`compile: checkFinite: true (stop at the node that first makes a non-finite value) runs on the CPU only; ${instead}`, site);
+  }
   const { checkFinite = 'step', threads = DEFAULT_THREADS } = options;
   if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new FlatgradError(`compile: threads must be an integer from 1 to 64, got ${JSON.stringify(threads)}`, site);
-  if (checkFinite !== true && checkFinite !== false && checkFinite !== 'step') throw new FlatgradError(`compile: checkFinite must be 'step' (the default), true or false, got ${JSON.stringify(checkFinite)}`, site);
+  if (checkFinite !== true && checkFinite !== false && checkFinite !== 'step') {
+    throw new FlatgradError(`compile: checkFinite must be 'step' (the default), true or false, got ${JSON.stringify(checkFinite)}`, site);
+  }
   const own = (t: unknown, what: string): Tensor => {
     if (!(t instanceof Tensor)) throw new FlatgradError(`compile: ${what} must be a tensor of the graph, got ${String(t)}`, site);
     if (t.graph !== g) throw new FlatgradError(`compile: ${what} '${t.name}' ${graphMismatch(t.graph, g)}`, site);
@@ -170,7 +175,9 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   }
   if (!loss && Object.keys(outputs).length === 0) throw new FlatgradError('compile: nothing to compute; give a loss or some outputs', site);
   if (options.wrt && !loss) throw new FlatgradError('compile: wrt needs a loss to differentiate', site);
-  if (loss && loss.rank !== 0) throw new FlatgradError(`compile: the loss '${loss.name}' must be a scalar, but its shape is ${formatShape(loss.shape)}; reduce it first, e.g. with .sum() or .mean()`, site);
+  if (loss && loss.rank !== 0) {
+    throw new FlatgradError(`compile: the loss '${loss.name}' must be a scalar, but its shape is ${formatShape(loss.shape)}; reduce it first, e.g. with .sum() or .mean()`, site);
+  }
   const wrt = loss ? (options.wrt ?? g.params()).map((t, k) => own(t, `wrt[${k}]`)) : [];
   const grads = new Map<string, Tensor>();
   if (loss) time('grad', () => grad(loss, wrt)).forEach((gt, k) => grads.set(wrt[k]!.name, gt));
@@ -183,7 +190,11 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
   checkSizes(program.nodes, site);
   if (options.optimize !== false) program = time('passes', () => optimize(program));
   const optimizer = planOptimizer(options.optimizer, site);
-  const spec = { name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false, wasm: options.target === 'webgpu' || options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true, optimizer, target: options.target ?? 'cpu', threads, subnormals: options.subnormals ?? 'flush' };
+  const wasm = options.target === 'webgpu' || options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true;
+  const spec = {
+    name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false,
+    wasm, optimizer, target: options.target ?? 'cpu', threads, subnormals: options.subnormals ?? 'flush',
+  };
   return time('lower', () => lower(spec));
 }
 
@@ -196,7 +207,8 @@ function checkSizes(nodes: readonly PNode[], site: string): void {
     const size = sizeOf(n.shape);
     if (Number.isSafeInteger(size) && size <= MAX_VALUES) continue;
     const where = isVariable(n) ? `${n.op} '${n.name}'` : `'${n.name}' (${n.op} at ${n.site})`;
-    throw new FlatgradError(`compile: ${where} would hold ${size.toExponential(3)} values (shape ${formatShape(n.symbolic)} = [${n.shape.join(', ')}]), more than a typed array holds (2^32 − 1); bind smaller dims`, site);
+    const shape = `${formatShape(n.symbolic)} = [${n.shape.join(', ')}]`;
+    throw new FlatgradError(`compile: ${where} would hold ${size.toExponential(3)} values (shape ${shape}), more than a typed array holds (2^32 − 1); bind smaller dims`, site);
   }
 }
 

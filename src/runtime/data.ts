@@ -94,7 +94,8 @@ function checkData(data: Dataset, who: string): { count: number; entries: { name
     if (typeof e !== 'object' || e === null) throw new FlatgradError(`${who}: data '${name}' must be { values, shape }, got ${e === null ? 'null' : typeof e}`);
     if (ArrayBuffer.isView(e) || Array.isArray(e)) {
       const what = Array.isArray(e) ? 'an array' : `a ${e.constructor.name}`;
-      throw new FlatgradError(`${who}: data '${name}' must be { values, shape }, got ${what} of ${(e as ArrayLike<unknown>).length} values; wrap it with its shape: { ${name}: { values: ${name}, shape: [examples, ...] } }`);
+      const got = `${what} of ${(e as ArrayLike<unknown>).length} values`;
+      throw new FlatgradError(`${who}: data '${name}' must be { values, shape }, got ${got}; wrap it with its shape: { ${name}: { values: ${name}, shape: [examples, ...] } }`);
     }
     const { values, shape } = e;
     const typed = values instanceof Float32Array || values instanceof Float64Array || values instanceof Int32Array;
@@ -245,7 +246,9 @@ export function batches<K extends string>(data: Dataset<K>, options: BatchOption
     },
     stream(fromEpoch = 0, fromBatch = 0) {
       let k = checkEpoch(fromEpoch, 'stream: fromEpoch');
-      if (!Number.isSafeInteger(fromBatch) || fromBatch < 0 || fromBatch >= batchesPerEpoch) throw new FlatgradError(`${who}: stream: fromBatch must be an integer in [0, ${batchesPerEpoch}), got ${String(fromBatch)}`);
+      if (!Number.isSafeInteger(fromBatch) || fromBatch < 0 || fromBatch >= batchesPerEpoch) {
+        throw new FlatgradError(`${who}: stream: fromBatch must be an integer in [0, ${batchesPerEpoch}), got ${String(fromBatch)}`);
+      }
       let b = fromBatch;
       const value = { epoch: k, batch: 0, feeds: loader.feeds };
       const result = { value, done: false as const };
@@ -311,7 +314,14 @@ function correct(scores: Float32Array | Float64Array, labels: BatchBuffer, rows:
  * Batches 0 … full − 1: adds their losses × perBatch to total[0] and their correct rows to total[1]. The sums
  * live in an array: as locals of this loop, V8 kept them boxed, a new heap number every batch.
  */
-function fullBatches(model: EvaluatedModel, loader: Loader, full: number, perBatch: number, accuracy: { scores: Float32Array | Float64Array; labels: BatchBuffer; classes: number } | undefined, total: Float64Array): void {
+function fullBatches(
+  model: EvaluatedModel,
+  loader: Loader,
+  full: number,
+  perBatch: number,
+  accuracy: { scores: Float32Array | Float64Array; labels: BatchBuffer; classes: number } | undefined,
+  total: Float64Array,
+): void {
   const B = loader.batchSize;
   const feeds = loader.feeds as never;
   for (let b = 0; b < full; b++) {
@@ -349,14 +359,18 @@ export function evaluate(model: EvaluatedModel, data: Dataset, options: Evaluate
   let batchSize = options.batchSize;
   if (model.inputs) {
     const missing = model.inputs.filter((i) => !(i.name in data));
-    if (missing.length > 0) throw new FlatgradError(`${who}: the model is fed ${list(model.inputs.map((i) => i.name))}, but the data has no ${list(missing.map((i) => i.name))} (it has ${list(Object.keys(data))})`);
+    if (missing.length > 0) {
+      throw new FlatgradError(`${who}: the model is fed ${list(model.inputs.map((i) => i.name))}, but the data has no ${list(missing.map((i) => i.name))} (it has ${list(Object.keys(data))})`);
+    }
     entries = model.inputs.map((i) => all.find((e) => e.name === i.name)!);
     batchSize ??= model.inputs[0]?.shape[0];
     for (const input of model.inputs) {
       const e = entries.find((x) => x.name === input.name)!;
       const row = rowSize(input.shape);
       if (input.shape.length === 0 || input.shape[0] !== batchSize || row !== e.row) {
-        throw new FlatgradError(`${who}: the model's input '${input.name}' has shape ${fmt(input.shape)}, but batches of ${batchSize} of data '${e.name}' ${fmt(e.shape)} would be ${fmt([batchSize ?? 0, ...e.shape.slice(1)])}${input.shape[0] !== batchSize ? ' (the batch size is fixed when the model is compiled)' : ''}`);
+        const fixed = input.shape[0] !== batchSize ? ' (the batch size is fixed when the model is compiled)' : '';
+        const batch = fmt([batchSize ?? 0, ...e.shape.slice(1)]);
+        throw new FlatgradError(`${who}: the model's input '${input.name}' has shape ${fmt(input.shape)}, but batches of ${batchSize} of data '${e.name}' ${fmt(e.shape)} would be ${batch}${fixed}`);
       }
     }
   }
@@ -371,7 +385,10 @@ export function evaluate(model: EvaluatedModel, data: Dataset, options: Evaluate
   let labels: Column | undefined;
   if (scores !== undefined) {
     scoreBuf = model.outputs[scores];
-    if (!scoreBuf) throw new FlatgradError(`${who}: scores '${scores}' is not one of the model's outputs (${Object.keys(model.outputs).length ? list(Object.keys(model.outputs)) : 'it has none; compile it with outputs: { scores }'})`);
+    if (!scoreBuf) {
+      const outputs = Object.keys(model.outputs).length ? list(Object.keys(model.outputs)) : 'it has none; compile it with outputs: { scores }';
+      throw new FlatgradError(`${who}: scores '${scores}' is not one of the model's outputs (${outputs})`);
+    }
     classes = scoreBuf.length / B;
     if (!Number.isInteger(classes) || classes < 1) throw new FlatgradError(`${who}: output '${scores}' has ${scoreBuf.length} values, not [${B}, classes] rows`);
     let name = options.labels;

@@ -45,7 +45,9 @@ export function predict(model: PredictModel, feeds: Readonly<Record<string, Rows
   for (const input of batched) {
     const v = feeds[input.name];
     if (v === undefined) continue;
-    if (typeof v === 'number' || typeof v.length !== 'number' || (v.length > 0 && typeof v[0] !== 'number')) return fail(`feed '${input.name}' must be a flat array of rows of ${rowSize(input.shape)} numbers, row-major`);
+    if (typeof v === 'number' || typeof v.length !== 'number' || (v.length > 0 && typeof v[0] !== 'number')) {
+      return fail(`feed '${input.name}' must be a flat array of rows of ${rowSize(input.shape)} numbers, row-major`);
+    }
     const n = v.length / rowSize(input.shape);
     if (!Number.isInteger(n)) fail(`feed '${input.name}' has ${v.length} values, not a whole number of rows of ${rowSize(input.shape)}`);
     if (rows !== undefined && n !== rows) fail(`feed '${input.name}' has ${n} rows, another batched feed ${rows}`);

@@ -36,7 +36,8 @@ export async function deviceOf(gpu: GPU, site: string): Promise<GPUDevice> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }); // a laptop's discrete GPU, for training
   if (!adapter) {
     throw new FlatgradError(
-      "compile: target 'webgpu' found no GPU adapter. In Node, Dawn needs a Vulkan driver: on Debian bookworm, scripts/install-vulkan.sh installs Mesa 25's lavapipe (a CPU driver) from bookworm-backports; elsewhere install your GPU's Vulkan driver (or Mesa >= 25's mesa-vulkan-drivers) and libvulkan1. In a browser, WebGPU must be enabled.",
+      "compile: target 'webgpu' found no GPU adapter. In Node, Dawn needs a Vulkan driver: on Debian bookworm, scripts/install-vulkan.sh installs Mesa 25's lavapipe "
+        + "(a CPU driver) from bookworm-backports; elsewhere install your GPU's Vulkan driver (or Mesa >= 25's mesa-vulkan-drivers) and libvulkan1. In a browser, WebGPU must be enabled.",
       site,
     );
   }

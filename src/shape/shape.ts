@@ -21,7 +21,8 @@ export function checkShape(shape: unknown, what: string, site: string | Site): S
     const ok = typeof d === 'number' ? Number.isInteger(d) && d >= 1 : typeof d === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(d);
     if (!ok) throw new FlatgradError(`${what}: bad dimension ${show(d)} in [${dims.map(show).join(',')}] (a positive integer or a symbol such as 'N')`, site);
     if (inherited.has(d as string)) {
-      throw new FlatgradError(`${what}: dimension '${d}' is a property every JavaScript object inherits, which a dims object cannot bind reliably ({ __proto__: 3 } sets a prototype); choose another symbol`, site);
+      const why = 'a property every JavaScript object inherits, which a dims object cannot bind reliably ({ __proto__: 3 } sets a prototype)';
+      throw new FlatgradError(`${what}: dimension '${d}' is ${why}; choose another symbol`, site);
     }
   }
   return Object.freeze(dims as Dim[]);

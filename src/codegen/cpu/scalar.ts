@@ -14,7 +14,10 @@ export class ScalarEmitter extends ModuleEmitter {
   protected factory(): string[] {
     const { p } = this;
     const uses = new Map<string, number>();
-    for (const s of [...p.forward, ...p.backward]) for (const l of loads(s.kernel.kind === 'map' || s.kernel.kind === 'reduce' ? s.kernel.expr : { k: 'lit', value: 0 })) uses.set(l.buf, (uses.get(l.buf) ?? 0) + 1);
+    for (const s of [...p.forward, ...p.backward]) {
+      const k = s.kernel;
+      for (const l of loads(k.kind === 'map' || k.kind === 'reduce' ? k.expr : { k: 'lit', value: 0 })) uses.set(l.buf, (uses.get(l.buf) ?? 0) + 1);
+    }
     // How deep the inlined temporaries nest: past MAX_FUSED_DEPTH one is written out, so no expression is deeper.
     const depth = new Map<string, number>();
     const line = (s: Step, decl: string) => {

@@ -89,7 +89,8 @@ export class WasmKernels implements KernelBackend {
     const typescript = this.m.loops(k);
     const threads = this.p.spec.threads ?? 1;
     // (Beyond 4 GiB there are no shares to build: setup() says the model is too big.)
-    const bodies = threads > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && params.length <= 5 && sizeOf(k.shape) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN) ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.controlAt() + 4 * slot_args(share)) : undefined;
+    const splits = threads > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && params.length <= 5 && sizeOf(k.shape) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN);
+    const bodies = splits ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.controlAt() + 4 * slot_args(share)) : undefined;
     const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
     // The call carries the loop's statement for its output as a comment, read as the lecture writes it (no `!`).
@@ -140,7 +141,8 @@ export class WasmKernels implements KernelBackend {
   private floatOffsets(): ReadonlyMap<string, number> {
     if (this.floats) return this.floats;
     const { p, mem } = this;
-    const names = [...p.buffers.filter((b) => b.node.dtype === 'float').map((b) => b.name), ...p.params.map((l) => l.name), ...p.state.map((l) => l.name), ...p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)];
+    const floatBuffers = p.buffers.filter((b) => b.node.dtype === 'float');
+    const names = [...floatBuffers.map((b) => b.name), ...p.params.map((l) => l.name), ...p.state.map((l) => l.name), ...p.inputs.filter((l) => l.dtype === 'float').map((l) => l.name)];
     const floats = new Map(names.map((n) => [n, mem.offsets.get(n)!]));
     for (const a of p.aliases) if (floats.has(a.of)) floats.set(a.name, floats.get(a.of)!);
     return (this.floats = floats);
@@ -166,7 +168,9 @@ export class WasmKernels implements KernelBackend {
     if (pages > WASM_MAX_PAGES) {
       const of = (leaves: readonly Leaf[]) => formatBytes(leaves.reduce((n, l) => n + l.size * 4, 0));
       throw new FlatgradError(
-        `compile: the model's buffers take ${formatBytes(scratchAt + scratch * threads)} (params ${of(p.params)}, optimizer state ${of(p.state)}, inputs ${of(p.inputs)}, the rest values and gradients), more than the 4 GiB one WebAssembly memory holds; compile it with wasm: false (TypeScript loops over an ArrayBuffer, which may be larger), or make it smaller`,
+        `compile: the model's buffers take ${formatBytes(scratchAt + scratch * threads)} (params ${of(p.params)}, optimizer state ${of(p.state)}, inputs ${of(p.inputs)}, `
+          + 'the rest values and gradients), more than the 4 GiB one WebAssembly memory holds; compile it with wasm: false (TypeScript loops over an ArrayBuffer, '
+          + 'which may be larger), or make it smaller',
         p.spec.site,
       );
     }
@@ -186,12 +190,14 @@ export class WasmKernels implements KernelBackend {
       const value = `c[i]! ${k.bias ? `+ bias![i % ${k.n}]!` : ''}`.trim();
       return `(a, b, c${k.bias ? ', bias' : ''}) => {\n    ${call};\n    for (let i = 0; i < ${k.m * k.n}; i++) c[i] = ${k.relu ? `Math.max(0, ${value})` : value};\n  }`;
     };
+    const buffers = `${mem.bytes} bytes; ${mem.withoutReuse} with one per value`;
     return {
       head: [
         ...(threads > 1 ? [
           `const threads = thread_count(options.threads, ${threads}); // the machine's cores, at most ${threads}, unless asked`,
-          `const memory = model_memory(${pages}, threads); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then the threads' control words, then ${scratch} bytes of kernel scratch for each of ${threads} shares`,
-        ] : [`const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${mem.bytes} bytes; ${mem.withoutReuse} with one per value), then ${scratch} bytes of kernel scratch`]),
+          `const memory = model_memory(${pages}, threads); // every buffer, reused by liveness (${buffers}), then the threads' control words, `
+            + `then ${scratch} bytes of kernel scratch for each of ${threads} shares`,
+        ] : [`const memory = new WebAssembly.Memory({ initial: ${pages}, maximum: ${pages} }); // every buffer, reused by liveness (${buffers}), then ${scratch} bytes of kernel scratch`]),
         'const arena = memory.buffer;',
         'const kernels = load_kernels(GEMM_WASM_SIMD, GEMM_WASM_RELAXED_SIMD, memory, options.simd !== false);',
         ...(threads > 1 ? [
@@ -199,7 +205,8 @@ export class WasmKernels implements KernelBackend {
           `const pool = thread_pool(kernels.module, kernels.exports, memory, threads, ${threads}, ${control}, share_kernels);`,
         ] : []),
         ...gemms.map((g) => g.shares
-          ? `const ${g.id} = threaded_gemm(pool, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, b: ${s.b}, c: ${s.c}, bias: ${s.bias} }`).join(', ')}], ${scratchAt}, ${scratch}, ${fallback(g.kernel)});`
+          ? `const ${g.id} = threaded_gemm(pool, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, b: ${s.b}, c: ${s.c}, bias: ${s.bias} }`).join(', ')}], ${scratchAt}, ${scratch}, `
+            + `${fallback(g.kernel)});`
           : `const ${g.id} = gemm(kernels.exports, '${matmulName(g.spec)}', ${scratchAt}, ${fallback(g.kernel)});`),
         ...(finite ? ["const step_finite = (kernels.exports?.['step_finite'] as (() => number) | undefined) ?? (() => {", ...indent(finite.typescript), '});'] : []),
         ...this.loops.flatMap((l) => {
@@ -224,7 +231,8 @@ export class WasmKernels implements KernelBackend {
  * elements or more that map.ts can compile. Else the module stays plain TypeScript, without a WebAssembly.Memory.
  */
 export function worthWasm(p: Program): boolean {
-  return p.update.kernels.some(({ kernel }) => worthLoop(p, kernel)) || [...p.forward, ...p.backward].some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)));
+  const kernels = [...p.forward, ...p.backward];
+  return p.update.kernels.some(({ kernel }) => worthLoop(p, kernel)) || kernels.some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)));
 }
 
 const worthLoop = (p: Program, k: MapKernel) => sizeOf(k.shape) >= (p.spec.wasm === 'all' ? 1 : WASM_LOOP_MIN) && outputsOf(k).every((o) => wasmSupports(o.expr));

@@ -143,6 +143,8 @@ export abstract class ModuleEmitter implements ModuleNames {
     const { p } = this;
     const record = (keys: Iterable<string>) => braces([...keys].map((k) => `readonly ${k}: ${this.floatArray}`).join('; '));
     const stateKeys = [...p.state.map((l) => l.key), ...(p.spec.optimizer.counter ? ['step_count'] : [])];
+    const update = this.plainSgd() ? 'plain SGD on every param: p -= lr * grad_p' : `the optimizer's update of every param (${p.spec.optimizer.kind})`;
+    const refused = p.spec.guardStep && p.loss ? ' Changes nothing, and throws, when the loss or a gradient is not finite.' : '';
     return [
       ...this.feedsType(),
       '',
@@ -175,7 +177,7 @@ export abstract class ModuleEmitter implements ModuleNames {
         '  /** Nothing to end: no worker threads. */',
         '  dispose(): void;',
       ]),
-      `  /** forward, backward, then ${this.plainSgd() ? 'plain SGD on every param: p -= lr * grad_p' : `the optimizer's update of every param (${p.spec.optimizer.kind})`}.${p.loss ? ' Returns the loss.' : ''}${p.spec.guardStep && p.loss ? ' Changes nothing, and throws, when the loss or a gradient is not finite.' : ''} */`,
+      `  /** forward, backward, then ${update}.${p.loss ? ' Returns the loss.' : ''}${refused} */`,
       `  step(feeds: Feeds, lr: number): ${p.loss ? 'number' : 'void'};`,
       '}',
     ];
@@ -273,7 +275,8 @@ export abstract class ModuleEmitter implements ModuleNames {
     this.helpers.add('check_rate');
     const copy = (l: Leaf) => (p.scalarMode || l.shape.length === 0 ? `${target(l)}feeds.${l.key};` : (this.helpers.add('copy_feed'), `copy_feed(${this.id(l.name)}, feeds.${l.key});`));
     const finite = p.spec.checkFinite && !p.scalarMode
-      ? [...p.inputs.map((l) => [l, 'feed'] as const), ...p.params.map((l) => [l, 'param'] as const)].filter(([l]) => l.dtype === 'float').map(([l, what]) => this.finiteLine(l.name, `the ${what} '${l.key}'`))
+      ? [...p.inputs.map((l) => [l, 'feed'] as const), ...p.params.map((l) => [l, 'param'] as const)]
+        .filter(([l]) => l.dtype === 'float').map(([l, what]) => this.finiteLine(l.name, `the ${what} '${l.key}'`))
       : [];
     return ['check_feeds(feeds, FEEDS); // every feed is checked before any is copied: a bad one changes nothing', ...p.inputs.map(copy), ...finite];
   }

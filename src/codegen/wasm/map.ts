@@ -355,7 +355,12 @@ class MapGen {
   /** With several outputs, each one's value, all computed before any is stored (they read the values from before). */
   private readonly values: readonly number[];
 
-  constructor(private readonly f: FunctionBody, private readonly roots: readonly { readonly node: Node; readonly out: number }[], private readonly dims: readonly number[], private readonly unroll: number) {
+  constructor(
+    private readonly f: FunctionBody,
+    private readonly roots: readonly { readonly node: Node; readonly out: number }[],
+    private readonly dims: readonly number[],
+    private readonly unroll: number,
+  ) {
     this.at = f.local(I32);
     this.row = f.local(I32);
     this.col = f.local(I32);

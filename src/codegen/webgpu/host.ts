@@ -45,6 +45,8 @@ class WebGpuEmitter extends ModuleEmitter {
     const { p } = this;
     const names = (keys: Iterable<string>) => [...keys].map((k) => quote(k)).join(' | ') || 'never';
     const stateKeys = [...p.state.map((l) => l.key), ...(p.spec.optimizer.counter ? ['step_count'] : [])];
+    const update = this.plainSgd() ? 'plain SGD (p -= lr * grad_p)' : `the ${p.spec.optimizer.kind} update`;
+    const refused = p.spec.guardStep && p.loss ? ' A step whose loss or a gradient is not finite changes nothing; the next loss() or sync() throws, naming it.' : '';
     return [
       ...this.feedsType(),
       '',
@@ -57,13 +59,15 @@ class WebGpuEmitter extends ModuleEmitter {
       '',
       'export interface Model {',
       '  /** The names of the params, gradients (by the param\'s name), outputs and optimizer state. */',
-      `  readonly names: { readonly params: readonly (${names(p.params.map((l) => l.key))})[]; readonly grads: readonly (${names(p.grads.keys())})[]; readonly outputs: readonly (${names(p.outputs.keys())})[]; readonly state: readonly (${names(stateKeys)})[] };`,
+      `  readonly names: { readonly params: readonly (${names(p.params.map((l) => l.key))})[]; readonly grads: readonly (${names(p.grads.keys())})[]; `
+        + `readonly outputs: readonly (${names(p.outputs.keys())})[]; readonly state: readonly (${names(stateKeys)})[] };`,
       '  readonly shapes: { readonly [name: string]: readonly number[] };',
       `  /** Checks and uploads the feeds, then enqueues the forward pass; returns at once.${p.loss ? ' loss() reads its loss.' : ''} */`,
       '  forward(feeds: Feeds): void;',
       '  /** Enqueues the backward pass of the last forward pass (an error before any). */',
       '  backward(): void;',
-      `  /** Checks and uploads the feeds, then enqueues forward, backward and ${this.plainSgd() ? 'plain SGD (p -= lr * grad_p)' : `the ${p.spec.optimizer.kind} update`} as one command buffer; returns at once, before the GPU has the loss${p.loss ? ' (await loss() reads it)' : ''}.${p.spec.guardStep && p.loss ? ' A step whose loss or a gradient is not finite changes nothing; the next loss() or sync() throws, naming it.' : ''} */`,
+      `  /** Checks and uploads the feeds, then enqueues forward, backward and ${update} as one command buffer; `
+        + `returns at once, before the GPU has the loss${p.loss ? ' (await loss() reads it)' : ''}.${refused} */`,
       '  step(feeds: Feeds, lr: number): Enqueued;',
       ...(p.loss ? ['  /** The loss of the last forward pass enqueued, when the GPU has it. */', '  loss(): Promise<number>;'] : []),
       "  /** A param, gradient, output or optimizer state buffer as it is after the work enqueued so far ('params' by default). */",
@@ -159,7 +163,8 @@ class WebGpuEmitter extends ModuleEmitter {
         : k.bindings.map((b) => `{ binding: ${b}, resource: { buffer: ${special.get(b) ?? this.buffer(binding.get(b)!)} } }`);
       const index = k.operands ? 1 : 0;
       groups.push(`const ${group} = device.createBindGroup({ layout: ${pipe}.getBindGroupLayout(${index}), entries: [${entries.join(', ')}] });`);
-      dispatches.set(k, [`pass.setPipeline(${pipe});`, `pass.setBindGroup(${index}, ${group});`, `dispatch(pass, ${k.workgroups}); // ${k.entry}${k.operands ? `(${k.operands.map((n) => this.buffer(n)).join(', ')})` : ''}`]);
+      const operands = k.operands ? `(${k.operands.map((n) => this.buffer(n)).join(', ')})` : '';
+      dispatches.set(k, [`pass.setPipeline(${pipe});`, `pass.setBindGroup(${index}, ${group});`, `dispatch(pass, ${k.workgroups}); // ${k.entry}${operands}`]);
     }
     return { pipelines, groups, dispatches };
   }

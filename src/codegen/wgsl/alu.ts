@@ -19,7 +19,9 @@ interface Helper {
 export const HELPERS: Readonly<Record<string, Helper>> = {
   fg_f32: { code: '/** A float from its bits, at run time: WGSL refuses a NaN or infinite constant. */\nfn fg_f32(bits: u32) -> f32 { return bitcast<f32>(bits); }' },
   fg_nan: { code: 'fn fg_nan() -> f32 { return fg_f32(0x7fc00000u); }', uses: ['fg_f32'] },
-  fg_isnan: { code: '/** NaN, told by its bits (a comparison may be folded on the assumption that there is none). */\nfn fg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }' },
+  fg_isnan: {
+    code: '/** NaN, told by its bits (a comparison may be folded on the assumption that there is none). */\nfn fg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
+  },
   fg_finite: { code: 'fn fg_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }' },
   fg_nonzero: { code: "/** where's condition: nonzero, NaN included, −0 not. */\nfn fg_nonzero(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) != 0u; }" },
   fg_max: {

@@ -16,7 +16,7 @@ import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
 import { isFlat, matmulName, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import type { Program } from '../../lower/program.ts';
 import { stridesOf, sizeOf } from '../../shape/shape.ts';
-import { atom, call, straightLine, type Code } from '../code.ts';
+import { atom, call, indent, straightLine, type Code } from '../code.ts';
 import { Identifiers } from '../identifiers.ts';
 import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
 
@@ -70,10 +70,22 @@ export interface WgslModule {
 /** WGSL's keywords and reserved words, its types, the built-in functions the shaders call, and the shaders' own names. */
 const RESERVED = new Set([
   ...'alias break case const const_assert continue continuing default diagnostic discard else enable false fn for if let loop override requires return struct switch true var while'.split(' '),
-  ...('NULL Self abstract active alignas alignof as asm asm_fragment async attribute auto await become binding_array cast catch class co_await co_return co_yield coherent column_major common compile compile_fragment concept const_cast consteval constexpr constinit crate debugger decltype delete demote demote_to_helper do dynamic_cast enum explicit export extends extern external fallthrough filter final finally friend from fxgroup get goto groupshared highp impl implements import inline instanceof interface layout lowp macro macro_rules match mediump meta mod module move mut mutable namespace new nil noexcept noinline nointerpolation noperspective null nullptr of operator package packoffset partition pass patch pixelfragment precise precision premerge priv protected pub public readonly ref regardless register reinterpret_cast require resource restrict self set shared sizeof smooth snorm static static_assert static_cast std subroutine super target template this thread_local throw trait try type typedef typeid typename typeof union unless unorm unsafe unsized use using varying virtual volatile wgsl where with writeonly yield').split(' '),
+  ...[
+    'NULL Self abstract active alignas alignof as asm asm_fragment async attribute auto await become binding_array cast catch class co_await co_return',
+    'co_yield coherent column_major common compile compile_fragment concept const_cast consteval constexpr constinit crate debugger decltype delete demote',
+    'demote_to_helper do dynamic_cast enum explicit export extends extern external fallthrough filter final finally friend from fxgroup get goto',
+    'groupshared highp impl implements import inline instanceof interface layout lowp macro macro_rules match mediump meta mod module move mut mutable',
+    'namespace new nil noexcept noinline nointerpolation noperspective null nullptr of operator package packoffset partition pass patch pixelfragment',
+    'precise precision premerge priv protected pub public readonly ref regardless register reinterpret_cast require resource restrict self set shared',
+    'sizeof smooth snorm static static_assert static_cast std subroutine super target template this thread_local throw trait try type typedef typeid',
+    'typename typeof union unless unorm unsafe unsized use using varying virtual volatile wgsl where with writeonly yield',
+  ].join(' ').split(' '),
   ...'i32 u32 f32 f16 bool vec2 vec3 vec4 vec2f vec3f vec4f vec3u mat2x2 array atomic ptr sampler read read_write storage uniform workgroup function private'.split(' '),
   ...'abs exp exp2 log log2 sqrt select bitcast floor max min pow atomicMin atomicLoad atomicStore atomicAdd workgroupBarrier'.split(' '),
-  ...'i o r s k k0 gid lid wid nwg acc row col u guard step_state fg_acc gemm_ta gemm_tb gemm_sa gemm_sb li l e ob oa b row0 col0 acc0 acc1 acc2 acc3 kk tile gemm_a gemm_b gemm_c gemm_bias Uniforms'.split(' '),
+  ...[
+    'i o r s k k0 gid lid wid nwg acc row col u guard step_state fg_acc gemm_ta gemm_tb gemm_sa gemm_sb li l e ob oa b row0 col0 acc0 acc1 acc2 acc3 kk',
+    'tile gemm_a gemm_b gemm_c gemm_bias Uniforms',
+  ].join(' ').split(' '),
 ]);
 const reserved = (n: string) => RESERVED.has(n) || n.startsWith('__') || n.startsWith('fg_') || /^[it]\d+$/.test(n);
 
@@ -123,7 +135,10 @@ class WgslEmitter {
     const declarations = [...this.bindings.values()].map((b) => `@group(0) @binding(${b.binding}) var<storage, read_write> ${b.id}: array<${b.type}>; // ${this.describe(b.name)}`);
     const host = [
       ...(this.uniforms !== undefined ? ['struct Uniforms { lr: f32 }', `@group(0) @binding(${this.uniforms}) var<uniform> u: Uniforms; // step()'s learning rate`] : []),
-      ...(this.guardBinding !== undefined ? [`@group(0) @binding(${this.guardBinding}) var<storage, read_write> guard: array<atomic<u32>>; // [the first non-finite of the checked, by number, or 0x${NONE.toString(16)}; steps refused; the first refused step's]`] : []),
+      ...(this.guardBinding !== undefined ? [
+        `@group(0) @binding(${this.guardBinding}) var<storage, read_write> guard: array<atomic<u32>>; `
+          + `// [the first non-finite of the checked, by number, or 0x${NONE.toString(16)}; steps refused; the first refused step's]`,
+      ] : []),
       ...(this.stepBinding !== undefined ? [`@group(0) @binding(${this.stepBinding}) var<storage, read_write> step_state: array<f32>; // [the optimizer's step count, bc1, bc2]`] : []),
     ];
     const consts = p.scalars.map((s) => `const ${this.id(s.name)}: f32 = ${this.expr(s.expr, () => atom('0u')).text};`);
@@ -262,7 +277,8 @@ class WgslEmitter {
     const terms: string[] = [];
     for (const [d, s] of l.strides.entries()) if (s !== 0) terms.push(s === 1 ? index(d).text : `${index(d).text} * ${s}u`);
     for (const t of l.indirect ?? []) {
-      const v = t.expr.k === 'load' && this.types.get(this.resolve(t.expr.buf))?.type === 'i32' ? `u32(${this.buffer(t.expr.buf).id}[${this.offset(t.expr, index, named)}])` : `u32(${this.expr(t.expr, index, named).text})`;
+      const ints = t.expr.k === 'load' && this.types.get(this.resolve(t.expr.buf))?.type === 'i32' ? t.expr : undefined;
+      const v = ints ? `u32(${this.buffer(ints.buf).id}[${this.offset(ints, index, named)}])` : `u32(${this.expr(t.expr, index, named).text})`;
       terms.push(t.stride === 1 ? v : `${v} * ${t.stride}u`);
     }
     if (l.offset) terms.push(l.offset > 0 ? `${l.offset}u` : `${2 ** 32 + l.offset}u`);
@@ -278,7 +294,8 @@ class WgslEmitter {
     const params = ['x', 'y', 'z', 'w'].slice(0, f.arity);
     const args = (e: Expr): Code => (e.k === 'arg' ? atom(params[e.index]!) : this.expr(e, () => atom('0u')));
     const { lines, result } = this.statements([f.body], args);
-    this.functionCode.push([...(f.doc ? [`/** ${f.doc} */`] : []), `fn ${id}(${params.map((p) => `${p}: f32`).join(', ')}) -> f32 {`, ...lines.map((l) => `  ${l}`), `  return ${result[0]!.text};`, '}'].join('\n'));
+    const signature = `fn ${id}(${params.map((p) => `${p}: f32`).join(', ')}) -> f32 {`;
+    this.functionCode.push([...(f.doc ? [`/** ${f.doc} */`] : []), signature, ...indent(lines), `  return ${result[0]!.text};`, '}'].join('\n'));
     return id;
   }
 
@@ -556,7 +573,8 @@ class WgslEmitter {
       this.hostVars = false;
       const entry = this.ids.fresh('update_step');
       this.push(entry, 'update', 1, [
-        `/** ${entry}: ${this.guardBinding !== undefined ? 'a step with a non-finite loss or gradient is refused (counted, its cause kept); ' : ''}${counter ? 'the step is counted and the bias corrections computed' : ''} */`,
+        `/** ${entry}: ${this.guardBinding !== undefined ? 'a step with a non-finite loss or gradient is refused (counted, its cause kept); ' : ''}`
+          + `${counter ? 'the step is counted and the bias corrections computed' : ''} */`,
         '@compute @workgroup_size(1)',
         `fn ${entry}() {`,
         ...[...refuse, ...(counter ? ['step_state[0] = step_state[0] + 1.0;', ...scalars] : [])].map((l) => `  ${l}`),
