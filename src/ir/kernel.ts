@@ -93,6 +93,11 @@ export function loads(e: KExpr): Load[] {
   return found;
 }
 
+/** The default of a renderer's switch over kernel kinds: a kind added to Kernel that it does not render is a type error there. */
+export function unrendered(k: never, renderer: string): never {
+  throw new Error(`internal: ${renderer} renders no ${(k as Kernel).kind} kernel`);
+}
+
 /**
  * Whether one loop counter serves a map kernel or a whole reduction: no expression reads the index (an index
  * or a guard), and every load walks its buffer in the kernel's order or reads a single element (no offset, no

@@ -13,7 +13,7 @@
 //            kept with atomicMin, and the update kernels do nothing when one was found
 import { isLeaf, type Node, type Phase } from '../../graph/node.ts';
 import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
-import { isFlat, matmulName, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
+import { isFlat, matmulName, unrendered, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import type { Program } from '../../lower/program.ts';
 import { stridesOf, sizeOf } from '../../shape/shape.ts';
 import { atom, call, indent, straightLine, type Code } from '../code.ts';
@@ -207,9 +207,16 @@ class WgslEmitter {
 
   private kernel(k: Kernel, phase: KernelPhase, node?: Node): void {
     this.begin();
-    if (k.kind === 'map') this.map(k, phase, node);
-    else if (k.kind === 'reduce') this.reduce(k, node!);
-    else this.matmul(k, phase);
+    switch (k.kind) {
+      case 'map':
+        return this.map(k, phase, node);
+      case 'reduce':
+        return this.reduce(k, node!);
+      case 'matmul':
+        return this.matmul(k, phase);
+      default:
+        return unrendered(k, 'WGSL');
+    }
   }
 
   /** `/** loop_h: h = sigmoid(h · w) … *\/`: the node's op and the gates fused into its loop. */
