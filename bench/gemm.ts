@@ -82,7 +82,8 @@ for (const [m, k, n, note] of SHAPES) {
   rows.push(`${'256x256x256 TS prelude'.padEnd(28)} ${['N', 'tA', 'tB', 'tAtB'].map((v) => cell(v).padEnd(12)).join(' ')}  flatgrad's TypeScript matmul`);
 }
 
-console.log(`flatgrad wasm gemm bench, ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model} x${cpus().length}, Node ${process.version}, relaxed SIMD ${relaxed ? 'on' : 'off (run with --experimental-wasm-relaxed-simd)'}`);
+console.log(`flatgrad wasm gemm bench, ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model} x${cpus().length}, Node ${process.version},` +
+  ` relaxed SIMD ${relaxed ? 'on' : 'off (run with --experimental-wasm-relaxed-simd)'}`);
 console.log('GFLOPS (2mkn / time): tinybench median, (best) in parentheses; single-threaded');
 console.log(`${'m x k x n'.padEnd(28)} ${['N', 'tA', 'tB', 'tAtB'].map((v) => v.padEnd(12)).join(' ')}`);
 console.log(rows.join('\n'));

@@ -138,7 +138,12 @@ const legacy: string[] = [];
       for (let i = 0; i < N * D_out; i++) { const d = yPred[i]! - y[i]!; loss += d * d; gY[i] = 2 * d; }
       gW2.fill(0);
       for (let p = 0; p < N; p++) for (let i = 0; i < H; i++) { const a = h[p * H + i]!; for (let j = 0; j < D_out; j++) gW2[i * D_out + j]! += a * gY[p * D_out + j]!; }
-      for (let i = 0; i < N; i++) for (let j = 0; j < H; j++) { let s = 0; for (let p = 0; p < D_out; p++) s += gY[i * D_out + p]! * w2[j * D_out + p]!; const hv = h[i * H + j]!; gH[i * H + j] = s * hv * (1 - hv); }
+      for (let i = 0; i < N; i++) for (let j = 0; j < H; j++) {
+        let s = 0;
+        for (let p = 0; p < D_out; p++) s += gY[i * D_out + p]! * w2[j * D_out + p]!;
+        const hv = h[i * H + j]!;
+        gH[i * H + j] = s * hv * (1 - hv);
+      }
       gW1.fill(0);
       for (let p = 0; p < N; p++) for (let i = 0; i < D_in; i++) { const a = x[p * D_in + i]!; for (let j = 0; j < H; j++) gW1[i * H + j]! += a * gH[p * H + j]!; }
       for (let i = 0; i < w1.length; i++) w1[i]! -= 1e-4 * gW1[i]!;
@@ -243,7 +248,9 @@ function gflopsLine(label: string, f: Row | undefined, id: WorkloadId, target: n
   return g >= target ? `${head}, **met**` : `${head}, **missed** by ${(target - g).toFixed(1)} GFLOPS (${(target / g).toFixed(1)}× short)`;
 }
 
-const fThreads = byName(rows, 'flatgrad, 2 threads'), np1 = rows.find((r) => r.name.startsWith('NumPy') && r.name.includes('1 thread')), np2 = rows.find((r) => r.name.startsWith('NumPy') && r.name.includes('2 threads'));
+const fThreads = byName(rows, 'flatgrad, 2 threads');
+const np1 = rows.find((r) => r.name.startsWith('NumPy') && r.name.includes('1 thread'));
+const np2 = rows.find((r) => r.name.startsWith('NumPy') && r.name.includes('2 threads'));
 const fMain = byName(rows, 'flatgrad'), jMain = byName(rows, 'jax-js'), tfw = rows.find((r) => r.name.startsWith('TensorFlow.js') && r.name.endsWith(' wasm'));
 const fRelaxed = byName(relaxed.rows, 'flatgrad'), jRelaxed = byName(relaxed.rows, 'jax-js');
 const vsMain = (id: WorkloadId) => {
@@ -287,7 +294,8 @@ function ceilingLines(): string[] {
     '**The ceiling.** Wasm SIMD arithmetic alone (12 f32x4 accumulators in registers, each gaining a·b every iteration: a',
     `multiply and an add, no memory; bench/peak.ts) runs at ${ceiling.one.toFixed(1)} GFLOPS on one thread and ${ceiling.two.toFixed(1)} on two at once,`,
     'measured in this run. No matmul written in Wasm SIMD is faster than its arithmetic alone: the 512³ target',
-    `(105 GFLOPS on 2 threads) asks for ${((105 / ceiling.two) * 100).toFixed(0)}% of that ceiling${mm512 ? `, and flatgrad's 512³ on 2 threads reaches ${((mm512 / ceiling.two) * 100).toFixed(0)}% of it` : ''}. At the`,
+    `(105 GFLOPS on 2 threads) asks for ${((105 / ceiling.two) * 100).toFixed(0)}% of that ceiling` +
+      `${mm512 ? `, and flatgrad's 512³ on 2 threads reaches ${((mm512 / ceiling.two) * 100).toFixed(0)}% of it` : ''}. At the`,
     `ceiling, W2's matmuls (${(W2_MATMUL_FLOPS / 1e6).toFixed(1)} MFLOP) alone take ${msAt(W2_MATMUL_FLOPS, ceiling.two)} (${numpy('w2')}) and W1's (${(W1_MATMUL_FLOPS / 1e6).toFixed(1)} MFLOP)`,
     `${msAt(W1_MATMUL_FLOPS, ceiling.two)} (${numpy('w1')}; the target allows 1.2× it). OpenBLAS uses the CPU's 256- or 512-bit fused multiply-adds; Wasm SIMD has 128-bit vectors.`,
     '',
@@ -302,7 +310,8 @@ function guardCost(list: Row[]): string[] {
     return a && b ? [`${id.toUpperCase()} ${fmtMs(a.median)} vs ${fmtMs(b.median)} without it: ${(((a.median - b.median) / b.median) * 100).toFixed(1)}%`] : [];
   });
   return parts.length
-    ? [`The step guard, on by default (\`checkFinite: 'step'\`: one pass checking that the loss and every gradient are finite before the update): ${parts.join('; ')} (medians of the rows above, same run; within the MADs, it is noise).`]
+    ? ['The step guard, on by default (`checkFinite: \'step\'`: one pass checking that the loss and every gradient are finite before the update): ' +
+      `${parts.join('; ')} (medians of the rows above, same run; within the MADs, it is noise).`]
     : [];
 }
 
@@ -378,7 +387,9 @@ const report = [
   gflopsLine('2 threads: matmul 512³', fThreads, 'mm512', 105),
   ...(['w1', 'w2', 'mm256', 'mm512'] as const).map((id) => {
     const a = fMain?.results[id], b = fThreads?.results[id], c = np1?.results[id], d = np2?.results[id];
-    return a && b ? `- ${id}: flatgrad 1 → 2 threads ${fmtMs(a.median)} → ${fmtMs(b.median)} (${(a.median / b.median).toFixed(2)}×)${c && d ? `; NumPy 1 → 2 threads ${fmtMs(c.median)} → ${fmtMs(d.median)} (${(c.median / d.median).toFixed(2)}×)` : ''}` : `- ${id}: not measured`;
+    if (!a || !b) return `- ${id}: not measured`;
+    const numpy = c && d ? `; NumPy 1 → 2 threads ${fmtMs(c.median)} → ${fmtMs(d.median)} (${(c.median / d.median).toFixed(2)}×)` : '';
+    return `- ${id}: flatgrad 1 → 2 threads ${fmtMs(a.median)} → ${fmtMs(b.median)} (${(a.median / b.median).toFixed(2)}×)${numpy}`;
   }),
   '',
   ...ceilingLines(),

@@ -132,7 +132,8 @@ for (const c of CASES) {
   const [t, w] = [lat('ts'), lat('wasm')];
   const us = (ms: number) => (ms * 1000).toFixed(ms < 0.01 ? 2 : 1);
   const floats = c.kernel.shape.reduce((x, y) => x * y, 1);
-  rows.push(`${c.name.padEnd(40)} ${`${us(t.p50)} (${us(t.min)})`.padStart(18)} ${`${us(w.p50)} (${us(w.min)})`.padStart(18)} ${(t.p50 / w.p50).toFixed(1).padStart(6)}x ${(floats / (w.p50 * 1e6)).toFixed(2).padStart(8)}`);
+  const cell = (x: { p50: number; min: number }) => `${us(x.p50)} (${us(x.min)})`.padStart(18);
+  rows.push(`${c.name.padEnd(40)} ${cell(t)} ${cell(w)} ${(t.p50 / w.p50).toFixed(1).padStart(6)}x ${(floats / (w.p50 * 1e6)).toFixed(2).padStart(8)}`);
 }
 
 console.log(`flatgrad wasm map bench, ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model} x${cpus().length}, Node ${process.version}`);

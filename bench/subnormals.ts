@@ -91,7 +91,8 @@ const out: string[] = [];
 const say = (line: string) => (console.log(line), out.push(line));
 say('## Subnormals (`npm run bench -- subnormals`)');
 say('');
-say(`${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model} ×${cpus().length}, Node ${process.version}: a step with subnormals flushed to ±0 (the default) and kept, in the same run (rows interleaved, ${rounds} rounds, medians ± MAD, ms), 1 thread.`);
+say(`${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model} ×${cpus().length}, Node ${process.version}: a step with subnormals flushed to ±0 (the default) and kept,` +
+  ` in the same run (rows interleaved, ${rounds} rounds, medians ± MAD, ms), 1 thread.`);
 say('');
 say('| workload | flush (ms) | keep (ms) | keep / flush | subnormal params after the warm-up: flush; keep |');
 say('|---|---|---|---|---|');

@@ -20,7 +20,8 @@ const one = await flatgradTasks(data, ONE_THREAD);
 const two = await flatgradTasks(makeData(), { threads: 2 });
 say('## Threads (`npm run bench -- threads`)');
 say('');
-say(`${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model} ×${cpus().length}, Node ${process.version}: flatgrad on 2 threads against itself on 1, in the same run (rows interleaved, medians ± MAD).`);
+say(`${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model} ×${cpus().length}, Node ${process.version}: flatgrad on 2 threads against itself on 1,` +
+  ' in the same run (rows interleaved, medians ± MAD).');
 say('');
 const results = await measure([{ name: '1 thread', tasks: one.tasks }, { name: '2 threads', tasks: two.tasks }], { timeMs, rounds, minIterations: 20 });
 say('| workload | 1 thread (ms) | 2 threads (ms) | speed-up | GFLOPS (2 threads) | same numbers |');
@@ -28,12 +29,18 @@ say('|---|---|---|---|---|---|');
 for (const { id, title, flops } of WORKLOADS) {
   const a = results.get('1 thread')![id]!, b = results.get('2 threads')![id]!;
   const same = one.tasks[id].check === two.tasks[id].check;
-  say(`| ${title} | ${a.median.toFixed(3)} ± ${a.mad.toFixed(3)} | ${b.median.toFixed(3)} ± ${b.mad.toFixed(3)} | ${(a.median / b.median).toFixed(2)}× | ${flops ? (flops / b.median / 1e6).toFixed(1) : '–'} | ${same ? 'yes' : `no: ${one.tasks[id].check} vs ${two.tasks[id].check}`} |`);
+  const rate = flops ? (flops / b.median / 1e6).toFixed(1) : '–';
+  const check = same ? 'yes' : `no: ${one.tasks[id].check} vs ${two.tasks[id].check}`;
+  say(`| ${title} | ${a.median.toFixed(3)} ± ${a.mad.toFixed(3)} | ${b.median.toFixed(3)} ± ${b.mad.toFixed(3)} | ${(a.median / b.median).toFixed(2)}× | ${rate} | ${check} |`);
 }
 const ceiling = await wasmPeak();
 const mm = (id: 'mm256' | 'mm512', t: '1 thread' | '2 threads') => WORKLOADS.find((w) => w.id === id)!.flops / results.get(t)![id]!.median / 1e6;
 say('');
-say(`Ceiling, measured in this run (bench/peak.ts): Wasm SIMD multiply-adds alone, in registers with no memory traffic, run at ${ceiling.one.toFixed(1)} GFLOPS on 1 thread and ${ceiling.two.toFixed(1)} on 2 at once; matmul 512³ reaches ${((mm('mm512', '1 thread') / ceiling.one) * 100).toFixed(0)}% of it on 1 thread and ${((mm('mm512', '2 threads') / ceiling.two) * 100).toFixed(0)}% on 2 (256³: ${((mm('mm256', '1 thread') / ceiling.one) * 100).toFixed(0)}% and ${((mm('mm256', '2 threads') / ceiling.two) * 100).toFixed(0)}%).`);
+/** A matmul's GFLOPS as a percentage of the ceiling for its number of threads. */
+const ofCeiling = (id: 'mm256' | 'mm512', t: '1 thread' | '2 threads') => `${((mm(id, t) / (t === '1 thread' ? ceiling.one : ceiling.two)) * 100).toFixed(0)}%`;
+say(`Ceiling, measured in this run (bench/peak.ts): Wasm SIMD multiply-adds alone, in registers with no memory traffic, run at ${ceiling.one.toFixed(1)} GFLOPS on 1 thread` +
+  ` and ${ceiling.two.toFixed(1)} on 2 at once; matmul 512³ reaches ${ofCeiling('mm512', '1 thread')} of it on 1 thread and ${ofCeiling('mm512', '2 threads')} on 2` +
+  ` (256³: ${ofCeiling('mm256', '1 thread')} and ${ofCeiling('mm256', '2 threads')}).`);
 
 // The issue's targets, judged against NumPy/OpenBLAS on 1 thread in turns with flatgrad on 2: this machine's speed
 // drifts from minute to minute (another tenant's load; flatgrad on 2 cores more than NumPy on 1), so each turn's
@@ -69,10 +76,12 @@ if (hasNumpy()) {
   for (const g of TARGETS) {
     if ('gflops' in g) {
       const flops = WORKLOADS.find((w) => w.id === g.id)!.flops, gflops = mid(turns.map((t) => flops / t.fg[g.id]! / 1e6));
-      say(`- ${g.title} on 2 threads, ${g.says}: ${gflops.toFixed(1)} GFLOPS (median of the turns; NumPy on 1 thread ${mid(turns.map((t) => flops / t.np[g.id]! / 1e6)).toFixed(1)}), **${gflops >= g.gflops ? 'met' : 'missed'}**`);
+      say(`- ${g.title} on 2 threads, ${g.says}: ${gflops.toFixed(1)} GFLOPS` +
+        ` (median of the turns; NumPy on 1 thread ${mid(turns.map((t) => flops / t.np[g.id]! / 1e6)).toFixed(1)}), **${gflops >= g.gflops ? 'met' : 'missed'}**`);
     } else {
       const ratios = turns.map((t) => t.fg[g.id]! / t.np[g.id]!), ratio = mid(ratios);
-      say(`- ${g.title} on 2 threads, ${g.says}: ${ratio.toFixed(2)}× NumPy's time (median of the turns' ratios, which range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), **${ratio <= g.most ? 'met' : 'missed'}**`);
+      say(`- ${g.title} on 2 threads, ${g.says}: ${ratio.toFixed(2)}× NumPy's time` +
+        ` (median of the turns' ratios, which range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), **${ratio <= g.most ? 'met' : 'missed'}**`);
     }
   }
 } else {
@@ -96,7 +105,8 @@ if (!h2.model.source.includes('threaded_gemm')) throw new Error('bench: the hand
 const hand = await measure([{ name: '1', tasks: { w1: { fn: h1.fn, check: 0 } } }, { name: '2', tasks: { w1: { fn: h2.fn, check: 0 } } }], { timeMs, rounds, minIterations: 100 });
 const [a, b] = [hand.get('1')!.w1!.median, hand.get('2')!.w1!.median];
 say('');
-say(`Hand-off: a forward pass of ${KERNELS} tiny matmuls, each split in 2 shares: ${(a * 1000).toFixed(1)} µs on 1 thread, ${(b * 1000).toFixed(1)} µs on 2 threads: ${(((b - a) / KERNELS) * 1000).toFixed(2)} µs more per split kernel (medians).`);
+say(`Hand-off: a forward pass of ${KERNELS} tiny matmuls, each split in 2 shares: ${(a * 1000).toFixed(1)} µs on 1 thread, ${(b * 1000).toFixed(1)} µs on 2 threads:` +
+  ` ${(((b - a) / KERNELS) * 1000).toFixed(2)} µs more per split kernel (medians).`);
 
 // Each kernel of the W1 and W2 steps alone: the generated module with a clock around every kernel call of its
 // forward, backward and update (a few hundred ns each), on 1 thread and on 2, rounds alternating.
@@ -106,10 +116,12 @@ for (const [title, spec, lr] of [['W1', w1Graph(), W1.lr], ['W2', w2Graph(), W2.
     `${pad}{ const t0 = performance.now(); ${fn}(${args}); kernel_times['${fn}'] = (kernel_times['${fn}'] ?? 0) + performance.now() - t0; }`);
   const times: Record<string, number> = {};
   (globalThis as { kernel_times?: object }).kernel_times = times;
-  const mod = await loadModule<{ createModel(o: object): Model }>(source.replace('export function createModel', 'declare const kernel_times: Record<string, number>;\nexport function createModel'), `${title}_timed`);
+  const timed = source.replace('export function createModel', 'declare const kernel_times: Record<string, number>;\nexport function createModel');
+  const mod = await loadModule<{ createModel(o: object): Model }>(timed, `${title}_timed`);
   const models = [1, 2].map((threads) => mod.createModel({ seed: 0, threads }));
   const feeds: Record<string, Float32Array | Int32Array> = title === 'W1' ? { x: data.w1.x, y: data.w1.y } : { x: data.w2.x, labels: data.w2.labels };
-  for (const m of models) for (const [k, v] of Object.entries(title === 'W1' ? { w1: data.w1.w1, w2: data.w1.w2 } : { w1: data.w2.w1, b1: data.w2.b1, w2: data.w2.w2, b2: data.w2.b2 })) m.params[k]!.set(v);
+  const weights = title === 'W1' ? { w1: data.w1.w1, w2: data.w1.w2 } : { w1: data.w2.w1, b1: data.w2.b1, w2: data.w2.w2, b2: data.w2.b2 };
+  for (const m of models) for (const [k, v] of Object.entries(weights)) m.params[k]!.set(v);
   const perCall: Record<string, number[][]> = {};
   for (let round = 0; round < 6; round++) {
     const t = round % 2;

@@ -47,7 +47,9 @@ load.push(loadavg()[0]!);
 const lines = [
   `## Before and after: ${commit} against ${head}${dirty ? ' with uncommitted changes' : ''}`,
   '',
-  `\`npm run bench -- versus ${rev}\`, ${new Date().toISOString().slice(0, 10)}: ${ROUNDS} processes a side, alternating, ${TIME_MS} ms per cell in each (3 rounds, rows interleaved); ms per call in the fastest process of each side (every process's median in brackets, in the order run). ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, plain SIMD; load average ${load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end.`,
+  `\`npm run bench -- versus ${rev}\`, ${new Date().toISOString().slice(0, 10)}: ${ROUNDS} processes a side, alternating, ${TIME_MS} ms per cell in each (3 rounds, rows interleaved);` +
+    ' ms per call in the fastest process of each side (every process\'s median in brackets, in the order run).' +
+    ` ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, plain SIMD; load average ${load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end.`,
   '',
   '| row | workload | before, ms | after, ms | after / before | same check values |',
   '|---|---|---|---|---|---|',

@@ -91,9 +91,11 @@ for (let epoch = 0; epoch < MAX_EPOCHS && !reachedAt; epoch++) {
 }
 
 if (reachedAt) {
-  console.log(`reached ${(TARGET * 100).toFixed(1)}% test accuracy (${(reachedAt.accuracy * 100).toFixed(2)}%) after ${reachedAt.epoch} epochs, ${t} steps: wall time ${reachedAt.seconds.toFixed(1)} s (training and the per-epoch evaluations; reading the data and compiling took ${((trainStart - loadStart) / 1000).toFixed(1)} s more)`);
+  console.log(`reached ${(TARGET * 100).toFixed(1)}% test accuracy (${(reachedAt.accuracy * 100).toFixed(2)}%) after ${reachedAt.epoch} epochs, ${t} steps:` +
+    ` wall time ${reachedAt.seconds.toFixed(1)} s (training and the per-epoch evaluations; reading the data and compiling took ${((trainStart - loadStart) / 1000).toFixed(1)} s more)`);
 } else {
-  console.log(`did NOT reach ${(TARGET * 100).toFixed(1)}% test accuracy within ${MAX_EPOCHS} epochs: best ${(Math.max(...accuracyCurve) * 100).toFixed(2)}%, last ${accuracyText}; try more epochs or another learning rate`);
+  console.log(`did NOT reach ${(TARGET * 100).toFixed(1)}% test accuracy within ${MAX_EPOCHS} epochs: best ${(Math.max(...accuracyCurve) * 100).toFixed(2)}%,` +
+    ` last ${accuracyText}; try more epochs or another learning rate`);
   process.exitCode = 1;
 }
 
@@ -111,7 +113,8 @@ function plot(losses: readonly number[], accuracies: readonly number[], stepsPer
   const pw = W - M.left - M.right, ph = HT - M.top - M.bottom;
   const r = (v: number) => String(Math.round(v * 10) / 10);
   const out: string[] = [];
-  const panel = (ox: number, title: string, body: string[]) => out.push(`<g transform="translate(${ox} 0)"><text x="${M.left + pw / 2}" y="18" text-anchor="middle" font-size="13">${title}</text>${body.join('')}</g>`);
+  const panel = (ox: number, title: string, body: string[]) =>
+    out.push(`<g transform="translate(${ox} 0)"><text x="${M.left + pw / 2}" y="18" text-anchor="middle" font-size="13">${title}</text>${body.join('')}</g>`);
   const axes = (xLabel: string) => [
     `<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`,
     `<text x="${M.left + pw / 2}" y="${HT - 6}" text-anchor="middle" font-size="11">${xLabel}</text>`,
@@ -123,7 +126,11 @@ function plot(losses: readonly number[], accuracies: readonly number[], stepsPer
   const lx = (step: number) => M.left + (step / totalSteps) * pw;
   const ly = (v: number) => M.top + ((hi - Math.log10(v)) / (hi - lo)) * ph;
   const left = axes('step');
-  for (let p = lo; p <= hi; p++) left.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${r(ly(10 ** p))}" y2="${r(ly(10 ** p))}" stroke="#eee"/><text x="${M.left - 5}" y="${r(ly(10 ** p) + 4)}" text-anchor="end" font-size="10">${10 ** p >= 1 ? 10 ** p : (10 ** p).toFixed(-p)}</text>`);
+  for (let p = lo; p <= hi; p++) {
+    const gridline = `<line x1="${M.left}" x2="${M.left + pw}" y1="${r(ly(10 ** p))}" y2="${r(ly(10 ** p))}" stroke="#eee"/>`;
+    const label = `<text x="${M.left - 5}" y="${r(ly(10 ** p) + 4)}" text-anchor="end" font-size="10">${10 ** p >= 1 ? 10 ** p : (10 ** p).toFixed(-p)}</text>`;
+    left.push(gridline + label);
+  }
   for (let e = 0; e * stepsPerEpoch <= totalSteps; e++) left.push(`<text x="${r(lx(e * stepsPerEpoch))}" y="${M.top + ph + 14}" text-anchor="middle" font-size="10">${e * stepsPerEpoch}</text>`);
   left.push(`<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${losses.map((v, i) => `${r(lx((i + 1) * LOSS_EVERY))},${r(ly(v))}`).join(' ')}"/>`);
   panel(0, `training loss (mean of every ${LOSS_EVERY} steps)`, left);
@@ -133,12 +140,26 @@ function plot(losses: readonly number[], accuracies: readonly number[], stepsPer
   const ax = (e: number) => M.left + (accuracies.length === 1 ? pw / 2 : ((e - 1) / (accuracies.length - 1)) * pw);
   const ay = (a: number) => M.top + ((1 - a) / (1 - amin)) * ph;
   const right = axes('epoch');
-  for (let p = Math.round(amin * 100); p <= 100; p++) right.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${r(ay(p / 100))}" y2="${r(ay(p / 100))}" stroke="#eee"/><text x="${M.left - 5}" y="${r(ay(p / 100) + 4)}" text-anchor="end" font-size="10">${p}%</text>`);
-  right.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${r(ay(TARGET))}" y2="${r(ay(TARGET))}" stroke="#d62728" stroke-dasharray="4 3"/><text x="${M.left + 4}" y="${r(ay(TARGET) + 12)}" font-size="10" fill="#d62728">target ${TARGET * 100}%</text>`);
+  for (let p = Math.round(amin * 100); p <= 100; p++) {
+    const gridline = `<line x1="${M.left}" x2="${M.left + pw}" y1="${r(ay(p / 100))}" y2="${r(ay(p / 100))}" stroke="#eee"/>`;
+    const label = `<text x="${M.left - 5}" y="${r(ay(p / 100) + 4)}" text-anchor="end" font-size="10">${p}%</text>`;
+    right.push(gridline + label);
+  }
+  const targetLine = `<line x1="${M.left}" x2="${M.left + pw}" y1="${r(ay(TARGET))}" y2="${r(ay(TARGET))}" stroke="#d62728" stroke-dasharray="4 3"/>`;
+  const targetLabel = `<text x="${M.left + 4}" y="${r(ay(TARGET) + 12)}" font-size="10" fill="#d62728">target ${TARGET * 100}%</text>`;
+  right.push(targetLine + targetLabel);
   accuracies.forEach((_, i) => right.push(`<text x="${r(ax(i + 1))}" y="${M.top + ph + 14}" text-anchor="middle" font-size="10">${i + 1}</text>`));
   right.push(`<polyline fill="none" stroke="#2ca02c" stroke-width="1.5" points="${accuracies.map((a, i) => `${r(ax(i + 1))},${r(ay(a))}`).join(' ')}"/>`);
-  right.push(accuracies.map((a, i) => `<circle cx="${r(ax(i + 1))}" cy="${r(ay(a))}" r="3" fill="#2ca02c"/><text x="${r(ax(i + 1))}" y="${r(ay(a) - 7)}" text-anchor="middle" font-size="9">${(a * 100).toFixed(2)}</text>`).join(''));
+  const point = (a: number, i: number) => `<circle cx="${r(ax(i + 1))}" cy="${r(ay(a))}" r="3" fill="#2ca02c"/>` +
+    `<text x="${r(ax(i + 1))}" y="${r(ay(a) - 7)}" text-anchor="middle" font-size="9">${(a * 100).toFixed(2)}</text>`;
+  right.push(accuracies.map(point).join(''));
   panel(W, 'test accuracy (10,000 images) per epoch', right);
 
-  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${HT}" viewBox="0 0 ${2 * W} ${HT}" font-family="sans-serif">`, `<rect width="${2 * W}" height="${HT}" fill="#fff"/>`, ...out, '</svg>', ''].join('\n');
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${HT}" viewBox="0 0 ${2 * W} ${HT}" font-family="sans-serif">`,
+    `<rect width="${2 * W}" height="${HT}" fill="#fff"/>`,
+    ...out,
+    '</svg>',
+    '',
+  ].join('\n');
 }

@@ -25,9 +25,12 @@ function values(name: string, spec: Spec): { feeds: Record<string, number | numb
 }
 
 const sections: [title: string, file: string, spec: Spec, intro: string][] = [
-  ['f = (x + y)·z', 'add_mul', addMul, 'The lecture\'s first example, with x = −2, y = 5, z = −4: q = x + y = 3, f = q·z = −12. Backwards, the mul gate swaps its operands (df/dz = q = 3, df/dq = z = −4) and the add gate hands −4 to both x and y.'],
-  ['The sigmoid neuron', 'sigmoid_neuron', sigmoidNeuron, 'f(w, x) = σ(w0·x0 + w1·x1 + w2) with w0 = 2, x0 = −1, w1 = −3, x1 = −2, w2 = −3: the output is 0.73, the sigmoid gate\'s local gradient (1 − 0.73)·0.73 = 0.20, and the gradients −0.20, 0.39, −0.39, −0.59, 0.20.'],
-  ['ReLU on a vector', 'relu_vector', reluVector, 'z = max(0, x) elementwise: the gradient passes where x was positive and stops where it was not. The upstream gradient dL/dz is given as an input: L = Σ z·upstream.'],
+  ['f = (x + y)·z', 'add_mul', addMul, 'The lecture\'s first example, with x = −2, y = 5, z = −4: q = x + y = 3, f = q·z = −12.' +
+    ' Backwards, the mul gate swaps its operands (df/dz = q = 3, df/dq = z = −4) and the add gate hands −4 to both x and y.'],
+  ['The sigmoid neuron', 'sigmoid_neuron', sigmoidNeuron, 'f(w, x) = σ(w0·x0 + w1·x1 + w2) with w0 = 2, x0 = −1, w1 = −3, x1 = −2, w2 = −3: the output is 0.73,' +
+    ' the sigmoid gate\'s local gradient (1 − 0.73)·0.73 = 0.20, and the gradients −0.20, 0.39, −0.39, −0.59, 0.20.'],
+  ['ReLU on a vector', 'relu_vector', reluVector, 'z = max(0, x) elementwise: the gradient passes where x was positive and stops where it was not.' +
+    ' The upstream gradient dL/dz is given as an input: L = Σ z·upstream.'],
   ['A matrix product', 'matmul', matmulExample, 'y = x·w with the upstream dL/dy given: dL/dx = dL/dy · wᵀ and dL/dw = xᵀ · dL/dy, shapes and all.'],
 ];
 

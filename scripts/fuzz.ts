@@ -43,7 +43,10 @@ const path = option('path');
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${option('runs')}`);
 if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${option('seed')}`);
 
-console.log(`fuzz: ${runs} runs, seed ${seed}${path ? `, path ${path}` : ''}; ${process.argv.includes('--large') ? 'large graphs, f32 Wasm against TypeScript' : device ? 'WebGPU against the f32 TypeScript loops' : `variants: ${variants.map((v) => v.name).join(', ')}`}`);
+const compared = process.argv.includes('--large') ? 'large graphs, f32 Wasm against TypeScript'
+  : device ? 'WebGPU against the f32 TypeScript loops'
+  : `variants: ${variants.map((v) => v.name).join(', ')}`;
+console.log(`fuzz: ${runs} runs, seed ${seed}${path ? `, path ${path}` : ''}; ${compared}`);
 const start = performance.now();
 const ops = new Map<string, number>();
 let built = 0;
@@ -75,7 +78,9 @@ const details = await fc.check(prop, {
 });
 const seconds = (performance.now() - start) / 1000;
 const counts = [...ops].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${n}`).join(', ');
-console.log(`\n${details.numRuns} runs${details.failed ? ' (the last failed)' : ' passed'}, ${details.numSkips} skipped, in ${seconds.toFixed(1)} s (${(seconds * 1000 / Math.max(1, built)).toFixed(1)} ms a case, ${(nodes / Math.max(1, built)).toFixed(0)} graph nodes a case before compiling; ${special} cases with special values fed)`);
+const perCase = `${(seconds * 1000 / Math.max(1, built)).toFixed(1)} ms a case, ${(nodes / Math.max(1, built)).toFixed(0)} graph nodes a case before compiling`;
+console.log(`\n${details.numRuns} runs${details.failed ? ' (the last failed)' : ' passed'}, ${details.numSkips} skipped, in ${seconds.toFixed(1)} s` +
+  ` (${perCase}; ${special} cases with special values fed)`);
 console.log(`ops applied: ${counts}`);
 for (const [bug, n] of knownHits) console.log(`known bug, excused ${n} variant runs: ${bug}`);
 if (details.failed) {
