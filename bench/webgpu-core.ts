@@ -138,7 +138,7 @@ export async function benchWebGpu(o: BenchOptions): Promise<BenchResult> {
       ` matmul ${MM_GPU}³ at least 20 TFLOP/s (here ${tflops.toFixed(3)} TFLOP/s, counting the round trip).`,
     `JavaScript heap a W1 step leaves (200 steps enqueued, no reads): ${Number.isFinite(garbage) ? `${garbage.toFixed(0)} bytes` : '—'}, the objects WebGPU's API makes` +
       ' for a command encoder, a compute pass and its calls (in Dawn for Node an empty encoder, pass and submit leave about 480 bytes, each dispatch about 60);' +
-      ' no GPU buffers, bind groups or pipelines are made per step (test/webgpu.test.ts counts them).',
+      ' no GPU buffers, bind groups or pipelines are made per step (test/webgpu/webgpu.test.ts counts them).',
     '',
   ];
   return { text: lines.join('\n'), figures, tflops, w3Speedup: ratio('w3'), garbage, software };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chromium for the browser test (test/browser.test.ts runs the generated WebGPU module in headless Chromium through
+# Chromium for the browser test (test/webgpu/browser.test.ts runs the generated WebGPU module in headless Chromium through
 # playwright-core): Debian's own package, so no browser is downloaded by npm. Idempotent; needs root (CI runs as
 # root) and Debian's package mirror. `.ci/run` calls it; run it by hand where the browser test says Chromium is missing.
 set -euo pipefail

@@ -921,7 +921,7 @@ export function buildCase(recipeOrSeed: Recipe | number): Case {
  * What the special-value cases feed: every kind of IEEE 754 edge, and magnitudes that overflow or underflow f32
  * (as f32 feeds they become ±Infinity and ±0). Not f32's own largest finite values: the f32 TypeScript loops compute
  * a fused expression in f64 and the Wasm loops round every op, so 3e38 · 2 / 4 legitimately differs between them
- * (test/special_values.test.ts covers softmax at ±3e38).
+ * (test/front/special_values.test.ts covers softmax at ±3e38).
  */
 export const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 0, -0, 1e300, -1e300, 1e-300, -5e-324];
 

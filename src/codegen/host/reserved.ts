@@ -27,7 +27,7 @@ const globals = [
 /**
  * What the emitter itself writes inside createModel (src/codegen/host/module.ts, src/codegen/cpu/, the TypeScript
  * renderer's loops).
- * test/names.test.ts reads every identifier of emitted modules and fails on one missing here.
+ * test/front/names.test.ts reads every identifier of emitted modules and fails on one missing here.
  */
 const emitted = [
   'createModel', 'options', '_options', 'Feeds', 'Model', 'params', 'grads', 'outputs', 'state', 'shapes', 'memory', 'arena', 'kernels',
