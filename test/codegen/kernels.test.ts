@@ -1,6 +1,6 @@
 // The generated Wasm SIMD path and the TypeScript path compute the same model.
 import { describe, expect, it } from 'vitest';
-import { compile, graph, mulberry32, randn } from '../../src/index.ts';
+import { compile, graph, interpret, mulberry32, randn } from '../../src/index.ts';
 import spec from '../../examples/two_layer_net.ts';
 
 const rng = mulberry32(8);
@@ -76,5 +76,26 @@ describe('Wasm SIMD kernels', () => {
     const tiny = await compile(small, { loss: w.sigmoid().sum(), seed: 1 });
     expect(tiny.kernels).toBe('typescript');
     expect(tiny.source).not.toContain('WebAssembly');
+  });
+});
+
+// Bugs a review of the compiler found, each fixed; every test failed before its fix. The comments say what was wrong
+// and where.
+describe('regressions found in review', () => {
+  // Bug: with Wasm (the default for f32 when the graph has a matmul) every matmul runs as the generated
+  // f32 gemm, which is handed the operands' byteOffsets (templates/prelude/gemm.ts gemm, emitted from
+  // src/codegen/cpu/wasm-kernels.ts runs() and setup). An i32 operand (an integer input: counts,
+  // one-hot-like data) is an Int32Array, whose bits are read as f32 (denormals ≈ 0): the product is 0.
+  // wasm: false (TypeScript loops) is right. Fix: keep the TypeScript loops (or convert) for i32 operands.
+  it('a matmul with an i32 input operand computes zeros under Wasm', async () => {
+    const g = graph('int_matmul');
+    const x = g.input('x', [4, 3], 'i32');
+    const w = g.param('w', [3, 5], { init: Array.from({ length: 15 }, (_, i) => (i % 4) - 1.5) });
+    const y = x.matmul(w);
+    const model = await compile(g, { outputs: { y } });
+    const feeds = { x: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] };
+    model.forward(feeds);
+    const expected = interpret([y], { feeds, params: { w: Array.from(model.params.w!) } }).get(y)!.data;
+    expect(Array.from(model.outputs.y!)).toEqual(Array.from(expected));
   });
 });

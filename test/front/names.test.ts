@@ -383,3 +383,28 @@ describe('names the generated module uses itself are renamed in its code, never 
     for (let t = 0; t < 3; t++) expect(model.step(feeds(named.leaves), 0.1)).toBe(reference.step(feeds(plain.leaves), 0.1));
   });
 });
+
+// Bugs a review of the compiler found, each fixed; every test failed before its fix. The comments say what was wrong
+// and where.
+describe('regressions found in review', () => {
+  // Bug: a Wasm fused loop is declared as `const loop_<out> = …` (src/codegen/cpu/wasm-kernels.ts call),
+  // but `loop_…` is not reserved (then src/graph/names.ts `internal`; now the loop's identifier is made fresh beside
+  // the values' names, src/codegen/identifiers.ts), so a node the user names `loop_e` next to a
+  // node `e` whose loop runs as Wasm (≥ 1024 floats, f32, a matmul in the graph) makes the generated module
+  // declare `loop_e` twice: compile() crashes in esbuild ("The symbol "loop_e" has already been declared").
+  // Correct: either the name is refused up front with a FlatgradError, or the module compiles.
+  it('a node named loop_<name> collides with the Wasm loop of <name>', async () => {
+    const g = graph('loop_names');
+    const x = g.input('x', [32, 32]);
+    const w = g.param('w', [32, 32]);
+    const e = x.matmul(w).mul(2).add(x).named('e');
+    let l;
+    try {
+      l = e.mul(x).named('loop_e');
+    } catch (err) {
+      expect(err).toBeInstanceOf(FlatgradError); // refusing the name is a fine fix too
+      return;
+    }
+    await expect(compile(g, { loss: l.sum().add(e.sum()), outputs: { l } })).resolves.toBeDefined();
+  });
+});

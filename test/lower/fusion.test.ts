@@ -75,3 +75,30 @@ describe('fusion in the generated code', () => {
     expect(model.source).toContain('h[i0 * 5 + i1] = Math.max(0, h[i0 * 5 + i1]! + b[i1]!);');
   });
 });
+
+// Bugs a review of the compiler found, each fixed; every test failed before its fix. The comments say what was wrong
+// and where.
+describe('regressions found in review', () => {
+  // Bug: checkFinite still fuses elementwise chains (src/lower/lower.ts runs fusionPlan, src/lower/fusion.ts,
+  // whenever spec.fuse; only mergeEpilogues is turned off for checkFinite). A fused value is never stored, so it is
+  // never checked: a NaN it makes is reported under its consumer's name, or not at all when the consumer
+  // hides it (a comparison). optimize: false names the right node. Fix: skip fusion under checkFinite (or
+  // check inside the fused expression).
+  it('checkFinite misses a NaN made by a fused node when its consumer hides it', async () => {
+    const g = graph('hidden_nan');
+    const x = g.input('x', [3]);
+    const w = g.param('w', [3]);
+    const model = await compile(g, { loss: x.log().greater(-1).mul(w).sum(), dtype: 'f64', checkFinite: true });
+    expect(() => model.forward({ x: [1, -1, 2] })).toThrow(/non-finite value NaN .*produced by log/);
+  });
+
+  it('checkFinite names the consumer, not the fused node that made the NaN', async () => {
+    const g = graph('misnamed_nan');
+    const x = g.input('x', [3]);
+    const w = g.param('w', [3]);
+    const y = x.log().named('y');
+    const model = await compile(g, { loss: y.mul(2).mul(w).sum(), dtype: 'f64', checkFinite: true });
+    // optimize: false throws "non-finite value NaN at y[1], produced by log"; the default names s2, a mul.
+    expect(() => model.forward({ x: [1, -1, 2] })).toThrow(/non-finite value NaN at y\[1\], produced by log/);
+  });
+});

@@ -265,3 +265,30 @@ describe('non-finite values never reach the params (checkFinite: the default)', 
     expect(model.forward(f)).toBeNaN();
   });
 });
+
+// Bugs a review of the compiler found, each fixed; every test failed before its fix. The comments say what was wrong
+// and where.
+describe('regressions found in review', () => {
+  // Bug: index range checks are only emitted for a *direct* input (src/lower/lower.ts requireIndices,
+  // `t.op === 'input'`). Integer labels that pass through a layout op (reshape, slice,
+  // transpose, concat all keep dtype 'i32', so oneHot/gather/softmaxCrossEntropy accept them) are never
+  // range-checked: an out-of-range label silently gives a zero one-hot row (wrong loss) and step()
+  // changes the params, or gather reads past the table (NaN). The README promises such a feed throws
+  // before any param changes.
+  it('labels reached through a reshape are not range-checked', async () => {
+    const g = graph('reshaped_labels');
+    const labels = g.input('labels', [2, 1], 'i32');
+    const scores = g.param('scores', [2, 3], { init: [1, 2, 3, 4, 5, 6] });
+    const model = await compile(g, { loss: scores.softmaxCrossEntropy(labels.reshape([2])), dtype: 'f64' });
+    expect(() => model.step({ labels: [0, 7] }, 0.1)).toThrow(/outside \[0, 3\)/);
+    expect(Array.from(model.params.scores!)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('gather indices reached through a slice are not range-checked (reads NaN past the table)', async () => {
+    const g = graph('sliced_indices');
+    const ix = g.input('ix', [3], 'i32');
+    const table = g.param('table', [3, 2], { init: [1, 2, 3, 4, 5, 6] });
+    const model = await compile(g, { outputs: { rows: table.gather(ix.slice([1], [2])) }, dtype: 'f64' });
+    expect(() => model.forward({ ix: [0, 1, 9] })).toThrow(/outside \[0, 3\)/);
+  });
+});
