@@ -25,7 +25,8 @@ function backwardStatements(source: string): { line: string; note?: string }[] {
 }
 
 describe('provenance comments', () => {
-  it.each([['add_mul', addMul], ['sigmoid_neuron', sigmoidNeuron], ['relu_vector', reluVector], ['matmul', matmulExample]] as const)('every backward statement of the lecture example %s names its gate', (_, spec) => {
+  const lectureExamples = [['add_mul', addMul], ['sigmoid_neuron', sigmoidNeuron], ['relu_vector', reluVector], ['matmul', matmulExample]] as const;
+  it.each(lectureExamples)('every backward statement of the lecture example %s names its gate', (_, spec) => {
     const { graph: g, ...options } = spec;
     const statements = backwardStatements(emit(g, options)).filter((s) => !/^const grad_\w+ = 1;$/.test(s.line)); // the seed, dL/dL = 1
     expect(statements.length).toBeGreaterThan(2);

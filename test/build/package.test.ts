@@ -17,7 +17,8 @@ const root = new URL('../..', import.meta.url).pathname;
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const dir = mkdtempSync(join(tmpdir(), 'flatgrad-package-'));
 const app = join(dir, 'app');
-const run = (cmd: string, args: readonly string[], cwd = app) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+const run = (cmd: string, args: readonly string[], cwd = app) =>
+  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
 
 /** The app's lockfile: flatgrad from the tarball, its dependencies as this repo's lockfile resolves them. */
 function lockfile(tarball: string): object {
@@ -43,7 +44,10 @@ function lockfile(tarball: string): object {
 function built(): boolean {
   const stamp = join(root, 'dist/src/index.js');
   if (!existsSync(stamp)) return false;
-  const newest = Math.max(...['src', 'templates/prelude'].flatMap((d) => readdirSync(join(root, d), { recursive: true, encoding: 'utf8' }).map((f) => statSync(join(root, d, f)).mtimeMs)), statSync(join(root, 'package.json')).mtimeMs);
+  const newest = Math.max(
+    ...['src', 'templates/prelude'].flatMap((d) => readdirSync(join(root, d), { recursive: true, encoding: 'utf8' }).map((f) => statSync(join(root, d, f)).mtimeMs)),
+    statSync(join(root, 'package.json')).mtimeMs,
+  );
   return statSync(stamp).mtimeMs > newest;
 }
 
@@ -134,7 +138,8 @@ console.log(JSON.stringify({ first, last }));
 
   it("TypeScript type-checks an app under tsc --init's config, and the generated module under the strictest options", () => {
     run('node', [tsc, '--init']);
-    writeFileSync(join(app, 'train.ts'), `${trainScript.replace("import { compile, graph } from 'flatgrad';", "import { compile, graph, type Model } from 'flatgrad';")}const typed: Model = model;\nconsole.log(typed.kernels);\n`);
+    const typedScript = trainScript.replace("import { compile, graph } from 'flatgrad';", "import { compile, graph, type Model } from 'flatgrad';");
+    writeFileSync(join(app, 'train.ts'), `${typedScript}const typed: Model = model;\nconsole.log(typed.kernels);\n`);
     writeFileSync(join(app, 'wrong.ts'), "import { graph } from 'flatgrad';\nexport const n: string = graph('g').params().length;\n");
     const errors = (() => {
       try {
@@ -146,7 +151,8 @@ console.log(JSON.stringify({ first, last }));
     // the one error is the deliberate one: flatgrad's types are there, and nothing else fails
     expect(errors.trim().split('\n')).toEqual([expect.stringMatching(/^wrong\.ts\(2,14\): error TS2322: Type 'number' is not assignable to type 'string'\./)]);
     rmSync(join(app, 'wrong.ts'));
-    writeFileSync(join(app, 'tsconfig.strictest.json'), JSON.stringify({ compilerOptions: { ...STRICTEST, moduleDetection: 'force', module: 'nodenext', target: 'esnext', noEmit: true, skipLibCheck: false, types: [] }, files: ['gen/net.ts'] }));
+    const strictest = { ...STRICTEST, moduleDetection: 'force', module: 'nodenext', target: 'esnext', noEmit: true, skipLibCheck: false, types: [] };
+    writeFileSync(join(app, 'tsconfig.strictest.json'), JSON.stringify({ compilerOptions: strictest, files: ['gen/net.ts'] }));
     expect(run('node', [tsc, '-p', 'tsconfig.strictest.json'])).toBe('');
   });
 

@@ -53,7 +53,10 @@ describe('the build plugins', () => {
 
   it("esbuild: a ?flatgrad import's query sets its dims, and flatgrad-source gives its TypeScript", async () => {
     const result = await build({
-      stdin: { contents: `export { createModel } from ${JSON.stringify(`${model}?H=3&flatgrad`)};\nexport { default as code } from ${JSON.stringify(`${model}?H=5&flatgrad-source`)};`, resolveDir: tmpdir(), loader: 'ts' },
+      stdin: {
+        contents: `export { createModel } from ${JSON.stringify(`${model}?H=3&flatgrad`)};\nexport { default as code } from ${JSON.stringify(`${model}?H=5&flatgrad-source`)};`,
+        resolveDir: tmpdir(), loader: 'ts',
+      },
       bundle: true, format: 'esm', platform: 'neutral', write: false, logLevel: 'silent', plugins: [flatgrad()],
     });
     const code = result.outputFiles[0]!.text;

@@ -33,7 +33,9 @@ describe("a model file's mistakes are placed in it", () => {
     modelFile('typo.ts', ["const g = graph('typo');", "const h = g.input('x', [2, 3]).sigmoidd();", 'export default { graph: g, loss: h.sum() };']);
     const run = spawnSync(process.execPath, [bin, 'compile', 'typo.ts', '-o', 'gen'], { cwd: dir, encoding: 'utf8' });
     expect(run.status).toBe(1);
-    expect(run.stderr).toBe("flatgrad: cannot load model file 'typo.ts': g.input(...).sigmoidd is not a function — a tensor has no method 'sigmoidd'; did you mean 'sigmoid'?\n    at typo.ts:3:32\n");
+    expect(run.stderr).toBe(
+      "flatgrad: cannot load model file 'typo.ts': g.input(...).sigmoidd is not a function — a tensor has no method 'sigmoidd'; did you mean 'sigmoid'?\n    at typo.ts:3:32\n",
+    );
   });
 
   it('an unknown option: the line of its key, and the key meant', async () => {

@@ -91,10 +91,12 @@ describe('flatgrad compile (CLI)', () => {
 
   it.each([
     [['--readable'], { optimize: false }, '// readable (optimize: false; one statement or loop per node); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
-    [['--check-finite'], { checkFinite: true }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 4 threads); optimizer: sgd (weightDecay 0); checkFinite: every value as it is made'],
+    [['--check-finite'], { checkFinite: true },
+      '// optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 4 threads); optimizer: sgd (weightDecay 0); checkFinite: every value as it is made'],
     [['--no-check-finite'], { checkFinite: false }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 4 threads); optimizer: sgd (weightDecay 0); checkFinite: nothing'],
     [['--threads', '1'], { threads: 1 }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
-    [['--threads', '2'], { threads: 2 }, '// optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 2 threads); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
+    [['--threads', '2'], { threads: 2 },
+      '// optimized (passes, fusion, one arena, Wasm SIMD kernels on up to 2 threads); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
     [['--no-wasm'], { wasm: false }, '// optimized (passes, fusion, one arena); optimizer: sgd (weightDecay 0); checkFinite: the loss and gradients before step()\'s update'],
   ])('%s is the compile option %j, and the header says so', async (flags, option, header) => {
     const out = mkdtempSync(join(tmpdir(), 'flatgrad-'));

@@ -423,7 +423,8 @@ function runParts(cs: ReturnType<typeof makeCase>, whole: GemmSpec, parts: reado
   const specs = [...new Map(parts.map((p) => [matmulName(p.spec), p.spec])).values()];
   const bytes = 16 + 4 * (a.length + b.length + m * n + n) + scratchBytes(specs, options) + 64;
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(gemmModule(specs, options)), { env: { memory } }).exports as Record<string, (a: number, b: number, c: number, bias: number, scratch: number) => void>;
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(gemmModule(specs, options)), { env: { memory } })
+    .exports as Record<string, (a: number, b: number, c: number, bias: number, scratch: number) => void>;
   const f32 = new Float32Array(memory.buffer);
   const [aAt, bAt, cAt, biasAt] = [16, 16 + 4 * a.length, 16 + 4 * (a.length + b.length), 16 + 4 * (a.length + b.length + m * n)];
   f32.set(a, aAt / 4); f32.set(b, bAt / 4); f32.set(cs.bias, biasAt / 4);

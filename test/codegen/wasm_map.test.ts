@@ -38,7 +38,9 @@ const SENTINEL = 0x7fa5a5a5; // a NaN bit pattern nothing computes
 interface Run { out: Float32Array; wrote: { outside: number; padding: number } }
 
 /** Lays the buffers out 16-byte aligned with sentinel gaps, runs mapFunction's code once, returns the output. */
-function runWasm(k: MapKernel, inputs: Record<string, Float32Array>, scalars: Record<string, number> = {}, order = Object.keys(scalars), unroll?: number, scalarsInMemory = false): Run & { params: number } {
+function runWasm(
+  k: MapKernel, inputs: Record<string, Float32Array>, scalars: Record<string, number> = {}, order = Object.keys(scalars), unroll?: number, scalarsInMemory = false,
+): Run & { params: number } {
   const size = k.shape.reduce((a, b) => a * b, 1);
   const lengths: [string, number][] = [[k.out, size], ...Object.entries(inputs).map(([name, v]) => [name, v.length] as [string, number])];
   const offsets = new Map<string, number>();

@@ -8,7 +8,10 @@ import reluVector from '../../examples/lecture/relu_vector.ts';
 import matmulExample from '../../examples/lecture/matmul.ts';
 
 const reference = JSON.parse(readFileSync(new URL('../fixtures/lecture-examples.json', import.meta.url), 'utf8')) as {
-  examples: { name: string; inputs: Record<string, number | number[] | number[][]>; upstream?: number[] | number[][]; output: number | number[] | number[][]; intermediates?: Record<string, number>; grads: Record<string, number | number[] | number[][]> }[];
+  examples: {
+    name: string; inputs: Record<string, number | number[] | number[][]>; upstream?: number[] | number[][]; output: number | number[] | number[][];
+    intermediates?: Record<string, number>; grads: Record<string, number | number[] | number[][]>;
+  }[];
 };
 const example = (name: string) => reference.examples.find((e) => e.name === name)!;
 const flat = (v: number | number[] | number[][]): number[] => (typeof v === 'number' ? [v] : (v as number[][]).flat());
@@ -61,7 +64,11 @@ describe('the sigmoid neuron reads like the lecture', () => {
   it('emits the lecture flat code, statement for statement', async () => {
     const { graph, ...options } = sigmoidNeuron;
     const { source } = await compile(graph, options);
-    for (const line of ['s0 = w0 * x0;', 's1 = w1 * x1;', 's2 = s0 + s1;', 's3 = s2 + w2;', 'L = sigmoid(s3);', 'const grad_L = 1;', 'const grad_s3 = grad_L * (1 - L) * L;', 'const grad_w2 = grad_s3;', 'const grad_s2 = grad_s3;', 'const grad_s0 = grad_s2;', 'const grad_s1 = grad_s2;', 'const grad_w1 = grad_s1 * x1;', 'const grad_x1 = grad_s1 * w1;', 'const grad_w0 = grad_s0 * x0;', 'const grad_x0 = grad_s0 * w0;']) {
+    for (const line of [
+      's0 = w0 * x0;', 's1 = w1 * x1;', 's2 = s0 + s1;', 's3 = s2 + w2;', 'L = sigmoid(s3);',
+      'const grad_L = 1;', 'const grad_s3 = grad_L * (1 - L) * L;', 'const grad_w2 = grad_s3;', 'const grad_s2 = grad_s3;', 'const grad_s0 = grad_s2;', 'const grad_s1 = grad_s2;',
+      'const grad_w1 = grad_s1 * x1;', 'const grad_x1 = grad_s1 * w1;', 'const grad_w0 = grad_s0 * x0;', 'const grad_x0 = grad_s0 * w0;',
+    ]) {
       expect(source).toContain(line);
     }
   });

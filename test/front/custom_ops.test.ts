@@ -395,15 +395,18 @@ describe('a bad definition is an error at the user\'s line, and registers nothin
   it('f64, compute and backward are functions; domains are known', () => {
     fails(() => customOp({ ...ok, name: 'noF64', f64: 3 as unknown as typeof ok.f64 }), 'f64', /^customOp: 'noF64': f64 must be a function, got number/); // @f64
     const { backward: _, ...noBackward } = ok;
-    fails(() => customOp({ ...noBackward, name: 'noBackward' } as unknown as Parameters<typeof customOp>[0]), 'backward', /^customOp: 'noBackward': backward must be a function, got undefined/); // @backward
-    fails(() => customOp({ ...ok, name: 'badDomain', domain: 'negative' as 'any' }), 'domain', /^customOp: 'badDomain': bad domain "negative"; use 'any', 'positive', 'awayFromZero' or \{ min, max \} with min < max/); // @domain
+    fails(() => customOp({ ...noBackward, name: 'noBackward' } as unknown as Parameters<typeof customOp>[0]), 'backward', // @backward
+      /^customOp: 'noBackward': backward must be a function, got undefined/);
+    fails(() => customOp({ ...ok, name: 'badDomain', domain: 'negative' as 'any' }), 'domain', // @domain
+      /^customOp: 'badDomain': bad domain "negative"; use 'any', 'positive', 'awayFromZero' or \{ min, max \} with min < max/);
     fails(() => customOp({ ...ok, name: 'badDomain', domain: { min: 2, max: 1 } }), 'range', /bad domain \{"min":2,"max":1\}/); // @range
     fails(() => customOp({ ...ok, name: 'badDomain', domain: ['any', 'any'] }), 'domains', /^customOp: 'badDomain': domain lists 2 domains for 1 operand\(s\)/); // @domains
   });
 
   it('compute must build an expression of the ALU IR from its operands', () => {
     const spec = (compute: (...args: Expr[]) => unknown) => ({ ...ok, name: 'badCompute', compute: compute as (...args: Expr[]) => Expr });
-    const why = (reason: RegExp) => new RegExp(`^customOp: 'badCompute': compute must build an expression with flatgrad's alu builders \\(alu.add, alu.exp, …\\) from its operands, but ${reason.source}`);
+    const why = (reason: RegExp) =>
+      new RegExp(`^customOp: 'badCompute': compute must build an expression with flatgrad's alu builders \\(alu.add, alu.exp, …\\) from its operands, but ${reason.source}`);
     fails(() => customOp(spec((x) => `${String(x)} * 2`)), 'c-string', why(/it holds ".*", not an expression/)); // @c-string
     fails(() => customOp(spec(() => 3)), 'c-number', why(/it holds 3, not an expression/)); // @c-number
     fails(() => customOp(spec((x) => ({ k: 'alu', op: 'cube', args: [x] }))), 'c-op', why(/it holds "alu", which is not one/)); // @c-op

@@ -359,7 +359,9 @@ describe('feeds are checked by the compiled model', () => {
   it('a feed of the wrong length is named, with both sizes', async () => {
     const model = await build();
     const e = thrownError(() => model.forward({ ...good(), y: [1, 2, 3] }));
-    expect(e.message).toBe("feed 'y' has 3 values, but shape [N, 1] = [4, 1] holds 4: that is 3 rows of 1, and N was bound to 4 when the model was compiled (feed batches of 4, or compile with N = 3)");
+    expect(e.message).toBe(
+      "feed 'y' has 3 values, but shape [N, 1] = [4, 1] holds 4: that is 3 rows of 1, and N was bound to 4 when the model was compiled (feed batches of 4, or compile with N = 3)",
+    );
   });
 
   it('a missing scalar feed is named', async () => {
@@ -417,10 +419,14 @@ describe('tensors from two graphs', () => {
     const [a, b] = [make(), make()];
     const loss = a.input('x', [3]).sum().named('loss');
     const e = await rejected(() => compile(b, { loss }));
-    expect(e.message).toMatch(/^compile: loss 'loss' belongs to another graph named 'mlp' \(two graphs of the same name, both made at test\/front\/errors\.test\.ts:\d+:\d+: each call of graph\(\) makes a new graph\)/);
+    expect(e.message).toMatch(
+      /^compile: loss 'loss' belongs to another graph named 'mlp' \(two graphs of the same name, both made at test\/front\/errors\.test\.ts:\d+:\d+: each call of graph\(\) makes a new graph\)/,
+    );
     expect(e.message).toContain(`made at ${at('one-line')}`);
     const c = graph('mlp');
-    expect(thrown(() => c.input('y', [3]).add(a.input('z', [3]))).message).toMatch(/^add: 'z' belongs to another graph named 'mlp' \(two graphs of the same name, made at test\/front\/errors\.test\.ts:\d+:\d+ and test\/front\/errors\.test\.ts:\d+:\d+\)/);
+    expect(thrown(() => c.input('y', [3]).add(a.input('z', [3]))).message).toMatch(
+      /^add: 'z' belongs to another graph named 'mlp' \(two graphs of the same name, made at test\/front\/errors\.test\.ts:\d+:\d+ and test\/front\/errors\.test\.ts:\d+:\d+\)/,
+    );
   });
 });
 

@@ -310,7 +310,10 @@ describe('names the generated module uses itself are renamed in its code, never 
       const scores = h.matmul(g.param('w2', [32, 4])).tanh().exp().sigmoid().named('scores');
       return emit(g, { loss: scores.softmaxCrossEntropy(labels).add(l2(0.1, w)), outputs: { scores }, dims: { N: 64 }, ...options });
     };
-    for (const options of [{}, { optimizer: { adam: {} } }, { optimizer: { momentum: { nesterov: true } } }, { wasm: false, optimizer: { rmsprop: {} } }, { dtype: 'f64' as const }, { optimize: false }, { checkFinite: true }, { target: 'webgpu' as const, optimizer: { adam: {} } }]) {
+    for (const options of [
+      {}, { optimizer: { adam: {} } }, { optimizer: { momentum: { nesterov: true } } }, { wasm: false, optimizer: { rmsprop: {} } }, { dtype: 'f64' as const },
+      { optimize: false }, { checkFinite: true }, { target: 'webgpu' as const, optimizer: { adam: {} } },
+    ]) {
       for (const id of identifiers(tensor(options))) all.add(id);
     }
     const g = graph('scalar');

@@ -319,7 +319,8 @@ class Builder {
     const t = bound === undefined ? this.g.input(name, [...shape]) : this.g.input(name, [...shape], 'i32');
     this.leafData.set(t, data);
     this.feeds[name] = shape.length === 0 ? data[0]! : Array.from(data);
-    this.lines.push(`const ${name} = g.input('${name}', ${fmt(shape)}${bound === undefined ? '' : ', \'i32\''}); // ${bound === undefined ? 'feed' : `labels in [0, ${bound}), feed`} ${fmt(this.feeds[name])}`);
+    const what = bound === undefined ? 'feed' : `labels in [0, ${bound}), feed`;
+    this.lines.push(`const ${name} = g.input('${name}', ${fmt(shape)}${bound === undefined ? '' : ', \'i32\''}); // ${what} ${fmt(this.feeds[name])}`);
     const e = { t, code: name };
     if (bound === undefined) this.floatInputs.push(t);
     return e;
@@ -906,7 +907,8 @@ export function buildCase(recipeOrSeed: Recipe | number): Case {
   const dims: Record<string, number> = {};
   for (const s of ['N', 'M']) if (used.has(s)) dims[s] = s === 'N' ? recipe.N : recipe.M;
   b.lines.push(
-    `const model = await compile(g, { ...variant.options, loss, outputs: { ${outCode.join(', ')} }, wrt: [${wrt.map((t) => t.name).join(', ')}], dims: ${fmt(dims)} }); // variants: test/fuzz/variants.ts`,
+    `const model = await compile(g, { ...variant.options, loss, outputs: { ${outCode.join(', ')} }, wrt: [${wrt.map((t) => t.name).join(', ')}], ` +
+      `dims: ${fmt(dims)} }); // variants: test/fuzz/variants.ts`,
   );
   const fragile = b.fragile();
   const specials = recipe.specials ? injectSpecials(recipe.specials, b) : [];
@@ -932,7 +934,10 @@ export const SPECIALS = [NaN, Infinity, -Infinity, 0, -0, 0, -0, 1e300, -1e300, 
 function injectSpecials(seed: number, b: Builder): string[] {
   const rng = mulberry32(seed);
   const targets: { name: string; values: number[] | number; set(i: number, v: number): void }[] = [
-    ...b.floatInputs.map((t) => ({ name: t.name, values: b.feeds[t.name]!, set: (i: number, v: number) => (typeof b.feeds[t.name] === 'number' ? (b.feeds[t.name] = v) : ((b.feeds[t.name] as number[])[i] = v)) })),
+    ...b.floatInputs.map((t) => ({
+      name: t.name, values: b.feeds[t.name]!,
+      set: (i: number, v: number) => (typeof b.feeds[t.name] === 'number' ? (b.feeds[t.name] = v) : ((b.feeds[t.name] as number[])[i] = v)),
+    })),
     ...b.g.params().map((t) => ({ name: t.name, values: b.params[t.name]!, set: (i: number, v: number) => (b.params[t.name] = b.params[t.name]!.map((x, j) => (j === i ? v : x))) })),
   ];
   const set: string[] = [];

@@ -201,7 +201,9 @@ export async function checkF32(c: Case): Promise<void> {
   const subnormals = c.recipe.seed % 2 === 0 ? 'flush' : 'keep';
   const f32 = { dtype: 'f32', subnormals } as const;
   const [simd, loops] = [await forwardBackward(c, f32), await forwardBackward(c, { ...f32, wasm: false })];
-  if ((simd === undefined) !== (loops === undefined)) throw new Mismatch(`f32 (subnormals: '${subnormals}') with Wasm ${simd ? 'runs' : 'throws'} where the TypeScript loops ${loops ? 'run' : 'throw'}`);
+  if ((simd === undefined) !== (loops === undefined)) {
+    throw new Mismatch(`f32 (subnormals: '${subnormals}') with Wasm ${simd ? 'runs' : 'throws'} where the TypeScript loops ${loops ? 'run' : 'throw'}`);
+  }
   const d = simd && loops && difference(simd, loops, F32_TOLERANCE, false, c.specials.length > 0);
   if (d) throw new Mismatch(`f32 (subnormals: '${subnormals}') with Wasm kernels differs from f32 TypeScript loops: ${d}`);
   // Two threads compute what one does, bit for bit (NaN alike): with wasm: 'all', every matmul and one-axis loop that
@@ -261,7 +263,11 @@ export async function checkWebGpu(original: Case, device: GPUDevice): Promise<bo
   if (!Object.values(original.params).every((v) => v.every((x) => Number.isFinite(Math.fround(x))))) return false;
   // Both read the values as f32 (a TypeScript module of scalars would compute on the f64 feeds themselves).
   const f32 = (v: number[] | number) => (typeof v === 'number' ? Math.fround(v) : v.map(Math.fround));
-  const c: Case = { ...original, feeds: Object.fromEntries(Object.entries(original.feeds).map(([k, v]) => [k, f32(v)])), params: Object.fromEntries(Object.entries(original.params).map(([k, v]) => [k, v.map(Math.fround)])) };
+  const c: Case = {
+    ...original,
+    feeds: Object.fromEntries(Object.entries(original.feeds).map(([k, v]) => [k, f32(v)])),
+    params: Object.fromEntries(Object.entries(original.params).map(([k, v]) => [k, v.map(Math.fround)])),
+  };
   const loops = await forwardBackward(c, { dtype: 'f32', wasm: false });
   let gpu: Results | undefined;
   let error: unknown;

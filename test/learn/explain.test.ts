@@ -20,7 +20,9 @@ describe('explain', () => {
   it("the sigmoid neuron: every step's numbers are the lecture's, the mul gate swapping its operands", async () => {
     const { graph: g, loss, wrt } = sigmoidNeuron;
     const { inputs, grads } = example('sigmoid_neuron');
-    const { steps, text } = await explain(g, { loss, wrt, feeds: { x0: inputs.x0 as number, x1: inputs.x1 as number }, params: { w0: inputs.w0 as number, w1: inputs.w1 as number, w2: inputs.w2 as number } });
+    const { steps, text } = await explain(g, {
+      loss, wrt, feeds: { x0: inputs.x0 as number, x1: inputs.x1 as number }, params: { w0: inputs.w0 as number, w1: inputs.w1 as number, w2: inputs.w2 as number },
+    });
     const sigmoid = steps.find((s) => s.op === 'sigmoid')!;
     expect(sigmoid.upstream).toEqual([1]);
     expect(sigmoid.local).toBeCloseTo(0.7310585786300049 * (1 - 0.7310585786300049), 12);
@@ -84,7 +86,8 @@ describe('explain', () => {
     const run = spawnSync(process.execPath, ['bin/flatgrad.js', 'explain', 'examples/lecture/add_mul.ts', '--feeds', join(dir, 'feeds.json')], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain('to z: grad_f * q    [3] = [local 3] × [upstream 1]');
-    writeFileSync(join(dir, 'model.mts'), "import { graph } from '" + join(process.cwd(), 'src/index.ts') + "';\nconst g = graph('noloss');\nconst x = g.input('x', [2]);\nexport default { graph: g, outputs: { y: x.relu() } };\n");
+    writeFileSync(join(dir, 'model.mts'), "import { graph } from '" + join(process.cwd(), 'src/index.ts') + "';\n" +
+      "const g = graph('noloss');\nconst x = g.input('x', [2]);\nexport default { graph: g, outputs: { y: x.relu() } };\n");
     const none = spawnSync(process.execPath, ['bin/flatgrad.js', 'explain', join(dir, 'model.mts')], { encoding: 'utf8' });
     expect(none.status).toBe(1);
     expect(none.stderr).toContain('has no loss to backpropagate from');

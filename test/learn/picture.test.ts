@@ -82,7 +82,9 @@ describe('drawGraph: the lecture\'s pictures', () => {
     const dot = await drawGraph(g, { loss, feeds: { x: [1, 2, 3, 4] }, format: 'dot' });
     const ids = (label: string) => [...dot.matchAll(new RegExp(`^ {2}(n\\d+) \\[shape=circle[^\\]]*label="${label}"`, 'gm'))].map((m) => m[1]!);
     const [matmul, add, relu, sum] = [ids('matmul'), ids('\\+'), ids('relu'), ids('sum')].map((found) => found[0]!);
-    expect(dot).toContain(`subgraph cluster_0 { label="gemm_2x2x4_bias_relu"; style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10; ${matmul}; ${add}; ${relu}; }`);
+    expect(dot).toContain(
+      `subgraph cluster_0 { label="gemm_2x2x4_bias_relu"; style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10; ${matmul}; ${add}; ${relu}; }`,
+    );
     expect(dot).toContain(`subgraph cluster_1 { label="sum_loss"; style="rounded,dashed"; color=gray50; fontname="Helvetica"; fontcolor=gray30; fontsize=10; ${sum}; }`);
     // x · w + b = [2, 2, -2, -7; 5, 2, -6, -3]; relu keeps [2, 2, 0, 0; 5, 2, 0, 0]
     expect(dot).toContain(`${relu} -> ${sum} [label=<h<br/><font color="darkgreen">[2x4] 2.00 2.00 0.00 ...</font><br/><font color="red">[2x4] 1.00 1.00 1.00 ...</font>>];`);

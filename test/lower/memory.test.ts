@@ -129,7 +129,10 @@ describe('step() allocates nothing', () => {
     const model = await compile(g, { loss: scores.softmaxCrossEntropy(y), outputs: { scores }, dims: { N: 4 } });
     expect(model.kernels).toMatch(/^wasm/);
     const n = 400_001; // a partial last batch too
-    const data = (count: number) => ({ x: { values: Float32Array.from({ length: 2 * count }, (_, k) => [1, 0, 0, 1][k % 4]!), shape: [count, 2] }, y: { values: Int32Array.from({ length: count }, (_, i) => i % 2), shape: [count] } });
+    const data = (count: number) => ({
+      x: { values: Float32Array.from({ length: 2 * count }, (_, k) => [1, 0, 0, 1][k % 4]!), shape: [count, 2] },
+      y: { values: Int32Array.from({ length: count }, (_, i) => i % 2), shape: [count] },
+    });
     const big = data(n);
     evaluate(model, data(4001), { scores: 'scores' }); // warm up
     let r: ReturnType<typeof evaluate> | undefined;

@@ -20,7 +20,8 @@ const security = 'Types: deb\nURIs: http://mirror.example.internal/debian-securi
 describe('scripts/install-vulkan.sh: the Debian mirror for bookworm-backports', () => {
   it('is the one a deb822 source lists bookworm from, with its keyring (not the security archive)', () => {
     const run = printMirror({
-      'sources.list.d/debian.sources': `${security}\nTypes: deb\n# URIs: http://elsewhere.example.internal/debian\nURIs: http://mirror.example.internal/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/corp-debian.gpg\n`,
+      'sources.list.d/debian.sources': `${security}\nTypes: deb\n# URIs: http://elsewhere.example.internal/debian\nURIs: http://mirror.example.internal/debian\n` +
+        'Suites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/corp-debian.gpg\n',
     });
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('http://mirror.example.internal/debian /usr/share/keyrings/corp-debian.gpg\n');
@@ -46,7 +47,10 @@ describe('scripts/install-vulkan.sh: the Debian mirror for bookworm-backports', 
     });
     expect(run.status).toBe(1);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^install-vulkan: no enabled entry in apt's sources \(.*\/sources\.list, .*\/sources\.list\.d\/\*\.list, \*\.sources\) lists Debian's bookworm suite, so there is no mirror to take bookworm-backports from; add your Debian mirror's bookworm entry/);
+    expect(run.stderr).toMatch(new RegExp(
+      /^install-vulkan: no enabled entry in apt's sources \(.*\/sources\.list, .*\/sources\.list\.d\/\*\.list, \*\.sources\) lists Debian's bookworm suite, /.source +
+      /so there is no mirror to take bookworm-backports from; add your Debian mirror's bookworm entry/.source,
+    ));
     expect(printMirror({}).status).toBe(1);
   });
 

@@ -44,7 +44,9 @@ function declarations(list: string): string {
 }
 
 function typeCheck(blocks: readonly Block[]): string[] {
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } })!;
+  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, {
+    ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); },
+  })!;
   const files = new Map<string, { text: string; block: Block; offset: number }>();
   blocks.forEach((block, k) => {
     const head = block.declare ? declarations(block.declare) : '';

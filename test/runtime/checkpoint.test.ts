@@ -72,7 +72,9 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     }
     expect(model.state.step_count?.[0]).toBe(3);
     expect(view.getUint32(bytes.length - 4, true)).toBe(crc32(bytes, bytes.length - 4));
-    if (typeof (zlib as { crc32?: unknown }).crc32 === 'function') expect(crc32(bytes, bytes.length - 4)).toBe((zlib as unknown as { crc32(b: Uint8Array): number }).crc32(bytes.subarray(0, bytes.length - 4)));
+    if (typeof (zlib as { crc32?: unknown }).crc32 === 'function') {
+      expect(crc32(bytes, bytes.length - 4)).toBe((zlib as unknown as { crc32(b: Uint8Array): number }).crc32(bytes.subarray(0, bytes.length - 4)));
+    }
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
   });
 
@@ -177,7 +179,10 @@ describe('a failed load names the problem and changes nothing', () => {
   });
 
   it('another kind of file; extra bytes at the end', async () => {
-    await refused(Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(40)), 'checkpoint: not a flatgrad checkpoint: it starts with "\\x89PNG\\x0d\\x0a\\x1a\\x0a", not the magic bytes "FLATGRAD"');
+    await refused(
+      Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(40)),
+      'checkpoint: not a flatgrad checkpoint: it starts with "\\x89PNG\\x0d\\x0a\\x1a\\x0a", not the magic bytes "FLATGRAD"',
+    );
     await refused(new TextEncoder().encode('{"w1": [1, 2, 3]}'), /not a flatgrad checkpoint/);
     const bytes = await saved();
     const longer = new Uint8Array(bytes.length + 8);
@@ -236,7 +241,11 @@ describe('a failed load names the problem and changes nothing', () => {
     // a param the file lacks, and one it has that the model does not: then what each side holds
     const gained = await mlp({ extra: true, optimizer: { adam: {} }, seed: 4 });
     await refused(await saved(), "  - the model's param 'gain' [5] is not in the file\n  - the model's state 'm_gain' [5] is not in the file", gained);
-    await refused(await saved(), "  the file holds params 'w1', 'b1', 'w2'; state 'm_w1', 'v_w1', 'm_b1', 'v_b1', 'm_w2', 'v_w2', 'step_count'\n  the model holds params 'w1', 'b1', 'gain', 'w2';", gained);
+    await refused(
+      await saved(),
+      "  the file holds params 'w1', 'b1', 'w2'; state 'm_w1', 'v_w1', 'm_b1', 'v_b1', 'm_w2', 'v_w2', 'step_count'\n  the model holds params 'w1', 'b1', 'gain', 'w2';",
+      gained,
+    );
     await refused(saveCheckpoint(gained), "  - the file has param 'gain' [5], which the model does not");
     // optimizer state that does not match: Adam's checkpoint into an SGD model, and back
     const sgd = await mlp({ seed: 4 });

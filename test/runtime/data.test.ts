@@ -113,7 +113,9 @@ describe('batches', () => {
     expect(() => batches({ x }, { batchSize: 2, last: 'pad' as 'drop' })).toThrow("last must be 'drop' or 'wrap'");
     expect(() => batches({}, { batchSize: 2 })).toThrow('data has no entries');
     // The values without their { values, shape } wrapper: say so, and how to wrap them.
-    expect(() => batches({ x: new Float32Array(20) } as never, { batchSize: 2 })).toThrow("batches: data 'x' must be { values, shape }, got a Float32Array of 20 values; wrap it with its shape: { x: { values: x, shape: [examples, ...] } }");
+    expect(() => batches({ x: new Float32Array(20) } as never, { batchSize: 2 })).toThrow(
+      "batches: data 'x' must be { values, shape }, got a Float32Array of 20 values; wrap it with its shape: { x: { values: x, shape: [examples, ...] } }",
+    );
     expect(() => batches({ x: [1, 2] } as never, { batchSize: 2 })).toThrow("batches: data 'x' must be { values, shape }, got an array of 2 values");
     expect(() => batches({ x }, { batchSize: 2 }).epoch(-1)).toThrow('epoch must be an integer');
   });
@@ -214,7 +216,9 @@ describe('evaluate', () => {
   it('says what is wrong: a feed the data lacks, another batch size, an unknown output', async () => {
     const model = await tiny(2);
     expect(() => evaluate(model, { x: data.x })).toThrow("evaluate: the model is fed 'x', 'y', but the data has no 'y' (it has 'x')");
-    expect(() => evaluate(model, data, { batchSize: 3 })).toThrow("the model's input 'x' has shape [2, 2], but batches of 3 of data 'x' [5, 2] would be [3, 2] (the batch size is fixed when the model is compiled)");
+    expect(() => evaluate(model, data, { batchSize: 3 })).toThrow(
+      "the model's input 'x' has shape [2, 2], but batches of 3 of data 'x' [5, 2] would be [3, 2] (the batch size is fixed when the model is compiled)",
+    );
     expect(() => evaluate(model, data, { scores: 'probs' })).toThrow("scores 'probs' is not one of the model's outputs ('scores')");
   });
 });

@@ -81,7 +81,8 @@ describe('checkFinite (opt in)', () => {
 });
 
 describe('float feeds hold numbers', () => {
-  it('an array with empty slots is refused, naming the first', () => failsCleanly({ ...good(), x: new Array(6) }, "feed 'x' must hold numbers, but x[0] is an empty slot (new Array(n) holds no values: fill it)"));
+  it('an array with empty slots is refused, naming the first', () =>
+    failsCleanly({ ...good(), x: new Array(6) }, "feed 'x' must hold numbers, but x[0] is an empty slot (new Array(n) holds no values: fill it)"));
   it('a string among the numbers is refused, not converted', () => failsCleanly({ ...good(), x: [1, 2, '0.5', -1, 0.5, 2] }, "feed 'x' must hold numbers, but x[2] is the string '0.5'"));
   it('undefined, null and booleans too', async () => {
     await failsCleanly({ ...good(), x: [1, 2, 3, -1, undefined, 2] }, "feed 'x' must hold numbers, but x[4] is undefined");
@@ -104,8 +105,14 @@ describe('nested arrays', () => {
     const flat = model.forward(good());
     expect(model.forward({ x: [[1, 2, 3], [-1, 0.5, 2]], labels: [3, 0] })).toBe(flat);
   });
-  it('a nested feed of the wrong shape says where', () => failsCleanly({ ...good(), x: [[1, 2, 3], [-1, 0.5]] }, "feed 'x' is a nested array, but x[1] has 2 entries where shape [N, 3] = [2, 3] has 3 (a feed is flat, in row-major order, or nested to exactly its shape)"));
-  it('labels fed as one-element rows: a flat feed is asked for', () => failsCleanly({ ...good(), labels: [[3], [0]] }, "feed 'labels' must hold integers, but labels[0] is an array [3]; a feed of shape [N] = [2] is one flat array of numbers"));
+  it('a nested feed of the wrong shape says where', () => failsCleanly(
+    { ...good(), x: [[1, 2, 3], [-1, 0.5]] },
+    "feed 'x' is a nested array, but x[1] has 2 entries where shape [N, 3] = [2, 3] has 3 (a feed is flat, in row-major order, or nested to exactly its shape)",
+  ));
+  it('labels fed as one-element rows: a flat feed is asked for', () => failsCleanly(
+    { ...good(), labels: [[3], [0]] },
+    "feed 'labels' must hold integers, but labels[0] is an array [3]; a feed of shape [N] = [2] is one flat array of numbers",
+  ));
 });
 
 describe('what a model says it is fed', () => {
@@ -127,7 +134,9 @@ describe('what a model says it is fed', () => {
 describe('the batch dim is fixed when the model is compiled', () => {
   it('a batch of another size says so', async () => {
     const model = await classifier();
-    expect(() => model.step({ x: [1, 2, 3], labels: [3] }, 0.1)).toThrow("feed 'x' has 3 values, but shape [N, 3] = [2, 3] holds 6: that is 1 row of 3, and N was bound to 2 when the model was compiled (feed batches of 2, or compile with N = 1)");
+    expect(() => model.step({ x: [1, 2, 3], labels: [3] }, 0.1)).toThrow(
+      "feed 'x' has 3 values, but shape [N, 3] = [2, 3] holds 6: that is 1 row of 3, and N was bound to 2 when the model was compiled (feed batches of 2, or compile with N = 1)",
+    );
   });
 });
 
@@ -215,7 +224,10 @@ describe('non-finite values never reach the params (checkFinite: the default)', 
     for (const bad of [NaN, Infinity, -Infinity]) {
       const f = feeds();
       f.x[1000] = bad;
-      expect(() => model.step(f, 0.01)).toThrow(new FlatgradError(`step: the feed 'x' holds ${bad} at x[1000], so the update would make the params non-finite; nothing was changed (compile with checkFinite: true to stop at the node that first makes a non-finite value)`));
+      expect(() => model.step(f, 0.01)).toThrow(new FlatgradError(
+        `step: the feed 'x' holds ${bad} at x[1000], so the update would make the params non-finite; nothing was changed ` +
+        '(compile with checkFinite: true to stop at the node that first makes a non-finite value)',
+      ));
       expect(state(model)).toBe(before);
     }
     expect(Number.isFinite(model.step(feeds(), 0.01))).toBe(true);

@@ -32,7 +32,10 @@ function typeErrors(app: string): string[] {
   project.createSourceFile(`${root}test/.types/generated/typed_net.ts`, emit(g, { loss, outputs: { scores }, dims: { N: 2 } }), { overwrite: true });
   project.createSourceFile(`${root}test/.types/generated/typed_net_forward.ts`, emit(g, { outputs: { scores }, dims: { N: 2 } }), { overwrite: true });
   const file = project.createSourceFile(`${root}test/.types/app.ts`, app, { overwrite: true });
-  return file.getPreEmitDiagnostics().map((d) => `${d.getLineNumber()}: ${ts.flattenDiagnosticMessageText(d.compilerObject.messageText, '\n').split('\n').slice(0, Number(process.env.TYPE_LINES ?? 1)).join(' | ')}`);
+  return file.getPreEmitDiagnostics().map((d) => {
+    const message = ts.flattenDiagnosticMessageText(d.compilerObject.messageText, '\n').split('\n').slice(0, Number(process.env.TYPE_LINES ?? 1)).join(' | ');
+    return `${d.getLineNumber()}: ${message}`;
+  });
 }
 
 const prelude = `import { batches, compile, graph, type Model } from 'flatgrad';

@@ -52,7 +52,10 @@ describe('compile and emit refuse unknown options', () => {
 
   it('every known option still compiles', async () => {
     const { g, loss, scores } = net();
-    const model = await compile(g, { loss, wrt: g.params(), outputs: { scores }, dims: { N: 4 }, dtype: 'f64', checkFinite: 'step', optimize: true, wasm: false, threads: 1, optimizer: { adam: {} }, target: 'cpu', seed: 3, simd: false });
+    const model = await compile(g, {
+      loss, wrt: g.params(), outputs: { scores }, dims: { N: 4 }, dtype: 'f64', checkFinite: 'step', optimize: true, wasm: false, threads: 1, optimizer: { adam: {} },
+      target: 'cpu', seed: 3, simd: false,
+    });
     expect(model.params.w.length).toBe(12);
   });
 });

@@ -92,7 +92,10 @@ export function recording(device: GPUDevice): { device: GPUDevice; modules: GPUS
 export type Spec = { graph: Graph; loss?: Tensor; outputs?: Record<string, Tensor>; wrt?: Tensor[]; dims?: Record<string, number> };
 export const lecture: Record<string, Spec> = { add_mul: addMul, sigmoid_neuron: sigmoidNeuron, relu_vector: reluVector, matmul: matmulExample };
 export const reference = JSON.parse(readFileSync(new URL('../fixtures/lecture-examples.json', import.meta.url), 'utf8')) as {
-  examples: { name: string; inputs: Record<string, number | number[] | number[][]>; upstream?: number[] | number[][]; output: number | number[] | number[][]; grads: Record<string, number | number[] | number[][]> }[];
+  examples: {
+    name: string; inputs: Record<string, number | number[] | number[][]>; upstream?: number[] | number[][]; output: number | number[] | number[][];
+    grads: Record<string, number | number[] | number[][]>;
+  }[];
 };
 export const flat = (v: number | number[] | number[][]): number[] => (typeof v === 'number' ? [v] : (v as number[][]).flat());
 

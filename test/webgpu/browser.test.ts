@@ -154,7 +154,9 @@ window.result = { kernels: model.kernels, workers: model.workers.length, loss, i
       await tab.goto(url);
       await tab.waitForFunction(() => 'result' in window, undefined, { timeout: 90_000 });
       type Run = { losses: number[]; workers: number; kernels: string };
-      const result = (await tab.evaluate(() => (window as unknown as { result: unknown }).result)) as { one?: Run; two?: Run; onMain?: { workers: number; loss: number }; isolated?: boolean; error?: string };
+      const result = (await tab.evaluate(() => (window as unknown as { result: unknown }).result)) as {
+        one?: Run; two?: Run; onMain?: { workers: number; loss: number }; isolated?: boolean; error?: string;
+      };
       expect(errors).toEqual([]);
       expect(result.error).toBeUndefined();
       expect(result.isolated).toBe(true);
