@@ -1,4 +1,4 @@
-// Each pass, before and after, on the program graph (copies of the user's nodes; the user's graph never changes).
+// Each pass, before and after, on the bound graph (copies of the user's nodes; the user's graph never changes).
 import { describe, expect, it } from 'vitest';
 import { compile, grad, graph, interpret, type Tensor } from '../../src/index.ts';
 import { boundGraph, type PNode, type BoundGraph } from '../../src/passes/bound-graph.ts';
@@ -8,7 +8,7 @@ import { eliminateCommonSubexpressions } from '../../src/passes/cse.ts';
 import { deadCode } from '../../src/passes/bound-graph.ts';
 import { foldTransposes } from '../../src/passes/layout.ts';
 
-const program = (outputs: Record<string, Tensor>, dims = {}) => boundGraph(Object.values(outputs)[0]!.graph.nodes, { grads: new Map(), outputs: new Map(Object.entries(outputs)) }, dims);
+const bound = (outputs: Record<string, Tensor>, dims = {}) => boundGraph(Object.values(outputs)[0]!.graph.nodes, { grads: new Map(), outputs: new Map(Object.entries(outputs)) }, dims);
 /** The ops of what each output computes, innermost first: a readable "after". */
 const ops = (p: BoundGraph) => p.nodes.filter((n) => n.op !== 'input' && n.op !== 'param').map((n) => (n.op === 'const' ? `const ${n.attrs.value}` : n.op));
 const out = (p: BoundGraph, k = 'y') => p.outputs.get(k)!;
@@ -18,7 +18,7 @@ describe('constant folding', () => {
     const g = graph();
     const x = g.input('x', [3]);
     const y = x.mul(g.constant(2).add(3).exp());
-    const before = program({ y });
+    const before = bound({ y });
     expect(ops(before)).toEqual(['const 2', 'const 3', 'add', 'exp', 'mul']);
     const after = foldConstants(before);
     expect(ops(after)).toEqual(['const 148.4131591025766', 'mul']);
@@ -26,7 +26,7 @@ describe('constant folding', () => {
   it('leaves anything that reads a value alone', () => {
     const g = graph();
     const x = g.input('x', []);
-    expect(ops(foldConstants(program({ y: x.add(1).mul(2) })))).toEqual(['const 1', 'add', 'const 2', 'mul']);
+    expect(ops(foldConstants(bound({ y: x.add(1).mul(2) })))).toEqual(['const 1', 'add', 'const 2', 'mul']);
   });
 });
 
@@ -35,36 +35,36 @@ describe('algebraic simplification', () => {
     const g = graph();
     const x = g.input('x', [2]);
     const y = x.add(-0).sub(0).mul(1).div(1).neg().neg().pow(1);
-    const after = simplify(program({ y }));
+    const after = simplify(bound({ y }));
     expect(out(after).op).toBe('input');
     expect(ops(after)).toEqual([]);
   });
   it('keeps x + 0 and x − (−0): for x = −0 they are +0, not x', () => {
     const g = graph();
     const x = g.input('x', [2]);
-    expect(out(simplify(program({ y: x.add(0) }))).op).toBe('add');
-    expect(out(simplify(program({ y: g.constant(0).add(x) }))).op).toBe('add');
-    expect(out(simplify(program({ y: x.sub(-0) }))).op).toBe('sub');
+    expect(out(simplify(bound({ y: x.add(0) }))).op).toBe('add');
+    expect(out(simplify(bound({ y: g.constant(0).add(x) }))).op).toBe('add');
+    expect(out(simplify(bound({ y: x.sub(-0) }))).op).toBe('sub');
   });
   it('a where with a constant condition is the branch it picks (NaN picks the first)', () => {
     const g = graph();
     const [a, b] = [g.input('a', [2]), g.input('b', [2])];
-    expect(out(simplify(program({ y: g.constant(1).where(a, b) }))).name).toBe('a');
-    expect(out(simplify(program({ y: g.constant(0).where(a, b) }))).name).toBe('b');
-    expect(out(simplify(program({ y: g.constant(-0).where(a, b) }))).name).toBe('b');
-    expect(out(simplify(program({ y: g.constant(NaN).where(a, b) }))).name).toBe('a');
+    expect(out(simplify(bound({ y: g.constant(1).where(a, b) }))).name).toBe('a');
+    expect(out(simplify(bound({ y: g.constant(0).where(a, b) }))).name).toBe('b');
+    expect(out(simplify(bound({ y: g.constant(-0).where(a, b) }))).name).toBe('b');
+    expect(out(simplify(bound({ y: g.constant(NaN).where(a, b) }))).name).toBe('a');
   });
   it('transposes that undo each other vanish; a reshape to the same shape too', () => {
     const g = graph();
     const x = g.input('x', [2, 3, 4]);
     const y = x.transpose([1, 2, 0]).transpose([2, 0, 1]).reshape([2, 3, 4]);
-    expect(out(simplify(program({ y }))).op).toBe('input');
+    expect(out(simplify(bound({ y }))).op).toBe('input');
   });
   it('keeps x · 1 when the 1 is what gives the result its shape', () => {
     const g = graph();
     const x = g.input('x', []);
     const ones = g.constant(1).broadcastTo([3]);
-    expect(out(simplify(program({ y: x.mul(ones) }))).op).toBe('mul');
+    expect(out(simplify(bound({ y: x.mul(ones) }))).op).toBe('mul');
   });
 });
 
@@ -97,7 +97,7 @@ describe('common subexpression elimination', () => {
     const g = graph();
     const [a, b] = [g.input('a', [2]), g.input('b', [2])];
     const y = a.mul(b).exp().add(b.mul(a).exp());
-    const before = program({ y });
+    const before = bound({ y });
     expect(ops(before)).toEqual(['mul', 'exp', 'mul', 'exp', 'add']);
     const after = eliminateCommonSubexpressions(before);
     expect(ops(after)).toEqual(['mul', 'exp', 'add']);
@@ -108,7 +108,7 @@ describe('common subexpression elimination', () => {
     const g = graph();
     const a = g.input('a', [2, 3]);
     const y = a.sum(0).sum().add(a.sum(1).sum());
-    expect(ops(eliminateCommonSubexpressions(program({ y }))).filter((o) => o === 'sum')).toHaveLength(4);
+    expect(ops(eliminateCommonSubexpressions(bound({ y }))).filter((o) => o === 'sum')).toHaveLength(4);
   });
   it('removes the second backward chain built by a second grad call', () => {
     const g = graph();
@@ -131,8 +131,8 @@ describe('dead code elimination', () => {
     const w = g.param('w', [2]);
     const unused = x.exp().log();
     const y = x.mul(2);
-    const p = program({ y });
-    p.nodes.push(...program({ unused }).nodes.filter((n) => n.op !== 'input' && n.op !== 'param'));
+    const p = bound({ y });
+    p.nodes.push(...bound({ unused }).nodes.filter((n) => n.op !== 'input' && n.op !== 'param'));
     const after = deadCode(p);
     expect(ops(after)).toEqual(['const 2', 'mul']);
     expect(after.nodes.some((n) => n.name === w.name)).toBe(true);
@@ -144,7 +144,7 @@ describe('layout folding', () => {
     const g = graph();
     const [a, b] = [g.input('a', [3, 2]), g.input('b', [4, 3])];
     const y = a.transpose().matmul(b.transpose());
-    const after = foldTransposes(program({ y }));
+    const after = foldTransposes(bound({ y }));
     expect(ops(after)).toEqual(['matmul']);
     expect(out(after).attrs).toEqual({ transA: true, transB: true });
   });
