@@ -61,5 +61,5 @@ export interface GeneratedModel<P extends string = string, O extends string = st
   dispose(): void;
 }
 
-/** A generated module: `createModel({ seed })` makes a model with its own memory. */
-export type CreateModel = (options?: { seed?: number; simd?: boolean }) => GeneratedModel;
+/** A generated module: `createModel({ seed, simd, threads })` makes a model with its own memory. */
+export type CreateModel = (options?: { seed?: number; simd?: boolean; threads?: number }) => GeneratedModel;

@@ -99,9 +99,10 @@ export { l, missing, maybe, batches, data };
 });
 
 describe('one model type', () => {
-  it('a compiled Model, a generated module (with a loss or forward only) and a WebGPU snapshot are what predict, evaluate and checkpoints take', () => {
+  it('a compiled Model, a generated module (with a loss or forward only) and a WebGPU snapshot are what predict, evaluate and checkpoints take; CreateModel takes each option', () => {
     const errors = typeErrors(`${prelude}
 import { evaluate, predict, saveCheckpoint, type CheckpointModel, type EvaluatedModel, type GeneratedModel, type GpuSnapshot, type InputSpec, type PredictModel } from 'flatgrad';
+import type { CreateModel } from 'flatgrad/runtime';
 import { createModel as createForward } from './generated/typed_net_forward.ts';
 import type { Feed } from '../../templates/prelude/check_feeds.ts';
 const model = createModel();
@@ -117,7 +118,9 @@ const specs: InputSpec[] = [...model.inputs, ...forwardOnly.inputs, ...compiled.
 const out = predict(forwardOnly, { x: [1, 2, 3] });
 const evaluation = evaluate(model, data);
 const bytes = saveCheckpoint(snapshot);
-export { generated, predicted, evaluated, saved, specs, out, evaluation, bytes };
+declare const make: CreateModel;
+const threaded = make({ seed: 1, simd: false, threads: 2 });
+export { generated, predicted, evaluated, saved, specs, out, evaluation, bytes, threaded };
 `);
     expect(errors).toEqual([]);
   });
