@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
  * What a stage may not import. src/errors (FlatgradError, the user's site, name and option checks) is a leaf any
  * stage may import. The front end is one layer, shape → graph ⇄ ops: graph.ts reads the op registry through
  * src/ops/index.ts, which fills it, and the ops build graph nodes; the ops say what they compute in the kernel IR,
- * which reads graph nodes' types and shapes. Then autodiff → passes → lower → codegen → runtime. A file's last
+ * which reads graph nodes' types and shapes. Then autodiff → passes → optim → lower → codegen → runtime. A file's last
  * matching entry is the one that holds, so shape's and graph's repeat the front end's list.
  */
 const codegen = ['runtime', 'learn', 'cli'];
@@ -31,12 +31,13 @@ const layers = {
   // A kernel renderer imports the IR and the shared layer: no host, no other renderer (a Wasm kernel's TypeScript
   // fallback is the host's choice), and no file system (PURE below).
   ...Object.fromEntries(renderers.map((r) => [`src/codegen/${r}/**`, [...codegen, ...hosts, ...renderers.filter((o) => o !== r)]])),
-  'src/codegen/host/**': [...codegen, 'cpu', 'webgpu'],
+  // What both hosts share renders nothing itself: the CPU host's TypeScript expressions are cpu/module.ts's.
+  'src/codegen/host/**': [...codegen, 'cpu', 'webgpu', ...renderers],
   'src/codegen/cpu/**': [...codegen, 'webgpu', 'wgsl'],
   'src/codegen/webgpu/**': [...codegen, 'cpu', 'wasm'],
 };
-/** Where Node's modules may not be imported: a kernel renderer is a pure function of the IR. */
-const PURE = renderers.map((r) => `src/codegen/${r}/**`);
+/** Where Node's modules may not be imported: a kernel renderer, and the shared layer it imports, are pure functions of the IR. */
+const PURE = ['src/codegen/*.ts', ...renderers.map((r) => `src/codegen/${r}/**`)];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'generated/**', '.scratch/**', '.gpu/**', 'dist/**', 'examples/demo/dist/**'] },

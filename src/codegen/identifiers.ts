@@ -1,6 +1,7 @@
 // The identifier each value of a program gets in the code a renderer or host writes: its own name, unless the
 // language or the code itself needs that name (`reserved`); then a fresh one. Each target says what it reserves:
-// a TypeScript module's names (src/codegen/host/reserved.ts), the WebGPU host's beside them, WGSL's (wgsl/shaders.ts).
+// a TypeScript module's names (src/codegen/host/reserved.ts), the WebGPU host's beside them (webgpu/host.ts,
+// WEBGPU_HOST), WGSL's (wgsl/shaders.ts).
 
 /** What code written into a module asks of it: a value's identifier, a fresh one, and the prelude helpers it calls. */
 export interface ModuleNames {

@@ -1,6 +1,7 @@
 import { grad } from '../autodiff/grad.ts';
 import { emitTypeScript } from '../codegen/cpu/emit.ts';
 import { emitWebGpu } from '../codegen/webgpu/host.ts';
+import { feedSpecs } from '../codegen/host/module.ts';
 import { checkOptions, FlatgradError, optionKeys } from '../errors/errors.ts';
 import { checkName } from '../errors/names.ts';
 import { userSite } from '../errors/source.ts';
@@ -15,7 +16,7 @@ import { formatShape, sizeOf } from '../shape/shape.ts';
 import type { PNode } from '../passes/bound-graph.ts';
 import { formatBytes } from '../lower/memory.ts';
 import { loadModule } from './load.ts';
-import type { CreateModel, Feeds, GeneratedModel, InputSpec } from './generated.ts';
+import type { CreateModel, Feeds, GeneratedModel } from './generated.ts';
 import type { Enqueued } from '../../templates/prelude/enqueued.ts';
 import { cores } from '../../templates/prelude/threads.ts';
 import { planOptimizer, type Optimizer } from '../optim/optimizer.ts';
@@ -85,7 +86,7 @@ export interface ModelOptions {
 export const COMPILE_OPTIONS = optionKeys<CompileOptions>()('loss', 'wrt', 'outputs', 'dims', 'dtype', 'checkFinite', 'optimize', 'wasm', 'threads', 'optimizer', 'target', 'subnormals');
 const MODEL_OPTIONS = [...COMPILE_OPTIONS, ...optionKeys<ModelOptions>()('seed', 'simd', 'device')];
 
-export type { Buffers, Feeds, FloatBuffer } from './generated.ts';
+export type { Feeds } from './generated.ts';
 
 /** A model's outputs as compile() takes them: tensors by the key they are read under. */
 type Outputs = Readonly<Record<string, Tensor>>;
@@ -186,13 +187,14 @@ export function plan(g: Graph, options: CompileOptions, time: StageTimer = untim
     const seen = ancestors(g.nodes, roots);
     return bindDims(g.nodes.filter((n) => seen.has(n)), options.dims ?? {}, 'compile', site);
   });
-  let program = time('program', () => boundGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims));
-  checkSizes(program.nodes, site);
-  if (options.optimize !== false) program = time('passes', () => optimize(program));
+  // (The stage keeps its name 'program' in the timings bench/compile.ts reports.)
+  let bound = time('program', () => boundGraph(g.nodes, { loss, grads, outputs: new Map(Object.entries(outputs)) }, dims));
+  checkSizes(bound.nodes, site);
+  if (options.optimize !== false) bound = time('passes', () => optimize(bound));
   const optimizer = planOptimizer(options.optimizer, site);
   const wasm = options.target === 'webgpu' || options.optimize === false || options.wasm === false ? false : options.wasm === 'all' ? ('all' as const) : true;
   const spec = {
-    name: g.name, site: g.site, dims, dtype, graph: program, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false,
+    name: g.name, site: g.site, dims, dtype, graph: bound, checkFinite: options.checkFinite === true, guardStep: options.checkFinite !== false, fuse: options.optimize !== false,
     wasm, optimizer, target: options.target ?? 'cpu', threads, subnormals: options.subnormals ?? 'flush',
   };
   return time('lower', () => lower(spec));
@@ -263,15 +265,5 @@ async function compileWebGpu(g: Graph, options: CompileOptions & ModelOptions, t
   const mod = await time('load', () => loadModule<{ createModel(device: GPUDevice, o: { seed?: number }): Promise<Omit<GpuModel, 'source' | 'inputs'>> }>(source, g.name));
   const device = options.device ?? (await defaultDevice(site));
   const model = await time('create', () => mod.createModel(device, { seed: options.seed }));
-  return { ...model, inputs: inputsOf(program), source };
-}
-
-/** A WebGPU module's inputs, as a CPU module's FEEDS lists them (the WebGPU module keeps its own to itself). */
-function inputsOf(program: Program): readonly InputSpec[] {
-  const bounds = new Map<string, number>();
-  for (const c of program.indexChecks) bounds.set(c.input, Math.min(c.bound, bounds.get(c.input) ?? Infinity));
-  return program.inputs.map(({ name, key, shape, dtype, symbolic }) => {
-    const batch = typeof symbolic[0] === 'string' ? symbolic[0] : '';
-    return { name: key, shape, batch, integer: dtype === 'i32', bound: bounds.get(name) ?? 0 };
-  });
+  return { ...model, inputs: feedSpecs(program), source };
 }

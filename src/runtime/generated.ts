@@ -6,7 +6,7 @@ export type FeedValue = number | FeedValues;
 
 /**
  * One input, as a model's `inputs` list it: its generated module's own entry (FEEDS, of the prelude's Feed type, which
- * check_feeds reads), whether createModel() or compile() made the model; for a WebGPU model, the same made by compile().
+ * check_feeds reads), whether createModel() or compile() made the model; a WebGPU model's, the same list (src/codegen/host/module.ts, feedSpecs).
  */
 export interface InputSpec {
   readonly name: string;

@@ -21,6 +21,8 @@ describe('the layer rule', () => {
     ['src/codegen/wgsl/x.ts', "import { readFileSync } from 'node:fs';", /renderer is pure/],
     ['src/codegen/code.ts', "import { wgslModule } from './wgsl/shaders.ts';", /stages before it/],
     ['src/codegen/host/x.ts', "import { TensorEmitter } from '../cpu/tensor.ts';", /stages before it/],
+    ['src/codegen/host/x.ts', "import { ExprPrinter } from '../typescript/expr.ts';", /stages before it/],
+    ['src/codegen/identifiers.ts', "import { readFileSync } from 'node:fs';", /renderer is pure/],
     ['src/codegen/webgpu/x.ts', "import { WasmKernels } from '../cpu/wasm-kernels.ts';", /stages before it/],
     ['src/lower/x.ts', "import { emitTypeScript } from '../codegen/cpu/emit.ts';", /stages before it/],
   ])('%s may not: %s', async (path, line, message) => {

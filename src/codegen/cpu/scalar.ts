@@ -4,9 +4,10 @@ import { loads, type MapKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { MAX_FUSED_DEPTH } from '../../lower/fusion.ts';
 import type { Leaf, Step } from '../../lower/program.ts';
 import { binary, indent, literal } from '../code.ts';
-import { braces, ModuleEmitter } from '../host/module.ts';
+import { braces } from '../host/module.ts';
+import { CpuModuleEmitter } from './module.ts';
 
-export class ScalarEmitter extends ModuleEmitter {
+export class ScalarEmitter extends CpuModuleEmitter {
   protected gradValue(key: string): string {
     return `grads.${key}`;
   }

@@ -7,12 +7,13 @@ import { reads } from '../../ir/kernel.ts';
 import { formatShape, sizeOf } from '../../shape/shape.ts';
 import type { KernelBackend } from '../backend.ts';
 import { indent } from '../code.ts';
-import { braces, describeShape, entry, ModuleEmitter } from '../host/module.ts';
+import { braces, describeShape, entry } from '../host/module.ts';
+import { CpuModuleEmitter } from './module.ts';
 import { mapLoops, matmulCall } from '../typescript/loops.ts';
 import { TypeScriptKernels } from './typescript-kernels.ts';
 import { WasmKernels, worthWasm, type WasmHost } from './wasm-kernels.ts';
 
-export class TensorEmitter extends ModuleEmitter {
+export class TensorEmitter extends CpuModuleEmitter {
   private readonly typescript = new TypeScriptKernels(this);
   /** Matmuls, large fused loops and updates as generated WebAssembly SIMD kernels (f32, optimized, arena planned). */
   private readonly wasm?: WasmKernels;
@@ -72,7 +73,7 @@ export class TensorEmitter extends ModuleEmitter {
       return [...aliasLines('backward', k), ...say, ...this.run(s.kernel, s.node), ...this.checkFinite(s.node, s.kernel.out)];
     });
     const loss = p.loss ? this.id(p.loss.name) : undefined;
-    this.helpers.add('call_pass');
+    this.use('call_pass');
     const update = this.update((k) => this.run(k));
     const updates = [...update.head, ...update.loops];
     const entries = (m: ReadonlyMap<string, Node>) => [...m].map(([k, t]) => entry(k, this.id(t.name))).join(', ');

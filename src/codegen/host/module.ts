@@ -1,16 +1,14 @@
-// What every generated module's host has, CPU or WebGPU, tensor or scalar: the header, the Feeds and Model types,
-// checking and copying the feeds, param initialization and the optimizer's update statements. Kernel expressions
-// are the TypeScript renderer's (src/codegen/typescript/); src/codegen/cpu/ and webgpu/ write each createModel.
-import type { Init, Node } from '../../graph/graph.ts';
-import type { MapKernel } from '../../ir/kernel.ts';
+// What every generated module's host has, CPU or WebGPU: the header, the Feeds type, the names the code uses,
+// createModel's option check, param initialization, and what each input must be fed. src/codegen/cpu/module.ts adds
+// what the CPU hosts share (the TypeScript renderer's kernel expressions, the passes, the update); src/codegen/cpu/
+// and webgpu/ write each createModel.
+import type { Init } from '../../graph/graph.ts';
 import { flushes } from '../../lower/lower.ts';
 import type { Leaf, Program } from '../../lower/program.ts';
-import { expressionText, type GradOf } from '../../passes/bound-graph.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
-import { commentText, indent, literal, quote } from '../code.ts';
+import { commentText, indent, literal } from '../code.ts';
 import { describeOptimizer } from '../../optim/optimizer.ts';
-import { ExprPrinter } from '../typescript/expr.ts';
 import { Identifiers, type ModuleNames } from '../identifiers.ts';
 import { prelude, withImports } from './prelude.ts';
 import { moduleReserved } from './reserved.ts';
@@ -18,21 +16,15 @@ import { moduleReserved } from './reserved.ts';
 export abstract class ModuleEmitter implements ModuleNames {
   protected readonly floatArray: string;
   /** The prelude helpers the code calls (matmul, sigmoid, check_feeds): each is written once, before the factory. */
-  readonly helpers = new Set<string>();
-  protected readonly exported: Set<Node>;
+  private readonly helpers = new Set<string>();
   /** Lines after the factory: a tensor module's Wasm kernels' bytes. */
   protected tail: string[] = [];
   /** The identifier of every value in the code: its own name, unless that would shadow one the module uses. */
-  readonly ids: Identifiers;
-
-  /** Kernel expressions and elements as TypeScript (the TypeScript renderer), over this module's names. */
-  readonly exprs: ExprPrinter;
+  private readonly ids: Identifiers;
 
   constructor(protected readonly p: Program, reserved = moduleReserved()) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
-    this.exported = new Set([...(p.loss ? [p.loss] : []), ...p.grads.values(), ...p.outputs.values()]);
     this.ids = new Identifiers([...p.inputs, ...p.params, ...p.state, ...p.buffers, ...p.aliases, ...p.scalars].map((v) => v.name), reserved);
-    this.exprs = new ExprPrinter(this, p.scalarMode);
   }
 
   /** The identifier of a value in the code. */
@@ -50,53 +42,24 @@ export abstract class ModuleEmitter implements ModuleNames {
     this.helpers.add(helper);
   }
 
-  /** The name in the code of the buffer, leaf or scalar holding each value, by the value's name. */
-  private holders?: Map<string, string>;
-
-  /** A value as the code has it: what holds it, or (fused away) its expression over what holds its inputs. */
-  valueText(n: Node): string {
-    return expressionText(n, (t) => this.holder(t));
-  }
-
-  /** What a gate computes, over the values it reads: `h · w2`, `sigmoid(s3)`. */
-  private gateText(n: Node): string {
-    return expressionText(n, (t) => (t === n ? undefined : this.holder(t)));
-  }
-
-  /** The identifier of what holds a value in the code, if anything does (a fused value has none). */
-  private holder(n: Node): string | undefined {
-    const { p } = this;
-    this.holders ??= new Map([
-      ...[...p.inputs, ...p.params, ...p.state, ...p.aliases, ...p.scalars].map((v) => [v.name, v.name] as const),
-      ...p.buffers.flatMap((b) => [[b.name, b.name], [b.node.name, b.name]] as const),
-    ]);
-    const held = this.holders.get(n.name);
-    return held === undefined ? undefined : this.id(held);
-  }
-
-  /** A backward step's comment: which gate's chain-rule step it is, over names the code has. */
-  gradComment(n: Node): string | undefined {
-    const why = (n as { gradOf?: GradOf }).gradOf;
-    if (!why) return undefined;
-    if ('readers' in why) return commentText(`${this.valueText(why.input)}, read by ${why.readers.length} gates: the copy gate adds what they send back`);
-    const gate = this.holders?.has(why.gate.name) || this.valueText(why.gate) !== this.gateText(why.gate) ? `${this.valueText(why.gate)} = ${this.gateText(why.gate)}` : this.gateText(why.gate);
-    const how = why.gate.composite ? `: ${why.gate.composite.backprop}` : '';
-    return commentText(`${gate}, to ${this.valueText(why.input)}${how}`);
-  }
-
   /** The lines of `export function createModel(…) { … }`. */
   protected abstract factory(): string[];
-
-  /** Whether the module runs worker threads (known once factory() has run). */
-  protected threaded(): boolean {
-    return false;
-  }
 
   module(): string {
     const { p } = this;
     const body = this.factory();
-    const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.exprs.functionCode];
+    const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.functionCode()];
     return [...this.header(), '', ...preludes.flatMap((t) => [t, '']), ...this.types(), '', ...body, '', 'export default createModel;', ...this.tail, ''].join('\n');
+  }
+
+  /** The named functions of the IR the code calls, written after the prelude's helpers. */
+  protected functionCode(): readonly string[] {
+    return [];
+  }
+
+  /** Whether the module uses a prelude helper (known once factory() has run). */
+  protected uses(helper: string): boolean {
+    return this.helpers.has(helper);
   }
 
   protected header(): string[] {
@@ -139,112 +102,37 @@ export abstract class ModuleEmitter implements ModuleNames {
     ];
   }
 
-  protected types(): string[] {
-    const { p } = this;
-    const record = (keys: Iterable<string>) => braces([...keys].map((k) => `readonly ${k}: ${this.floatArray}`).join('; '));
-    const stateKeys = [...p.state.map((l) => l.key), ...(p.spec.optimizer.counter ? ['step_count'] : [])];
-    const update = this.plainSgd() ? 'plain SGD on every param: p -= lr * grad_p' : `the optimizer's update of every param (${p.spec.optimizer.kind})`;
-    const refused = p.spec.guardStep && p.loss ? ' Changes nothing, and throws, when the loss or a gradient is not finite.' : '';
-    return [
-      ...this.feedsType(),
-      '',
-      'export interface Model {',
-      `  readonly params: ${record(p.params.map((l) => l.key))};`,
-      `  readonly grads: ${record(p.grads.keys())};`,
-      `  readonly state: ${braces(stateKeys.map((k) => `readonly ${k}: ${k === 'step_count' ? 'Float64Array' : this.floatArray}`).join('; '))};`,
-      '  readonly shapes: { readonly [name: string]: readonly number[] };',
-      `  readonly outputs: ${record(p.outputs.keys())};`,
-      "  /** What forward is fed: each input's name, bound shape, the dim its first axis was declared with ('N', the batch; '' for none) and whether it holds integers. */",
-      '  readonly inputs: readonly { readonly name: string; readonly shape: readonly number[]; readonly batch: string; readonly integer: boolean }[];',
-      p.loss ? '  /** Runs the forward pass and returns the loss. */' : '  /** Runs the forward pass; read the results from outputs. */',
-      `  forward(feeds: Feeds): ${p.loss ? 'number' : 'void'};`,
-      '  /** Fills grads from the values of the last forward pass (an error before any). */',
-      '  backward(): void;',
-      "  /** What runs the matmuls, large loops and the update: 'wasm-relaxed-simd', 'wasm-simd' or 'typescript'. */",
-      '  readonly kernels: string;',
-      ...(this.threaded() ? [
-        '  /** The worker threads beside the calling one (none where threads cannot be had). */',
-        '  readonly workers: readonly { terminate(): unknown }[];',
-        '  /** Resolves once the workers have started (in a browser, only after this thread yields); until then this thread does their shares. */',
-        '  ready(): Promise<void>;',
-        '  /** Ends the worker threads: the model runs on the calling thread from then on. */',
-        '  dispose(): void;',
-      ] : [
-        '  /** The worker threads beside the calling one: none, this module runs on the calling thread. */',
-        '  readonly workers: readonly { terminate(): unknown }[];',
-        '  /** Resolved: there are no workers to wait for. */',
-        '  ready(): Promise<void>;',
-        '  /** Nothing to end: no worker threads. */',
-        '  dispose(): void;',
-      ]),
-      `  /** forward, backward, then ${update}.${p.loss ? ' Returns the loss.' : ''}${refused} */`,
-      `  step(feeds: Feeds, lr: number): ${p.loss ? 'number' : 'void'};`,
-      '}',
-    ];
-  }
+  /** `export interface Feeds`, then the module's `Model`. */
+  protected abstract types(): string[];
 
   /** createModel's first line: an option it does not know is an error, not ignored. */
   protected checkOptions(keys: readonly string[]): string {
-    this.helpers.add('check_options');
+    this.use('check_options');
     return `check_options(options, [${keys.map((k) => `'${k}'`).join(', ')}], 'createModel');`;
-  }
-
-  /**
-   * createModel's return: params, grads, outputs and state behind model_buffers (assigning one throws), and
-   * workers, ready and dispose on every model (with nothing to do where there are no threads).
-   */
-  protected returned(parts: { params: string; grads: string; outputs: string; state: string; rest: string; threads?: string }): string[] {
-    this.helpers.add('model_buffers');
-    const buffers = (['params', 'grads', 'outputs', 'state'] as const).map((k) => `${k}: model_buffers('${k}', ${parts[k]}),`);
-    return ['return {', ...indent([...buffers, `${parts.rest},`, `${parts.threads ?? 'workers: [], ready: () => Promise.resolve(), dispose: () => {}'},`]), '};'];
   }
 
   protected initParam(l: Leaf, target: string): string[] {
     const init: Init = l.init ?? 'zeros';
     if (init === 'zeros') return [];
-    if (init === 'randn') return (this.helpers.add('random'), [`fill_randn(${target}, rng, 1);`]);
+    if (init === 'randn') return (this.use('random'), [`fill_randn(${target}, rng, 1);`]);
     if (init === 'xavier' || init === 'he') {
       const fanOut = l.shape.at(-1) ?? 1;
       const fanIn = l.size / fanOut;
       const std = Math.sqrt(2 / (init === 'he' ? fanIn : fanIn + fanOut));
-      return (this.helpers.add('random'), [`fill_randn(${target}, rng, ${literal(std).text}); // ${init === 'he' ? 'He: √(2 / fan_in)' : 'Xavier: √(2 / (fan_in + fan_out))'}`]);
+      return (this.use('random'), [`fill_randn(${target}, rng, ${literal(std).text}); // ${init === 'he' ? 'He: √(2 / fan_in)' : 'Xavier: √(2 / (fan_in + fan_out))'}`]);
     }
     if (typeof init === 'number') return [`${target}.fill(${literal(init).text});`];
     if (Array.isArray(init)) return [`${target}.set([${init.map((v) => literal(v).text).join(', ')}]);`];
-    return (this.helpers.add('random'), [`fill_randn(${target}, rng, ${literal((init as { normal: number }).normal).text});`]);
+    return (this.use('random'), [`fill_randn(${target}, rng, ${literal((init as { normal: number }).normal).text});`]);
   }
 
   protected rngLine(inits: string[]): string[] {
-    return this.helpers.has('random') ? ['const rng = mulberry32(options.seed ?? 0);', ...inits] : inits;
+    return this.uses('random') ? ['const rng = mulberry32(options.seed ?? 0);', ...inits] : inits;
   }
 
   protected plainSgd(): boolean {
     const { optimizer } = this.p.spec;
     return optimizer.kind === 'sgd' && optimizer.settings.weightDecay === 0;
-  }
-
-  /**
-   * The optimizer's update of every differentiated param: `head`, its description and the step's scalars (Adam
-   * counts the step and computes its bias corrections), and `loops`, each param's update kernel as `render`
-   * writes it.
-   */
-  protected update(render: (k: MapKernel) => string[]): { head: string[]; loops: string[] } {
-    const { p } = this;
-    return this.exprs.withHostVars(() => {
-      const loops = p.update.kernels.flatMap(({ kernel }) => render(kernel));
-      if (loops.length === 0 || this.plainSgd()) return { head: [], loops };
-      const scalars = p.update.scalars.map((s) => `const ${s.name} = ${this.exprs.expr(s.expr).text};`);
-      return { head: [`// ${describeOptimizer(p.spec.optimizer)}`, ...(p.spec.optimizer.counter ? ['step_count[0]! += 1;'] : []), ...scalars], loops };
-    });
-  }
-
-  protected counter(): string[] {
-    return this.p.spec.optimizer.counter ? ['const step_count = new Float64Array(1); // the optimizer\'s step count'] : [];
-  }
-
-  /** The state object's entries: `key: identifier`. */
-  protected stateEntries(): string[] {
-    return [...this.p.state.map((l) => entry(l.key, this.id(l.name))), ...(this.p.spec.optimizer.counter ? ['step_count'] : [])];
   }
 
   protected shapes(): string {
@@ -255,94 +143,31 @@ export abstract class ModuleEmitter implements ModuleNames {
 
   /** What each input must be fed, for check_feeds. */
   protected feedSpecs(): string[] {
-    const { p } = this;
-    const bounds = new Map<string, number>();
-    for (const c of p.indexChecks) bounds.set(c.input, Math.min(c.bound, bounds.get(c.input) ?? Infinity));
-    const spec = (l: Leaf) => {
-      const batch = typeof l.symbolic[0] === 'string' ? l.symbolic[0] : '';
-      return `{ name: '${l.key}', shape: [${l.shape.join(', ')}], about: '${describeShape(l)}', batch: '${batch}', integer: ${l.dtype === 'i32'}, bound: ${bounds.get(l.name) ?? 0} },`;
-    };
-    return p.inputs.length ? ['const FEEDS: readonly Feed[] = [', ...indent(p.inputs.map(spec)), '];'] : ['const FEEDS: readonly Feed[] = [];'];
+    const spec = (f: FeedSpec) => `{ name: '${f.name}', shape: [${f.shape.join(', ')}], about: '${f.about}', batch: '${f.batch}', integer: ${f.integer}, bound: ${f.bound} },`;
+    const specs = feedSpecs(this.p);
+    return specs.length ? ['const FEEDS: readonly Feed[] = [', ...indent(specs.map(spec)), '];'] : ['const FEEDS: readonly Feed[] = [];'];
   }
+}
 
-  /**
-   * The start of forward: check every feed, then copy them (`target` writes a number feed), and with checkFinite
-   * check the inputs and params.
-   */
-  protected feeding(target: (l: Leaf) => string): string[] {
-    const { p } = this;
-    this.helpers.add('check_feeds');
-    this.helpers.add('check_rate');
-    const copy = (l: Leaf) => (p.scalarMode || l.shape.length === 0 ? `${target(l)}feeds.${l.key};` : (this.helpers.add('copy_feed'), `copy_feed(${this.id(l.name)}, feeds.${l.key});`));
-    const finite = p.spec.checkFinite && !p.scalarMode
-      ? [...p.inputs.map((l) => [l, 'feed'] as const), ...p.params.map((l) => [l, 'param'] as const)]
-        .filter(([l]) => l.dtype === 'float').map(([l, what]) => this.finiteLine(l.name, `the ${what} '${l.key}'`))
-      : [];
-    return ['check_feeds(feeds, FEEDS); // every feed is checked before any is copied: a bad one changes nothing', ...p.inputs.map(copy), ...finite];
-  }
+/** What check_feeds knows of an input: the prelude's Feed, and a model's `inputs` entry (src/runtime/generated.ts, InputSpec). */
+export interface FeedSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Its shape as declared and as bound: `[N, 3] = [64, 3]`. */
+  readonly about: string;
+  readonly batch: string;
+  readonly integer: boolean;
+  /** An index's values lie in [0, bound), the smallest table it indexes; 0 for any other input. */
+  readonly bound: number;
+}
 
-  /** `buffer`: where the node's value is (a matmul writes into its epilogue's buffer). */
-  protected checkFinite(node: Node, buffer = node.name): string[] {
-    return this.p.spec.checkFinite ? [this.finiteLine(buffer, `${node.op} at ${node.site}`)] : [];
-  }
-
-  protected finiteLine(name: string, made: string): string {
-    this.helpers.add('check_finite');
-    return `check_finite(${this.id(name)}, '${name}', ${quote(made)});`;
-  }
-
-  /**
-   * check_step(), what step() calls before the update when `finite` (the loss and every gradient are finite) is
-   * false: the update would make params NaN, so refuse_step names the first non-finite feed, param, loss or
-   * gradient, and nothing changes. None without a loss or gradients.
-   */
-  protected guard(read: (l: Leaf) => string, loss: string): string[] {
-    const { p } = this;
-    const updated = this.updated();
-    if (!p.spec.guardStep || !p.loss || updated.length === 0) return [];
-    this.helpers.add('refuse_step');
-    const values = [
-      ...p.inputs.filter((l) => l.dtype === 'float').map((l) => [read(l), l.key, `the feed '${l.key}'`]),
-      ...p.params.map((l) => [read(l), l.key, `the param '${l.key}'`]),
-      [loss, p.loss.name, `the loss '${p.loss.name}' (${p.loss.op} at ${p.loss.site})`],
-      ...updated.map((l) => [this.gradValue(l.key, p.grads.get(l.key)!), p.grads.get(l.key)!.name, `the gradient of '${l.key}'`]),
-    ];
-    const list = (column: number, quoted: boolean) => `[${values.map((v) => (quoted ? quote(v[column]!) : v[column])).join(', ')}]`;
-    return [
-      '/** Before the update, a non-finite loss or gradient, which would make the params NaN: change nothing and say where. */',
-      'function check_step(): never {',
-      ...indent([`refuse_step(${list(0, false)},`, `  ${list(1, true)},`, `  ${list(2, true)});`]),
-      '}',
-      '',
-    ];
-  }
-
-  /** The params step() updates: those with a gradient. */
-  protected updated(): Leaf[] {
-    return this.p.params.filter((l) => this.p.grads.has(l.key));
-  }
-
-  /** backward() for the user: only after a forward pass that completed. */
-  protected publicBackward(): string[] {
-    this.helpers.add('flatgrad_error');
-    return [
-      'function backward(): void {',
-      ...indent([
-        "if (!forward_done) throw flatgrad_error('backward() needs the values of a forward pass: call forward(feeds) first (a forward that threw leaves none)');",
-        'backward_pass();',
-      ]),
-      '}',
-      '',
-    ];
-  }
-
-  /** A gradient's values, as refuse_step reads them. */
-  protected abstract gradValue(key: string, g: Node): string;
-
-  protected scalars(backward: boolean): string[] {
-    return this.p.scalars.filter((s) => s.backward === backward).map((s) => `const ${this.id(s.name)} = ${this.exprs.expr(s.expr).text};`);
-  }
-
+/** Each input of a program as its module's FEEDS lists it. */
+export function feedSpecs(p: Program): FeedSpec[] {
+  const bounds = new Map<string, number>();
+  for (const c of p.indexChecks) bounds.set(c.input, Math.min(c.bound, bounds.get(c.input) ?? Infinity));
+  return p.inputs.map((l) => ({
+    name: l.key, shape: l.shape, about: describeShape(l), batch: typeof l.symbolic[0] === 'string' ? l.symbolic[0] : '', integer: l.dtype === 'i32', bound: bounds.get(l.name) ?? 0,
+  }));
 }
 
 /** `key: value` in an object literal, or `key` alone when the two are the same. */

@@ -126,7 +126,7 @@ export class ExprPrinter {
 }
 
 /** An element read: `x[i]!`, for a project that checks with noUncheckedIndexedAccess (an index in range is never undefined). */
-export function read(element: string): string {
+function read(element: string): string {
   return element.endsWith(']') ? `${element}!` : element;
 }
 

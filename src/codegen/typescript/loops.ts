@@ -1,5 +1,5 @@
-// The TypeScript renderer's kernels: each kind as plain loops over typed arrays, the lecture's flat code. It runs
-// any kernel, so it is every CPU host's last choice, and the fallback of each generated Wasm kernel.
+// The TypeScript renderer's kernels: each kind as plain loops over typed arrays, the lecture's flat code. It renders
+// every kind, so the CPU host can run any kernel this way (cpu/typescript-kernels.ts).
 import { isFlat, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import { stridesOf, sizeOf } from '../../shape/shape.ts';
 import { indent, literal } from '../code.ts';

@@ -4,7 +4,6 @@
 // asynchronous where the GPU is: step() checks and uploads the feeds, enqueues the step and returns; loss(),
 // read() and sync() wait for the GPU and read back only what they return.
 import type { Leaf, Program } from '../../lower/program.ts';
-import type { Node } from '../../graph/node.ts';
 import { wgslModule, type WgslKernel, type WgslModule } from '../wgsl/shaders.ts';
 import { indent, quote } from '../code.ts';
 import { braces, describeShape, ModuleEmitter } from '../host/module.ts';
@@ -35,10 +34,6 @@ class WebGpuEmitter extends ModuleEmitter {
 
   protected runsOn(): string {
     return 'WGSL kernels on WebGPU';
-  }
-
-  protected gradValue(_key: string, g: Node): string {
-    return this.id(g.name);
   }
 
   protected types(): string[] {
@@ -94,10 +89,10 @@ class WebGpuEmitter extends ModuleEmitter {
 
   protected factory(): string[] {
     const { p, wgsl } = this;
-    for (const h of ['check_feeds', ...(p.inputs.length ? ['copy_feed'] : []), 'check_rate', 'webgpu', 'flatgrad_error', 'enqueued']) this.helpers.add(h);
+    for (const h of ['check_feeds', ...(p.inputs.length ? ['copy_feed'] : []), 'check_rate', 'webgpu', 'flatgrad_error', 'enqueued']) this.use(h);
     const leaves = this.mapGpuBuffers();
     const { pipelines, groups, dispatches } = this.bindGroups();
-    const feedArrays = p.inputs.map((l) => [l, this.ids.fresh(`${this.id(l.name)}_feed`)] as const);
+    const feedArrays = p.inputs.map((l) => [l, this.fresh(`${this.id(l.name)}_feed`)] as const);
     type Entry = [string, string, number];
     const stateEntries: Entry[] = [...p.state.map((l): Entry => [l.key, this.id(l.name), l.size]), ...(wgsl.stepState !== undefined ? [['step_count', 'step_state', 1] as Entry] : [])];
     return [
@@ -150,14 +145,14 @@ class WebGpuEmitter extends ModuleEmitter {
     const pipelines = new Map<string, string>();
     const pipelineOf = (entry: string) => {
       let id = pipelines.get(entry);
-      if (!id) pipelines.set(entry, (id = this.ids.fresh(`${entry}_pipeline`)));
+      if (!id) pipelines.set(entry, (id = this.fresh(`${entry}_pipeline`)));
       return id;
     };
     const groups: string[] = [];
     const dispatches = new Map<WgslKernel, string[]>();
     for (const k of wgsl.kernels) {
       const pipe = pipelineOf(k.entry);
-      const group = this.ids.fresh(`${k.entry}_group`);
+      const group = this.fresh(`${k.entry}_group`);
       const entries = k.operands
         ? k.operands.map((name, j) => `{ binding: ${j}, resource: { buffer: ${this.buffer(name)} } }`)
         : k.bindings.map((b) => `{ binding: ${b}, resource: { buffer: ${special.get(b) ?? this.buffer(binding.get(b)!)} } }`);
