@@ -272,7 +272,8 @@ export function batches<K extends string>(data: Dataset<K>, options: BatchOption
 
 /**
  * What evaluate() needs of a model: a compiled Model, or what a generated module's createModel() returns; its inputs,
- * when it lists them, pick and check the feeds. Any model's forward that returns the loss (see PredictModel).
+ * when it lists them, pick and check the feeds. Its forward must return the loss; it is typed to take any feeds,
+ * since each generated module's forward takes its own Feeds (as PredictModel's does).
  */
 export type EvaluatedModel = Pick<Model, 'outputs'> & Partial<Pick<Model, 'inputs'>> & { forward(feeds: never): number };
 

@@ -7,5 +7,5 @@ export { cosine, inverseSqrt, linear, stepDecay, warmup, type Schedule } from '.
 export { checkpointHeader, loadCheckpoint, saveCheckpoint, type CheckpointHeader, type CheckpointModel, type LoadOptions } from './checkpoint.ts';
 export { predict, type PredictModel, type PredictOptions } from './predict.ts';
 export { mulberry32, randn } from '../../templates/prelude/random.ts';
-export type { CreateModel, FeedValue, FeedValues, GeneratedModel, InputSpec } from './generated.ts';
+export type { Buffers, CreateModel, FeedValue, FeedValues, FloatBuffer, GeneratedModel, InputSpec } from './generated.ts';
 export type { Enqueued } from '../../templates/prelude/enqueued.ts';

@@ -391,7 +391,7 @@ describe('names the generated module uses itself are renamed in its code, never 
 // and where.
 describe('regressions found in review', () => {
   // Bug: a Wasm fused loop is declared as `const loop_<out> = …` (src/codegen/cpu/wasm-kernels.ts call),
-  // but `loop_…` is not reserved (then src/graph/names.ts `internal`; now the loop's identifier is made fresh beside
+  // but `loop_…` is not reserved (then a list of internal names; now the loop's identifier is made fresh beside
   // the values' names, src/codegen/identifiers.ts), so a node the user names `loop_e` next to a
   // node `e` whose loop runs as Wasm (≥ 1024 floats, f32, a matmul in the graph) makes the generated module
   // declare `loop_e` twice: compile() crashes in esbuild ("The symbol "loop_e" has already been declared").

@@ -12,7 +12,7 @@ import { FlatgradError } from '../../src/index.ts';
 /**
  * The expected line of an offending call is found by reading the test file, not the stack the library also
  * reads: the call's line ends with the comment `// @tag`, and lineOf('tag') is its 1-based number.
- * at('tag') is `test/<file>:<line>:` — the trailing colon keeps line 12 from matching 123.
+ * at('tag') is `test/<folder>/<file>:<line>:` — the trailing colon keeps line 12 from matching 123.
  */
 export function markers(testFileUrl: string): { lineOf(tag: string): number; at(tag: string): string } {
   const path = fileURLToPath(testFileUrl);
