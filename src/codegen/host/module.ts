@@ -10,6 +10,7 @@ import { VERSION } from '../../version.ts';
 import { commentText, indent, literal } from '../code.ts';
 import { describeOptimizer } from '../../optim/optimizer.ts';
 import { Identifiers, type ModuleNames } from '../identifiers.ts';
+import type { Feed } from '../../../templates/prelude/check_feeds.ts';
 import { prelude, withImports } from './prelude.ts';
 import { moduleReserved } from './reserved.ts';
 
@@ -143,26 +144,14 @@ export abstract class ModuleEmitter implements ModuleNames {
 
   /** What each input must be fed, for check_feeds. */
   protected feedSpecs(): string[] {
-    const spec = (f: FeedSpec) => `{ name: '${f.name}', shape: [${f.shape.join(', ')}], about: '${f.about}', batch: '${f.batch}', integer: ${f.integer}, bound: ${f.bound} },`;
+    const spec = (f: Feed) => `{ name: '${f.name}', shape: [${f.shape.join(', ')}], about: '${f.about}', batch: '${f.batch}', integer: ${f.integer}, bound: ${f.bound} },`;
     const specs = feedSpecs(this.p);
     return specs.length ? ['const FEEDS: readonly Feed[] = [', ...indent(specs.map(spec)), '];'] : ['const FEEDS: readonly Feed[] = [];'];
   }
 }
 
-/** What check_feeds knows of an input: the prelude's Feed, and a model's `inputs` entry (src/runtime/generated.ts, InputSpec). */
-export interface FeedSpec {
-  readonly name: string;
-  readonly shape: readonly number[];
-  /** Its shape as declared and as bound: `[N, 3] = [64, 3]`. */
-  readonly about: string;
-  readonly batch: string;
-  readonly integer: boolean;
-  /** An index's values lie in [0, bound), the smallest table it indexes; 0 for any other input. */
-  readonly bound: number;
-}
-
 /** Each input of a program as its module's FEEDS lists it. */
-export function feedSpecs(p: Program): FeedSpec[] {
+export function feedSpecs(p: Program): Feed[] {
   const bounds = new Map<string, number>();
   for (const c of p.indexChecks) bounds.set(c.input, Math.min(c.bound, bounds.get(c.input) ?? Infinity));
   return p.inputs.map((l) => ({
