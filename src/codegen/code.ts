@@ -1,4 +1,4 @@
-import { exprKey, type Expr } from '../ir/expr.ts';
+import { exprKey, type Expr, type Fn } from '../ir/expr.ts';
 import { schedule, type Term } from '../lower/linearize.ts';
 
 /** An expression's text (TypeScript, or WGSL's arithmetic) with its precedence, so nested expressions print with only the parentheses they need. */
@@ -84,6 +84,42 @@ export function straightLine(
     return atom(name);
   };
   return { lines, result: roots.map(render) };
+}
+
+/**
+ * A named function of the IR as straight-line code: its arguments x, y, z, w, `leaf` for what else is not an op,
+ * `op` and `bind` as straightLine's, `signature` its first line.
+ */
+export function functionText(
+  f: Fn,
+  signature: (params: readonly string[]) => string,
+  leaf: (e: Expr) => Code,
+  op: (e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code) => Code,
+  bind: (name: string, code: Code) => string,
+): string {
+  const params = ['x', 'y', 'z', 'w'].slice(0, f.arity);
+  const { lines, result } = straightLine([f.body], (e) => (e.k === 'arg' ? atom(params[e.index]!) : leaf(e)), op, bind);
+  return [...(f.doc ? [`/** ${f.doc} */`] : []), signature(params), ...indent(lines), `  return ${result[0]!.text};`, '}'].join('\n');
+}
+
+/** The named functions a module calls (sigmoid, a custom op): each written once, under a fresh identifier, callees first. */
+export class NamedFunctions {
+  /** Their code, in the order written. */
+  readonly code: string[] = [];
+  private readonly ids = new Map<Fn, string>();
+
+  constructor(private readonly fresh: (base: string) => string, private readonly write: (f: Fn, id: string) => string) {}
+
+  /** The identifier of `f`, written at its first use. */
+  id(f: Fn): string {
+    let id = this.ids.get(f);
+    if (id === undefined) {
+      id = this.fresh(f.name);
+      this.ids.set(f, id);
+      this.code.push(this.write(f, id));
+    }
+    return id;
+  }
 }
 
 /** Lines indented one level (two spaces), blank ones left blank. */

@@ -23,7 +23,7 @@ export abstract class CpuModuleEmitter extends ModuleEmitter implements TypeScri
   }
 
   protected override functionCode(): readonly string[] {
-    return this.exprs.functionCode;
+    return this.exprs.functions.code;
   }
 
   /** The name in the code of the buffer, leaf or scalar holding each value, by the value's name. */

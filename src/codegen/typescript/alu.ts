@@ -1,7 +1,7 @@
 // The TypeScript renderer of the ALU IR: one entry per op (a missing one is a type error), and the named
 // functions of the IR (sigmoid, a custom op) written once as module-private helpers.
 import type { AluOp, Expr, Fn } from '../../ir/expr.ts';
-import { atom, binary, call, indent, literal, straightLine, ternary, unary, type Code } from '../code.ts';
+import { atom, binary, call, functionText, literal, ternary, unary, type Code } from '../code.ts';
 
 const bit = (cond: Code) => ternary(cond, atom('1'), atom('0'));
 
@@ -43,14 +43,11 @@ export function renderAlu(e: Extract<Expr, { k: 'alu' }>, render: (e: Expr) => C
  * w, a subexpression it uses more than once bound to a const first. `callee` names the functions it calls.
  */
 export function renderFunction(f: Fn, id: string, callee: (f: Fn) => string): string {
-  const params = ['x', 'y', 'z', 'w'].slice(0, f.arity);
   const leaf = (e: Expr): Code => {
     if (e.k === 'lit') return literal(e.value);
-    if (e.k === 'arg') return atom(params[e.index]!);
     throw new Error(`internal: a function body holds a ${e.k}`);
   };
   const op = (e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code) => (e.k === 'alu' ? renderAlu(e, render) : call(callee(e.fn), ...e.args.map(render)));
-  const { lines, result } = straightLine([f.body], leaf, op, (name, code) => `const ${name} = ${code.text};`);
-  const signature = `function ${id}(${params.map((p) => `${p}: number`).join(', ')}): number {`;
-  return [...(f.doc ? [`/** ${f.doc} */`] : []), signature, ...indent(lines), `  return ${result[0]!.text};`, '}'].join('\n');
+  const signature = (params: readonly string[]) => `function ${id}(${params.map((p) => `${p}: number`).join(', ')}): number {`;
+  return functionText(f, signature, leaf, op, (name, code) => `const ${name} = ${code.text};`);
 }

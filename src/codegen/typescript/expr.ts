@@ -1,8 +1,8 @@
 // The TypeScript renderer's expressions: a kernel expression as TypeScript over the module's buffers, and one
 // element of a map kernel as statements. Of the module it writes into it asks only names (ModuleNames).
-import { exprKey, type Fn } from '../../ir/expr.ts';
+import { exprKey } from '../../ir/expr.ts';
 import { outputsOf, type KExpr, type Load, type MapKernel } from '../../ir/kernel.ts';
-import { atom, binary, call, literal, ternary, type Code } from '../code.ts';
+import { atom, binary, call, literal, NamedFunctions, ternary, type Code } from '../code.ts';
 import type { ModuleNames } from '../identifiers.ts';
 import { renderAlu, renderFunction } from './alu.ts';
 
@@ -10,11 +10,10 @@ import { renderAlu, renderFunction } from './alu.ts';
 export type LoopMode = 'single' | 'flat' | 'nested';
 
 export class ExprPrinter {
-  /** The named functions of the IR the code calls (sigmoid, a custom op), each written once, in the order first called. */
-  readonly functionCode: string[] = [];
+  /** The named functions of the IR the code calls (sigmoid, a custom op), each written once before the factory. */
+  readonly functions: NamedFunctions = new NamedFunctions((base) => this.names.fresh(base), (f, id) => renderFunction(f, id, (g) => this.functions.id(g)));
   /** Scalar mode: single-use backward temporaries printed inside their one consumer. */
   readonly inlined = new Map<string, Code>();
-  private readonly functions = new Map<Fn, string>();
   /** While the update is written: its `var`s are the host's (lr, bc1), not the program's named scalars. */
   private hostVars = false;
   /** While one element of a kernel with several outputs is written: what a later expression reads by name. */
@@ -107,22 +106,12 @@ export class ExprPrinter {
       case 'alu':
         return renderAlu(e, (a) => this.expr(a, mode));
       case 'call':
-        return call(this.functionId(e.fn), ...e.args.map((a) => this.expr(a, mode)));
+        return call(this.functions.id(e.fn), ...e.args.map((a) => this.expr(a, mode)));
       case 'arg':
         throw new Error('internal: an argument outside a function body');
     }
   }
 
-  /** The identifier of a named function of the IR (sigmoid, a custom op), written once before the factory. */
-  private functionId(f: Fn): string {
-    let id = this.functions.get(f);
-    if (id === undefined) {
-      id = this.names.fresh(f.name);
-      this.functions.set(f, id);
-      this.functionCode.push(renderFunction(f, id, (g) => this.functionId(g)));
-    }
-    return id;
-  }
 }
 
 /** An element read: `x[i]!`, for a project that checks with noUncheckedIndexedAccess (an index in range is never undefined). */

@@ -16,7 +16,7 @@ import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
 import { isFlat, matmulName, unrendered, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import type { Program } from '../../lower/program.ts';
 import { stridesOf, sizeOf } from '../../shape/shape.ts';
-import { atom, call, indent, straightLine, type Code } from '../code.ts';
+import { atom, call, functionText, NamedFunctions, straightLine, type Code } from '../code.ts';
 import { Identifiers } from '../identifiers.ts';
 import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
 
@@ -101,8 +101,7 @@ class WgslEmitter {
   private readonly bindings = new Map<string, WgslBuffer>();
   private readonly helpers = new Set<string>();
   private readonly table = wgslTable((h) => this.helpers.add(h));
-  private readonly functions = new Map<Fn, string>();
-  private readonly functionCode: string[] = [];
+  private readonly functions = new NamedFunctions((base) => this.ids.fresh(base), (f, id) => this.functionCode(f, id));
   private readonly entries: string[] = [];
   private readonly kernels: WgslKernel[] = [];
   private readonly scalars = new Set<string>();
@@ -153,7 +152,7 @@ class WgslEmitter {
     const code = [
       ...declarations, ...host, ...consts, ...workgroupVars, '',
       ...helperCode(this.helpers).flatMap((h) => [h, '']),
-      ...this.functionCode.flatMap((f) => [f, '']),
+      ...this.functions.code.flatMap((f) => [f, '']),
       ...this.entries.flatMap((e) => [e, '']),
     ].join('\n');
     return { code, buffers: [...this.bindings.values()], kernels: this.kernels, uniforms: this.uniforms, guard: this.guardBinding, stepState: this.stepBinding, checked };
@@ -262,7 +261,7 @@ class WgslEmitter {
         case 'alu':
           return renderAlu(x, render, this.table);
         case 'call':
-          return call(this.functionId(x.fn), ...x.args.map(render));
+          return call(this.functions.id(x.fn), ...x.args.map(render));
         case 'arg':
           throw new Error('internal: an argument outside a function body');
       }
@@ -293,26 +292,21 @@ class WgslEmitter {
   }
 
   /** A named function of the IR (sigmoid, a custom op) as a WGSL function, written once. */
-  private functionId(f: Fn): string {
-    let id = this.functions.get(f);
-    if (id !== undefined) return id;
-    id = this.ids.fresh(f.name);
-    this.functions.set(f, id);
-    const params = ['x', 'y', 'z', 'w'].slice(0, f.arity);
-    const args = (e: Expr): Code => (e.k === 'arg' ? atom(params[e.index]!) : this.expr(e, () => atom('0u')));
-    const { lines, result } = this.statements([f.body], args);
-    const signature = `fn ${id}(${params.map((p) => `${p}: f32`).join(', ')}) -> f32 {`;
-    this.functionCode.push([...(f.doc ? [`/** ${f.doc} */`] : []), signature, ...indent(lines), `  return ${result[0]!.text};`, '}'].join('\n'));
-    return id;
+  private functionCode(f: Fn, id: string): string {
+    const signature = (params: readonly string[]) => `fn ${id}(${params.map((p) => `${p}: f32`).join(', ')}) -> f32 {`;
+    return functionText(f, signature, (e) => this.expr(e, () => atom('0u')), (e, render) => this.op(e, render), (name, code) => `let ${name} = ${code.text};`);
   }
-
   /**
    * The roots computed as straight-line WGSL, a subexpression used more than once bound to `let tN` first.
    * `leaf` renders what is not an ALU op or call (a load, an argument).
    */
   private statements(roots: readonly Expr[], leaf: (e: Expr) => Code): { lines: string[]; result: Code[] } {
-    const op = (e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code) => (e.k === 'alu' ? renderAlu(e, render, this.table) : call(this.functionId(e.fn), ...e.args.map(render)));
-    return straightLine(roots, leaf, op, (name, code) => `let ${name} = ${code.text};`);
+    return straightLine(roots, leaf, (e, render) => this.op(e, render), (name, code) => `let ${name} = ${code.text};`);
+  }
+
+  /** An ALU op or a call of a named function, over `render`'s arguments. */
+  private op(e: Extract<Expr, { k: 'alu' | 'call' }>, render: (e: Expr) => Code): Code {
+    return e.k === 'alu' ? renderAlu(e, render, this.table) : call(this.functions.id(e.fn), ...e.args.map(render));
   }
 
   // ---- kernels -----------------------------------------------------------------------------------------------
