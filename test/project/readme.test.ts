@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = new URL('../..', import.meta.url).pathname;
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const GUIDE_PAGES = ['README.md', 'docs/custom-ops.md'];
+const GUIDE_PAGES = ['README.md', 'docs/api.md', 'docs/custom-ops.md', 'docs/webgpu.md', 'docs/build-plugins.md'];
 
 interface Block {
   /** The file it is in, and its first line there. */
@@ -38,7 +38,7 @@ export function tsBlocks(text: string, file = 'README.md'): Block[] {
 function declarations(list: string): string {
   const pairs = list.split(/,\s*(?=\w+:)/).map((p) => p.trim());
   const types = new Set(pairs.flatMap((p) => [...p.slice(p.indexOf(':') + 1).matchAll(/\b[A-Z]\w*/g)].map((t) => t[0])));
-  const builtin = new Set(['Float32Array', 'Float64Array', 'Int32Array', 'Promise', 'Record', 'Array']);
+  const builtin = new Set(['Float32Array', 'Float64Array', 'Int32Array', 'Uint8Array', 'ArrayBuffer', 'Promise', 'Record', 'Array']);
   const imported = [...types].filter((t) => !builtin.has(t));
   return `${imported.length ? `import type { ${imported.join(', ')} } from 'flatgrad';\n` : ''}${pairs.map((p) => `declare const ${p};`).join('\n')}\n`;
 }
