@@ -80,14 +80,14 @@ const inPlace = (c: PNode, n: PNode) => elementwise(c) && sameShape(c.shape, n.s
 
 /**
  * The epilogue rule. A product kernel (a matmul; a conv next) sums products into each value of its output, whose
- * channels lie along one axis: the axis this returns (a matmul's columns, its last axis), undefined for other ops.
+ * channels lie along one axis: the axis its op says (OpDef.channelAxis: a matmul's columns), undefined for other ops.
  * When the product's one consumer finishes its value in place (`finishes`), fusionPlan has the product write into
  * that consumer's buffer. When the consumer's loop is then `relu(out + bias)`, `out + bias` or `relu(out)`, the bias a
  * float param or input with one value per output channel, and the product's operands are floats, mergeEpilogues has
  * the product kernel apply it as it stores each value, and the loop goes.
  */
 function channelAxis(n: Node): number | undefined {
-  return n.op === 'matmul' ? n.shape.length - 1 : undefined;
+  return isLeaf(n) ? undefined : getOp(n.op).channelAxis?.(n.shape.length);
 }
 
 /** Whether c finishes product n's value in place: n's one consumer, elementwise over n's shape, reading n once. */

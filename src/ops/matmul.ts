@@ -14,6 +14,7 @@ defineOp({
     return [g.matmul(b!.transpose()), a!.transpose().matmul(g)];
   },
   backprop: 'the matmul gate multiplies by the other operand, transposed',
+  channelAxis: (rank) => rank - 1, // C's columns
   evaluate([a, b], _attrs, [m, n]) {
     const k = a!.shape[1]!;
     const out = new Float64Array(m! * n!);
