@@ -5,6 +5,9 @@ import { checkShape, formatShape, ShapeMismatch, sizeOf, type Shape } from '../s
 // The registry through the index whose imports fill it: whatever is imported first, the graph's ops are there.
 import { findOp, unknownOp } from '../ops/index.ts';
 import * as composite from '../ops/composite.ts';
+import * as convolution from '../ops/convolution.ts';
+import * as pooling from '../ops/pooling.ts';
+import type { ConvOptions, ConvTransposeOptions } from '../ops/window.ts';
 
 import type { Attrs, CompositeGate, DType, Node, Phase } from './node.ts';
 
@@ -102,6 +105,17 @@ export class Tensor implements Node {
   softplus(): Tensor { return this.graph.apply('softplus', [this]); }
   /** Matrix product of [M, K] and [K, N]. */
   matmul(other: Tensor): Tensor { return this.graph.apply('matmul', [this, other]); }
+  /**
+   * 2-D convolution of this [N, C, H, W] (NCHW) with w [F, C / groups, kH, kW] (OIHW), as PyTorch's conv2d:
+   * [N, F, H', W']. Options stride, padding (a number, [h, w], 'same' or 'valid'), dilation, groups.
+   */
+  conv2d(w: Tensor, options?: ConvOptions): Tensor { return convolution.conv2d(this, w, options); }
+  /** The transposed convolution of this [N, C_in, H, W] with w [C_in, C_out / groups, kH, kW], as PyTorch's conv_transpose2d. */
+  convTranspose2d(w: Tensor, options?: ConvTransposeOptions): Tensor { return convolution.convTranspose2d(this, w, options); }
+  /** The maximum of each window of this [N, C, H, W]: options kernel, stride (default: kernel), padding, dilation. */
+  maxPool2d(options: pooling.MaxPoolOptions): Tensor { return pooling.maxPool2d(this, options); }
+  /** The mean of each window of this [N, C, H, W]: options kernel, stride (default: kernel), padding, countIncludePad. */
+  avgPool2d(options: pooling.AvgPoolOptions): Tensor { return pooling.avgPool2d(this, options); }
   /** Reverse the axes, or permute them as given. */
   transpose(perm?: readonly number[]): Tensor {
     return this.graph.apply('transpose', [this], { perm: perm ?? [...Array(this.rank).keys()].reverse() });

@@ -68,7 +68,62 @@ export interface MatmulKernel {
   readonly relu?: boolean;
 }
 
-export type Kernel = MapKernel | ReduceKernel | MatmulKernel;
+/** An NCHW tensor's or OIHW weight's four sizes. */
+export type Dims4 = readonly [number, number, number, number];
+
+/** How a window slides over the two spatial axes [h, w]; `padding` is the top and left padding. */
+export interface Window {
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+}
+
+/**
+ * A convolution (src/ops/convolution.ts): every output position (n, f, i, j) of y [N, F, Ho, Wo] against every
+ * tap (c, a, e) of weight w [F, C / groups, kH, kW], reading x [N, C, H, W] at channel g·C/groups + c (g the
+ * filter's group), row i·stride + a·dilation − padding and column likewise, where that lies inside x. It writes one
+ * of the three from the other two: y = Σ x·w (the conv), x = Σ w·y (its input gradient, a transposed conv) or
+ * w = Σ x·y (its weight gradient); `out` is the buffer of the one written.
+ */
+export interface ConvKernel extends Window {
+  readonly kind: 'conv';
+  readonly writes: 'x' | 'w' | 'y';
+  readonly out: string;
+  readonly x: string;
+  readonly w: string;
+  readonly y: string;
+  readonly xShape: Dims4;
+  readonly wShape: Dims4;
+  readonly yShape: Dims4;
+  readonly groups: number;
+  /** Epilogue of a conv (writes y): add this length-F vector to every channel's values, then (relu) max(0, ·). */
+  readonly bias?: string;
+  readonly relu?: boolean;
+}
+
+/**
+ * A pooling (src/ops/pooling.ts) of x [N, C, H, W] into y [N, C, Ho, Wo], one window of kernel [kH, kW] taps per
+ * output position, each tap at row i·stride + a·dilation − padding (and column likewise) where that lies inside x.
+ * Writing y: max pooling takes from `from` the element where `argmaxOf`'s window maximum is (its first; a NaN
+ * wins), −∞ for a window with none; average pooling the window's sum of `from` over its divisor (kH·kW, or with
+ * countIncludePad false the taps inside x). Writing x: each window's value of `from` (y's shape) goes back to
+ * that element (max) or, over the divisor, to every tap (avg), summed where windows overlap.
+ */
+export interface PoolKernel extends Window {
+  readonly kind: 'pool';
+  readonly op: 'max' | 'avg';
+  readonly writes: 'x' | 'y';
+  readonly out: string;
+  readonly from: string;
+  /** Max pooling's input, whose window maxima choose the elements. */
+  readonly argmaxOf?: string;
+  readonly kernel: readonly [number, number];
+  readonly xShape: Dims4;
+  readonly yShape: Dims4;
+  readonly countIncludePad: boolean;
+}
+
+export type Kernel = MapKernel | ReduceKernel | MatmulKernel | ConvKernel | PoolKernel;
 
 /** What an op's lowering may ask about its node's operands. */
 export interface LowerContext {
@@ -110,9 +165,11 @@ export function isFlat(k: MapKernel | ReduceKernel): boolean {
   return (k.kind === 'map' ? outputsOf(k) : [k]).every((o) => !usesIndex(o.expr) && loads(o.expr).every(inOrder));
 }
 
-/** The buffers a kernel reads. */
+/** The buffers a kernel reads (an epilogue's bias, always a param or input, aside). */
 export function reads(k: Kernel): string[] {
   if (k.kind === 'matmul') return [k.a, k.b];
+  if (k.kind === 'conv') return (['x', 'w', 'y'] as const).filter((t) => t !== k.writes).map((t) => k[t]);
+  if (k.kind === 'pool') return [k.from, ...(k.argmaxOf && k.argmaxOf !== k.from ? [k.argmaxOf] : [])];
   return (k.kind === 'map' ? outputsOf(k) : [k]).flatMap((o) => loads(o.expr).map((l) => l.buf));
 }
 

@@ -55,7 +55,8 @@ export function forwardKernels(g: Graph, options: DrawOptions): KernelCluster[] 
       nodes.push(n.name);
       todo.push(...n.inputs);
     }
-    const name = kernel.kind === 'matmul' ? matmulName(kernel) : kernel.kind === 'reduce' ? `${kernel.op}_${kernel.out}` : `loop_${kernel.out}`;
+    const name = kernel.kind === 'matmul' ? matmulName(kernel)
+      : kernel.kind === 'reduce' ? `${kernel.op}_${kernel.out}` : kernel.kind === 'map' ? `loop_${kernel.out}` : `${kernel.kind}_${kernel.out}`;
     return nodes.length ? [{ name, nodes }] : [];
   });
 }

@@ -1,5 +1,5 @@
 // Fusion: which values are computed inside their consumer's loop instead of stored, and which product kernels
-// (matmuls) finish their output in place, with their consumer's bias add and ReLU.
+// (matmuls, convs) finish their output in place, with their consumer's bias add and ReLU.
 import type { Node } from '../graph/graph.ts';
 import type { PNode } from '../passes/bound-graph.ts';
 import { getOp } from '../ops/registry.ts';
@@ -79,7 +79,7 @@ const elementwise = (n: PNode) => !isLeaf(n) && getOp(n.op).elementwise !== unde
 const inPlace = (c: PNode, n: PNode) => elementwise(c) && sameShape(c.shape, n.shape);
 
 /**
- * The epilogue rule. A product kernel (a matmul; a conv next) sums products into each value of its output, whose
+ * The epilogue rule. A product kernel (a matmul, a conv) sums products into each value of its output, whose
  * channels lie along one axis: the axis its op says (OpDef.channelAxis: a matmul's columns), undefined for other ops.
  * When the product's one consumer finishes its value in place (`finishes`), fusionPlan has the product write into
  * that consumer's buffer. When the consumer's loop is then `relu(out + bias)`, `out + bias` or `relu(out)`, the bias a
@@ -95,14 +95,15 @@ function finishes(c: PNode, n: PNode): boolean {
   return channelAxis(n) !== undefined && inPlace(c, n) && c.inputs.filter((i) => i === n).length === 1;
 }
 
-/** The product step's kernel with the epilogue of `next` applied, where next is a loop it can apply (see channelAxis); a matmul kernel for now. */
-function withEpilogue(product: Step, next: Kernel, leaves: ReadonlySet<string>): Kernel | undefined {
+/** The product step's kernel (a matmul's, a conv's) with the epilogue of `next` applied, where next is a loop it can apply (see channelAxis). */
+function withEpilogue(product: Step, next: Kernel, leaves: ReadonlySet<string>, reshaped: ReadonlySet<string>): Kernel | undefined {
   const { node, kernel } = product;
   const channel = channelAxis(node);
-  if (channel === undefined || kernel.kind !== 'matmul' || kernel.bias || kernel.relu || node.inputs.some((i) => i.dtype !== 'float')) return undefined;
+  const sums = kernel.kind === 'matmul' || (kernel.kind === 'conv' && kernel.writes === 'y');
+  if (channel === undefined || !sums || kernel.bias || kernel.relu || node.inputs.some((i) => i.dtype !== 'float')) return undefined;
   if (next.kind !== 'map' || next.out !== kernel.out) return undefined;
   const shape = node.shape as readonly number[];
-  const epilogue = matchEpilogue(next.expr, kernel.out, stridesOf(shape), shape.map((_, d) => (d === channel ? 1 : 0)), leaves);
+  const epilogue = matchEpilogue(next.expr, kernel.out, stridesOf(shape), shape.map((_, d) => (d === channel ? 1 : 0)), kernel.kind === 'conv' ? reshaped : leaves);
   return epilogue && { ...kernel, ...epilogue };
 }
 
@@ -123,10 +124,10 @@ function matchEpilogue(expr: KExpr, out: string, own: readonly number[], perChan
 }
 
 /**
- * An epilogue that finishes a product's output in place (`c = relu(c + b)`, b a param or input) moves into the
+ * An epilogue that finishes a product's output in place (`c = relu(c + b)`, b a param or input; a conv's b reshaped, `reshaped`) moves into the
  * product kernel itself, which applies it as it stores each tile.
  */
-export function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>): void {
+export function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>, reshaped: ReadonlySet<string>): void {
   // The next step that reads or writes each step's output: a product's epilogue, if it has one.
   const last = new Map<string, number>();
   const next = new Map<number, number>();
@@ -139,7 +140,7 @@ export function mergeEpilogues(steps: Step[], leaves: ReadonlySet<string>): void
   });
   const merged = new Set<number>();
   for (const [k, e] of next) {
-    const kernel = withEpilogue(steps[k]!, steps[e]!.kernel, leaves);
+    const kernel = withEpilogue(steps[k]!, steps[e]!.kernel, leaves, reshaped);
     if (!kernel) continue;
     steps[k] = { ...steps[k]!, kernel, ends: steps[e]!.node };
     merged.add(e);

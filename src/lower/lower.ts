@@ -28,7 +28,9 @@ export function lower(spec: ProgramSpec): Program {
   const { inputs, params, buffers, scalars, aliases, indexChecks, forward, backward } = lowering;
   if ((spec.wasm || spec.target === 'webgpu') && spec.dtype === 'f32' && !spec.checkFinite) {
     const leaves = new Set([...inputs, ...params].filter((l) => l.dtype === 'float').map((l) => l.name));
-    for (const steps of [forward, backward]) mergeEpilogues(steps, leaves);
+    // A conv's bias is reshaped to [1, F, 1, 1] to broadcast: that alias of a leaf is a bias too.
+    const reshaped = new Set([...leaves, ...aliases.filter((a) => leaves.has(a.of)).map((a) => a.name)]);
+    for (const steps of [forward, backward]) mergeEpilogues(steps, leaves, reshaped);
   }
   const { state, kernels } = updateKernels(spec, params, grads, names);
   if (flushes(spec, scalarMode)) flushLoops([forward, backward], kernels);

@@ -6,6 +6,8 @@ import './reduce.ts';
 import './layout.ts';
 import './compare.ts';
 import './indexing.ts';
+import './convolution.ts';
+import './pooling.ts';
 import './composite.ts';
 
 export { allComposites, allOps, findOp, getOp, unknownOp, type CompositeDef, type OpDef } from './registry.ts';

@@ -36,7 +36,7 @@ export interface OpDef {
   /** Non-elementwise ops: the kernel that computes the node, or an alias of an input's buffer. */
   lower?(node: Node, ctx: LowerContext): Kernel | { alias: number };
   /**
-   * Product ops (matmul; conv next): the axis of the output's channels, given the output's rank. A bias with one
+   * Product ops (matmul, conv2d): the axis of the output's channels, given the output's rank. A bias with one
    * value per channel and a ReLU after it are fused into the op's kernel as it stores (src/lower/fusion.ts).
    */
   channelAxis?(rank: number): number;

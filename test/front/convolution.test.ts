@@ -4,6 +4,7 @@
 // gradient is the transposed conv of the upstream gradient; its weight gradient is a sum over the batch.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { compile, graph } from '../../src/index.ts';
 import { conv2dReference, conv2dWeightGradReference, convOutputSize, convTranspose2dReference, type ConvGeometry } from '../../src/ops/convolution.ts';
 
 interface Tensor { shape: number[]; values: number[] }
@@ -38,4 +39,76 @@ it('the fixtures cover what the references branch on', () => {
   expect(cases.some((c) => c.dilation.some((d) => d > 1))).toBe(true);
   expect(cases.some((c) => c.stride[0] !== c.stride[1] || c.w.shape[2] !== c.w.shape[3])).toBe(true);
   expect(cases.some((c) => c.padding.some((p) => p > 0) && c.stride.some((s) => s > 1))).toBe(true);
+});
+
+describe.each(cases.map((c) => [c.name, c] as const))('compiled conv2d, %s', (_name, c) => {
+  it.each([
+    { name: 'f64', options: { dtype: 'f64' as const }, tolerance: 1e-12 },
+    { name: 'f64 readable', options: { dtype: 'f64' as const, optimize: false }, tolerance: 1e-12 },
+    { name: 'f32', options: { dtype: 'f32' as const }, tolerance: 1e-5 },
+  ])('$name gives NumPy\'s output and both gradients', async ({ options, tolerance }) => {
+    const g = graph('conv');
+    const x = g.param('x', c.x.shape, { init: c.x.values });
+    const w = g.param('w', c.w.shape, { init: c.w.values });
+    const out = x.conv2d(w, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups }).named('out');
+    expect(out.shape).toEqual(c.out.shape);
+    const loss = out.mul(g.input('dout', c.dout.shape)).sum();
+    const model = await compile(g, { loss, outputs: { out }, ...options });
+    model.forward({ dout: c.dout.values });
+    model.backward();
+    expect(worst(Float64Array.from(model.outputs.out!), c.out.values)).toBeLessThan(tolerance);
+    expect(worst(Float64Array.from(model.grads.x!), c.dx.values)).toBeLessThan(tolerance);
+    expect(worst(Float64Array.from(model.grads.w!), c.dw.values)).toBeLessThan(tolerance);
+  });
+});
+
+describe('conv and pooling errors name the op, the shapes, what to change and the line', () => {
+  const here = /convolution\.test\.ts:\d+:\d+/;
+  const thrown = (f: () => unknown): Error => {
+    try { f(); } catch (e) { return e as Error; }
+    throw new Error('did not throw');
+  };
+  const g = graph('errors');
+  const x = g.input('x', ['N', 3, 8, 8]);
+  const w = g.param('w', [4, 3, 3, 3]);
+
+  it('a conv of an [N, D] tensor says to reshape it to NCHW', () => {
+    const e = thrown(() => g.input('flat', ['N', 784]).conv2d(w));
+    expect(e.message).toMatch(/^conv2d: needs an input \[N, C, H, W\] \(NCHW\), got rank 2 \[N, 784\]: reshape .*\(operands flat \[N, 784\] and w \[4, 3, 3, 3\]\)/);
+    expect(e.message).toMatch(here);
+  });
+
+  it('NHWC data fed to an NCHW conv is named as such, with the transpose that fixes it', () => {
+    const e = thrown(() => g.input('nhwc', ['N', 8, 8, 3]).conv2d(w));
+    expect(e.message).toContain('the weight takes 3 input channels (3 per group × 1 groups) but the input has 8');
+    expect(e.message).toContain("looks NHWC [N, H, W, C]: flatgrad's conv2d takes NCHW, so pass x.transpose([0, 3, 1, 2])");
+    expect(e.message).toMatch(here);
+  });
+
+  it('a kernel larger than the padded input, a weight of the wrong rank, channels that do not divide into groups', () => {
+    expect(thrown(() => g.input('tiny', [1, 3, 2, 2]).conv2d(w)).message).toMatch(/the 3×3 kernel is larger than the input 2×2 padded to 2×2: pad the input, or use a smaller kernel/);
+    expect(thrown(() => x.conv2d(g.param('w2', [4, 27]))).message).toMatch(/needs a weight \[F, C \/ groups, kH, kW\] \(OIHW, PyTorch's layout\), got rank 2 \[4, 27\]/);
+    expect(thrown(() => x.conv2d(g.param('w3', [4, 1, 3, 3]), { groups: 2 })).message).toMatch(/3 input channels do not divide into 2 groups/);
+    expect(thrown(() => x.conv2d(w, { dilation: 4 })).message).toMatch(/the 3×3 kernel \(9×9 dilated\) is larger than the input 8×8/);
+  });
+
+  it('options: typos, bad values, \'same\' with a stride', () => {
+    expect(thrown(() => x.conv2d(w, { strides: 2 } as never)).message).toMatch(/conv2d: unknown option 'strides' .*did you mean 'stride'\?/s);
+    expect(thrown(() => x.conv2d(w, { stride: 0 })).message).toMatch(/conv2d: stride must be a positive integer or \[h, w\] of them, got 0/);
+    expect(thrown(() => x.conv2d(w, { padding: 'full' as never })).message).toMatch(/padding must be a number, \[h, w\], \[\[top, bottom\], \[left, right\]\], 'same' or 'valid', got "full"/);
+    expect(thrown(() => x.conv2d(w, { padding: 'same', stride: 2 })).message).toMatch(/padding 'same' needs stride 1/);
+    expect(thrown(() => x.maxPool2d({} as never)).message).toMatch(/maxPool2d: give the window's size, e\.g\. maxPool2d\(\{ kernel: 2 \}\)/);
+    expect(thrown(() => x.maxPool2d({ kernel: 2, padding: 2 })).message).toMatch(/padding 2×2 must be at most half the 2×2 kernel/);
+    expect(thrown(() => x.avgPool2d({ kernel: 2, dilation: 2 } as never)).message).toMatch(/avgPool2d: unknown option 'dilation'/);
+    for (const f of [() => x.conv2d(w, { strides: 2 } as never), () => x.maxPool2d({ kernel: 2, padding: 2 })]) expect(thrown(f).message).toMatch(here);
+  });
+
+  it("'same' keeps the size, padding one more at the bottom and right for an even kernel; the batch may be symbolic", () => {
+    const even = x.conv2d(g.param('w4', [2, 3, 4, 2]), { padding: 'same' });
+    expect(even.shape).toEqual(['N', 2, 8, 8]);
+    expect(even.attrs).toMatchObject({ padding: [1, 0], paddingEnd: [2, 1] });
+    expect(x.conv2d(w, { padding: [[0, 2], [1, 1]] }).shape).toEqual(['N', 4, 8, 8]);
+    expect(x.convTranspose2d(g.param('wt', [3, 2, 2, 2]), { stride: 2 }).shape).toEqual(['N', 2, 16, 16]);
+    expect(x.maxPool2d({ kernel: 2 }).shape).toEqual(['N', 3, 4, 4]);
+  });
 });

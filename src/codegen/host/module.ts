@@ -9,10 +9,13 @@ import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
 import { commentText, indent, literal } from '../code.ts';
 import { describeOptimizer } from '../../optim/optimizer.ts';
-import { Identifiers, type ModuleNames } from '../identifiers.ts';
+import { Identifiers, WINDOW_NAMES, type ModuleNames } from '../identifiers.ts';
 import type { Feed } from '../../../templates/prelude/check_feeds.ts';
 import { prelude, withImports } from './prelude.ts';
 import { moduleReserved } from './reserved.ts';
+
+/** Whether a program has a conv or pooling kernel, whose loops name their counters (WINDOW_NAMES). */
+const hasWindows = (p: Program) => [...p.forward, ...p.backward].some(({ kernel }) => kernel.kind === 'conv' || kernel.kind === 'pool');
 
 export abstract class ModuleEmitter implements ModuleNames {
   protected readonly floatArray: string;
@@ -23,7 +26,7 @@ export abstract class ModuleEmitter implements ModuleNames {
   /** The identifier of every value in the code: its own name, unless that would shadow one the module uses. */
   private readonly ids: Identifiers;
 
-  constructor(protected readonly p: Program, reserved = moduleReserved()) {
+  constructor(protected readonly p: Program, reserved = moduleReserved(hasWindows(p) ? WINDOW_NAMES : [])) {
     this.floatArray = p.spec.dtype === 'f64' ? 'Float64Array' : 'Float32Array';
     this.ids = new Identifiers([...p.inputs, ...p.params, ...p.state, ...p.buffers, ...p.aliases, ...p.scalars].map((v) => v.name), reserved);
   }

@@ -13,12 +13,13 @@
 //            kept with atomicMin, and the update kernels do nothing when one was found
 import { isLeaf, type Node, type Phase } from '../../graph/node.ts';
 import { exprKey, type Expr, type Fn } from '../../ir/expr.ts';
-import { isFlat, matmulName, unrendered, outputsOf, type Kernel, type Load, type MapKernel, type MatmulKernel, type ReduceKernel } from '../../ir/kernel.ts';
+import { isFlat, matmulName, unrendered, outputsOf, type ConvKernel, type Kernel, type Load, type MapKernel, type MatmulKernel, type PoolKernel, type ReduceKernel } from '../../ir/kernel.ts';
 import type { Program } from '../../lower/program.ts';
 import { stridesOf, sizeOf } from '../../shape/shape.ts';
 import { atom, call, functionText, NamedFunctions, straightLine, type Code } from '../code.ts';
 import { Identifiers } from '../identifiers.ts';
 import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
+import { convBody, poolBody } from './windows.ts';
 
 /** Invocations per workgroup of a map or reduction. */
 export const WORKGROUP = 64;
@@ -213,6 +214,9 @@ class WgslEmitter {
         return this.reduce(k, node!);
       case 'matmul':
         return this.matmul(k, phase);
+      case 'conv':
+      case 'pool':
+        return this.window(k, phase, node!);
       default:
         return unrendered(k, 'WGSL');
     }
@@ -412,6 +416,22 @@ class WgslEmitter {
         '}',
         `if (lid == 0u) { let acc = fg_acc[0]; ${out}[o] = ${scaled}; }`,
       ].map((l) => `  ${l}`),
+      '}',
+    ]);
+  }
+
+  /** A conv or pool kernel: one invocation per element it writes (wgsl/windows.ts). */
+  private window(k: ConvKernel | PoolKernel, phase: KernelPhase, node: Node): void {
+    const entry = this.ids.fresh(`${k.kind}_${this.id(k.out)}`);
+    const size = sizeOf(k.writes === 'x' ? k.xShape : k.writes === 'y' ? k.yShape : k.kind === 'conv' ? k.wShape : k.xShape);
+    const ref = (b: string) => this.buffer(b).id;
+    const body = k.kind === 'conv' ? convBody(k, ref) : poolBody(k, ref, literal(-Infinity, (h) => this.helpers.add(h)).text);
+    const epilogue = k.kind === 'conv' && k.bias ? ` + ${this.id(k.bias)}${k.relu ? ', then relu' : ''}` : k.kind === 'conv' && k.relu ? ', then relu' : '';
+    this.push(entry, phase, Math.ceil(size / WORKGROUP), [
+      `/** ${entry}: ${this.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.id(i.name)).join(', ')})${epilogue} */`,
+      `@compute @workgroup_size(${WORKGROUP})`,
+      'fn ' + entry + '(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {',
+      ...[`let fg_o = i32((wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid);`, `if (fg_o >= ${size}) { return; }`, ...body].map((l) => `  ${l}`),
       '}',
     ]);
   }

@@ -1,0 +1,94 @@
+// The TypeScript renderer's conv and pooling kernels: the flat loops of the course's naive layers. The forward
+// sums each output's window (conv_forward_naive); a gradient walks the same windows and sends each output's
+// gradient back to what it read (conv_backward_naive, max_pool_backward_naive). Padding is a bounds check.
+import type { ConvKernel, PoolKernel } from '../../ir/kernel.ts';
+import { indent } from '../code.ts';
+
+/** a·b + c·d + … + k as short text: terms of 1 drop their factor, of 0 drop out. */
+function linear(terms: readonly (readonly [string, number])[], constant = 0): string {
+  const parts = terms.filter(([, s]) => s !== 0).map(([v, s]) => (s === 1 ? v : `${v} * ${s}`));
+  if (constant !== 0 || parts.length === 0) parts.push(String(constant));
+  return parts.join(' + ').replace(/\+ -/g, '- ');
+}
+
+/** The flat index of [a, b, c, d] in a row-major tensor of sizes `dims`: ((a·B + b)·C + c)·D + d, written short. */
+function at(dims: readonly number[], index: readonly string[]): string {
+  let text = dims[0] === 1 ? '' : index[0]!;
+  for (let d = 1; d < dims.length; d++) {
+    if (text === '') text = index[d]!;
+    else text = `${/^\w+$/.test(text) ? text : `(${text})`} * ${dims[d]} + ${index[d]}`;
+  }
+  return text;
+}
+
+function loop(v: string, n: number, body: string[]): string[] {
+  return [`for (let ${v} = 0; ${v} < ${n}; ${v}++) {`, ...indent(body), '}'];
+}
+
+/** The window's input row (or column) for output position `out` and tap `tap`, and its bounds check. */
+function tapAt(v: string, out: string, tap: string, stride: number, dilation: number, padding: number, size: number): string[] {
+  return [`const ${v} = ${linear([[out, stride], [tap, dilation]], -padding)};`, `if (${v} < 0 || ${v} >= ${size}) continue;`];
+}
+
+/**
+ * A conv kernel's loops (`id` names buffers). Every output position (n, f, i, j) meets every tap (c, kh, kw) of
+ * its filter at input position (row, col). The conv sums them into `sum`; its gradients send `dout` back.
+ */
+export function convLoops(k: ConvKernel, id: (buffer: string) => string, comment: string): string[] {
+  const [, c, h, w] = k.xShape;
+  const [f, cg, kh, kw] = k.wShape;
+  const [n, , ho, wo] = k.yShape;
+  const fg = f / k.groups;
+  const [x, wt, y] = [id(k.x), id(k.w), id(k.y)];
+  const channel = k.groups === 1 ? 'c' : 'c0 + c';
+  const xAt = `${x}[${at([n, c, h, w], ['n', channel, 'row', 'col'])}]!`;
+  const wAt = `${wt}[${at([f, cg, kh, kw], ['f', 'c', 'kh', 'kw'])}]!`;
+  const yAt = `${y}[${at([n, f, ho, wo], ['n', 'f', 'i', 'j'])}]`;
+  const statement = { y: `sum += ${xAt} * ${wAt};`, x: `${xAt} += ${wAt} * dout;`, w: `${wAt} += ${xAt} * dout;` }[k.writes];
+  const taps = loop('c', cg, loop('kh', kh, [
+    ...tapAt('row', 'i', 'kh', k.stride[0], k.dilation[0], k.padding[0], h),
+    ...loop('kw', kw, [...tapAt('col', 'j', 'kw', k.stride[1], k.dilation[1], k.padding[1], w), statement]),
+  ]));
+  let store = 'sum';
+  if (k.bias) store = `sum + ${id(k.bias)}[f]!`;
+  if (k.relu) store = `Math.max(0, ${store})`;
+  const position = k.writes === 'y' ? ['let sum = 0;', ...taps, `${yAt} = ${store};`] : [`const dout = ${yAt}!;`, ...taps];
+  const group = k.groups === 1 ? [] : [`const c0 = Math.floor(f / ${fg}) * ${cg};`];
+  return [
+    comment,
+    ...(k.writes === 'y' ? [] : [`${id(k.out)}.fill(0);`]),
+    ...loop('n', n, loop('f', f, [...group, ...loop('i', ho, loop('j', wo, position))])),
+  ];
+}
+
+/**
+ * A pool kernel's loops: each output position (n, c, i, j) of every channel against the taps (kh, kw) of its
+ * window. Max pooling finds `at`, the window's first maximum; average pooling sums, or spreads back, over `count`.
+ */
+export function poolLoops(k: PoolKernel, id: (buffer: string) => string, comment: string): string[] {
+  const [n, c, h, w] = k.xShape;
+  const [, , ho, wo] = k.yShape;
+  const from = id(k.from);
+  const xAt = at([n, c, h, w], ['n', 'c', 'row', 'col']);
+  const yAt = at([n, c, ho, wo], ['n', 'c', 'i', 'j']);
+  const window = (body: string[]) => loop('kh', k.kernel[0], [
+    ...tapAt('row', 'i', 'kh', k.stride[0], k.dilation[0], k.padding[0], h),
+    ...loop('kw', k.kernel[1], [...tapAt('col', 'j', 'kw', k.stride[1], k.dilation[1], k.padding[1], w), ...body]),
+  ]);
+  let position: string[];
+  if (k.op === 'max') {
+    const of = id(k.argmaxOf!);
+    // A NaN wins (the last one), as in PyTorch: the window's maximum is then NaN.
+    const find = ['let at = -1;', 'let best = -Infinity;', ...window([`const v = ${of}[${xAt}]!;`, 'if (at < 0 || v > best || Number.isNaN(v)) {', '  best = v;', `  at = ${xAt};`, '}'])];
+    position = k.writes === 'y'
+      ? [...find, `${id(k.out)}[${yAt}] = at < 0 ? -Infinity : ${of === from ? 'best' : `${from}[at]!`};`]
+      : [...find, `if (at >= 0) ${id(k.out)}[at]! += ${from}[${yAt}]!;`];
+  } else {
+    const divisor = k.countIncludePad ? String(k.kernel[0] * k.kernel[1]) : 'count';
+    const counted = k.countIncludePad ? [] : ['let count = 0;', ...window(['count++;'])];
+    position = k.writes === 'y'
+      ? [...counted, 'let sum = 0;', ...window([`sum += ${from}[${xAt}]!;`]), `${id(k.out)}[${yAt}] = sum / ${divisor};`]
+      : [...counted, `const dout = ${from}[${yAt}]! / ${divisor};`, ...window([`${id(k.out)}[${xAt}]! += dout;`])];
+  }
+  return [comment, ...(k.writes === 'x' ? [`${id(k.out)}.fill(0);`] : []), ...loop('n', n, loop('c', c, loop('i', ho, loop('j', wo, position))))];
+}
