@@ -125,6 +125,18 @@ export interface PoolKernel extends Window {
 
 export type Kernel = MapKernel | ReduceKernel | MatmulKernel | ConvKernel | PoolKernel;
 
+/**
+ * A conv as one matrix product over the batch (im2col): the filters W [F, K] (w as it is stored, K = C·kH·kW)
+ * times the columns [K, P] (x's window at each of the P = N·Ho·Wo output positions, zero where padded) give y's
+ * values [F, P]; the weight gradient is dY [F, P] times the columns transposed, the input gradient's columns are
+ * Wᵀ · dY, summed back into x (col2im). One group only: a grouped conv keeps its loops.
+ */
+export function convAsProduct(k: ConvKernel): { f: number; k: number; p: number } | undefined {
+  if (k.groups !== 1) return undefined;
+  const [f, c, kh, kw] = k.wShape;
+  return { f, k: c * kh * kw, p: k.yShape[0] * k.yShape[2] * k.yShape[3] };
+}
+
 /** What an op's lowering may ask about its node's operands. */
 export interface LowerContext {
   shapeOf(t: Node): readonly number[];

@@ -1,4 +1,4 @@
-import { reads } from '../ir/kernel.ts';
+import { convAsProduct, reads } from '../ir/kernel.ts';
 import type { MemoryPlan, Program } from './program.ts';
 
 /** Where every buffer lives in one arena: byte offsets, 16-byte aligned (what Wasm SIMD loads want). */
@@ -86,7 +86,12 @@ export function planMemory(p: Program, elementBytes: number): MemoryPlan {
     if (freeAfter !== Infinity) busy.push(slot);
   }
   withoutReuse += [...p.params, ...p.state, ...p.inputs].reduce((s, l) => s + align(l.size * (l.dtype === 'i32' ? 4 : elementBytes)), 0);
-  return { bytes, withoutReuse, offsets };
+  const products = p.spec.wasm && elementBytes === 4 ? steps.flatMap(({ kernel }) => (kernel.kind === 'conv' ? [convAsProduct(kernel)] : [])).filter((c) => c !== undefined) : [];
+  if (products.length === 0) return { bytes, withoutReuse, offsets };
+  const columns = Math.max(...products.map((c) => c.k * c.p));
+  const rows = Math.max(...products.map((c) => c.f * c.p));
+  const scratch = { columns: { offset: bytes, floats: columns }, rows: { offset: bytes + align(4 * columns), floats: rows } };
+  return { bytes: scratch.rows.offset + align(4 * rows), withoutReuse, offsets, scratch };
 }
 
 interface Slot {

@@ -102,6 +102,11 @@ export interface Program {
   readonly memory?: MemoryPlan;
 }
 
+export interface ScratchArea {
+  readonly offset: number;
+  readonly floats: number;
+}
+
 /** Every buffer's place in one arena, reused by liveness (src/lower/memory.ts). */
 export interface MemoryPlan {
   /** The arena's size. */
@@ -109,4 +114,9 @@ export interface MemoryPlan {
   /** What one buffer per value would take. */
   readonly withoutReuse: number;
   readonly offsets: ReadonlyMap<string, number>;
+  /**
+   * With the Wasm kernels: where a conv computed as a matrix product (convAsProduct) keeps its columns [K, P] and its
+   * rows [F, P], in the arena after every buffer; one area, as large as the largest conv needs, serves them all.
+   */
+  readonly scratch?: { readonly columns: ScratchArea; readonly rows: ScratchArea };
 }

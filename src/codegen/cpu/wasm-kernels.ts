@@ -4,7 +4,7 @@
 // WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../errors/errors.ts';
-import { matmulName, outputsOf, shareBounds, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
+import { convAsProduct, matmulName, outputsOf, shareBounds, type ConvKernel, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
@@ -15,6 +15,7 @@ import type { KernelBackend } from '../backend.ts';
 import { indent } from '../code.ts';
 import type { ModuleNames } from '../identifiers.ts';
 import { matmulComment } from '../typescript/loops.ts';
+import { col2imLoops, im2colLoops, rowLoops } from '../typescript/windows.ts';
 import type { FunctionBody } from '../wasm/encoder.ts';
 import { finiteFunction } from '../wasm/finite.ts';
 import { gemmModule, gemmShare, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
@@ -71,17 +72,13 @@ export class WasmKernels implements KernelBackend {
 
   runs(k: Kernel, node?: Node): boolean {
     if (k.kind === 'matmul') return onFloats(node!);
+    if (k.kind === 'conv') return this.mem.scratch !== undefined && convAsProduct(k) !== undefined;
     return k.kind === 'map' && worthLoop(this.p, k) && this.body(k) !== undefined;
   }
 
   call(k: Kernel, node?: Node): string[] {
-    if (k.kind === 'matmul') {
-      const name = matmulName(gemmSpec(k));
-      let gemm = this.gemms.get(name);
-      if (!gemm) this.gemms.set(name, (gemm = { id: this.m.fresh(name), spec: gemmSpec(k), kernel: k, ...this.split(gemmSpec(k)) }));
-      const operands = [k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])].map((b) => this.m.id(b));
-      return [`${gemm.id}(${operands.join(', ')});${matmulComment(k, (b) => this.m.id(b))}`];
-    }
+    if (k.kind === 'matmul') return [`${this.gemm(k, (b) => this.m.id(b))};${matmulComment(k, (b) => this.m.id(b))}`];
+    if (k.kind === 'conv') return this.conv(k, node!);
     if (k.kind !== 'map') throw new Error(`internal: no Wasm for a ${k.kind} kernel`);
     // The loop's name says whose value it computes: loop_h, update_w1 (an optimizer's update).
     const id = this.m.fresh(`${node ? 'loop' : 'update'}_${this.m.id(k.out)}`);
@@ -97,6 +94,41 @@ export class WasmKernels implements KernelBackend {
     const out = `${this.m.id(k.out)}[`;
     const statement = typescript.map((l) => l.trim().replace(/^for \(let i = 0; i < \d+; i\+\+\) /, '')).find((l) => l.startsWith(out))!;
     return [`${id}(${params.join(', ')}); // ${statement.replace(/\]!/g, ']')}`];
+  }
+
+  /** A gemm kernel's call (its kernel made once per shape, split across threads where that pays); `id` names the operands. */
+  private gemm(k: MatmulKernel, id: (buffer: string) => string): string {
+    const name = matmulName(gemmSpec(k));
+    let gemm = this.gemms.get(name);
+    if (!gemm) this.gemms.set(name, (gemm = { id: this.m.fresh(name), spec: gemmSpec(k), kernel: k, ...this.split(gemmSpec(k)) }));
+    return `${gemm.id}(${[k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])].map(id).join(', ')})`;
+  }
+
+  /** The scratch areas' views (the memory plan's columns and rows), declared once in setup(). */
+  private scratch?: { columns: string; rows: string };
+
+  /**
+   * A conv as one matrix product over the batch (convAsProduct): im2col of x into the columns, then the gemm; its
+   * gradients take dy as rows [F, P] and give the weight's gradient, or the columns' (summed back into x: col2im).
+   */
+  private conv(k: ConvKernel, node: Node): string[] {
+    const { f, k: taps, p } = convAsProduct(k)!;
+    this.scratch ??= { columns: this.m.fresh('conv_columns'), rows: this.m.fresh('conv_rows') };
+    const { columns, rows } = this.scratch;
+    const id = (b: string) => (b === columns || b === rows ? b : this.m.id(b));
+    const product = (m: number, inner: number, n: number, a: string, b: string, out: string, transA = false, transB = false) =>
+      `${this.gemm({ kind: 'matmul', m, k: inner, n, a, b, out, transA, transB }, id)};`;
+    const [x, y] = [id(k.x), id(k.y)];
+    const what = `// ${id(k.out)} = ${node.op}(${node.inputs.map((i) => this.m.id(i.name)).join(', ')})${k.bias ? ` + ${id(k.bias)}` : ''}${k.relu ? ', then relu' : ''}`;
+    switch (k.writes) {
+      case 'y':
+        return [`${what}: im2col, then [${f}, ${taps}] · [${taps}, ${p}]`, ...im2colLoops(k, x, columns), product(f, taps, p, k.w, columns, rows),
+          ...rowLoops(k, y, rows, false, k.bias && id(k.bias), k.relu)];
+      case 'w':
+        return [`${what}: dy as rows [${f}, ${p}] · columnsᵀ`, ...rowLoops(k, y, rows, true), ...im2colLoops(k, x, columns), product(f, p, taps, rows, columns, k.w, false, true)];
+      case 'x':
+        return [`${what}: wᵀ · dy as rows [${f}, ${p}], then col2im`, ...rowLoops(k, y, rows, true), product(taps, f, p, k.w, rows, columns, true), ...col2imLoops(k, columns, x)];
+    }
   }
 
   /**
@@ -204,6 +236,10 @@ export class WasmKernels implements KernelBackend {
           `const share_kernels = [${shareNames.map((n) => `'${n}'`).join(', ')}]; // each thread's share of a split matmul or loop`,
           `const pool = thread_pool(kernels.module, kernels.exports, memory, threads, ${threads}, ${control}, share_kernels);`,
         ] : []),
+        ...(this.scratch && mem.scratch ? [
+          `const ${this.scratch.columns} = new Float32Array(arena, ${mem.scratch.columns.offset}, ${mem.scratch.columns.floats}); // a conv's im2col columns [K, P], as many as the largest conv's`,
+          `const ${this.scratch.rows} = new Float32Array(arena, ${mem.scratch.rows.offset}, ${mem.scratch.rows.floats}); // a conv's rows [F, P]`,
+        ] : []),
         ...gemms.map((g) => g.shares
           ? `const ${g.id} = threaded_gemm(pool, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, b: ${s.b}, c: ${s.c}, bias: ${s.bias} }`).join(', ')}], ${scratchAt}, ${scratch}, `
             + `${fallback(g.kernel)});`
@@ -232,7 +268,8 @@ export class WasmKernels implements KernelBackend {
  */
 export function worthWasm(p: Program): boolean {
   const kernels = [...p.forward, ...p.backward];
-  return p.update.kernels.some(({ kernel }) => worthLoop(p, kernel)) || kernels.some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)));
+  return p.update.kernels.some(({ kernel }) => worthLoop(p, kernel))
+    || kernels.some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)) || (k.kind === 'conv' && p.memory?.scratch !== undefined && convAsProduct(k) !== undefined));
 }
 
 const worthLoop = (p: Program, k: MapKernel) => sizeOf(k.shape) >= (p.spec.wasm === 'all' ? 1 : WASM_LOOP_MIN) && outputsOf(k).every((o) => wasmSupports(o.expr));

@@ -92,3 +92,43 @@ export function poolLoops(k: PoolKernel, id: (buffer: string) => string, comment
   }
   return [comment, ...(k.writes === 'x' ? [`${id(k.out)}.fill(0);`] : []), ...loop('n', n, loop('c', c, loop('i', ho, loop('j', wo, position))))];
 }
+
+/**
+ * A conv's im2col: every tap's (c, kh, kw) input at every output position (n, i, j), a row per tap, 0 where padded,
+ * into `columns` [K, P]: the matrix the filters [F, K] multiply (convAsProduct).
+ */
+export function im2colLoops(k: ConvKernel, x: string, columns: string): string[] {
+  return columnLoops(k, (xAt) => `${columns}[at++] = ${xAt === undefined ? '0' : `${x}[${xAt}]!`};`, '// im2col: each tap\'s input at every output position');
+}
+
+/** col2im: the columns' gradient [K, P] summed back into x's gradient, each tap's value where it read x. */
+export function col2imLoops(k: ConvKernel, columns: string, dx: string): string[] {
+  return [`${dx}.fill(0);`, ...columnLoops(k, (xAt) => (xAt === undefined ? 'at++;' : `${dx}[${xAt}]! += ${columns}[at++]!;`), '// col2im: each tap\'s gradient back where it read the input')];
+}
+
+function columnLoops(k: ConvKernel, element: (xAt: string | undefined) => string, comment: string): string[] {
+  const [n, c, h, w] = k.xShape;
+  const [, , kh, kw] = k.wShape;
+  const [, , ho, wo] = k.yShape;
+  const xAt = at([n, c, h, w], ['n', 'c', 'row', 'col']);
+  const inside = (v: string, size: number) => `${v} >= 0 && ${v} < ${size}`;
+  const body = loop('j', wo, [`const col = ${linear([['j', k.stride[1]], ['kw', k.dilation[1]]], -k.padding[1])};`, `if (${inside('row', h)} && ${inside('col', w)}) ${element(xAt)}`, `else ${element(undefined)}`]);
+  const rows = loop('n', n, loop('i', ho, [`const row = ${linear([['i', k.stride[0]], ['kh', k.dilation[0]]], -k.padding[0])};`, ...body]));
+  return [comment, '{', ...indent(['let at = 0;', ...loop('c', c, loop('kh', kh, loop('kw', kw, rows)))]), '}'];
+}
+
+/**
+ * Between an NCHW tensor's values [N, F, Ho·Wo] and the rows [F, P] a product gives or takes: `toRows` gathers
+ * dy into rows; else the rows are stored into y, with the conv's bias and ReLU.
+ */
+export function rowLoops(k: ConvKernel, tensor: string, rows: string, toRows: boolean, bias?: string, relu?: boolean): string[] {
+  const [n, f, ho, wo] = k.yShape;
+  const positions = ho * wo;
+  const tensorAt = `${tensor}[(n * ${f} + f) * ${positions} + q]`;
+  const rowAt = `${rows}[(f * ${n} + n) * ${positions} + q]`;
+  let value = `${rowAt}!`;
+  if (bias) value = `${value} + ${bias}[f]!`;
+  if (relu) value = `Math.max(0, ${value})`;
+  const statement = toRows ? `${rowAt} = ${tensorAt}!;` : `${tensorAt} = ${value};`;
+  return loop('n', n, loop('f', f, [`for (let q = 0; q < ${positions}; q++) ${statement}`]));
+}
