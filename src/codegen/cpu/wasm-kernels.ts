@@ -72,7 +72,7 @@ export class WasmKernels implements KernelBackend {
 
   runs(k: Kernel, node?: Node): boolean {
     if (k.kind === 'matmul') return onFloats(node!);
-    if (k.kind === 'conv') return this.mem.scratch !== undefined && convAsProduct(k) !== undefined;
+    if (k.kind === 'conv') return asProduct(this.p, k);
     return k.kind === 'map' && worthLoop(this.p, k) && this.body(k) !== undefined;
   }
 
@@ -269,7 +269,7 @@ export class WasmKernels implements KernelBackend {
 export function worthWasm(p: Program): boolean {
   const kernels = [...p.forward, ...p.backward];
   return p.update.kernels.some(({ kernel }) => worthLoop(p, kernel))
-    || kernels.some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)) || (k.kind === 'conv' && p.memory?.scratch !== undefined && convAsProduct(k) !== undefined));
+    || kernels.some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)) || (k.kind === 'conv' && asProduct(p, k)));
 }
 
 const worthLoop = (p: Program, k: MapKernel) => sizeOf(k.shape) >= (p.spec.wasm === 'all' ? 1 : WASM_LOOP_MIN) && outputsOf(k).every((o) => wasmSupports(o.expr));
@@ -279,5 +279,8 @@ const scalarsOf = (k: MapKernel) => [...new Set(outputsOf(k).flatMap((o) => scal
 
 /** The Wasm kernels read f32: a matmul of integers stays in the TypeScript loops. */
 const onFloats = (node: Node) => node.inputs.every((i) => i.dtype === 'float');
+
+/** Whether a conv runs as a gemm: it has one group, and the memory plan made its scratch. */
+const asProduct = (p: Program, k: ConvKernel) => p.memory?.scratch !== undefined && convAsProduct(k) !== undefined;
 
 const gemmSpec = (k: MatmulKernel): GemmSpec => ({ m: k.m, k: k.k, n: k.n, transA: k.transA, transB: k.transB, bias: k.bias !== undefined, relu: k.relu === true });

@@ -112,7 +112,11 @@ function columnLoops(k: ConvKernel, element: (xAt: string | undefined) => string
   const [, , ho, wo] = k.yShape;
   const xAt = at([n, c, h, w], ['n', 'c', 'row', 'col']);
   const inside = (v: string, size: number) => `${v} >= 0 && ${v} < ${size}`;
-  const body = loop('j', wo, [`const col = ${linear([['j', k.stride[1]], ['kw', k.dilation[1]]], -k.padding[1])};`, `if (${inside('row', h)} && ${inside('col', w)}) ${element(xAt)}`, `else ${element(undefined)}`]);
+  const body = loop('j', wo, [
+    `const col = ${linear([['j', k.stride[1]], ['kw', k.dilation[1]]], -k.padding[1])};`,
+    `if (${inside('row', h)} && ${inside('col', w)}) ${element(xAt)}`,
+    `else ${element(undefined)}`,
+  ]);
   const rows = loop('n', n, loop('i', ho, [`const row = ${linear([['i', k.stride[0]], ['kh', k.dilation[0]]], -k.padding[0])};`, ...body]));
   return [comment, '{', ...indent(['let at = 0;', ...loop('c', c, loop('kh', kh, loop('kw', kw, rows)))]), '}'];
 }
