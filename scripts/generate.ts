@@ -9,6 +9,9 @@ export const modelFiles: readonly [model: string, outDir: string, overrides?: Pa
   ['examples/lecture/sigmoid_neuron.ts', 'generated/lecture'],
   ['examples/lecture/relu_vector.ts', 'generated/lecture'],
   ['examples/lecture/matmul.ts', 'generated/lecture'],
+  ['examples/lecture/conv_relu_pool.ts', 'generated/lecture'],
+  ['examples/mnist_convnet.ts', 'generated'],
+  ['examples/mnist_convnet.ts', 'generated', { target: 'webgpu' }],
 ];
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -24,7 +24,8 @@ export async function loadModelFile(path: string): Promise<ModelFile> {
   let mod: { default?: unknown };
   try {
     // Loaded again (a plugin in watch mode), the file's modification time goes in the URL: an edited file loads afresh.
-    const url = `${pathToFileURL(file).href}${loaded.has(file) ? `?mtime=${statSync(file).mtimeMs}` : ''}`;
+    // (In whole microseconds: Vite reads a query ending `.9683` as the file's extension, and would not strip its types.)
+    const url = `${pathToFileURL(file).href}${loaded.has(file) ? `?mtime=${Math.round(statSync(file).mtimeMs * 1000)}` : ''}`;
     loaded.add(file);
     mod = (await import(url).catch(async (e: NodeJS.ErrnoException) => {
       // Node without a TypeScript loader refuses a .ts file (Node 20), or takes only the TypeScript it can strip (22+).

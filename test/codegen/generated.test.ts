@@ -4,11 +4,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile, emit, mulberry32, randn } from '../../src/index.ts';
+import { compile, emit, interpret, mulberry32, randn } from '../../src/index.ts';
 import { loadModelFile, moduleFile } from '../../src/cli/model-file.ts';
 import { modelFiles } from '../../scripts/generate.ts';
 import { createModel } from '../../generated/two_layer_net.ts';
 import spec from '../../examples/two_layer_net.ts';
+import { createModel as createConvReluPool } from '../../generated/lecture/conv_relu_pool.ts';
+import convReluPool from '../../examples/lecture/conv_relu_pool.ts';
 
 describe('generated/', () => {
   it.each(modelFiles)('%s matches what the compiler emits (run `npm run generate` after a change) %o', async (model, out, overrides = {}) => {
@@ -32,6 +34,26 @@ describe('generated/', () => {
     for (let t = 0; t < 3; t++) expect(written.step(feeds, 1e-4)).toBe(inProcess.step(feeds, 1e-4));
     expect(Array.from(written.params.w1)).toEqual(Array.from(inProcess.params.w1!));
     expect(Array.from(written.grads.w2)).toEqual(Array.from(inProcess.grads.w2!));
+  });
+
+  it("the readable conv → ReLU → max pool layer (generated/lecture/conv_relu_pool.ts) reads as the course's naive loops and gives the interpreter's values", () => {
+    const source = readFileSync('generated/lecture/conv_relu_pool.ts', 'utf8');
+    expect(source).toContain('sum += x[((n * 3 + c) * 6 + row) * 6 + col]! * w[((f * 3 + c) * 3 + kh) * 3 + kw]!;');
+    expect(source).toContain('// grad_x = convTranspose2d(grad_s0, w): padding 1');
+    expect(source).toContain('if (at >= 0) grad_s3[at]! += grad_out[((n * 4 + c) * 3 + i) * 3 + j]!;');
+    const rng = mulberry32(8);
+    const { graph } = convReluPool;
+    const feeds = Object.fromEntries(graph.inputs().map((t) => [t.name, Array.from({ length: (t.shape as number[]).reduce((a, b) => a * b, 1) }, () => randn(rng))]));
+    const model = createConvReluPool();
+    const loss = model.forward(feeds as never);
+    model.backward();
+    // The module computes in f32: the interpreter reads the same f32 inputs, and agrees to f32's precision.
+    const wanted = [graph.get('out')!, ...['x', 'w', 'b'].map((n) => graph.get(`grad_${n}`)!)];
+    const ref = interpret([graph.get('L')!, ...wanted], { feeds: Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.map(Math.fround)])) });
+    const near = (got: number, want: number) => Math.abs(got - want) / Math.max(1, Math.abs(want));
+    expect(near(loss, ref.get(graph.get('L')!)!.data[0]!)).toBeLessThan(1e-5);
+    const got = [model.outputs.out, model.grads.x, model.grads.w, model.grads.b];
+    got.forEach((values, k) => expect(Math.max(...Array.from(values, (v, i) => near(v, ref.get(wanted[k]!)!.data[i]!)))).toBeLessThan(1e-5));
   });
 });
 

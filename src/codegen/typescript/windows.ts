@@ -25,9 +25,13 @@ function loop(v: string, n: number, body: string[]): string[] {
   return [`for (let ${v} = 0; ${v} < ${n}; ${v}++) {`, ...indent(body), '}'];
 }
 
-/** The window's input row (or column) for output position `out` and tap `tap`, and its bounds check. */
-function tapAt(v: string, out: string, tap: string, stride: number, dilation: number, padding: number, size: number): string[] {
-  return [`const ${v} = ${linear([[out, stride], [tap, dilation]], -padding)};`, `if (${v} < 0 || ${v} >= ${size}) continue;`];
+/**
+ * The window's input row (or column) for output position `out` of `outs` and tap `tap` of `taps`, and its bounds check
+ * where some position's tap falls in the padding.
+ */
+function tapAt(v: string, out: string, tap: string, [outs, taps]: readonly [number, number], stride: number, dilation: number, padding: number, size: number): string[] {
+  const within = padding === 0 && (outs - 1) * stride + (taps - 1) * dilation < size;
+  return [`const ${v} = ${linear([[out, stride], [tap, dilation]], -padding)};`, ...(within ? [] : [`if (${v} < 0 || ${v} >= ${size}) continue;`])];
 }
 
 /**
@@ -46,8 +50,8 @@ export function convLoops(k: ConvKernel, id: (buffer: string) => string, comment
   const yAt = `${y}[${at([n, f, ho, wo], ['n', 'f', 'i', 'j'])}]`;
   const statement = { y: `sum += ${xAt} * ${wAt};`, x: `${xAt} += ${wAt} * dout;`, w: `${wAt} += ${xAt} * dout;` }[k.writes];
   const taps = loop('c', cg, loop('kh', kh, [
-    ...tapAt('row', 'i', 'kh', k.stride[0], k.dilation[0], k.padding[0], h),
-    ...loop('kw', kw, [...tapAt('col', 'j', 'kw', k.stride[1], k.dilation[1], k.padding[1], w), statement]),
+    ...tapAt('row', 'i', 'kh', [ho, kh], k.stride[0], k.dilation[0], k.padding[0], h),
+    ...loop('kw', kw, [...tapAt('col', 'j', 'kw', [wo, kw], k.stride[1], k.dilation[1], k.padding[1], w), statement]),
   ]));
   let store = 'sum';
   if (k.bias) store = `sum + ${id(k.bias)}[f]!`;
@@ -72,8 +76,8 @@ export function poolLoops(k: PoolKernel, id: (buffer: string) => string, comment
   const xAt = at([n, c, h, w], ['n', 'c', 'row', 'col']);
   const yAt = at([n, c, ho, wo], ['n', 'c', 'i', 'j']);
   const window = (body: string[]) => loop('kh', k.kernel[0], [
-    ...tapAt('row', 'i', 'kh', k.stride[0], k.dilation[0], k.padding[0], h),
-    ...loop('kw', k.kernel[1], [...tapAt('col', 'j', 'kw', k.stride[1], k.dilation[1], k.padding[1], w), ...body]),
+    ...tapAt('row', 'i', 'kh', [ho, k.kernel[0]], k.stride[0], k.dilation[0], k.padding[0], h),
+    ...loop('kw', k.kernel[1], [...tapAt('col', 'j', 'kw', [wo, k.kernel[1]], k.stride[1], k.dilation[1], k.padding[1], w), ...body]),
   ]);
   let position: string[];
   if (k.op === 'max') {
