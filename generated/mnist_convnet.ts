@@ -920,11 +920,8 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
             for (let n = 0; n < 64; n++) {
               for (let i = 0; i < 24; i++) {
                 const row = i + kh;
-                for (let j = 0; j < 24; j++) {
-                  const col = j + kw;
-                  if (row >= 0 && row < 28 && col >= 0 && col < 28) conv_columns[at++] = x[((n * 1 + c) * 28 + row) * 28 + col]!;
-                  else conv_columns[at++] = 0;
-                }
+                let from = ((n * 1 + c) * 28 + row) * 28 + kw;
+                for (let j = 0; j < 24; j++, from += 1) conv_columns[at++] = x[from]!;
               }
             }
           }
@@ -970,11 +967,8 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
             for (let n = 0; n < 64; n++) {
               for (let i = 0; i < 8; i++) {
                 const row = i + kh;
-                for (let j = 0; j < 8; j++) {
-                  const col = j + kw;
-                  if (row >= 0 && row < 12 && col >= 0 && col < 12) conv_columns[at++] = h1[((n * 16 + c) * 12 + row) * 12 + col]!;
-                  else conv_columns[at++] = 0;
-                }
+                let from = ((n * 16 + c) * 12 + row) * 12 + kw;
+                for (let j = 0; j < 8; j++, from += 1) conv_columns[at++] = h1[from]!;
               }
             }
           }
@@ -1151,11 +1145,8 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
             for (let n = 0; n < 64; n++) {
               for (let i = 0; i < 8; i++) {
                 const row = i + kh;
-                for (let j = 0; j < 8; j++) {
-                  const col = j + kw;
-                  if (row >= 0 && row < 12 && col >= 0 && col < 12) grad_h1[((n * 16 + c) * 12 + row) * 12 + col]! += conv_columns[at++]!;
-                  else at++;
-                }
+                let from = ((n * 16 + c) * 12 + row) * 12 + kw;
+                for (let j = 0; j < 8; j++, from += 1) grad_h1[from]! += conv_columns[at++]!;
               }
             }
           }
@@ -1178,11 +1169,8 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
             for (let n = 0; n < 64; n++) {
               for (let i = 0; i < 8; i++) {
                 const row = i + kh;
-                for (let j = 0; j < 8; j++) {
-                  const col = j + kw;
-                  if (row >= 0 && row < 12 && col >= 0 && col < 12) conv_columns[at++] = h1[((n * 16 + c) * 12 + row) * 12 + col]!;
-                  else conv_columns[at++] = 0;
-                }
+                let from = ((n * 16 + c) * 12 + row) * 12 + kw;
+                for (let j = 0; j < 8; j++, from += 1) conv_columns[at++] = h1[from]!;
               }
             }
           }
@@ -1246,11 +1234,8 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
             for (let n = 0; n < 64; n++) {
               for (let i = 0; i < 24; i++) {
                 const row = i + kh;
-                for (let j = 0; j < 24; j++) {
-                  const col = j + kw;
-                  if (row >= 0 && row < 28 && col >= 0 && col < 28) conv_columns[at++] = x[((n * 1 + c) * 28 + row) * 28 + col]!;
-                  else conv_columns[at++] = 0;
-                }
+                let from = ((n * 1 + c) * 28 + row) * 28 + kw;
+                for (let j = 0; j < 24; j++, from += 1) conv_columns[at++] = x[from]!;
               }
             }
           }

@@ -47,4 +47,4 @@ export class Identifiers {
  * What the TypeScript renderer's conv and pooling loops name (typescript/windows.ts). A module reserves them only
  * when it has such a kernel, so that no other module's identifiers change.
  */
-export const WINDOW_NAMES: readonly string[] = ['n', 'f', 'j', 'c', 'c0', 'kh', 'kw', 'row', 'col', 'sum', 'dout', 'best', 'at', 'count', 'v', 'q'];
+export const WINDOW_NAMES: readonly string[] = ['n', 'f', 'j', 'c', 'c0', 'kh', 'kw', 'row', 'col', 'sum', 'dout', 'best', 'at', 'count', 'v', 'q', 'j0', 'j1', 'from'];

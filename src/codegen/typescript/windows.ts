@@ -102,27 +102,49 @@ export function poolLoops(k: PoolKernel, id: (buffer: string) => string, comment
  * into `columns` [K, P]: the matrix the filters [F, K] multiply (convAsProduct).
  */
 export function im2colLoops(k: ConvKernel, x: string, columns: string): string[] {
-  return columnLoops(k, (xAt) => `${columns}[at++] = ${xAt === undefined ? '0' : `${x}[${xAt}]!`};`, '// im2col: each tap\'s input at every output position');
+  return columnLoops(k, '// im2col: each tap\'s input at every output position', {
+    padded: (count) => `for (let j = 0; j < ${count}; j++) ${columns}[at++] = 0;`,
+    inside: (from) => `${columns}[at++] = ${x}[${from}]!;`,
+  });
 }
 
 /** col2im: the columns' gradient [K, P] summed back into x's gradient, each tap's value where it read x. */
 export function col2imLoops(k: ConvKernel, columns: string, dx: string): string[] {
-  return [`${dx}.fill(0);`, ...columnLoops(k, (xAt) => (xAt === undefined ? 'at++;' : `${dx}[${xAt}]! += ${columns}[at++]!;`), '// col2im: each tap\'s gradient back where it read the input')];
+  return [`${dx}.fill(0);`, ...columnLoops(k, '// col2im: each tap\'s gradient back where it read the input', {
+    padded: (count) => `at += ${count};`,
+    inside: (from) => `${dx}[${from}]! += ${columns}[at++]!;`,
+  })];
 }
 
-function columnLoops(k: ConvKernel, element: (xAt: string | undefined) => string, comment: string): string[] {
-  const [n, c, h, w] = k.xShape;
+/**
+ * The loops of im2col and col2im, one row of output positions at a time without a test per element: `padded`
+ * passes over `count` positions whose tap reads the padding, `inside` handles one that reads x at `from`.
+ */
+function columnLoops(k: ConvKernel, comment: string, element: { padded: (count: string) => string; inside: (from: string) => string }): string[] {
+  const [, c, h, w] = k.xShape;
   const [, , kh, kw] = k.wShape;
-  const [, , ho, wo] = k.yShape;
-  const xAt = at([n, c, h, w], ['n', 'c', 'row', 'col']);
-  const inside = (v: string, size: number) => `${v} >= 0 && ${v} < ${size}`;
-  const body = loop('j', wo, [
-    `const col = ${linear([['j', k.stride[1]], ['kw', k.dilation[1]]], -k.padding[1])};`,
-    `if (${inside('row', h)} && ${inside('col', w)}) ${element(xAt)}`,
-    `else ${element(undefined)}`,
-  ]);
-  const rows = loop('n', n, loop('i', ho, [`const row = ${linear([['i', k.stride[0]], ['kh', k.dilation[0]]], -k.padding[0])};`, ...body]));
-  return [comment, '{', ...indent(['let at = 0;', ...loop('c', c, loop('kh', kh, loop('kw', kw, rows)))]), '}'];
+  const [n, , ho, wo] = k.yShape;
+  const [sh, sw] = k.stride;
+  const [dh, dw] = k.dilation;
+  const [ph, pw] = k.padding;
+  // The output columns j0 ≤ j < j1 whose tap kw reads inside x (all of them when nothing is padded).
+  const all = pw === 0 && (wo - 1) * sw + (kw - 1) * dw < w;
+  const tap = dw === 1 ? 'kw' : `kw * ${dw}`;
+  const bounds = all ? [] : [
+    `const j0 = Math.min(${wo}, Math.max(0, Math.ceil((${pw} - ${tap}) / ${sw})));`,
+    `const j1 = Math.max(j0, Math.min(${wo}, Math.ceil((${w + pw} - ${tap}) / ${sw})));`,
+  ];
+  const first = all ? `((n * ${c} + c) * ${h} + row) * ${w} + ${linear([['kw', dw]], -pw)}` : `((n * ${c} + c) * ${h} + row) * ${w} + ${linear([['j0', sw], ['kw', dw]], -pw)}`;
+  const row = all
+    ? [`let from = ${first};`, `for (let j = 0; j < ${wo}; j++, from += ${sw}) ${element.inside('from')}`]
+    : [`let from = ${first};`, element.padded('j0'), `for (let j = j0; j < j1; j++, from += ${sw}) ${element.inside('from')}`, element.padded(`${wo} - j1`)];
+  const rowsWithin = ph === 0 && (ho - 1) * sh + (kh - 1) * dh < h;
+  const perRow = [
+    `const row = ${linear([['i', sh], ['kh', dh]], -ph)};`,
+    ...(rowsWithin ? row : [`if (row < 0 || row >= ${h}) {`, `  ${element.padded(String(wo))}`, '  continue;', '}', ...row]),
+  ];
+  const rows = loop('n', n, loop('i', ho, perRow));
+  return [comment, '{', ...indent(['let at = 0;', ...loop('c', c, loop('kh', kh, loop('kw', kw, [...bounds, ...rows])))]), '}'];
 }
 
 /**
