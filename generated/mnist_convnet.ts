@@ -899,7 +899,7 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
   const grad_bias2 = grad_s6; // same buffer
   const grad_bias1 = grad_s1; // same buffer
   const FEEDS: readonly Feed[] = [
-    { name: 'x', shape: [64, 1, 28, 28], about: '[N, 1, 28, 28] = [64, 1, 28, 28]', batch: 'N', integer: false, bound: 0 },
+    { name: 'x', shape: [64, 1, 28, 28], about: '[N, 1, 28, 28] = [64, 1, 28, 28] (NCHW images of conv2d at examples/mnist_convnet.ts:19:14)', batch: 'N', integer: false, bound: 0 },
     { name: 'labels', shape: [64], about: '[N] = [64]', batch: 'N', integer: true, bound: 10 },
   ];
   const loss_value = new Float64Array(1); // step()'s loss

@@ -1437,7 +1437,7 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
   const x_feed = new Float32Array(50176);
   const labels_feed = new Int32Array(64);
   const FEEDS: readonly Feed[] = [
-    { name: 'x', shape: [64, 1, 28, 28], about: '[N, 1, 28, 28] = [64, 1, 28, 28]', batch: 'N', integer: false, bound: 0 },
+    { name: 'x', shape: [64, 1, 28, 28], about: '[N, 1, 28, 28] = [64, 1, 28, 28] (NCHW images of conv2d at examples/mnist_convnet.ts:19:14)', batch: 'N', integer: false, bound: 0 },
     { name: 'labels', shape: [64], about: '[N] = [64]', batch: 'N', integer: true, bound: 10 },
   ];
   const pipeline = (entryPoint: string) => device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint } });

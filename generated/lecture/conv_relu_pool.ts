@@ -288,7 +288,7 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
   const grad_w = new Float32Array(108); // [4, 3, 3, 3]
   const grad_b = grad_s1; // same buffer
   const FEEDS: readonly Feed[] = [
-    { name: 'x', shape: [2, 3, 6, 6], about: '[2, 3, 6, 6]', batch: '', integer: false, bound: 0 },
+    { name: 'x', shape: [2, 3, 6, 6], about: '[2, 3, 6, 6] (NCHW images of conv2d at examples/lecture/conv_relu_pool.ts:10:16)', batch: '', integer: false, bound: 0 },
     { name: 'w', shape: [4, 3, 3, 3], about: '[4, 3, 3, 3]', batch: '', integer: false, bound: 0 },
     { name: 'b', shape: [4], about: '[4]', batch: '', integer: false, bound: 0 },
     { name: 'upstream', shape: [2, 4, 3, 3], about: '[2, 4, 3, 3]', batch: '', integer: false, bound: 0 },

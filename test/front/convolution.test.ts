@@ -103,6 +103,15 @@ describe('conv and pooling errors name the op, the shapes, what to change and th
     for (const f of [() => x.conv2d(w, { strides: 2 } as never), () => x.maxPool2d({ kernel: 2, padding: 2 })]) expect(thrown(f).message).toMatch(here);
   });
 
+  it('a feed of the wrong spatial size names the layout, the op that reads it and its line', async () => {
+    const m = graph('feeds');
+    const images = m.input('images', ['N', 1, 8, 8]);
+    const out = images.conv2d(m.param('k', [2, 1, 3, 3])).named('out');
+    const model = await compile(m, { outputs: { out }, dims: { N: 2 } });
+    const e = thrown(() => model.forward({ images: new Float32Array(2 * 10 * 10) }));
+    expect(e.message).toMatch(/^feed 'images' has 200 values, but shape \[N, 1, 8, 8\] = \[2, 1, 8, 8\] \(NCHW images of conv2d at test\/front\/convolution\.test\.ts:\d+:\d+\) holds 128/);
+  });
+
   it("'same' keeps the size, padding one more at the bottom and right for an even kernel; the batch may be symbolic", () => {
     const even = x.conv2d(g.param('w4', [2, 3, 4, 2]), { padding: 'same' });
     expect(even.shape).toEqual(['N', 2, 8, 8]);

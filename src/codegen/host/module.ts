@@ -158,9 +158,20 @@ export function feedSpecs(p: Program): Feed[] {
   const bounds = new Map<string, number>();
   for (const c of p.indexChecks) bounds.set(c.input, Math.min(c.bound, bounds.get(c.input) ?? Infinity));
   return p.inputs.map((l) => ({
-    name: l.key, shape: l.shape, about: describeShape(l), batch: typeof l.symbolic[0] === 'string' ? l.symbolic[0] : '', integer: l.dtype === 'i32', bound: bounds.get(l.name) ?? 0,
+    name: l.key, shape: l.shape, about: `${describeShape(l)}${imagesOf(p, l.name)}`, batch: typeof l.symbolic[0] === 'string' ? l.symbolic[0] : '',
+    integer: l.dtype === 'i32', bound: bounds.get(l.name) ?? 0,
   }));
 }
+
+/**
+ * ` (NCHW images of conv2d at model.ts:12:20)` for an input a conv or pool reads, so that a feed of the wrong
+ * spatial size or layout says which op expects what, and where; '' for others.
+ */
+function imagesOf(p: Program, input: string): string {
+  const reader = p.forward.find(({ node }) => WINDOW_OPS.includes(node.op) && node.inputs[0]?.name === input)?.node;
+  return reader ? ` (NCHW images of ${reader.op} at ${String(reader.site)})` : '';
+}
+const WINDOW_OPS = ['conv2d', 'convTranspose2d', 'maxPool2d', 'avgPool2d'];
 
 /** `key: value` in an object literal, or `key` alone when the two are the same. */
 export function entry(key: string, value: string): string {
