@@ -117,6 +117,39 @@ describe('threads', () => {
     expect(three.params).toEqual(one.params);
   });
 
+  // (The TypeScript loops compute fused loops in f64, so they agree with the Wasm kernels to f32's rounding.)
+  it('a convnet (im2col, col2im and the rows split by channels, taps or images) trains bit for bit alike on 1 and 3 threads, and as its TypeScript loops do', async () => {
+    const n = graph('convnet_threads');
+    const x = n.input('x', [8, 2, 12, 12]);
+    const labels = n.input('labels', [8], 'i32');
+    const k1 = n.param('k1', [6, 2, 3, 3], { init: 'he' });
+    const b1 = n.param('b1', [6], { init: 'zeros' });
+    const k2 = n.param('k2', [8, 6, 3, 3], { init: 'he' });
+    const w = n.param('w', [8 * 4 * 4, 10], { init: 'he' });
+    const h = x.conv2d(k1, { padding: 1 }).add(b1.reshape([1, 6, 1, 1])).relu().maxPool2d({ kernel: 2 });
+    const scores = h.conv2d(k2, { stride: [1, 1], dilation: 1 }).relu().reshape([8, 128]).matmul(w);
+    const loss = scores.softmaxCrossEntropy(labels).named('loss');
+    const r = mulberry32(6);
+    const data = { x: Float32Array.from({ length: 8 * 2 * 144 }, () => randn(r)), labels: Int32Array.from({ length: 8 }, () => Math.floor(r() * 10)) };
+    const run = async (threads: number, wasm = true) => {
+      const compiled = await compile(n, { loss, seed: 2, threads, wasm: wasm ? 'all' : false });
+      models.push(compiled);
+      const model = threads > 1 ? (await load(compiled.source)).createModel({ seed: 2, threads }) : compiled;
+      models.push(model);
+      const losses = Array.from({ length: 3 }, () => model.step(data, 1e-2));
+      return { source: compiled.source, losses, params: ['k1', 'b1', 'k2', 'w'].map((k) => Array.from(model.params[k]!)) };
+    };
+    const [one, three, loops] = [await run(1), await run(3), await run(1, false)];
+    expect(three.source).toMatch(/const im2col_x = threaded_loop\(pool, \[\d+, \d+, \d+\]/);
+    expect(three.source).toMatch(/const col2im_\w+ = threaded_loop\(pool, \[\d+, \d+, \d+\]/);
+    expect(one.source).toContain('im2col_x(); // each tap\'s input at every output position');
+    expect(loops.source).not.toContain('im2col_x()');
+    expect(three.losses).toEqual(one.losses);
+    expect(three.params).toEqual(one.params);
+    loops.losses.forEach((l, i) => expect(Math.abs(l - one.losses[i]!)).toBeLessThan(1e-5));
+    loops.params.forEach((p, k) => p.forEach((v, i) => expect(Math.abs(v - one.params[k]![i]!)).toBeLessThan(1e-5)));
+  });
+
   it('shareBounds splits n into shares of a multiple, as even as that allows, fewer when n is short', () => {
     expect(shareBounds(100, 4, 4)).toEqual([0, 28, 52, 76, 100]);
     expect(shareBounds(256, 2, 4)).toEqual([0, 128, 256]);

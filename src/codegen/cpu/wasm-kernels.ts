@@ -16,6 +16,7 @@ import { indent } from '../code.ts';
 import type { ModuleNames } from '../identifiers.ts';
 import { matmulComment } from '../typescript/loops.ts';
 import { col2imLoops, im2colLoops, rowLoops } from '../typescript/windows.ts';
+import { columnsFunction, rowsFunction, type Range } from '../wasm/window.ts';
 import type { FunctionBody } from '../wasm/encoder.ts';
 import { finiteFunction } from '../wasm/finite.ts';
 import { gemmModule, gemmShare, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
@@ -120,15 +121,43 @@ export class WasmKernels implements KernelBackend {
       `${this.gemm({ kind: 'matmul', m, k: inner, n, a, b, out, transA, transB }, id)};`;
     const [x, y] = [id(k.x), id(k.y)];
     const what = `// ${id(k.out)} = ${node.op}(${node.inputs.map((i) => this.m.id(i.name)).join(', ')})${k.bias ? ` + ${id(k.bias)}` : ''}${k.relu ? ', then relu' : ''}`;
+    const at = (b: string) => this.floatOffsets().get(b)!;
+    const scratch = this.mem.scratch!;
+    const [c, kh, kw] = k.wShape.slice(1) as [number, number, number];
+    const threads = this.p.spec.threads ?? 1;
+    // Shares of channels, or of a channel's taps when there are fewer channels than threads (im2col only).
+    const byTaps = c < threads;
+    const im2col = () => this.windowLoop(`im2col_${x}`, im2colLoops(k, x, columns), byTaps ? kh * kw : c, taps * p, (r) =>
+      columnsFunction(k, at(k.x), scratch.columns.offset, byTaps ? [0, c] : r, byTaps ? r : [0, kh * kw], false), '// each tap\'s input at every output position');
+    const bias = k.bias === undefined ? undefined : at(k.bias);
+    const moveRows = (toRows: boolean) => this.windowLoop(toRows ? `rows_${y}` : `store_${y}`, rowLoops(k, y, rows, toRows, k.bias && id(k.bias), k.relu), k.yShape[0], f * p,
+      (r) => rowsFunction(k, at(k.y), scratch.rows.offset, r, toRows, toRows ? undefined : bias, k.relu), toRows ? `// ${y} as rows [${f}, ${p}]` : `// the rows into ${y}, NCHW`);
     switch (k.writes) {
       case 'y':
-        return [`${what}: im2col, then [${f}, ${taps}] · [${taps}, ${p}]`, ...im2colLoops(k, x, columns), product(f, taps, p, k.w, columns, rows),
-          ...rowLoops(k, y, rows, false, k.bias && id(k.bias), k.relu)];
+        return [`${what}: im2col, then [${f}, ${taps}] · [${taps}, ${p}]`, im2col(), product(f, taps, p, k.w, columns, rows), moveRows(false)];
       case 'w':
-        return [`${what}: dy as rows [${f}, ${p}] · columnsᵀ`, ...rowLoops(k, y, rows, true), ...im2colLoops(k, x, columns), product(f, p, taps, rows, columns, k.w, false, true)];
-      case 'x':
-        return [`${what}: wᵀ · dy as rows [${f}, ${p}], then col2im`, ...rowLoops(k, y, rows, true), product(taps, f, p, k.w, rows, columns, true), ...col2imLoops(k, columns, x)];
+        return [`${what}: dy as rows [${f}, ${p}] · columnsᵀ`, moveRows(true), im2col(), product(f, p, taps, rows, columns, k.w, false, true)];
+      case 'x': {
+        const col2im = this.windowLoop(`col2im_${x}`, col2imLoops(k, columns, x), c, taps * p, (r) => columnsFunction(k, at(k.x), scratch.columns.offset, r, [0, kh * kw], true),
+          '// each tap\'s gradient back where it read the input');
+        return [`${what}: wᵀ · dy as rows [${f}, ${p}], then col2im`, moveRows(true), product(taps, f, p, k.w, rows, columns, true), col2im];
+      }
     }
+  }
+
+  /**
+   * One of a conv's loops (im2col, col2im, the rows' moves: wasm/window.ts) as a Wasm function called `${id}()`, with
+   * its TypeScript where Wasm is missing; with threads, a large one as shares of its `units` (channels, taps or
+   * images), each `body` of its range.
+   */
+  private windowLoop(base: string, typescript: string[], units: number, elements: number, body: (range: Range) => FunctionBody, comment: string): string {
+    const id = this.m.fresh(base);
+    const threads = this.p.spec.threads ?? 1;
+    const splits = threads > 1 && units > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && (this.p.spec.wasm === 'all' || elements >= LOOP_SPLIT_MIN);
+    const bounds = splits ? shareBounds(units, threads, 1) : [0, units];
+    const shares = bounds.length > 2 ? bounds.slice(0, -1).map((from, s) => ({ body: body([from, bounds[s + 1]!]), fn: this.shareNames.push(this.m.fresh(`${id}_${s}`)) - 1 })) : undefined;
+    this.loops.push({ id, body: body([0, units]), params: [], typescript, ...(shares ? { shares } : {}) });
+    return `${id}(); ${comment}`;
   }
 
   /**

@@ -1,0 +1,152 @@
+// WebAssembly loops for a conv computed as a matrix product (convAsProduct, src/ir/kernel.ts): im2col of x into
+// the columns [K, P], col2im of the columns' gradient back into x's, and the moves between an NCHW tensor
+// [N, F, H'·W'] and the rows [F, P] a gemm gives or takes (with the conv's bias and ReLU on the way out). Every
+// address is the memory plan's, fixed when the module is made; each function is one thread's share: a range of
+// channels (or of taps, for a conv of fewer channels than threads), or of images. Each element is computed as the
+// TypeScript loops compute it (typescript/windows.ts), in the same order, so the numbers are the same bit for bit
+// on any thread count and without WebAssembly.
+import type { ConvKernel } from '../../ir/kernel.ts';
+import { FunctionBody, I32, V128 } from './encoder.ts';
+
+/** [from, to) of a range a share covers. */
+export type Range = readonly [number, number];
+
+/** The first output position i whose tap `tap` reads inside x along one axis, and the one past the last. */
+function inside(tap: number, [stride, dilation, padding]: readonly [number, number, number], size: number, outs: number): Range {
+  const from = Math.min(outs, Math.max(0, Math.ceil((padding - tap * dilation) / stride)));
+  return [from, Math.max(from, Math.min(outs, Math.ceil((size + padding - tap * dilation) / stride)))];
+}
+
+class Loops {
+  readonly f = new FunctionBody([]);
+  private readonly counters: number[] = [];
+  private depth = 0;
+
+  /** A do-while loop over a fresh counter from `from` to `to` (nothing when empty); body gets the counter's local. */
+  repeat(from: number, to: number, body: (counter: number) => void): void {
+    if (to <= from) return;
+    const f = this.f;
+    const v = this.counters[this.depth] ?? (this.counters[this.depth] = f.local(I32));
+    this.depth++;
+    f.i32Const(from).set(v);
+    const top = f.loop();
+    body(v);
+    f.get(v).i32Const(1).i32Add().tee(v).i32Const(to).i32LtU().brIf(top);
+    f.end();
+    this.depth--;
+  }
+
+  /** local += bytes. */
+  advance(local: number, bytes: number): void {
+    if (bytes !== 0) this.f.get(local).i32Const(bytes).i32Add().set(local);
+  }
+
+  /**
+   * `count` elements, 4 at a time while `vectors` allows, then one at a time: `four` and `one` write one step,
+   * each pointer then advances by its bytes per element (`steps`).
+   */
+  elements(count: number, vectors: boolean, steps: readonly (readonly [number, number])[], four: () => void, one: () => void): void {
+    const whole = vectors ? Math.floor(count / 4) : 0;
+    this.repeat(0, whole, () => {
+      four();
+      for (const [p, bytes] of steps) this.advance(p, 4 * bytes);
+    });
+    this.repeat(0, count - 4 * whole, () => {
+      one();
+      for (const [p, bytes] of steps) this.advance(p, bytes);
+    });
+  }
+}
+
+/**
+ * im2col (`add` false) or col2im (`add` true) for channels [c0, c1) and taps [t0, t1) of each channel's kH·kW, as
+ * columnLoops writes them: for each channel, tap and image, the rows of output positions, the padded ones skipped
+ * (im2col writes 0 there), those inside x read with a running address.
+ */
+export function columnsFunction(k: ConvKernel, x: number, columns: number, channels: Range, taps: Range, add: boolean): FunctionBody {
+  const L = new Loops();
+  const { f } = L;
+  const [n, cs, h, w] = k.xShape;
+  const [, , kh, kw] = k.wShape;
+  const [, , ho, wo] = k.yShape;
+  const p = n * ho * wo;
+  const [c, dst, src, plane] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
+  const zero = f.local(V128);
+  if (add) {
+    // This share's channels of x's gradient start at zero, image by image.
+    L.repeat(0, n, (b) => {
+      f.get(b).i32Const(4 * cs * h * w).i32Mul().i32Const(x + 4 * channels[0] * h * w).i32Add().set(dst);
+      L.elements((channels[1] - channels[0]) * h * w, true, [[dst, 4]], () => f.get(dst).get(zero).v128Store(0, 0), () => f.get(dst).get(zero).v128Store32Lane(0, 0));
+    });
+  }
+  const skip = (count: number) => {
+    if (add) L.advance(dst, 4 * count);
+    else L.elements(count, true, [[dst, 4]], () => f.get(dst).get(zero).v128Store(0, 0), () => f.get(dst).get(zero).v128Store32Lane(0, 0));
+  };
+  f.i32Const(channels[0]).set(c);
+  const channelLoop = f.loop();
+  for (let t = taps[0]; t < taps[1]; t++) {
+    const [a, e] = [Math.floor(t / kw), t % kw];
+    const [i0, i1] = inside(a, [k.stride[0], k.dilation[0], k.padding[0]], h, ho);
+    const [j0, j1] = inside(e, [k.stride[1], k.dilation[1], k.padding[1]], w, wo);
+    f.get(c).i32Const(4 * kh * kw * p).i32Mul().i32Const(columns + 4 * t * p).i32Add().set(dst);
+    L.repeat(0, n, (b) => {
+      f.get(b).i32Const(4 * cs * h * w).i32Mul().get(c).i32Const(4 * h * w).i32Mul().i32Add().i32Const(x).i32Add().set(plane);
+      skip(i0 * wo);
+      L.repeat(i0, i1, (i) => {
+        const first = (a * k.dilation[0] - k.padding[0]) * w + j0 * k.stride[1] + e * k.dilation[1] - k.padding[1];
+        f.get(i).i32Const(4 * k.stride[0] * w).i32Mul().get(plane).i32Add().i32Const(4 * first).i32Add().set(src);
+        skip(j0);
+        const contiguous = k.stride[1] === 1;
+        const steps = [[src, 4 * k.stride[1]], [dst, 4]] as const;
+        if (add) {
+          L.elements(j1 - j0, contiguous, steps,
+            () => f.get(src).get(src).v128Load(0, 0).get(dst).v128Load(0, 0).f32x4Add().v128Store(0, 0),
+            () => f.get(src).get(src).v128Load32Zero(0, 0).get(dst).v128Load32Zero(0, 0).f32x4Add().v128Store32Lane(0, 0));
+        } else {
+          L.elements(j1 - j0, contiguous, steps, () => f.get(dst).get(src).v128Load(0, 0).v128Store(0, 0), () => f.get(dst).get(src).v128Load32Zero(0, 0).v128Store32Lane(0, 0));
+        }
+        skip(wo - j1);
+      });
+      skip((ho - i1) * wo);
+    });
+  }
+  f.get(c).i32Const(1).i32Add().tee(c).i32Const(channels[1]).i32LtU().brIf(channelLoop);
+  f.end();
+  return f;
+}
+
+/**
+ * Images [n0, n1) between the tensor [N, F, H'·W'] and the rows [F, P]: into the rows (`toRows`, a gradient), or
+ * out of them with the bias (`bias`, a float address) and ReLU, as rowLoops writes them.
+ */
+export function rowsFunction(k: ConvKernel, tensor: number, rows: number, images: Range, toRows: boolean, bias?: number, relu?: boolean): FunctionBody {
+  const L = new Loops();
+  const { f } = L;
+  const [n, ch, ho, wo] = k.yShape;
+  const hw = ho * wo;
+  const [from, to, b, zero] = [f.local(I32), f.local(I32), f.local(V128), f.local(V128)];
+  L.repeat(images[0], images[1], (image) => {
+    L.repeat(0, ch, (channel) => {
+      const [t, r] = toRows ? [from, to] : [to, from];
+      f.get(image).i32Const(4 * ch * hw).i32Mul().get(channel).i32Const(4 * hw).i32Mul().i32Add().i32Const(tensor).i32Add().set(t);
+      f.get(channel).i32Const(4 * n * hw).i32Mul().get(image).i32Const(4 * hw).i32Mul().i32Add().i32Const(rows).i32Add().set(r);
+      if (bias !== undefined) f.get(channel).i32Const(4).i32Mul().i32Const(bias).i32Add().v128Load32Splat(0, 0).set(b);
+      const value = (load: () => void) => {
+        load();
+        if (bias !== undefined) f.get(b).f32x4Add();
+        if (relu) f.get(zero).f32x4Max();
+      };
+      L.elements(hw, true, [[from, 4], [to, 4]], () => {
+        f.get(to);
+        value(() => f.get(from).v128Load(0, 0));
+        f.v128Store(0, 0);
+      }, () => {
+        f.get(to);
+        value(() => f.get(from).v128Load32Zero(0, 0));
+        f.v128Store32Lane(0, 0);
+      });
+    });
+  });
+  return f;
+}
