@@ -39,6 +39,7 @@ export class TensorEmitter extends CpuModuleEmitter {
       scalar: (n) => this.exprs.expr({ k: 'var', name: n }).text,
       loops: (k) => mapLoops(k, this.exprs),
       matmul: (k) => matmulCall(k, (h) => this.use(h)),
+      pool: (k, node) => this.typescript.call(k, node),
     };
   }
 

@@ -4,7 +4,7 @@
 // WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../errors/errors.ts';
-import { convAsProduct, matmulName, outputsOf, shareBounds, type ConvKernel, type Kernel, type MapKernel, type MatmulKernel } from '../../ir/kernel.ts';
+import { convAsProduct, matmulName, outputsOf, shareBounds, type ConvKernel, type Kernel, type MapKernel, type MatmulKernel, type PoolKernel } from '../../ir/kernel.ts';
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
@@ -16,7 +16,7 @@ import { indent } from '../code.ts';
 import type { ModuleNames } from '../identifiers.ts';
 import { matmulComment } from '../typescript/loops.ts';
 import { col2imLoops, im2colLoops, rowLoops } from '../typescript/windows.ts';
-import { columnsFunction, rowsFunction, type Range } from '../wasm/window.ts';
+import { columnsFunction, maxPoolFunction, rowsFunction, type Range } from '../wasm/window.ts';
 import type { FunctionBody } from '../wasm/encoder.ts';
 import { finiteFunction } from '../wasm/finite.ts';
 import { gemmModule, gemmShare, scratchBytes, type GemmSpec } from '../wasm/gemm.ts';
@@ -45,6 +45,8 @@ export interface WasmHost extends ModuleNames {
   loops(k: MapKernel): string[];
   /** A matmul's TypeScript call, over its buffers as written. */
   matmul(k: MatmulKernel): string;
+  /** A pool kernel's TypeScript loops, its comment first. */
+  pool(k: PoolKernel, node: Node): string[];
 }
 
 export class WasmKernels implements KernelBackend {
@@ -74,12 +76,22 @@ export class WasmKernels implements KernelBackend {
   runs(k: Kernel, node?: Node): boolean {
     if (k.kind === 'matmul') return onFloats(node!);
     if (k.kind === 'conv') return asProduct(this.p, k);
+    if (k.kind === 'pool') return k.op === 'max';
     return k.kind === 'map' && worthLoop(this.p, k) && this.body(k) !== undefined;
   }
 
   call(k: Kernel, node?: Node): string[] {
     if (k.kind === 'matmul') return [`${this.gemm(k, (b) => this.m.id(b))};${matmulComment(k, (b) => this.m.id(b))}`];
     if (k.kind === 'conv') return this.conv(k, node!);
+    if (k.kind === 'pool') {
+      // Max pooling as Wasm, shares of the N·C planes; its TypeScript loops are the fallback.
+      const at = (b: string) => this.floatOffsets().get(b)!;
+      const offsets = { out: at(k.out), from: at(k.from), argmaxOf: at(k.argmaxOf!) };
+      const planes = k.xShape[0] * k.xShape[1];
+      const typescript = this.m.pool(k, node!);
+      const call = this.windowLoop(`${k.writes === 'x' ? 'unpool' : 'pool'}_${this.m.id(k.out)}`, typescript.slice(1), planes, sizeOf(k.xShape), (r) => maxPoolFunction(k, offsets, r), '');
+      return [typescript[0]!, call.trim()];
+    }
     if (k.kind !== 'map') throw new Error(`internal: no Wasm for a ${k.kind} kernel`);
     // The loop's name says whose value it computes: loop_h, update_w1 (an optimizer's update).
     const id = this.m.fresh(`${node ? 'loop' : 'update'}_${this.m.id(k.out)}`);
@@ -298,7 +310,8 @@ export class WasmKernels implements KernelBackend {
 export function worthWasm(p: Program): boolean {
   const kernels = [...p.forward, ...p.backward];
   return p.update.kernels.some(({ kernel }) => worthLoop(p, kernel))
-    || kernels.some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)) || (k.kind === 'conv' && asProduct(p, k)));
+    || kernels.some(({ kernel: k, node }) => (k.kind === 'matmul' && onFloats(node)) || (k.kind === 'map' && worthLoop(p, k)))
+    || kernels.some(({ kernel: k }) => (k.kind === 'conv' && asProduct(p, k)) || (k.kind === 'pool' && k.op === 'max'));
 }
 
 const worthLoop = (p: Program, k: MapKernel) => sizeOf(k.shape) >= (p.spec.wasm === 'all' ? 1 : WASM_LOOP_MIN) && outputsOf(k).every((o) => wasmSupports(o.expr));

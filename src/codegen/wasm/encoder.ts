@@ -87,6 +87,8 @@ export class FunctionBody {
   br(label: Label): this { this.op(0x0c); uleb(this.code, this.depth - label.depth); return this; }
   brIf(label: Label): this { this.op(0x0d); uleb(this.code, this.depth - label.depth); return this; }
   drop(): this { return this.op(0x1a); }
+  /** a if c is nonzero, else b (stack: a b c). */
+  select(): this { return this.op(0x1b); }
 
   // locals
   get(i: number): this { this.op(0x20); uleb(this.code, i); return this; }
@@ -97,16 +99,20 @@ export class FunctionBody {
   i32Const(v: number): this { this.op(0x41); sleb(this.code, v); return this; }
   i32Eqz(): this { return this.op(0x45); }
   i32Ne(): this { return this.op(0x47); }
+  i32LtS(): this { return this.op(0x48); }
   i32LtU(): this { return this.op(0x49); }
   i32Add(): this { return this.op(0x6a); }
   i32Sub(): this { return this.op(0x6b); }
   i32Mul(): this { return this.op(0x6c); }
   i32And(): this { return this.op(0x71); }
+  i32Or(): this { return this.op(0x72); }
 
   // f32 (alignment as log2 bytes; wasm treats it as a hint)
   f32Load(offset = 0, alignLog2 = 2): this { return this.op(0x2a).memarg(offset, alignLog2); }
   f32Store(offset = 0, alignLog2 = 2): this { return this.op(0x38).memarg(offset, alignLog2); }
   f32Eq(): this { return this.op(0x5b); }
+  f32Ne(): this { return this.op(0x5c); }
+  f32Gt(): this { return this.op(0x5e); }
   f32Add(): this { return this.op(0x92); }
   f32Mul(): this { return this.op(0x94); }
   f32Const(v: number): this {

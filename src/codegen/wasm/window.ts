@@ -5,8 +5,8 @@
 // channels (or of taps, for a conv of fewer channels than threads), or of images. Each element is computed as the
 // TypeScript loops compute it (typescript/windows.ts), in the same order, so the numbers are the same bit for bit
 // on any thread count and without WebAssembly.
-import type { ConvKernel } from '../../ir/kernel.ts';
-import { FunctionBody, I32, V128 } from './encoder.ts';
+import type { ConvKernel, PoolKernel } from '../../ir/kernel.ts';
+import { F32, FunctionBody, I32, V128 } from './encoder.ts';
 
 /** [from, to) of a range a share covers. */
 export type Range = readonly [number, number];
@@ -145,6 +145,73 @@ export function rowsFunction(k: ConvKernel, tensor: number, rows: number, images
         f.get(to);
         value(() => f.get(from).v128Load32Zero(0, 0));
         f.v128Store32Lane(0, 0);
+      });
+    });
+  });
+  return f;
+}
+
+/**
+ * Max pooling (a `pool` kernel of op 'max') for planes [p0, p1) of its N·C: each window's first maximum in
+ * `argmaxOf` (a NaN wins, the last one), as poolLoops finds it; writing y, `from`'s element there (−∞ for a window
+ * with none); writing x, each window's value of `from` added there (this share's planes zeroed first).
+ */
+export function maxPoolFunction(k: PoolKernel, offsets: { out: number; from: number; argmaxOf: number }, planes: Range): FunctionBody {
+  const L = new Loops();
+  const { f } = L;
+  const [, , h, w] = k.xShape;
+  const [, , ho, wo] = k.yShape;
+  const [xPlane, yPlane, at, best, v, row, col, o] = [f.local(I32), f.local(I32), f.local(I32), f.local(F32), f.local(F32), f.local(I32), f.local(I32), f.local(I32)];
+  const zero = f.local(V128);
+  const back = k.writes === 'x';
+  const window = { out: k.writes === 'y' ? offsets.out : offsets.from, dx: offsets.out };
+  L.repeat(planes[0], planes[1], (plane) => {
+    f.get(plane).i32Const(4 * h * w).i32Mul().set(xPlane);
+    f.get(plane).i32Const(4 * ho * wo).i32Mul().set(yPlane);
+    if (back) {
+      f.get(xPlane).i32Const(offsets.out).i32Add().set(o);
+      L.elements(h * w, true, [[o, 4]], () => f.get(o).get(zero).v128Store(0, 0), () => f.get(o).get(zero).v128Store32Lane(0, 0));
+    }
+    L.repeat(0, ho, (i) => {
+      L.repeat(0, wo, (j) => {
+        f.i32Const(-1).set(at).f32Const(-Infinity).set(best);
+        for (let a = 0; a < k.kernel[0]; a++) {
+          for (let e = 0; e < k.kernel[1]; e++) {
+            const skip = f.block();
+            f.get(i).i32Const(k.stride[0]).i32Mul().i32Const(a * k.dilation[0] - k.padding[0]).i32Add().set(row);
+            f.get(j).i32Const(k.stride[1]).i32Mul().i32Const(e * k.dilation[1] - k.padding[1]).i32Add().set(col);
+            // Outside x (unsigned: a negative index is large): the padding, skipped.
+            if (k.padding[0] > 0) f.get(row).i32Const(h).i32LtU().i32Eqz().brIf(skip);
+            if (k.padding[1] > 0) f.get(col).i32Const(w).i32LtU().i32Eqz().brIf(skip);
+            f.get(row).i32Const(w).i32Mul().get(col).i32Add().i32Const(4).i32Mul().set(row); // the element's byte offset in its plane
+            f.get(row).get(xPlane).i32Add().i32Const(offsets.argmaxOf).i32Add().f32Load(0, 0).set(v);
+            // at < 0 || v > best || v is NaN: take it
+            f.get(at).i32Const(0).i32LtS().get(v).get(best).f32Gt().i32Or().get(v).get(v).f32Ne().i32Or().set(col);
+            f.get(v).get(best).get(col).select().set(best);
+            f.get(row).get(at).get(col).select().set(at);
+            f.end();
+          }
+        }
+        const yAt = () => f.get(i).i32Const(wo).i32Mul().get(j).i32Add().i32Const(4).i32Mul().get(yPlane).i32Add();
+        const found = f.block();
+        if (back) {
+          f.get(at).i32Const(0).i32LtS().brIf(found);
+          f.get(at).get(xPlane).i32Add().i32Const(window.dx).i32Add().tee(o);
+          f.get(o).f32Load(0, 0);
+          yAt().i32Const(window.out).i32Add().f32Load(0, 0);
+          f.f32Add().f32Store(0, 0);
+        } else {
+          yAt().i32Const(offsets.out).i32Add();
+          if (offsets.from === offsets.argmaxOf) f.get(best);
+          else {
+            // −∞ where the window holds nothing; else from's element at the maximum
+            f.f32Const(-Infinity);
+            f.i32Const(0).get(at).get(at).i32Const(0).i32LtS().select().get(xPlane).i32Add().i32Const(offsets.from).i32Add().f32Load(0, 0);
+            f.get(at).i32Const(0).i32LtS().select();
+          }
+          f.f32Store(0, 0);
+        }
+        f.end();
       });
     });
   });
