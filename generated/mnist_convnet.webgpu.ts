@@ -418,29 +418,36 @@ fn fg_pow(a: f32, b: f32) -> f32 {
   return select(r, -r, a < 0.0 && odd);
 }
 
-/** conv_s3: s0 = conv2d(x, conv1) + s1, then relu */
-@compute @workgroup_size(64)
-fn conv_s3(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let fg_o = i32((wid.x + wid.y * nwg.x) * 64u + lid);
-  if (fg_o >= 589824) { return; }
-  let fg_n = fg_o / 9216;
-  let fg_f = (fg_o / 576) % 16;
-  let fg_i = (fg_o / 24) % 24;
-  let fg_j = (fg_o) % 24;
-  let fg_c0 = (fg_f / 16) * 1;
+/** conv_s3: s0 = conv2d(x, conv1) + s1, then relu, an implicit GEMM in 16 × 16 tiles */
+@compute @workgroup_size(16, 16)
+fn conv_s3(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let fg_tile = wid.x + wid.y * nwg.x;
+  let fg_m = i32((fg_tile / 2304u) * 16u + lid.y);
+  let fg_n = i32((fg_tile % 2304u) * 16u + lid.x);
   var fg_sum = 0.0;
-  for (var fg_c = 0; fg_c < 1; fg_c++) {
-    for (var fg_a = 0; fg_a < 5; fg_a++) {
-      let fg_r = fg_i * 1 + fg_a * 1 - 0;
-      if (fg_r < 0 || fg_r >= 28) { continue; }
-      for (var fg_e = 0; fg_e < 5; fg_e++) {
-        let fg_s = fg_j * 1 + fg_e * 1 - 0;
-        if (fg_s < 0 || fg_s >= 28) { continue; }
-        fg_sum += x[((fg_n * 1 + fg_c0 + fg_c) * 28 + fg_r) * 28 + fg_s] * conv1[((fg_f * 1 + fg_c) * 5 + fg_a) * 5 + fg_e];
-      }
+  for (var fg_k0 = 0; fg_k0 < 25; fg_k0 += 16) {
+    {
+      let fg_k = fg_k0 + i32(lid.x);
+      let fg_ok = fg_m < 16 && fg_k < 25;
+      let fg_v = conv1[select(0, fg_m * 25 + fg_k, fg_ok)];
+      gemm_ta[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
     }
+    {
+      let fg_k = fg_k0 + i32(lid.y);
+      let fg_pn = fg_n / 576; let fg_i = (fg_n % 576) / 24; let fg_j = fg_n % 24;
+      let fg_c = fg_k / 25; let fg_a = (fg_k % 25) / 5; let fg_e = fg_k % 5;
+      let fg_r = fg_i * 1 + fg_a * 1 - 0; let fg_s = fg_j * 1 + fg_e * 1 - 0;
+      let fg_ok = fg_k < 25 && fg_n < 36864 && fg_r >= 0 && fg_r < 28 && fg_s >= 0 && fg_s < 28;
+      let fg_v = x[select(0, ((fg_pn * 1 + fg_c) * 28 + fg_r) * 28 + fg_s, fg_ok)];
+      gemm_tb[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
+    }
+    workgroupBarrier();
+    for (var fg_t = 0u; fg_t < 16u; fg_t++) { fg_sum = fg_sum + gemm_ta[lid.y * 16u + fg_t] * gemm_tb[fg_t * 16u + lid.x]; }
+    workgroupBarrier();
   }
-  s3[fg_o] = max(0.0, fg_sum + bias1[fg_f]);
+  if (fg_m < 16 && fg_n < 36864) {
+    s3[((fg_n / 576) * 16 + fg_m) * 576 + fg_n % 576] = max(0.0, fg_sum + bias1[fg_m]);
+  }
 }
 
 /** pool_h1: h1 = maxPool2d(s3) */
@@ -467,29 +474,36 @@ fn pool_h1(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
   h1[fg_o] = select(s3[max(fg_at, 0)], fg_f32(0xff800000u), fg_at < 0);
 }
 
-/** conv_s8: s5 = conv2d(h1, conv2) + s6, then relu */
-@compute @workgroup_size(64)
-fn conv_s8(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let fg_o = i32((wid.x + wid.y * nwg.x) * 64u + lid);
-  if (fg_o >= 131072) { return; }
-  let fg_n = fg_o / 2048;
-  let fg_f = (fg_o / 64) % 32;
-  let fg_i = (fg_o / 8) % 8;
-  let fg_j = (fg_o) % 8;
-  let fg_c0 = (fg_f / 32) * 16;
+/** conv_s8: s5 = conv2d(h1, conv2) + s6, then relu, an implicit GEMM in 16 × 16 tiles */
+@compute @workgroup_size(16, 16)
+fn conv_s8(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let fg_tile = wid.x + wid.y * nwg.x;
+  let fg_m = i32((fg_tile / 256u) * 16u + lid.y);
+  let fg_n = i32((fg_tile % 256u) * 16u + lid.x);
   var fg_sum = 0.0;
-  for (var fg_c = 0; fg_c < 16; fg_c++) {
-    for (var fg_a = 0; fg_a < 5; fg_a++) {
-      let fg_r = fg_i * 1 + fg_a * 1 - 0;
-      if (fg_r < 0 || fg_r >= 12) { continue; }
-      for (var fg_e = 0; fg_e < 5; fg_e++) {
-        let fg_s = fg_j * 1 + fg_e * 1 - 0;
-        if (fg_s < 0 || fg_s >= 12) { continue; }
-        fg_sum += h1[((fg_n * 16 + fg_c0 + fg_c) * 12 + fg_r) * 12 + fg_s] * conv2[((fg_f * 16 + fg_c) * 5 + fg_a) * 5 + fg_e];
-      }
+  for (var fg_k0 = 0; fg_k0 < 400; fg_k0 += 16) {
+    {
+      let fg_k = fg_k0 + i32(lid.x);
+      let fg_ok = fg_m < 32 && fg_k < 400;
+      let fg_v = conv2[select(0, fg_m * 400 + fg_k, fg_ok)];
+      gemm_ta[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
     }
+    {
+      let fg_k = fg_k0 + i32(lid.y);
+      let fg_pn = fg_n / 64; let fg_i = (fg_n % 64) / 8; let fg_j = fg_n % 8;
+      let fg_c = fg_k / 25; let fg_a = (fg_k % 25) / 5; let fg_e = fg_k % 5;
+      let fg_r = fg_i * 1 + fg_a * 1 - 0; let fg_s = fg_j * 1 + fg_e * 1 - 0;
+      let fg_ok = fg_k < 400 && fg_n < 4096 && fg_r >= 0 && fg_r < 12 && fg_s >= 0 && fg_s < 12;
+      let fg_v = h1[select(0, ((fg_pn * 16 + fg_c) * 12 + fg_r) * 12 + fg_s, fg_ok)];
+      gemm_tb[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
+    }
+    workgroupBarrier();
+    for (var fg_t = 0u; fg_t < 16u; fg_t++) { fg_sum = fg_sum + gemm_ta[lid.y * 16u + fg_t] * gemm_tb[fg_t * 16u + lid.x]; }
+    workgroupBarrier();
   }
-  s8[fg_o] = max(0.0, fg_sum + bias2[fg_f]);
+  if (fg_m < 32 && fg_n < 4096) {
+    s8[((fg_n / 64) * 32 + fg_m) * 64 + fg_n % 64] = max(0.0, fg_sum + bias2[fg_m]);
+  }
 }
 
 /** pool_h2: h2 = maxPool2d(s8) */
@@ -937,58 +951,69 @@ fn sum_grad_s6(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   if (lid == 0u) { let acc = fg_acc[0]; grad_s6[o] = acc; }
 }
 
-/** conv_grad_h1: grad_h1 = convTranspose2d(grad_s7, conv2) */
-@compute @workgroup_size(64)
-fn conv_grad_h1(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let fg_o = i32((wid.x + wid.y * nwg.x) * 64u + lid);
-  if (fg_o >= 147456) { return; }
-  let fg_n = fg_o / 2304;
-  let fg_ch = (fg_o / 144) % 16;
-  let fg_r = (fg_o / 12) % 12;
-  let fg_s = (fg_o) % 12;
-  let fg_c = fg_ch % 16;
-  let fg_f0 = (fg_ch / 16) * 32;
+/** conv_grad_h1: grad_h1 = convTranspose2d(grad_s7, conv2), an implicit GEMM in 16 × 16 tiles */
+@compute @workgroup_size(16, 16)
+fn conv_grad_h1(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let fg_tile = wid.x + wid.y * nwg.x;
+  let fg_m = i32((fg_tile / 576u) * 16u + lid.y);
+  let fg_n = i32((fg_tile % 576u) * 16u + lid.x);
   var fg_sum = 0.0;
-  for (var fg_g = 0; fg_g < 32; fg_g++) {
-    let fg_f = fg_f0 + fg_g;
-    for (var fg_a = 0; fg_a < 5; fg_a++) {
-      let fg_i_t = fg_r + 0 - fg_a * 1;
-      if (fg_i_t < 0 || fg_i_t % 1 != 0 || fg_i_t / 1 >= 8) { continue; }
-      let fg_i = fg_i_t / 1;
-      for (var fg_e = 0; fg_e < 5; fg_e++) {
-        let fg_j_t = fg_s + 0 - fg_e * 1;
-        if (fg_j_t < 0 || fg_j_t % 1 != 0 || fg_j_t / 1 >= 8) { continue; }
-        let fg_j = fg_j_t / 1;
-        fg_sum += conv2[((fg_f * 16 + fg_c) * 5 + fg_a) * 5 + fg_e] * grad_s7[((fg_n * 32 + fg_f) * 8 + fg_i) * 8 + fg_j];
-      }
+  for (var fg_k0 = 0; fg_k0 < 800; fg_k0 += 16) {
+    {
+      let fg_k = fg_k0 + i32(lid.x);
+      let fg_f = fg_k / 25; let fg_t = fg_k % 25;
+      let fg_ok = fg_m < 16 && fg_k < 800;
+      let fg_v = conv2[select(0, (fg_f * 16 + fg_m) * 25 + fg_t, fg_ok)];
+      gemm_ta[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
     }
+    {
+      let fg_k = fg_k0 + i32(lid.y);
+      let fg_pn = fg_n / 144; let fg_r = (fg_n % 144) / 12; let fg_s = fg_n % 12;
+      let fg_f = fg_k / 25; let fg_a = (fg_k % 25) / 5; let fg_e = fg_k % 5;
+      let fg_ti = fg_r + 0 - fg_a * 1; let fg_tj = fg_s + 0 - fg_e * 1;
+      let fg_ok = fg_k < 800 && fg_n < 9216 && fg_ti >= 0 && fg_tj >= 0 && fg_ti % 1 == 0 && fg_tj % 1 == 0 && fg_ti / 1 < 8 && fg_tj / 1 < 8;
+      let fg_v = grad_s7[select(0, ((fg_pn * 32 + fg_f) * 8 + fg_ti / 1) * 8 + fg_tj / 1, fg_ok)];
+      gemm_tb[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
+    }
+    workgroupBarrier();
+    for (var fg_t = 0u; fg_t < 16u; fg_t++) { fg_sum = fg_sum + gemm_ta[lid.y * 16u + fg_t] * gemm_tb[fg_t * 16u + lid.x]; }
+    workgroupBarrier();
   }
-  grad_h1[fg_o] = fg_sum;
+  if (fg_m < 16 && fg_n < 9216) {
+    grad_h1[((fg_n / 144) * 16 + fg_m) * 144 + fg_n % 144] = fg_sum;
+  }
 }
 
-/** conv_grad_conv2: grad_conv2 = conv2dFilterGrad(h1, grad_s7) */
-@compute @workgroup_size(64)
-fn conv_grad_conv2(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let fg_o = i32((wid.x + wid.y * nwg.x) * 64u + lid);
-  if (fg_o >= 12800) { return; }
-  let fg_f = fg_o / 400;
-  let fg_c = (fg_o / 25) % 16;
-  let fg_a = (fg_o / 5) % 5;
-  let fg_e = (fg_o) % 5;
-  let fg_ch = (fg_f / 32) * 16 + fg_c;
+/** conv_grad_conv2: grad_conv2 = conv2dFilterGrad(h1, grad_s7), an implicit GEMM in 16 × 16 tiles */
+@compute @workgroup_size(16, 16)
+fn conv_grad_conv2(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let fg_tile = wid.x + wid.y * nwg.x;
+  let fg_m = i32((fg_tile / 25u) * 16u + lid.y);
+  let fg_n = i32((fg_tile % 25u) * 16u + lid.x);
   var fg_sum = 0.0;
-  for (var fg_n = 0; fg_n < 64; fg_n++) {
-    for (var fg_i = 0; fg_i < 8; fg_i++) {
-      let fg_r = fg_i * 1 + fg_a * 1 - 0;
-      if (fg_r < 0 || fg_r >= 12) { continue; }
-      for (var fg_j = 0; fg_j < 8; fg_j++) {
-        let fg_s = fg_j * 1 + fg_e * 1 - 0;
-        if (fg_s < 0 || fg_s >= 12) { continue; }
-        fg_sum += h1[((fg_n * 16 + fg_ch) * 12 + fg_r) * 12 + fg_s] * grad_s7[((fg_n * 32 + fg_f) * 8 + fg_i) * 8 + fg_j];
-      }
+  for (var fg_k0 = 0; fg_k0 < 4096; fg_k0 += 16) {
+    {
+      let fg_k = fg_k0 + i32(lid.x);
+      let fg_ok = fg_m < 32 && fg_k < 4096;
+      let fg_v = grad_s7[select(0, ((fg_k / 64) * 32 + fg_m) * 64 + fg_k % 64, fg_ok)];
+      gemm_ta[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
     }
+    {
+      let fg_k = fg_k0 + i32(lid.y);
+      let fg_pn = fg_k / 64; let fg_i = (fg_k % 64) / 8; let fg_j = fg_k % 8;
+      let fg_c = fg_n / 25; let fg_a = (fg_n % 25) / 5; let fg_e = fg_n % 5;
+      let fg_r = fg_i * 1 + fg_a * 1 - 0; let fg_s = fg_j * 1 + fg_e * 1 - 0;
+      let fg_ok = fg_n < 400 && fg_k < 4096 && fg_r >= 0 && fg_r < 12 && fg_s >= 0 && fg_s < 12;
+      let fg_v = h1[select(0, ((fg_pn * 16 + fg_c) * 12 + fg_r) * 12 + fg_s, fg_ok)];
+      gemm_tb[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
+    }
+    workgroupBarrier();
+    for (var fg_t = 0u; fg_t < 16u; fg_t++) { fg_sum = fg_sum + gemm_ta[lid.y * 16u + fg_t] * gemm_tb[fg_t * 16u + lid.x]; }
+    workgroupBarrier();
   }
-  grad_conv2[fg_o] = fg_sum;
+  if (fg_m < 32 && fg_n < 400) {
+    grad_conv2[fg_m * 400 + fg_n] = fg_sum;
+  }
 }
 
 /** pool_grad_s3: grad_s3 = maxPool2dGrad(s3, grad_h1) */
@@ -1057,29 +1082,36 @@ fn sum_grad_s1(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_inde
   if (lid == 0u) { let acc = fg_acc[0]; grad_s1[o] = acc; }
 }
 
-/** conv_grad_conv1: grad_conv1 = conv2dFilterGrad(x, grad_s2) */
-@compute @workgroup_size(64)
-fn conv_grad_conv1(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let fg_o = i32((wid.x + wid.y * nwg.x) * 64u + lid);
-  if (fg_o >= 400) { return; }
-  let fg_f = fg_o / 25;
-  let fg_c = (fg_o / 25) % 1;
-  let fg_a = (fg_o / 5) % 5;
-  let fg_e = (fg_o) % 5;
-  let fg_ch = (fg_f / 16) * 1 + fg_c;
+/** conv_grad_conv1: grad_conv1 = conv2dFilterGrad(x, grad_s2), an implicit GEMM in 16 × 16 tiles */
+@compute @workgroup_size(16, 16)
+fn conv_grad_conv1(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let fg_tile = wid.x + wid.y * nwg.x;
+  let fg_m = i32((fg_tile / 2u) * 16u + lid.y);
+  let fg_n = i32((fg_tile % 2u) * 16u + lid.x);
   var fg_sum = 0.0;
-  for (var fg_n = 0; fg_n < 64; fg_n++) {
-    for (var fg_i = 0; fg_i < 24; fg_i++) {
-      let fg_r = fg_i * 1 + fg_a * 1 - 0;
-      if (fg_r < 0 || fg_r >= 28) { continue; }
-      for (var fg_j = 0; fg_j < 24; fg_j++) {
-        let fg_s = fg_j * 1 + fg_e * 1 - 0;
-        if (fg_s < 0 || fg_s >= 28) { continue; }
-        fg_sum += x[((fg_n * 1 + fg_ch) * 28 + fg_r) * 28 + fg_s] * grad_s2[((fg_n * 16 + fg_f) * 24 + fg_i) * 24 + fg_j];
-      }
+  for (var fg_k0 = 0; fg_k0 < 36864; fg_k0 += 16) {
+    {
+      let fg_k = fg_k0 + i32(lid.x);
+      let fg_ok = fg_m < 16 && fg_k < 36864;
+      let fg_v = grad_s2[select(0, ((fg_k / 576) * 16 + fg_m) * 576 + fg_k % 576, fg_ok)];
+      gemm_ta[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
     }
+    {
+      let fg_k = fg_k0 + i32(lid.y);
+      let fg_pn = fg_k / 576; let fg_i = (fg_k % 576) / 24; let fg_j = fg_k % 24;
+      let fg_c = fg_n / 25; let fg_a = (fg_n % 25) / 5; let fg_e = fg_n % 5;
+      let fg_r = fg_i * 1 + fg_a * 1 - 0; let fg_s = fg_j * 1 + fg_e * 1 - 0;
+      let fg_ok = fg_n < 25 && fg_k < 36864 && fg_r >= 0 && fg_r < 28 && fg_s >= 0 && fg_s < 28;
+      let fg_v = x[select(0, ((fg_pn * 1 + fg_c) * 28 + fg_r) * 28 + fg_s, fg_ok)];
+      gemm_tb[lid.y * 16u + lid.x] = select(0.0, fg_v, fg_ok);
+    }
+    workgroupBarrier();
+    for (var fg_t = 0u; fg_t < 16u; fg_t++) { fg_sum = fg_sum + gemm_ta[lid.y * 16u + fg_t] * gemm_tb[fg_t * 16u + lid.x]; }
+    workgroupBarrier();
   }
-  grad_conv1[fg_o] = fg_sum;
+  if (fg_m < 16 && fg_n < 25) {
+    grad_conv1[fg_m * 25 + fg_n] = fg_sum;
+  }
 }
 
 /** check_x: is every element of x finite? (checked value 0) */
@@ -1533,13 +1565,13 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
   function forward_pass(pass: GPUComputePassEncoder): void {
     pass.setPipeline(conv_s3_pipeline);
     pass.setBindGroup(0, conv_s3_group);
-    dispatch(pass, 9216); // conv_s3
+    dispatch(pass, 2304); // conv_s3
     pass.setPipeline(pool_h1_pipeline);
     pass.setBindGroup(0, pool_h1_group);
     dispatch(pass, 2304); // pool_h1
     pass.setPipeline(conv_s8_pipeline);
     pass.setBindGroup(0, conv_s8_group);
-    dispatch(pass, 2048); // conv_s8
+    dispatch(pass, 512); // conv_s8
     pass.setPipeline(pool_h2_pipeline);
     pass.setBindGroup(0, pool_h2_group);
     dispatch(pass, 512); // pool_h2
@@ -1614,10 +1646,10 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     dispatch(pass, 32); // sum_grad_s6
     pass.setPipeline(conv_grad_h1_pipeline);
     pass.setBindGroup(0, conv_grad_h1_group);
-    dispatch(pass, 2304); // conv_grad_h1
+    dispatch(pass, 576); // conv_grad_h1
     pass.setPipeline(conv_grad_conv2_pipeline);
     pass.setBindGroup(0, conv_grad_conv2_group);
-    dispatch(pass, 200); // conv_grad_conv2
+    dispatch(pass, 50); // conv_grad_conv2
     pass.setPipeline(pool_grad_s3_pipeline);
     pass.setBindGroup(0, pool_grad_s3_group);
     dispatch(pass, 9216); // pool_grad_s3
@@ -1629,7 +1661,7 @@ export async function createModel(device: GPUDevice, options: { seed?: number } 
     dispatch(pass, 16); // sum_grad_s1
     pass.setPipeline(conv_grad_conv1_pipeline);
     pass.setBindGroup(0, conv_grad_conv1_group);
-    dispatch(pass, 7); // conv_grad_conv1
+    dispatch(pass, 2); // conv_grad_conv1
   }
 
 

@@ -9,6 +9,11 @@
 //            tree in workgroup memory; a reduction of fewer than 64 elements is a loop in one invocation
 //   matmul   16 × 16 tiles of A and B in workgroup memory, either operand read transposed, the bias and ReLU
 //            applied as C is stored; each shape is one entry point, its operands bound in group 1
+//   conv     a one-group conv and its two gradients as implicit GEMMs in the matmul's 16 × 16 tiles, each tile
+//            gathered from the conv's tensors under bounds (wgsl/windows.ts); a grouped one, one invocation per
+//            element written, gathering its window
+//   pool     one invocation per element written: a window's maximum or mean, or a gradient gathered from the
+//            windows that reach the element
 //   guard    step()'s check that the loss and every gradient are finite: the first that is not, by number,
 //            kept with atomicMin, and the update kernels do nothing when one was found
 import { isLeaf, type Node, type Phase } from '../../graph/node.ts';
@@ -19,7 +24,7 @@ import { stridesOf, sizeOf } from '../../shape/shape.ts';
 import { atom, call, functionText, NamedFunctions, straightLine, type Code } from '../code.ts';
 import { Identifiers } from '../identifiers.ts';
 import { helperCode, literal, renderAlu, wgslTable } from './alu.ts';
-import { convBody, poolBody } from './windows.ts';
+import { convBody, convTiles, poolBody } from './windows.ts';
 
 /** Invocations per workgroup of a map or reduction. */
 export const WORKGROUP = 64;
@@ -109,6 +114,8 @@ class WgslEmitter {
   private readonly gemmShapes = new Map<string, string>();
   /** How many of them take BLOCK tiles. */
   private blocked = 0;
+  /** Whether a conv runs as an implicit GEMM in TILE tiles (gemm_ta and gemm_tb). */
+  private convTiles = false;
   /** Bindings of the kernel being written. */
   private used = new Set<number>();
   private uniforms?: number;
@@ -145,7 +152,7 @@ class WgslEmitter {
     const workgroupVars = [
       ...(this.entries.some((e) => e.includes('fg_acc[')) ? [`var<workgroup> fg_acc: array<f32, ${WORKGROUP}>;`] : []),
       ...(this.blocked ? [`var<workgroup> gemm_sa: array<f32, ${16 * BLOCK}>;`, `var<workgroup> gemm_sb: array<f32, ${16 * BLOCK}>;`] : []),
-      ...(this.gemmShapes.size > this.blocked ? [`var<workgroup> gemm_ta: array<f32, ${TILE * TILE}>;`, `var<workgroup> gemm_tb: array<f32, ${TILE * TILE}>;`] : []),
+      ...(this.gemmShapes.size > this.blocked || this.convTiles ? [`var<workgroup> gemm_ta: array<f32, ${TILE * TILE}>;`, `var<workgroup> gemm_tb: array<f32, ${TILE * TILE}>;`] : []),
       ...(this.gemmShapes.size ? [
         '@group(1) @binding(0) var<storage, read> gemm_a: array<f32>;', '@group(1) @binding(1) var<storage, read> gemm_b: array<f32>;',
         '@group(1) @binding(2) var<storage, read_write> gemm_c: array<f32>;', '@group(1) @binding(3) var<storage, read> gemm_bias: array<f32>;'] : []),
@@ -425,10 +432,17 @@ class WgslEmitter {
     const entry = this.ids.fresh(`${k.kind}_${this.id(k.out)}`);
     const size = sizeOf(k.writes === 'x' ? k.xShape : k.writes === 'y' ? k.yShape : k.kind === 'conv' ? k.wShape : k.xShape);
     const ref = (b: string) => this.buffer(b).id;
-    const body = k.kind === 'conv' ? convBody(k, ref) : poolBody(k, ref, literal(-Infinity, (h) => this.helpers.add(h)).text);
     const epilogue = k.kind === 'conv' && k.bias ? ` + ${this.id(k.bias)}${k.relu ? ', then relu' : ''}` : k.kind === 'conv' && k.relu ? ', then relu' : '';
+    const what = `${this.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.id(i.name)).join(', ')})${epilogue}`;
+    if (k.kind === 'conv' && k.groups === 1) {
+      this.convTiles = true;
+      const tiles = convTiles(k, ref, entry, TILE);
+      this.push(entry, phase, tiles.workgroups, [`/** ${entry}: ${what}, an implicit GEMM in ${TILE} × ${TILE} tiles */`, ...tiles.code]);
+      return;
+    }
+    const body = k.kind === 'conv' ? convBody(k, ref) : poolBody(k, ref, literal(-Infinity, (h) => this.helpers.add(h)).text);
     this.push(entry, phase, Math.ceil(size / WORKGROUP), [
-      `/** ${entry}: ${this.id(node.name)} = ${node.op}(${node.inputs.map((i) => this.id(i.name)).join(', ')})${epilogue} */`,
+      `/** ${entry}: ${what} */`,
       `@compute @workgroup_size(${WORKGROUP})`,
       'fn ' + entry + '(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {',
       ...[`let fg_o = i32((wid.x + wid.y * nwg.x) * ${WORKGROUP}u + lid);`, `if (fg_o >= ${size}) { return; }`, ...body].map((l) => `  ${l}`),
