@@ -177,6 +177,11 @@ export function isFlat(k: MapKernel | ReduceKernel): boolean {
   return (k.kind === 'map' ? outputsOf(k) : [k]).every((o) => !usesIndex(o.expr) && loads(o.expr).every(inOrder));
 }
 
+/** The kernel writing into buffer `out` instead (a conv names the buffer it writes twice: `out`, and its x, w or y). */
+export function writingTo(k: Kernel, out: string): Kernel {
+  return k.kind === 'conv' ? { ...k, out, [k.writes]: out } : { ...k, out };
+}
+
 /** The buffers a kernel reads (an epilogue's bias, always a param or input, aside). */
 export function reads(k: Kernel): string[] {
   if (k.kind === 'matmul') return [k.a, k.b];
