@@ -177,6 +177,11 @@ export function isFlat(k: MapKernel | ReduceKernel): boolean {
   return (k.kind === 'map' ? outputsOf(k) : [k]).every((o) => !usesIndex(o.expr) && loads(o.expr).every(inOrder));
 }
 
+/** What a conv's columns depend on: two conv kernels with the same key (the conv, and its weight gradient) read the same im2col of x. */
+export function columnsKey(k: ConvKernel): string {
+  return [k.x, k.xShape, k.wShape, k.yShape, k.stride, k.padding, k.dilation].join('|');
+}
+
 /** The kernel writing into buffer `out` instead (a conv names the buffer it writes twice: `out`, and its x, w or y). */
 export function writingTo(k: Kernel, out: string): Kernel {
   return k.kind === 'conv' ? { ...k, out, [k.writes]: out } : { ...k, out };

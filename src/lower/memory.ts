@@ -1,4 +1,4 @@
-import { convAsProduct, reads } from '../ir/kernel.ts';
+import { columnsKey, convAsProduct, reads } from '../ir/kernel.ts';
 import type { MemoryPlan, Program } from './program.ts';
 
 /** Where every buffer lives in one arena: byte offsets, 16-byte aligned (what Wasm SIMD loads want). */
@@ -86,12 +86,25 @@ export function planMemory(p: Program, elementBytes: number): MemoryPlan {
     if (freeAfter !== Infinity) busy.push(slot);
   }
   withoutReuse += [...p.params, ...p.state, ...p.inputs].reduce((s, l) => s + align(l.size * (l.dtype === 'i32' ? 4 : elementBytes)), 0);
-  const products = p.spec.wasm && elementBytes === 4 ? steps.flatMap(({ kernel }) => (kernel.kind === 'conv' ? [convAsProduct(kernel)] : [])).filter((c) => c !== undefined) : [];
-  if (products.length === 0) return { bytes, withoutReuse, offsets };
-  const columns = Math.max(...products.map((c) => c.k * c.p));
-  const rows = Math.max(...products.map((c) => c.f * c.p));
-  const scratch = { columns: { offset: bytes, floats: columns }, rows: { offset: bytes + align(4 * columns), floats: rows } };
-  return { bytes: scratch.rows.offset + align(4 * rows), withoutReuse, offsets, scratch };
+  const convs = p.spec.wasm && elementBytes === 4 ? steps.flatMap(({ kernel }) => (kernel.kind === 'conv' && convAsProduct(kernel) ? [kernel] : [])) : [];
+  if (convs.length === 0) return { bytes, withoutReuse, offsets };
+  const products = convs.map((k) => convAsProduct(k)!);
+  const area = (floats: number) => {
+    const at = { offset: bytes, floats };
+    bytes += align(4 * floats);
+    return at;
+  };
+  const columns = area(Math.max(...products.map((c) => c.k * c.p)));
+  const rows = area(Math.max(...products.map((c) => c.f * c.p)));
+  // A forward conv whose weight gradient is taken keeps its columns until then: the gradient's im2col is the same.
+  const firstConv = new Map<string, number>();
+  convs.forEach((k, j) => { if (k.writes === 'y' && !firstConv.has(columnsKey(k))) firstConv.set(columnsKey(k), j); });
+  const after = convs.filter((k, j) => k.writes === 'w' && j > (firstConv.get(columnsKey(k)) ?? Infinity)).map(columnsKey);
+  const kept = new Map([...new Set(after)].map((key) => {
+    const { k, p } = convAsProduct(convs[firstConv.get(key)!]!)!;
+    return [key, area(k * p)];
+  }));
+  return { bytes, withoutReuse, offsets, scratch: { columns, rows, kept } };
 }
 
 interface Slot {

@@ -118,5 +118,10 @@ export interface MemoryPlan {
    * With the Wasm kernels: where a conv computed as a matrix product (convAsProduct) keeps its columns [K, P] and its
    * rows [F, P], in the arena after every buffer; one area, as large as the largest conv needs, serves them all.
    */
-  readonly scratch?: { readonly columns: ScratchArea; readonly rows: ScratchArea };
+  readonly scratch?: {
+    readonly columns: ScratchArea;
+    readonly rows: ScratchArea;
+    /** A forward conv's columns kept for its weight gradient (which then skips its im2col), by columnsKey. */
+    readonly kept: ReadonlyMap<string, ScratchArea>;
+  };
 }

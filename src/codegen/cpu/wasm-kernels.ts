@@ -4,7 +4,7 @@
 // WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../errors/errors.ts';
-import { convAsProduct, matmulName, outputsOf, shareBounds, type ConvKernel, type Kernel, type MapKernel, type MatmulKernel, type PoolKernel } from '../../ir/kernel.ts';
+import { columnsKey, convAsProduct, matmulName, outputsOf, shareBounds, type ConvKernel, type Kernel, type MapKernel, type MatmulKernel, type PoolKernel } from '../../ir/kernel.ts';
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
@@ -117,8 +117,8 @@ export class WasmKernels implements KernelBackend {
     return `${gemm.id}(${[k.a, k.b, k.out, ...(k.bias ? [k.bias] : [])].map(id).join(', ')})`;
   }
 
-  /** The scratch areas' views (the memory plan's columns and rows), declared once in setup(). */
-  private scratch?: { columns: string; rows: string };
+  /** The scratch areas' views (the memory plan's columns and rows, and the kept columns by columnsKey), declared once in setup(). */
+  private scratch?: { columns: string; rows: string; kept: Map<string, string> };
 
   /**
    * A conv as one matrix product over the batch (convAsProduct): im2col of x into the columns, then the gemm; its
@@ -126,21 +126,28 @@ export class WasmKernels implements KernelBackend {
    */
   private conv(k: ConvKernel, node: Node): string[] {
     const { f, k: taps, p } = convAsProduct(k)!;
-    this.scratch ??= { columns: this.m.fresh('conv_columns'), rows: this.m.fresh('conv_rows') };
-    const { columns, rows } = this.scratch;
-    const id = (b: string) => (b === columns || b === rows ? b : this.m.id(b));
+    this.scratch ??= { columns: this.m.fresh('conv_columns'), rows: this.m.fresh('conv_rows'), kept: new Map() };
+    const { rows } = this.scratch;
+    const scratch = this.mem.scratch!;
+    // A conv whose weight gradient follows keeps its columns for it (in an area of its own), which skips its im2col.
+    const key = columnsKey(k);
+    const keptArea = k.writes === 'x' ? undefined : scratch.kept.get(key);
+    if (keptArea && !this.scratch.kept.has(key)) this.scratch.kept.set(key, this.m.fresh(`conv_columns_${this.m.id(k.x)}`));
+    const columns = keptArea ? this.scratch.kept.get(key)! : this.scratch.columns;
+    const columnsAt = keptArea ? keptArea.offset : scratch.columns.offset;
+    const views = new Set([this.scratch.columns, rows, ...this.scratch.kept.values()]);
+    const id = (b: string) => (views.has(b) ? b : this.m.id(b));
     const product = (m: number, inner: number, n: number, a: string, b: string, out: string, transA = false, transB = false) =>
       `${this.gemm({ kind: 'matmul', m, k: inner, n, a, b, out, transA, transB }, id)};`;
     const [x, y] = [id(k.x), id(k.y)];
     const what = `// ${id(k.out)} = ${node.op}(${node.inputs.map((i) => this.m.id(i.name)).join(', ')})${k.bias ? ` + ${id(k.bias)}` : ''}${k.relu ? ', then relu' : ''}`;
     const at = (b: string) => this.floatOffsets().get(b)!;
-    const scratch = this.mem.scratch!;
     const [c, kh, kw] = k.wShape.slice(1) as [number, number, number];
     const threads = this.p.spec.threads ?? 1;
     // Shares of channels, or of a channel's taps when there are fewer channels than threads (im2col only).
     const byTaps = c < threads;
     const im2col = () => this.windowLoop(`im2col_${x}`, im2colLoops(k, x, columns), byTaps ? kh * kw : c, taps * p, (r) =>
-      columnsFunction(k, at(k.x), scratch.columns.offset, byTaps ? [0, c] : r, byTaps ? r : [0, kh * kw], false), '// each tap\'s input at every output position');
+      columnsFunction(k, at(k.x), columnsAt, byTaps ? [0, c] : r, byTaps ? r : [0, kh * kw], false), '// each tap\'s input at every output position');
     const bias = k.bias === undefined ? undefined : at(k.bias);
     const moveRows = (toRows: boolean) => this.windowLoop(toRows ? `rows_${y}` : `store_${y}`, rowLoops(k, y, rows, toRows, k.bias && id(k.bias), k.relu), k.yShape[0], f * p,
       (r) => rowsFunction(k, at(k.y), scratch.rows.offset, r, toRows, toRows ? undefined : bias, k.relu), toRows ? `// ${y} as rows [${f}, ${p}]` : `// the rows into ${y}, NCHW`);
@@ -148,9 +155,10 @@ export class WasmKernels implements KernelBackend {
       case 'y':
         return [`${what}: im2col, then [${f}, ${taps}] · [${taps}, ${p}]`, im2col(), product(f, taps, p, k.w, columns, rows), moveRows(false)];
       case 'w':
-        return [`${what}: dy as rows [${f}, ${p}] · columnsᵀ`, moveRows(true), im2col(), product(f, p, taps, rows, columns, k.w, false, true)];
+        return [`${what}: dy as rows [${f}, ${p}] · columnsᵀ${keptArea ? ' (the conv\'s own, kept)' : ''}`, moveRows(true), ...(keptArea ? [] : [im2col()]),
+          product(f, p, taps, rows, columns, k.w, false, true)];
       case 'x': {
-        const col2im = this.windowLoop(`col2im_${x}`, col2imLoops(k, columns, x), c, taps * p, (r) => columnsFunction(k, at(k.x), scratch.columns.offset, r, [0, kh * kw], true),
+        const col2im = this.windowLoop(`col2im_${x}`, col2imLoops(k, columns, x), c, taps * p, (r) => columnsFunction(k, at(k.x), columnsAt, r, [0, kh * kw], true),
           '// each tap\'s gradient back where it read the input');
         return [`${what}: wᵀ · dy as rows [${f}, ${p}], then col2im`, moveRows(true), product(taps, f, p, k.w, rows, columns, true), col2im];
       }
@@ -280,6 +288,10 @@ export class WasmKernels implements KernelBackend {
         ...(this.scratch && mem.scratch ? [
           `const ${this.scratch.columns} = new Float32Array(arena, ${mem.scratch.columns.offset}, ${mem.scratch.columns.floats}); // a conv's im2col columns [K, P], as many as the largest conv's`,
           `const ${this.scratch.rows} = new Float32Array(arena, ${mem.scratch.rows.offset}, ${mem.scratch.rows.floats}); // a conv's rows [F, P]`,
+          ...[...this.scratch.kept].map(([key, view]) => {
+            const area = mem.scratch!.kept.get(key)!;
+            return `const ${view} = new Float32Array(arena, ${area.offset}, ${area.floats}); // a conv's columns, kept for its weight gradient`;
+          }),
         ] : []),
         ...gemms.map((g) => g.shares
           ? `const ${g.id} = threaded_gemm(pool, [${g.shares.map((s) => `{ fn: ${s.fn}, a: ${s.a}, b: ${s.b}, c: ${s.c}, bias: ${s.bias} }`).join(', ')}], ${scratchAt}, ${scratch}, `
