@@ -468,7 +468,7 @@ fn pool_h1(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
       let fg_s = fg_j * 2 + fg_e * 1 - 0;
       if (fg_s < 0 || fg_s >= 24) { continue; }
       let fg_v = s3[((fg_n * 16 + fg_c) * 24 + fg_r) * 24 + fg_s];
-      if (fg_at < 0 || fg_v > fg_best || fg_v != fg_v) { fg_best = fg_v; fg_at = i32(((fg_n * 16 + fg_c) * 24 + fg_r) * 24 + fg_s); }
+      if (fg_at < 0 || fg_v > fg_best || fg_isnan(fg_v)) { fg_best = fg_v; fg_at = i32(((fg_n * 16 + fg_c) * 24 + fg_r) * 24 + fg_s); }
     }
   }
   h1[fg_o] = select(s3[max(fg_at, 0)], fg_f32(0xff800000u), fg_at < 0);
@@ -524,7 +524,7 @@ fn pool_h2(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
       let fg_s = fg_j * 2 + fg_e * 1 - 0;
       if (fg_s < 0 || fg_s >= 8) { continue; }
       let fg_v = s8[((fg_n * 32 + fg_c) * 8 + fg_r) * 8 + fg_s];
-      if (fg_at < 0 || fg_v > fg_best || fg_v != fg_v) { fg_best = fg_v; fg_at = i32(((fg_n * 32 + fg_c) * 8 + fg_r) * 8 + fg_s); }
+      if (fg_at < 0 || fg_v > fg_best || fg_isnan(fg_v)) { fg_best = fg_v; fg_at = i32(((fg_n * 32 + fg_c) * 8 + fg_r) * 8 + fg_s); }
     }
   }
   h2[fg_o] = select(s8[max(fg_at, 0)], fg_f32(0xff800000u), fg_at < 0);
@@ -912,7 +912,7 @@ fn pool_grad_s8(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
           let fg_s = fg_j * 2 + fg_e * 1 - 0;
           if (fg_s < 0 || fg_s >= 8) { continue; }
           let fg_v = s8[((fg_n * 32 + fg_c) * 8 + fg_r) * 8 + fg_s];
-          if (fg_at < 0 || fg_v > fg_best || fg_v != fg_v) { fg_best = fg_v; fg_at = i32(((fg_n * 32 + fg_c) * 8 + fg_r) * 8 + fg_s); }
+          if (fg_at < 0 || fg_v > fg_best || fg_isnan(fg_v)) { fg_best = fg_v; fg_at = i32(((fg_n * 32 + fg_c) * 8 + fg_r) * 8 + fg_s); }
         }
       }
       if (fg_at == fg_o) { fg_sum += grad_s10[((fg_n * 32 + fg_c) * 4 + fg_i) * 4 + fg_j]; }
@@ -1043,7 +1043,7 @@ fn pool_grad_s3(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_ind
           let fg_s = fg_j * 2 + fg_e * 1 - 0;
           if (fg_s < 0 || fg_s >= 24) { continue; }
           let fg_v = s3[((fg_n * 16 + fg_c) * 24 + fg_r) * 24 + fg_s];
-          if (fg_at < 0 || fg_v > fg_best || fg_v != fg_v) { fg_best = fg_v; fg_at = i32(((fg_n * 16 + fg_c) * 24 + fg_r) * 24 + fg_s); }
+          if (fg_at < 0 || fg_v > fg_best || fg_isnan(fg_v)) { fg_best = fg_v; fg_at = i32(((fg_n * 16 + fg_c) * 24 + fg_r) * 24 + fg_s); }
         }
       }
       if (fg_at == fg_o) { fg_sum += grad_h1[((fg_n * 16 + fg_c) * 12 + fg_i) * 12 + fg_j]; }

@@ -59,6 +59,20 @@ describeOnGpu('convolution and pooling on WebGPU', (device) => {
     model.dispose();
   });
 
+  it('a NaN in a max pool\'s window wins, as on the CPU: the pool is NaN and the gradient goes to it (a driver may fold x != x: NaN is told by its bits)', async () => {
+    const g = graph('nan_pool');
+    const x = g.param('x', [1, 1, 2, 4], { init: [-1, 2, 5, 1, 0, 3, 4, 2] });
+    const out = x.mul(g.input('mask', [1, 1, 2, 4])).maxPool2d({ kernel: 2 }).named('out');
+    const model = await compile(g, { loss: out.sum(), outputs: { out }, target: 'webgpu', device });
+    model.forward({ mask: [1, NaN, 1, 1, 1, 1, 1, 1] });
+    model.backward();
+    const pooled = await model.read('out', 'outputs');
+    expect(Number.isNaN(pooled[0]!)).toBe(true);
+    expect(pooled[1]).toBe(5);
+    expect(Array.from(await model.read('x', 'grads')).map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([0, 'NaN', 1, 0, 0, 0, 0, 0]);
+    model.dispose();
+  });
+
   it('the MNIST convnet: a step\'s loss and every gradient agree with the CPU\'s Wasm kernels (f32, relative 1e-4), from the same seeded init', async () => {
     const { graph: g, ...options } = mnistConvnet;
     const spec = { ...options, dims: { N: 8 }, optimizer: { sgd: {} } };

@@ -440,7 +440,8 @@ class WgslEmitter {
       this.push(entry, phase, tiles.workgroups, [`/** ${entry}: ${what}, an implicit GEMM in ${TILE} × ${TILE} tiles */`, ...tiles.code]);
       return;
     }
-    const body = k.kind === 'conv' ? convBody(k, ref) : poolBody(k, ref, literal(-Infinity, (h) => this.helpers.add(h)).text);
+    const isNaN = (v: string) => (this.helpers.add('fg_isnan'), `fg_isnan(${v})`);
+    const body = k.kind === 'conv' ? convBody(k, ref) : poolBody(k, ref, literal(-Infinity, (h) => this.helpers.add(h)).text, isNaN);
     this.push(entry, phase, Math.ceil(size / WORKGROUP), [
       `/** ${entry}: ${what} */`,
       `@compute @workgroup_size(${WORKGROUP})`,

@@ -91,7 +91,7 @@ export function convBody(k: ConvKernel, ref: (buffer: string) => string): string
 }
 
 /** A pool kernel's body over flat element fg_o of what it writes. */
-export function poolBody(k: PoolKernel, ref: (buffer: string) => string, negativeInfinity: string): string[] {
+export function poolBody(k: PoolKernel, ref: (buffer: string) => string, negativeInfinity: string, isNaN: (v: string) => string): string[] {
   const [, , h, w] = k.xShape;
   const [, , ho, wo] = k.yShape;
   const from = ref(k.from);
@@ -104,8 +104,8 @@ export function poolBody(k: PoolKernel, ref: (buffer: string) => string, negativ
   // The window (fg_i, fg_j)'s first maximum in argmaxOf, as a flat index (a NaN wins), and its divisor.
   const argmax = () => ['var fg_at = -1;', `var fg_best = ${negativeInfinity};`, ...window([
     `let fg_v = ${ref(k.argmaxOf!)}[${xAt}];`,
-    // fg_v != fg_v is true for a NaN only, where the GPU keeps NaNs.
-    'if (fg_at < 0 || fg_v > fg_best || fg_v != fg_v) { fg_best = fg_v; fg_at = i32(' + xAt + '); }',
+    // (NaN told by its bits: a driver may fold fg_v != fg_v to false.)
+    `if (fg_at < 0 || fg_v > fg_best || ${isNaN('fg_v')}) { fg_best = fg_v; fg_at = i32(${xAt}); }`,
   ])];
   const divisor = () => (k.countIncludePad ? [`let fg_div = ${k.kernel[0] * k.kernel[1]}.0;`] : ['var fg_div = 0.0;', ...window(['fg_div += 1.0;'])]);
   const out = ref(k.out);
