@@ -312,11 +312,10 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
             for (let c = 0; c < 3; c++) {
               for (let kh = 0; kh < 3; kh++) {
                 const row = i + kh - 1;
-                if (row < 0 || row >= 6) continue;
                 for (let kw = 0; kw < 3; kw++) {
                   const col = j + kw - 1;
-                  if (col < 0 || col >= 6) continue;
-                  sum += x[((n * 3 + c) * 6 + row) * 6 + col]! * w[((f * 3 + c) * 3 + kh) * 3 + kw]!;
+                  const v = row >= 0 && row < 6 && col >= 0 && col < 6 ? x[((n * 3 + c) * 6 + row) * 6 + col]! : 0; // 0 in the padding
+                  sum += v * w[((f * 3 + c) * 3 + kh) * 3 + kw]!;
                 }
               }
             }
@@ -450,11 +449,10 @@ export function createModel(options: { seed?: number; simd?: boolean; threads?: 
             for (let c = 0; c < 3; c++) {
               for (let kh = 0; kh < 3; kh++) {
                 const row = i + kh - 1;
-                if (row < 0 || row >= 6) continue;
                 for (let kw = 0; kw < 3; kw++) {
                   const col = j + kw - 1;
-                  if (col < 0 || col >= 6) continue;
-                  grad_w[((f * 3 + c) * 3 + kh) * 3 + kw]! += x[((n * 3 + c) * 6 + row) * 6 + col]! * dout;
+                  const v = row >= 0 && row < 6 && col >= 0 && col < 6 ? x[((n * 3 + c) * 6 + row) * 6 + col]! : 0; // 0 in the padding
+                  grad_w[((f * 3 + c) * 3 + kh) * 3 + kw]! += v * dout;
                 }
               }
             }

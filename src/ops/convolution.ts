@@ -30,7 +30,11 @@ export function convOutputSize(input: number, kernel: number, stride: number, pa
   return Math.floor((input + padding + paddingEnd - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
-/** The loop every reference shares: each (n, f, i, j) output position against each (c, a, e) weight element it reads. */
+/**
+ * The loop every reference shares: each (n, f, i, j) output position against each (c, a, e) weight element it
+ * reads. A tap in the padding reads x's zeros, which a product with an infinite weight or gradient makes NaN (as the
+ * course pads x with zeros, and as im2col does); its xAt is −1.
+ */
 function eachTap(
   x: readonly number[],
   w: readonly number[],
@@ -50,11 +54,10 @@ function eachTap(
           for (let ci = 0; ci < cg; ci++)
             for (let a = 0; a < kh; a++) {
               const r = i * geo.stride[0] + a * geo.dilation[0] - geo.padding[0];
-              if (r < 0 || r >= h) continue; // zero padding
               for (let e = 0; e < kw; e++) {
                 const s = j * geo.stride[1] + e * geo.dilation[1] - geo.padding[1];
-                if (s < 0 || s >= wd) continue;
-                visit(((b * c + g * cg + ci) * h + r) * wd + s, ((o * cg + ci) * kh + a) * kw + e, ((b * f + o) * ho + i) * wo + j);
+                const inside = r >= 0 && r < h && s >= 0 && s < wd;
+                visit(inside ? ((b * c + g * cg + ci) * h + r) * wd + s : -1, ((o * cg + ci) * kh + a) * kw + e, ((b * f + o) * ho + i) * wo + j);
               }
             }
     }
@@ -63,7 +66,7 @@ function eachTap(
 /** out[n, f, i, j] = Σ x[n, c, i·stride + a·dilation − padding, …] · w[f, c, a, e] over the group's channels. */
 export function conv2dReference(x: NDArray, w: NDArray, geo: ConvGeometry, outShape: readonly number[]): Float64Array {
   const out = new Float64Array(sizeOf(outShape));
-  eachTap(x.shape, w.shape, outShape, geo, (xi, wi, oi) => (out[oi] = out[oi]! + x.data[xi]! * w.data[wi]!));
+  eachTap(x.shape, w.shape, outShape, geo, (xi, wi, oi) => (out[oi] = out[oi]! + (xi < 0 ? 0 : x.data[xi]!) * w.data[wi]!));
   return out;
 }
 
@@ -73,14 +76,14 @@ export function conv2dReference(x: NDArray, w: NDArray, geo: ConvGeometry, outSh
  */
 export function convTranspose2dReference(dy: NDArray, w: NDArray, geo: ConvGeometry, inputShape: readonly number[]): Float64Array {
   const dx = new Float64Array(sizeOf(inputShape));
-  eachTap(inputShape, w.shape, dy.shape, geo, (xi, wi, oi) => (dx[xi] = dx[xi]! + w.data[wi]! * dy.data[oi]!));
+  eachTap(inputShape, w.shape, dy.shape, geo, (xi, wi, oi) => { if (xi >= 0) dx[xi] = dx[xi]! + w.data[wi]! * dy.data[oi]!; }); // the padding has no gradient
   return dx;
 }
 
 /** A conv's weight gradient: Σ over the batch and output positions of x's element read times dy. */
 export function conv2dWeightGradReference(x: NDArray, dy: NDArray, geo: ConvGeometry, weightShape: readonly number[]): Float64Array {
   const dw = new Float64Array(sizeOf(weightShape));
-  eachTap(x.shape, weightShape, dy.shape, geo, (xi, wi, oi) => (dw[wi] = dw[wi]! + x.data[xi]! * dy.data[oi]!));
+  eachTap(x.shape, weightShape, dy.shape, geo, (xi, wi, oi) => (dw[wi] = dw[wi]! + (xi < 0 ? 0 : x.data[xi]!) * dy.data[oi]!));
   return dw;
 }
 

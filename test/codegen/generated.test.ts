@@ -38,7 +38,8 @@ describe('generated/', () => {
 
   it("the readable conv → ReLU → max pool layer (generated/lecture/conv_relu_pool.ts) reads as the course's naive loops and gives the interpreter's values", () => {
     const source = readFileSync('generated/lecture/conv_relu_pool.ts', 'utf8');
-    expect(source).toContain('sum += x[((n * 3 + c) * 6 + row) * 6 + col]! * w[((f * 3 + c) * 3 + kh) * 3 + kw]!;');
+    expect(source).toContain('const v = row >= 0 && row < 6 && col >= 0 && col < 6 ? x[((n * 3 + c) * 6 + row) * 6 + col]! : 0; // 0 in the padding');
+    expect(source).toContain('sum += v * w[((f * 3 + c) * 3 + kh) * 3 + kw]!;');
     expect(source).toContain('// grad_x = convTranspose2d(grad_s0, w): padding 1');
     expect(source).toContain('if (at >= 0) grad_s3[at]! += grad_out[((n * 4 + c) * 3 + i) * 3 + j]!;');
     const rng = mulberry32(8);

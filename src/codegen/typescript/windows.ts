@@ -30,8 +30,14 @@ function loop(v: string, n: number, body: string[]): string[] {
  * where some position's tap falls in the padding.
  */
 function tapAt(v: string, out: string, tap: string, [outs, taps]: readonly [number, number], stride: number, dilation: number, padding: number, size: number): string[] {
+  const { declare, inside } = tapOf(v, out, tap, [outs, taps], stride, dilation, padding, size);
+  return [declare, ...(inside ? [`if (${v} < 0 || ${v} >= ${size}) continue;`] : [])];
+}
+
+/** tapAt's declaration, and the test that the tap is inside x where some position's tap falls in the padding. */
+function tapOf(v: string, out: string, tap: string, [outs, taps]: readonly [number, number], stride: number, dilation: number, padding: number, size: number) {
   const within = padding === 0 && (outs - 1) * stride + (taps - 1) * dilation < size;
-  return [`const ${v} = ${linear([[out, stride], [tap, dilation]], -padding)};`, ...(within ? [] : [`if (${v} < 0 || ${v} >= ${size}) continue;`])];
+  return { declare: `const ${v} = ${linear([[out, stride], [tap, dilation]], -padding)};`, inside: within ? undefined : `${v} >= 0 && ${v} < ${size}` };
 }
 
 /**
@@ -48,11 +54,20 @@ export function convLoops(k: ConvKernel, id: (buffer: string) => string, comment
   const xAt = `${x}[${at([n, c, h, w], ['n', channel, 'row', 'col'])}]!`;
   const wAt = `${wt}[${at([f, cg, kh, kw], ['f', 'c', 'kh', 'kw'])}]!`;
   const yAt = `${y}[${at([n, f, ho, wo], ['n', 'f', 'i', 'j'])}]`;
-  const statement = { y: `sum += ${xAt} * ${wAt};`, x: `${xAt} += ${wAt} * dout;`, w: `${wAt} += ${xAt} * dout;` }[k.writes];
-  const taps = loop('c', cg, loop('kh', kh, [
-    ...tapAt('row', 'i', 'kh', [ho, kh], k.stride[0], k.dilation[0], k.padding[0], h),
-    ...loop('kw', kw, [...tapAt('col', 'j', 'kw', [wo, kw], k.stride[1], k.dilation[1], k.padding[1], w), statement]),
-  ]));
+  const rowAt = [[ho, kh], k.stride[0], k.dilation[0], k.padding[0], h] as const;
+  const colAt = [[wo, kw], k.stride[1], k.dilation[1], k.padding[1], w] as const;
+  let taps: string[];
+  if (k.writes === 'x') {
+    // The gradient sent to the padding goes nowhere: x has no element there.
+    taps = loop('c', cg, loop('kh', kh, [...tapAt('row', 'i', 'kh', ...rowAt), ...loop('kw', kw, [...tapAt('col', 'j', 'kw', ...colAt), `${xAt} += ${wAt} * dout;`])]));
+  } else {
+    // A tap in the padding reads a zero, as the course's x_pad holds (0 · ∞ is NaN there, as in im2col).
+    const [row, col] = [tapOf('row', 'i', 'kh', ...rowAt), tapOf('col', 'j', 'kw', ...colAt)];
+    const inside = [row.inside, col.inside].filter((t) => t !== undefined);
+    const value = inside.length ? `const v = ${inside.join(' && ')} ? ${xAt} : 0; // 0 in the padding` : `const v = ${xAt};`;
+    const statement = k.writes === 'y' ? `sum += v * ${wAt};` : `${wAt} += v * dout;`;
+    taps = loop('c', cg, loop('kh', kh, [row.declare, ...loop('kw', kw, [col.declare, value, statement])]));
+  }
   let store = 'sum';
   if (k.bias) store = `sum + ${id(k.bias)}[f]!`;
   if (k.relu) store = `Math.max(0, ${store})`;

@@ -43,7 +43,10 @@ export function convBody(k: ConvKernel, ref: (buffer: string) => string): string
   const [, , ho, wo] = k.yShape;
   const fg = f / k.groups;
   const [x, wt, y] = [ref(k.x), ref(k.w), ref(k.y)];
-  const xAt = (ch: string) => `${x}[${flat(k.xShape, ['fg_n', ch, 'fg_r', 'fg_s'])}]`;
+  // x's element at (fg_r, fg_s), or a zero of the padding (then 0 · ∞ is NaN, as in the implicit GEMM and im2col).
+  const inside = `fg_r >= 0 && fg_r < ${h} && fg_s >= 0 && fg_s < ${w}`;
+  const xAt = (ch: string) => `select(0.0, ${x}[select(0, ${flat(k.xShape, ['fg_n', ch, 'fg_r', 'fg_s'])}, ${inside})], ${inside})`;
+  const at = (v: string, out: string, tap: string, stride: number, dilation: number, padding: number) => `let ${v} = ${out} * ${stride} + ${tap} * ${dilation} - ${padding};`;
   const wAt = `${wt}[${flat(k.wShape, ['fg_f', 'fg_c', 'fg_a', 'fg_e'])}]`;
   const yAt = `${y}[${flat(k.yShape, ['fg_n', 'fg_f', 'fg_i', 'fg_j'])}]`;
   const store = (value: string) => `${ref(k.out)}[fg_o] = ${value};`;
@@ -56,8 +59,8 @@ export function convBody(k: ConvKernel, ref: (buffer: string) => string): string
       `let fg_c0 = (fg_f / ${fg}) * ${cg};`,
       'var fg_sum = 0.0;',
       ...loop('fg_c', cg, loop('fg_a', kh, [
-        ...forward('fg_r', 'fg_i', 'fg_a', k.stride[0], k.dilation[0], k.padding[0], h),
-        ...loop('fg_e', kw, [...forward('fg_s', 'fg_j', 'fg_e', k.stride[1], k.dilation[1], k.padding[1], w), `fg_sum += ${xAt('fg_c0 + fg_c')} * ${wAt};`]),
+        at('fg_r', 'fg_i', 'fg_a', k.stride[0], k.dilation[0], k.padding[0]),
+        ...loop('fg_e', kw, [at('fg_s', 'fg_j', 'fg_e', k.stride[1], k.dilation[1], k.padding[1]), `fg_sum += ${xAt('fg_c0 + fg_c')} * ${wAt};`]),
       ])),
       store(value),
     ];
@@ -83,8 +86,8 @@ export function convBody(k: ConvKernel, ref: (buffer: string) => string): string
     `let fg_ch = (fg_f / ${fg}) * ${cg} + fg_c;`,
     'var fg_sum = 0.0;',
     ...loop('fg_n', n, loop('fg_i', ho, [
-      ...forward('fg_r', 'fg_i', 'fg_a', k.stride[0], k.dilation[0], k.padding[0], h),
-      ...loop('fg_j', wo, [...forward('fg_s', 'fg_j', 'fg_e', k.stride[1], k.dilation[1], k.padding[1], w), `fg_sum += ${xAt('fg_ch')} * ${yAt};`]),
+      at('fg_r', 'fg_i', 'fg_a', k.stride[0], k.dilation[0], k.padding[0]),
+      ...loop('fg_j', wo, [at('fg_s', 'fg_j', 'fg_e', k.stride[1], k.dilation[1], k.padding[1]), `fg_sum += ${xAt('fg_ch')} * ${yAt};`]),
     ])),
     store('fg_sum'),
   ];
