@@ -23,7 +23,19 @@ export interface KnownBug {
   readonly error?: RegExp;
 }
 
-export const knownBugs: KnownBug[] = [];
+export const knownBugs: KnownBug[] = [
+  {
+    // x.conv2d(w).reshape([4]).named('h'): forward() throws "s0 is not defined"
+    bug: 'a conv op\'s output read only by a named reshape: lowering (takeName) renames the kernel\'s out to the reshape\'s name, ' +
+      'not the conv kernel\'s own x / w / y buffer, so the TypeScript loops store into an undeclared buffer (ReferenceError)',
+    error: /ReferenceError: \w+ is not defined/,
+    applies: (c) => c.graph.nodes.some((n) => {
+      if (!['conv2d', 'convTranspose2d', 'conv2dFilterGrad'].includes(n.op) || !n.autoNamed) return false;
+      const users = c.graph.nodes.filter((u) => u.inputs.includes(n));
+      return users.length === 1 && users[0]!.op === 'reshape' && !users[0]!.autoNamed;
+    }),
+  },
+];
 
 /** How many variant runs each known bug excused, by its description. */
 export const knownHits = new Map<string, number>();
@@ -220,7 +232,7 @@ export async function checkF32(c: Case): Promise<void> {
 export const F32_TOLERANCE = 1e-3;
 
 /** Loss, outputs and grads after one forward and backward, or undefined when compiling or running throws. */
-async function forwardBackward(c: Case, options: Partial<CompileOptions>): Promise<Results | undefined> {
+async function forwardBackward(c: Case, options: Partial<CompileOptions>, errors?: unknown[]): Promise<Results | undefined> {
   try {
     const model = await compile(c.graph, { ...options, loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims });
     for (const [name, values] of Object.entries(c.params)) model.params[name]!.set(values);
@@ -231,7 +243,8 @@ async function forwardBackward(c: Case, options: Partial<CompileOptions>): Promi
     for (const w of c.wrt) results.set(`grads.${w.name}`, Array.from(model.grads[w.name] ?? []));
     model.dispose();
     return results;
-  } catch {
+  } catch (e) {
+    errors?.push(e);
     return undefined;
   }
 }
@@ -257,7 +270,8 @@ export function largeProperty(seen?: (c: Case, skipped: boolean) => void) {
 /**
  * WebGPU against the f32 TypeScript loops, after one forward and backward: the same tolerance as the Wasm kernels
  * (f32 rounds per op on the GPU too, and sums in its own order), non-finite values alike where specials are fed.
- * Returns false for a case WebGPU cannot take as it is: a param that is not finite in f32 (write() refuses it).
+ * Returns false for a case WebGPU cannot take as it is: a param that is not finite in f32 (write() refuses it), or one
+ * whose f32 TypeScript loops throw with a known bug.
  */
 export async function checkWebGpu(original: Case, device: GPUDevice): Promise<boolean> {
   if (!Object.values(original.params).every((v) => v.every((x) => Number.isFinite(Math.fround(x))))) return false;
@@ -268,7 +282,10 @@ export async function checkWebGpu(original: Case, device: GPUDevice): Promise<bo
     feeds: Object.fromEntries(Object.entries(original.feeds).map(([k, v]) => [k, f32(v)])),
     params: Object.fromEntries(Object.entries(original.params).map(([k, v]) => [k, v.map(Math.fround)])),
   };
-  const loops = await forwardBackward(c, { dtype: 'f32', wasm: false });
+  const thrown: unknown[] = [];
+  const loops = await forwardBackward(c, { dtype: 'f32', wasm: false }, thrown);
+  // the loops hit a known bug: nothing to compare WebGPU with
+  if (!loops && thrown.length && known(c, 'webgpu', thrown[0])) return false;
   let gpu: Results | undefined;
   let error: unknown;
   const model = await compile(c.graph, { target: 'webgpu', device, loss: c.loss, wrt: c.wrt, outputs: c.outputs, dims: c.dims });
