@@ -35,6 +35,9 @@ export const OPS = [
   'oneHot', 'gather',
   // losses and regularization
   'softmaxCrossEntropy', 'svmLoss', 'meanSquaredError', 'sumOfSquares', 'binaryCrossEntropyWithLogits', 'l2', 'l1', 'maxout',
+  // convnets: the operand reshaped to an NCHW image, random window geometry, the result reshaped back to rank ≤ 3;
+  // sometimes the op's gradient is built in the forward graph, so that the loss differentiates it again
+  'conv2d', 'convTranspose2d', 'maxPool2d', 'avgPool2d',
   // graph-level: constants with `per`, naming nodes, gradients inside the forward graph (grad of grad)
   'perConstant', 'named', 'gradOf',
   // for the optimizer: algebraic identities (x·1, x + 0, −(−x), xᵀᵀ, …), constants to fold, a value computed twice
@@ -254,6 +257,7 @@ class Builder {
   readonly ops: string[] = [];
   private vars = 0;
   private leaves = 0;
+  private images = 0;
 
   constructor(readonly recipe: Recipe) {
     this.g = graph('fuzz');
@@ -440,7 +444,7 @@ class Builder {
     const x = this.pick(s.x);
     let op: string = s.op;
     // Ops that need rank > 0 (or change rank) become an elementwise op in scalar-only graphs.
-    const rankful = ['softmax', 'logSoftmax', 'matmul', 'concat', 'oneHot', 'gather', 'softmaxCrossEntropy', 'svmLoss', 'maxout'];
+    const rankful = ['softmax', 'logSoftmax', 'matmul', 'concat', 'oneHot', 'gather', 'softmaxCrossEntropy', 'svmLoss', 'maxout', 'conv2d', 'convTranspose2d', 'maxPool2d', 'avgPool2d'];
     if (scalarOnly && rankful.includes(op)) op = choose(['tanh', 'mul', 'add', 'sigmoid', 'maximum']);
     const result = this.apply(op, x, s, rng, choose);
     if (result) {
@@ -491,6 +495,130 @@ class Builder {
     if (e.t.rank === 0) return this.call(e, 'reshape', [1, 1]);
     const d = e.t.shape[0]!;
     return this.call(e, 'reshape', rng() < 0.5 ? [1, d] : rng() < 0.5 ? [d, 1] : [-1, 1]);
+  }
+
+  // --- convnets ---
+
+  /** e as a variable of the printed code (not pooled): grad() is taken with respect to one node, printed once. */
+  private bind(e: E): E {
+    if (/^\w+$/.test(e.code)) return e;
+    const name = `im${this.images++}`;
+    this.lines.push(`const ${name} = ${e.code};`);
+    return { t: e.t, code: name };
+  }
+
+  /**
+   * x as an NCHW image [B, C, H, W]: a second symbol summed away, a symbol moved to the front as the batch, and the
+   * numeric sizes either laid out as they come ([a, b, c] → [a, 1, b, c], [a, b] → [1, 1, a, b], [d] → [1, 1, 1, d],
+   * [N, d] → [N, 1, 1, d]) or refactored at random into (B,) C, H and W.
+   */
+  private image(x: E, rng: Rng): E {
+    let e = x;
+    for (;;) {
+      const syms = e.t.shape.map((d, k) => (typeof d === 'string' ? k : -1)).filter((k) => k >= 0);
+      if (syms.length <= 1) break;
+      e = this.call(e, rng() < 0.5 ? 'sum' : 'mean', choose1(syms, rng));
+    }
+    const sym = e.t.shape.findIndex((d) => typeof d === 'string');
+    if (sym > 0) e = this.call(e, 'transpose', [sym, ...[...Array(e.t.rank).keys()].filter((k) => k !== sym)]);
+    const batch = sym >= 0 ? [e.t.shape[0]!] : [];
+    const nums = e.t.shape.slice(batch.length) as number[];
+    let target: Dim[];
+    if (rng() < 0.5) {
+      if (batch.length) target = [...batch, ...[1, 1, 1, ...nums].slice(-3)];
+      else target = nums.length === 3 ? [nums[0]!, 1, nums[1]!, nums[2]!] : [1, 1, ...[1, 1, ...nums].slice(-2)];
+    } else {
+      const slots = Array.from({ length: 4 - batch.length }, () => 1);
+      for (const p of primeFactors(nums.reduce((a, b) => a * b, 1))) slots[Math.floor(rng() * slots.length)]! *= p;
+      target = [...batch, ...slots];
+    }
+    const img = this.call(e, 'reshape', target);
+    // Most operands are small: a tiny image is mostly spread over a larger one, times a new leaf that broadcasts with it.
+    const [, c, h, w] = target as [Dim, number, number, number];
+    if (h * w >= 4 || rng() < 0.25) return img;
+    const size = [1, c === 1 ? choose1([1, 1, 2, 3], rng) : c, h === 1 ? choose1([2, 3, 4], rng) : h, w === 1 ? choose1([2, 3, 4, 5], rng) : w];
+    return this.call(img, 'mul', rng() < 0.5 ? this.newInput('x', size) : this.newParam(size));
+  }
+
+  /** A rank-4 result back to rank ≤ 3, so that every other step takes it: [B, C, H·W] mostly, else a random reshape. */
+  private flatten(y: E, rng: Rng): E {
+    const [b, c, h, w] = y.t.shape as [Dim, Dim, number, number];
+    return this.call(y, 'reshape', rng() < 0.6 ? [b, c, h * w] : reshapeTarget(y.t.shape, rng, undefined)!);
+  }
+
+  /**
+   * d(Σ y · v)/d(wrt), v a new param of y's shape (or d(Σ y²)/d(wrt) when k % 3 is 2), built in the forward graph:
+   * the loss then differentiates a conv's or pool's gradient op. Sometimes (k / 4 % 3 not 0) that gradient g is
+   * differentiated in the forward graph too, d(Σ g · u)/dv: a max pool's second derivative, maxPool2dPick.
+   */
+  private gradInside(y: E, wrt: E, k: number): E {
+    const v = k % 3 === 2 ? undefined : this.newParam(y.t.shape);
+    const inner = v ? this.call(this.call(y, 'mul', v), 'sum') : this.call(this.call(y, 'square'), 'sum');
+    const [g] = grad(inner.t, [wrt.t]);
+    const e = { t: g!, code: `grad(${inner.code}, [${wrt.code}])[0]!` };
+    if (!v || (k >> 2) % 3 === 0) return e;
+    const outer = this.call(this.call(e, 'mul', this.newParam(g!.shape)), 'sum');
+    const [gg] = grad(outer.t, [v.t]);
+    return { t: gg!, code: `grad(${outer.code}, [${v.code}])[0]!` };
+  }
+
+  /** A conv's or transposed conv's groups for c input channels: 1 half the time, else a divisor of c up to 4. */
+  private groups(c: number, rng: Rng): number {
+    const ds = [1, 2, 3, 4].filter((g) => c % g === 0);
+    return rng() < 0.5 ? 1 : choose1(ds, rng);
+  }
+
+  private conv(x: E, s: StepSpec, rng: Rng): E {
+    const img = this.image(x, rng);
+    const [, c, h, w] = img.t.shape as [Dim, number, number, number];
+    const same = rng() < 0.15;
+    const [gh, gw] = [convAxis(h, rng, same), convAxis(w, rng, same)];
+    const groups = this.groups(c, rng);
+    const f = groups * choose1([1, 2, 3], rng);
+    const weight = this.newParam([f, c / groups, gh.k, gw.k]);
+    const options = windowOptions(gh, gw, rng, { same, groups });
+    const mode = s.z % 5;
+    if (mode === 0) {
+      const im = this.bind(img);
+      return this.flatten(this.gradInside(this.call(im, 'conv2d', weight, options), s.y % 2 ? weight : im, s.y >> 1), rng);
+    }
+    let y = this.call(img, 'conv2d', weight, options);
+    // a bias per channel and a ReLU: the epilogue the f32 Wasm and WebGPU conv kernels fuse into their store
+    if (mode === 1 || mode === 2) y = this.call(y, 'add', this.call(this.newParam([f]), 'reshape', [1, f, 1, 1]));
+    if (mode === 2 || mode === 3) y = this.call(y, 'relu');
+    return this.flatten(y, rng);
+  }
+
+  private convTranspose(x: E, s: StepSpec, rng: Rng): E {
+    const img = this.image(x, rng);
+    const [, c, h, w] = img.t.shape as [Dim, number, number, number];
+    const groups = this.groups(c, rng);
+    const m = choose1([1, 2, 3], rng);
+    let [gh, gw] = [transposedAxis(h, rng, false), transposedAxis(w, rng, false)];
+    // keep the output small: the reference is naive float64 loops
+    if (transposedSize(h, gh) * transposedSize(w, gw) * m * groups > 1024) [gh, gw] = [transposedAxis(h, rng, true), transposedAxis(w, rng, true)];
+    const weight = this.newParam([c, m, gh.k, gw.k]);
+    const options = windowOptions(gh, gw, rng, { groups });
+    if (s.z % 4 === 0) {
+      const im = this.bind(img);
+      return this.flatten(this.gradInside(this.call(im, 'convTranspose2d', weight, options), s.y % 2 ? weight : im, s.y >> 1), rng);
+    }
+    let y = this.call(img, 'convTranspose2d', weight, options);
+    if (s.z % 4 === 1) y = this.call(y, 'add', this.call(this.newParam([m * groups]), 'reshape', [1, m * groups, 1, 1]));
+    return this.flatten(y, rng);
+  }
+
+  private pooling(op: 'maxPool2d' | 'avgPool2d', x: E, s: StepSpec, rng: Rng): E {
+    const max = op === 'maxPool2d';
+    const img = this.image(x, rng);
+    const [, , h, w] = img.t.shape as [Dim, Dim, number, number];
+    const [gh, gw] = [poolAxis(h, rng, max), poolAxis(w, rng, max)];
+    const options = windowOptions(gh, gw, rng, { pool: max ? 'max' : 'avg' });
+    if (s.z % 2 === 0) {
+      const im = this.bind(img);
+      return this.flatten(this.gradInside(this.call(im, op, options), im, s.y), rng);
+    }
+    return this.flatten(this.call(img, op, options), rng);
   }
 
   /** Integer labels of a shape, each in [0, classes): an i32 input, or one read through a layout op (which keeps i32). */
@@ -667,6 +795,12 @@ class Builder {
         const b2 = bias();
         return this.fcall('maxout', maxout, a, w1, b1, w2, b2);
       }
+      case 'conv2d':
+        return this.conv(x, s, rng);
+      case 'convTranspose2d':
+        return this.convTranspose(x, s, rng);
+      case 'maxPool2d': case 'avgPool2d':
+        return this.pooling(op, x, s, rng);
       case 'identityArith': {
         const ident: readonly (() => E)[] = [
           () => this.call(x, 'mul', 1),
@@ -805,6 +939,18 @@ class Builder {
           gaps = sub(n.inputs[0]!, { shape: kept, data: best }, x.shape);
           break;
         }
+        case 'maxPool2d': case 'maxPool2dGrad': case 'maxPool2dPick': {
+          // a window's maximum and another of its elements: the gradient goes to the first maximum
+          const x = ins[0]!;
+          const y = n.op === 'maxPool2dGrad' ? ins[1]!.shape : this.shapes.get(n)!;
+          let tie = false;
+          poolWindows(x.shape, y, n.attrs, (taps) => {
+            const best = taps.reduce((m, t) => Math.max(m, x.data[t]!), -Infinity);
+            tie ||= taps.some((t) => near(best - x.data[t]!));
+          });
+          if (tie) return `${n.name} (${n.op}) has a window whose maximum is within ${DELTA} of another element`;
+          break;
+        }
       }
       if (gaps?.some(near)) return `${n.name} (${n.op}) has operands within ${DELTA} of a tie`;
     }
@@ -830,10 +976,7 @@ function permutations(n: number): number[][] {
   return permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, k) => [...p.slice(0, k), n - 1, ...p.slice(k)]));
 }
 
-/** A random valid reshape target: symbols carried whole, the numeric product refactored, maybe one -1. */
-function reshapeTarget(shape: readonly Dim[], rng: Rng, rank: number | undefined): Dim[] | undefined {
-  const syms = shape.filter((d): d is string => typeof d === 'string');
-  const n = shape.reduce<number>((p, d) => (typeof d === 'number' ? p * d : p), 1);
+function primeFactors(n: number): number[] {
   const primes: number[] = [];
   for (let m = n, f = 2; m > 1; ) {
     if (m % f !== 0) f++;
@@ -842,6 +985,131 @@ function reshapeTarget(shape: readonly Dim[], rng: Rng, rank: number | undefined
       m /= f;
     }
   }
+  return primes;
+}
+
+/** A sliding window along one spatial axis: kernel, stride, dilation, padding before and after, outputPadding (transposed convs). */
+interface Axis {
+  readonly k: number;
+  readonly s: number;
+  readonly d: number;
+  readonly pb: number;
+  readonly pa: number;
+  readonly op: number;
+}
+
+/** How many positions of the window fit in n padded (≥ 1 for every Axis made below). */
+const slide = (n: number, a: Axis) => Math.floor((n + a.pb + a.pa - a.d * (a.k - 1) - 1) / a.s) + 1;
+/** The size a transposed conv gives from n. */
+const transposedSize = (n: number, a: Axis) => (n - 1) * a.s - a.pb - a.pa + a.d * (a.k - 1) + 1 + a.op;
+
+/**
+ * A conv's axis over n: 1×1 to 3 kernels, dilation, strides up to larger than the kernel, asymmetric padding, or
+ * 'same' (stride 1); sometimes a window as large as the padded input (one output). Shrunk to fit n.
+ */
+function convAxis(n: number, rng: Rng, same: boolean): Axis {
+  let k = choose1([1, 1, 2, 3, 3], rng);
+  let d = k > 1 && rng() < 0.3 ? choose1([2, 3], rng) : 1;
+  const s = same ? 1 : choose1([1, 1, 2, 3, k + 1], rng);
+  if (same) return { k, s, d, pb: Math.floor((d * (k - 1)) / 2), pa: d * (k - 1) - Math.floor((d * (k - 1)) / 2), op: 0 };
+  const pb = choose1([0, 0, 0, 1, 2], rng);
+  const pa = rng() < 0.6 ? pb : choose1([0, 1, 2], rng);
+  if (rng() < 0.15 && n + pb + pa <= 5) [k, d] = [n + pb + pa, 1];
+  while (n + pb + pa < d * (k - 1) + 1) {
+    if (d > 1) d--;
+    else k--;
+  }
+  return { k, s, d, pb, pa, op: 0 };
+}
+
+/** A transposed conv's axis over n: outputPadding below the stride, padding that leaves an output of at least 1. */
+function transposedAxis(n: number, rng: Rng, small: boolean): Axis {
+  const k = choose1([1, 2, 3], rng);
+  const d = k > 1 && rng() < 0.3 ? 2 : 1;
+  const s = small ? 1 : choose1([1, 1, 2, 3], rng);
+  const op = s > 1 && rng() < 0.5 ? 1 + Math.floor(rng() * (s - 1)) : 0;
+  let pb = choose1([0, 0, 1, 2], rng);
+  let pa = rng() < 0.6 ? pb : choose1([0, 1, 2], rng);
+  while (transposedSize(n, { k, s, d, pb, pa, op }) < 1) {
+    if (pa > 0) pa--;
+    else pb--;
+  }
+  return { k, s, d, pb, pa, op };
+}
+
+/**
+ * A pool's axis over n: padding at most half the kernel, stride the kernel's (the default) or another, dilation
+ * (max pooling only) unless it leaves a window with no element inside the input.
+ */
+function poolAxis(n: number, rng: Rng, max: boolean): Axis {
+  let k = choose1([1, 2, 2, 3], rng);
+  let d = max && k > 1 && rng() < 0.3 ? 2 : 1;
+  const s = rng() < 0.4 ? k : choose1([1, 2, 3, k + 1], rng);
+  let p = Math.min(choose1([0, 0, 1], rng), Math.floor(k / 2));
+  while (n + 2 * p < d * (k - 1) + 1) {
+    if (d > 1) d--;
+    else {
+      k--;
+      p = Math.min(p, Math.floor(k / 2));
+    }
+  }
+  const a = { k, s, d, pb: p, pa: p, op: 0 };
+  const empty = Array.from({ length: slide(n, a) }, (_, i) => i).some((i) => Array.from({ length: k }, (_, r) => i * s + r * d - p).every((t) => t < 0 || t >= n));
+  return empty ? { ...a, d: 1 } : a;
+}
+
+/** The options of a window op, spelled in the ways the API takes (a number, [h, w], omitted for the default, …). */
+function windowOptions(h: Axis, w: Axis, rng: Rng, kind: { same?: boolean; groups?: number; pool?: 'max' | 'avg' }): Record<string, unknown> {
+  const both = (a: number, b: number) => (a === b && rng() < 0.7 ? a : [a, b]);
+  const o: Record<string, unknown> = {};
+  if (kind.pool) {
+    o.kernel = both(h.k, w.k);
+    if (h.s !== h.k || w.s !== w.k || rng() < 0.3) o.stride = both(h.s, w.s);
+    if (h.pb || w.pb || rng() < 0.2) o.padding = both(h.pb, w.pb);
+    if (kind.pool === 'max' && (h.d !== 1 || w.d !== 1 || rng() < 0.1)) o.dilation = both(h.d, w.d);
+    if (kind.pool === 'avg' && rng() < 0.7) o.countIncludePad = rng() < 0.5;
+    return o;
+  }
+  if (h.s !== 1 || w.s !== 1 || rng() < 0.2) o.stride = both(h.s, w.s);
+  if (kind.same) o.padding = 'same';
+  else if (h.pb !== h.pa || w.pb !== w.pa) o.padding = [[h.pb, h.pa], [w.pb, w.pa]];
+  else if (h.pb || w.pb) o.padding = both(h.pb, w.pb);
+  else if (rng() < 0.3) o.padding = rng() < 0.5 ? 'valid' : 0;
+  if (h.d !== 1 || w.d !== 1 || rng() < 0.1) o.dilation = both(h.d, w.d);
+  if (kind.groups !== 1 || rng() < 0.1) o.groups = kind.groups;
+  if (h.op || w.op) o.outputPadding = both(h.op, w.op);
+  return o;
+}
+
+/**
+ * The flat indices into x [n, c, h, w] of each pooling window (those inside x), for an output [n, c, ho, wo]: what
+ * eachWindow in src/ops/pooling.ts walks, from a pool node's attributes.
+ */
+export function poolWindows(x: readonly number[], y: readonly number[], attrs: Record<string, unknown>, visit: (taps: number[]) => void): void {
+  const [kernel, stride, padding, dilation] = (['kernel', 'stride', 'padding', 'dilation'] as const).map((k) => attrs[k] as readonly [number, number]);
+  const [n, c, h, w] = x as [number, number, number, number];
+  const [, , ho, wo] = y as [number, number, number, number];
+  for (let p = 0; p < n * c; p++)
+    for (let i = 0; i < ho; i++)
+      for (let j = 0; j < wo; j++) {
+        const taps: number[] = [];
+        for (let r = 0; r < kernel![0]; r++) {
+          const row = i * stride![0] + r * dilation![0] - padding![0];
+          if (row < 0 || row >= h) continue;
+          for (let e = 0; e < kernel![1]; e++) {
+            const col = j * stride![1] + e * dilation![1] - padding![1];
+            if (col >= 0 && col < w) taps.push((p * h + row) * w + col);
+          }
+        }
+        visit(taps);
+      }
+}
+
+/** A random valid reshape target: symbols carried whole, the numeric product refactored, maybe one -1. */
+function reshapeTarget(shape: readonly Dim[], rng: Rng, rank: number | undefined): Dim[] | undefined {
+  const syms = shape.filter((d): d is string => typeof d === 'string');
+  const n = shape.reduce<number>((p, d) => (typeof d === 'number' ? p * d : p), 1);
+  const primes = primeFactors(n);
   const minRank = syms.length + (n > 1 ? 1 : 0);
   const r = rank ?? minRank + Math.floor(rng() * (Math.max(minRank, 3) - minRank + 1));
   const slots = r - syms.length;
