@@ -23,27 +23,7 @@ export interface KnownBug {
   readonly error?: RegExp;
 }
 
-export const knownBugs: KnownBug[] = [
-  {
-    // x.conv2d(w).reshape([4]).named('h'): forward() throws "s0 is not defined"
-    bug: 'a conv op\'s output read only by a named reshape: lowering (takeName) renames the kernel\'s out to the reshape\'s name, ' +
-      'not the conv kernel\'s own x / w / y buffer, so the TypeScript loops store into an undeclared buffer (ReferenceError)',
-    error: /ReferenceError: \w+ is not defined/,
-    applies: (c) => c.graph.nodes.some((n) => {
-      if (!['conv2d', 'convTranspose2d', 'conv2dFilterGrad'].includes(n.op) || !n.autoNamed) return false;
-      const users = c.graph.nodes.filter((u) => u.inputs.includes(n));
-      return users.length === 1 && users[0]!.op === 'reshape' && !users[0]!.autoNamed;
-    }),
-  },
-  {
-    // x [1, 1, 1, 2] fed [-1, NaN], x.maxPool2d({ kernel: [1, 2] }): the gradient of x is [0, g] on the CPU, [g, 0] on lavapipe
-    bug: 'WebGPU\'s max pool shaders test for NaN with `v != v`, which lavapipe folds to false (alu.ts tests NaN by its bits for this ' +
-      'reason): a window holding a NaN sends its gradient to another element, where the CPU sends it to the NaN (a NaN wins)',
-    variants: ['webgpu'],
-    // a NaN fed, or made from a value infinite in f32 (±Infinity, ±1e300), may reach a max pool's window
-    applies: (c) => c.graph.nodes.some((n) => n.op === 'maxPool2d') && c.specials.some((s) => !Number.isFinite(Math.fround(Number(s.split(' = ')[1])))),
-  },
-];
+export const knownBugs: KnownBug[] = [];
 
 /** How many variant runs each known bug excused, by its description. */
 export const knownHits = new Map<string, number>();
