@@ -14,6 +14,14 @@ import type { Feed } from '../../../templates/prelude/check_feeds.ts';
 import { prelude, withImports } from './prelude.ts';
 import { moduleReserved } from './reserved.ts';
 
+/**
+ * The module without a prelude's one-line type alias that nothing in it uses (kernels.ts's Gemm, where a module's
+ * Wasm kernels are loops and no gemm): `noUnusedLocals` would refuse it.
+ */
+function withoutUnusedTypes(text: string): string {
+  return text.replace(/^(\/\*\*[^\n]*\*\/\n)?type (\w+) = [^\n]*;\n/gm, (all, _doc, name: string) => (text.split(new RegExp(`\\b${name}\\b`)).length > 2 ? all : ''));
+}
+
 /** Whether a program has a conv or pooling kernel, whose loops name their counters (WINDOW_NAMES). */
 const hasWindows = (p: Program) => [...p.forward, ...p.backward].some(({ kernel }) => kernel.kind === 'conv' || kernel.kind === 'pool');
 
@@ -53,7 +61,8 @@ export abstract class ModuleEmitter implements ModuleNames {
     const { p } = this;
     const body = this.factory();
     const preludes = [...[...withImports(this.helpers)].sort().map((h) => prelude(h, p.spec.dtype)), ...this.functionCode()];
-    return [...this.header(), '', ...preludes.flatMap((t) => [t, '']), ...this.types(), '', ...body, '', 'export default createModel;', ...this.tail, ''].join('\n');
+    const text = [...this.header(), '', ...preludes.flatMap((t) => [t, '']), ...this.types(), '', ...body, '', 'export default createModel;', ...this.tail, ''].join('\n');
+    return withoutUnusedTypes(text);
   }
 
   /** The named functions of the IR the code calls, written after the prelude's helpers. */
