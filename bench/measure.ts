@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { median } from './stats.ts';
-import { WORKLOADS, type PeerTasks, type WorkloadId } from './workloads.ts';
+import { WORKLOADS, type PeerTasks, type Workload, type WorkloadId } from './workloads.ts';
 
 export interface Stat {
   readonly median: number;
@@ -19,6 +19,8 @@ export interface MeasureOptions {
   /** Fewest timed iterations per round, however slow. */
   readonly minIterations: number;
   readonly log?: (line: string) => void;
+  /** Which workloads, in this order (default: WORKLOADS, the base ones). */
+  readonly workloads?: readonly Workload[];
 }
 
 export function stat(samples: readonly number[]): Stat {
@@ -29,18 +31,25 @@ export function stat(samples: readonly number[]): Stat {
 
 export type Results = Map<string, Partial<Record<WorkloadId, Stat>>>;
 
+/**
+ * A task whose first call took this long or longer (a conv on a slow peer: seconds) is timed once a round, without
+ * warm-up (its first call warmed it): the median of `rounds` calls, where the usual minimum would take minutes.
+ */
+export const SLOW_MS = 1000;
+
 /** Times every task of every row; rows without a task for a workload are skipped. */
 export async function measure(peers: readonly PeerTasks[], o: MeasureOptions): Promise<Results> {
   const pooled = new Map<string, Partial<Record<WorkloadId, number[]>>>(peers.map((p) => [p.name, {}]));
   for (let r = 0; r < o.rounds; r++) {
-    for (const { id } of WORKLOADS) {
+    for (const { id } of o.workloads ?? WORKLOADS) {
       const order = peers.map((_, k) => peers[(k + r) % peers.length]!);
       for (const peer of order) {
         const task = peer.tasks[id];
         if (!task) continue;
         await peer.enter?.();
+        const slow = (task.firstMs ?? 0) >= SLOW_MS;
         const bench = new Bench({
-          time: o.timeMs / o.rounds, iterations: o.minIterations, warmup: r === 0, warmupTime: 300, warmupIterations: 2,
+          time: o.timeMs / o.rounds, iterations: slow ? 1 : o.minIterations, warmup: r === 0 && !slow, warmupTime: 300, warmupIterations: 2,
           retainSamples: true, throws: true,
         });
         bench.add(`${peer.name} ${id}`, task.fn);
