@@ -3,6 +3,10 @@
 // WebGPU target against the CPU path in a third (bench/webgpu.ts), then the earlier in-house comparisons (generated
 // step vs hand-written JS, module load time). Prints a markdown report and writes it to bench/RESULTS.md.
 // BENCH_TIME_MS sets the time per row and workload (default 3000).
+// The workloads: the base ones (W1, W2 and the matmuls) and the conv ones (W4 and W5, convnets' steps, and C1, one
+// conv). `npm run bench -- conv`: the conv rows alone, in this process and NumPy's (no relaxed SIMD, WebGPU or
+// in-house parts), printed without writing bench/RESULTS.md; `npm run bench -- conv fast`: without TensorFlow.js cpu
+// and jax-js too, whose convs take seconds a call (for iterating on flatgrad's convs: two minutes or so).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -13,12 +17,15 @@ import ts from 'typescript';
 import { compile, emit, graph, mulberry32, randn, type Tensor } from '../src/index.ts';
 import { loadModule } from '../src/runtime/load.ts';
 import spec from '../examples/two_layer_net.ts';
-import { measure, writeResults, type Stat } from './measure.ts';
+import { measure, SLOW_MS, writeResults, type Stat } from './measure.ts';
 import { wasmPeak } from './peak.ts';
 import { jaxPeer } from './peers/jax.ts';
 import { hasNumpy, numpyRunner, type NumpyRun } from './peers/numpy.ts';
 import { tfjsPeer } from './peers/tfjs.ts';
-import { flatgradPeers, makeData, MATMUL_SIZES, W1, W2, WORKLOADS, type PeerTasks, type WorkloadId } from './workloads.ts';
+import {
+  ALL_WORKLOADS, C1, CONV_WORKLOADS, flatgradPeers, makeConvData, makeData, SAME_SOURCE, W1, W2, W4, W5, WORKLOADS,
+  type PeerTasks, type Section, type Workload, type WorkloadId,
+} from './workloads.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 3000);
@@ -28,6 +35,11 @@ const TOLERANCE = 1e-3; // first-step losses (and Σ|C|) must agree with flatgra
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const started = performance.now();
 const loadAtStart = loadavg()[0]!;
+const args = process.argv.slice(2);
+/** `-- conv`: the conv rows alone; `-- conv fast`: and only the quick peers (flatgrad, TensorFlow.js wasm, NumPy). */
+const convOnly = args.includes('conv'), fast = convOnly && args.includes('fast');
+const sections: readonly Section[] = convOnly ? ['conv'] : ['base', 'conv'];
+const SELECTED: readonly Workload[] = convOnly ? CONV_WORKLOADS : ALL_WORKLOADS;
 /** Stop with a plain message (a throw would pass through tfjs-backend-wasm's rethrowing handlers and print its minified source). */
 function fail(message: string): never {
   console.error(`bench: ${message}`);
@@ -39,6 +51,8 @@ interface Row {
   name: string;
   results: Partial<Record<WorkloadId, Stat>>;
   checks: Partial<Record<WorkloadId, number>>;
+  /** The conv steps' second losses: after one SGD update, they check the gradients too. */
+  seconds?: Partial<Record<WorkloadId, number>>;
   notes: Partial<Record<WorkloadId, string>>;
   /** Why the row has no numbers at all. */
   absent?: string;
@@ -47,30 +61,35 @@ interface Row {
 // ---------------------------------------------------------------------------------------------------------------
 // The peers, in this process.
 
-const data = makeData();
-log(`bench: ${TIME_MS} ms per row and workload, in ${ROUNDS} interleaved rounds`);
-const [flat, unguarded, readable, threaded] = await flatgradPeers(data);
-const tfCpu = await tfjsPeer('cpu', data);
-const tfWasm = await tfjsPeer('wasm', data);
-const jax = await jaxPeer(data);
-const peers: PeerTasks[] = [flat, unguarded, readable, threaded, tfCpu, tfWasm, jax];
+const data = { ...makeData(), conv: makeConvData() };
+log(`bench: ${TIME_MS} ms per row and workload, in ${ROUNDS} interleaved rounds${convOnly ? `; the conv rows only${fast ? ', quick peers only' : ''}` : ''}`);
+const [flat, unguarded, readable, threaded] = await flatgradPeers(data, sections);
+log('bench: flatgrad compiled; TensorFlow.js and jax-js start (their first conv steps take a while)');
+const tfCpu = fast ? undefined : await tfjsPeer('cpu', data, sections);
+const tfWasm = await tfjsPeer('wasm', data, sections);
+const jax = fast ? undefined : await jaxPeer(data, sections);
+const peers: PeerTasks[] = [flat, unguarded, readable, threaded, tfCpu, tfWasm, jax].filter((p) => p !== undefined);
 const checksOf = (p: PeerTasks) => Object.fromEntries(Object.entries(p.tasks).map(([id, t]) => [id, t!.check])) as Row['checks'];
+const secondsOf = (p: PeerTasks) => Object.fromEntries(Object.entries(p.tasks).flatMap(([id, t]) => (t!.second === undefined ? [] : [[id, t!.second]]))) as Row['checks'];
 
 const disagreements: string[] = [];
-function agree(name: string, checks: Row['checks'], ref: Row['checks']): void {
-  for (const { id } of WORKLOADS) {
+function agree(name: string, checks: Row['checks'], ref: Row['checks'], what = ''): void {
+  for (const { id } of ALL_WORKLOADS) {
     const v = checks[id], r = ref[id];
     if (v === undefined || r === undefined) continue;
     const rel = Math.abs(v - r) / Math.abs(r);
-    if (!(rel <= TOLERANCE)) disagreements.push(`${name} ${id}: ${v} vs flatgrad's ${r} (relative difference ${rel.toExponential(2)})`);
+    if (!(rel <= TOLERANCE)) disagreements.push(`${name} ${id}${what}: ${v} vs flatgrad's ${r} (relative difference ${rel.toExponential(2)})`);
   }
 }
-for (const p of peers) agree(p.name, checksOf(p), checksOf(flat));
+for (const p of peers) {
+  agree(p.name, checksOf(p), checksOf(flat));
+  agree(p.name, secondsOf(p), secondsOf(flat), ' (second step)');
+}
 if (disagreements.length) fail(`the peers do not compute the same thing:\n  ${disagreements.join('\n  ')}`);
 
 log('bench: timing flatgrad, TensorFlow.js and jax-js in this process');
-const results = await measure(peers, { timeMs: TIME_MS, rounds: ROUNDS, minIterations: MIN_ITERATIONS, log });
-const rows: Row[] = peers.map((p) => ({ name: p.name, results: results.get(p.name) ?? {}, checks: checksOf(p), notes: p.notes ?? {} }));
+const results = await measure(peers, { timeMs: TIME_MS, rounds: ROUNDS, minIterations: MIN_ITERATIONS, log, workloads: SELECTED });
+const rows: Row[] = peers.map((p) => ({ name: p.name, results: results.get(p.name) ?? {}, checks: checksOf(p), seconds: secondsOf(p), notes: p.notes ?? {} }));
 log('bench: the ceiling of Wasm SIMD arithmetic (bench/peak.ts), on 1 thread and on 2');
 const ceiling = await wasmPeak();
 
@@ -80,7 +99,7 @@ const ceiling = await wasmPeak();
 let python = '';
 if (hasNumpy()) {
   log('bench: timing NumPy (and PyTorch, if installed) in a Python subprocess, on 1 thread and on 2');
-  const numpy = numpyRunner(data);
+  const numpy = numpyRunner(data, SELECTED.map((w) => w.id));
   try {
     for (const threads of [1, 2]) {
       let out: NumpyRun;
@@ -88,6 +107,7 @@ if (hasNumpy()) {
       python = out.python;
       for (const r of out.rows) {
         agree(r.name, r.checks, checksOf(flat));
+        agree(r.name, r.seconds ?? {}, secondsOf(flat), ' (second step)');
         rows.push({ ...r, notes: {} });
       }
       if (threads === 1) for (const m of out.missing) rows.push({ name: m, results: {}, checks: {}, notes: {}, absent: 'not installed' });
@@ -102,21 +122,26 @@ if (hasNumpy()) {
 // ---------------------------------------------------------------------------------------------------------------
 // flatgrad with relaxed SIMD, in a second process (and jax-js beside it, the same-process reference).
 
-log('bench: timing flatgrad (and jax-js) again with --experimental-wasm-relaxed-simd, in a second process');
-const relaxedOut = join(mkdtempSync(join(tmpdir(), 'flatgrad-relaxed-')), 'results.json');
-const child = spawnSync(process.execPath,
-  ['--experimental-wasm-relaxed-simd', '--import', 'tsx', 'bench/flatgrad_only.ts', relaxedOut, String(TIME_MS), String(ROUNDS), String(MIN_ITERATIONS)],
-  { cwd: root, stdio: ['ignore', 2, 2] }); // the child's stdout goes to our stderr: our stdout is the report
-if (child.status !== 0) fail(`bench/flatgrad_only.ts exited with ${child.status ?? child.signal}`);
-const relaxed = JSON.parse(readFileSync(relaxedOut, 'utf8')) as { relaxedSimd: boolean; rows: Row[] };
-rmSync(join(relaxedOut, '..'), { recursive: true, force: true });
-for (const r of relaxed.rows) agree(`${r.name} (relaxed SIMD)`, r.checks, checksOf(flat));
+// The base workloads only (bench/flatgrad_only.ts): the conv rows are not timed with relaxed SIMD.
+
+let relaxed: { relaxedSimd: boolean; rows: Row[] } = { relaxedSimd: false, rows: [] };
+if (!convOnly) {
+  log('bench: timing flatgrad (and jax-js) again with --experimental-wasm-relaxed-simd, in a second process');
+  const relaxedOut = join(mkdtempSync(join(tmpdir(), 'flatgrad-relaxed-')), 'results.json');
+  const child = spawnSync(process.execPath,
+    ['--experimental-wasm-relaxed-simd', '--import', 'tsx', 'bench/flatgrad_only.ts', relaxedOut, String(TIME_MS), String(ROUNDS), String(MIN_ITERATIONS)],
+    { cwd: root, stdio: ['ignore', 2, 2] }); // the child's stdout goes to our stderr: our stdout is the report
+  if (child.status !== 0) fail(`bench/flatgrad_only.ts exited with ${child.status ?? child.signal}`);
+  relaxed = JSON.parse(readFileSync(relaxedOut, 'utf8')) as { relaxedSimd: boolean; rows: Row[] };
+  rmSync(join(relaxedOut, '..'), { recursive: true, force: true });
+  for (const r of relaxed.rows) agree(`${r.name} (relaxed SIMD)`, r.checks, checksOf(flat));
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The earlier comparisons: the generated step against the same step hand-written as flat JS, and module load time.
 
 const legacy: string[] = [];
-{
+if (!convOnly) {
   const [N, D_in, H, D_out] = [64, 1000, 100, 10];
   const rng = mulberry32(1);
   const x = Float32Array.from({ length: N * D_in }, () => randn(rng));
@@ -195,34 +220,38 @@ const legacy: string[] = [];
 // ---------------------------------------------------------------------------------------------------------------
 // flatgrad on WebGPU against its own CPU path, in a process of its own (Dawn, and a driver that may be missing).
 
-log('bench: the WebGPU target (bench/webgpu.ts), in a third process');
-const gpuRun = spawnSync(process.execPath, ['--import', 'tsx', 'bench/webgpu.ts', '--no-results'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 2], maxBuffer: 1 << 24 });
-const webgpu = gpuRun.status === 0
-  ? gpuRun.stdout.trim().split('\n')
-  : ['## WebGPU', '', `bench/webgpu.ts exited with ${gpuRun.status ?? gpuRun.signal}: no WebGPU adapter? (scripts/install-vulkan.sh installs Mesa's lavapipe)`];
+if (!convOnly) log('bench: the WebGPU target (bench/webgpu.ts), in a third process');
+const gpuRun = convOnly
+  ? undefined
+  : spawnSync(process.execPath, ['--import', 'tsx', 'bench/webgpu.ts', '--no-results'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 2], maxBuffer: 1 << 24 });
+const webgpu = !gpuRun
+  ? []
+  : gpuRun.status === 0
+    ? gpuRun.stdout.trim().split('\n')
+    : ['## WebGPU', '', `bench/webgpu.ts exited with ${gpuRun.status ?? gpuRun.signal}: no WebGPU adapter? (scripts/install-vulkan.sh installs Mesa's lavapipe)`];
 
 // ---------------------------------------------------------------------------------------------------------------
 // The report.
 
 const digits = (v: number) => (v < 1 ? 3 : v < 100 ? 2 : 1);
 const ms = (s: Stat) => `${s.median.toFixed(digits(s.median))} ± ${s.mad.toFixed(digits(s.median))}`;
-const flopsOf = (id: WorkloadId) => WORKLOADS.find((w) => w.id === id)!.flops;
+const flopsOf = (id: WorkloadId) => ALL_WORKLOADS.find((w) => w.id === id)!.flops;
 const gflops = (id: WorkloadId, s: Stat) => flopsOf(id) / (s.median * 1e6);
 
 function cell(row: Row, id: WorkloadId, fallback?: Row): string {
   if (row.absent) return row.absent;
   const note = row.notes[id];
-  const s = row.results[id] ?? (note ? fallback?.results[id] : undefined);
+  const s = row.results[id] ?? (note === SAME_SOURCE ? fallback?.results[id] : undefined);
   if (!s) return note ?? '—';
   const text = flopsOf(id) ? `${ms(s)} (${gflops(id, s).toFixed(1)} GFLOPS)` : ms(s);
   return note ? `${text}, ${note}` : text;
 }
 
-function table(list: Row[], fallback?: Row): string[] {
+function table(list: Row[], fallback?: Row, workloads: readonly Workload[] = WORKLOADS): string[] {
   return [
-    `| | ${WORKLOADS.map((w) => `${w.title}, ms`).join(' | ')} |`,
-    `|---|${WORKLOADS.map(() => '---').join('|')}|`,
-    ...list.map((r) => `| ${r.name} | ${WORKLOADS.map((w) => cell(r, w.id, r.name.startsWith('flatgrad ') ? fallback : undefined)).join(' | ')} |`),
+    `| | ${workloads.map((w) => `${w.title}, ms`).join(' | ')} |`,
+    `|---|${workloads.map(() => '---').join('|')}|`,
+    ...list.map((r) => `| ${r.name} | ${workloads.map((w) => cell(r, w.id, r.name.startsWith('flatgrad ') ? fallback : undefined)).join(' | ')} |`),
   ];
 }
 
@@ -303,9 +332,9 @@ function ceilingLines(): string[] {
 }
 
 /** What the default step guard (loss and gradients checked finite before the update) costs: the two rows of the same run. */
-function guardCost(list: Row[]): string[] {
+function guardCost(list: Row[], ids: readonly WorkloadId[] = ['w1', 'w2']): string[] {
   const on = byName(list, 'flatgrad'), off = byName(list, 'flatgrad without the step guard');
-  const parts = (['w1', 'w2'] as const).flatMap((id) => {
+  const parts = ids.flatMap((id) => {
     const a = on?.results[id], b = off?.results[id];
     return a && b ? [`${id.toUpperCase()} ${fmtMs(a.median)} vs ${fmtMs(b.median)} without it: ${(((a.median - b.median) / b.median) * 100).toFixed(1)}%`] : [];
   });
@@ -315,7 +344,62 @@ function guardCost(list: Row[]): string[] {
     : [];
 }
 
-const readableIgnored = WORKLOADS.every((w) => readable.notes?.[w.id]);
+/** C1 against the Wasm SIMD ceiling of as many threads: what share of the arithmetic alone the conv reaches. */
+function ceilingShare(label: string, row: Row | undefined, peak: number, target: number): string {
+  const a = row?.results.c1;
+  if (!a) return `- ${label}: not measured`;
+  const share = (gflops('c1', a) / peak) * 100;
+  const head = `- ${label} (target ≥ ${target}% of the Wasm SIMD ceiling, ${peak.toFixed(1)} GFLOPS measured in this run): ` +
+    `${gflops('c1', a).toFixed(1)} GFLOPS (${fmtMs(a.median)}): ${share.toFixed(0)}%`;
+  return share >= target ? `${head}, **met**` : `${head}, **missed** (flatgrad needs ≤ ${msAt(flopsOf('c1'), (peak * target) / 100)})`;
+}
+
+/** "a ms, b ms: b/a×" of flatgrad's row against a peer's, or nothing where either is missing. */
+function against(f: Row | undefined, p: Row | undefined, id: WorkloadId, label: string): string[] {
+  const a = f?.results[id], b = p?.results[id];
+  return a && b ? [`${label} ${fmtMs(b.median)} (${(b.median / a.median).toFixed(2)}×)`] : [];
+}
+
+/** The conv rows: their table, the issue's conv targets, and flatgrad against each peer. */
+function convSection(): string[] {
+  const tfc = rows.find((r) => r.name.startsWith('TensorFlow.js') && r.name.endsWith(' cpu'));
+  const tfNote = tfw?.notes.w5 ? ' TensorFlow.js wasm cannot train a conv as it comes: it has no `Conv2DBackpropFilter` kernel ' +
+    '("Kernel \'Conv2DBackpropFilter\' not registered for backend \'wasm\'", tensorflow/tfjs#8474, open), so its W4 and W5 steps compute the filter\'s gradient' +
+    ' as a forward `tf.conv2d` of the transposed input with the transposed dy (XNNPACK), through `tf.customGrad`, and the input\'s as `tf.conv2dTranspose`' +
+    ' (bench/peers/tfjs.ts); its second-step losses agree with flatgrad\'s, so its gradients do.' : '';
+  return [
+    '## Convolutions (the same process)',
+    '',
+    ...table(rows, fMain, CONV_WORKLOADS),
+    '',
+    `Cells whose first call took ${SLOW_MS / 1000} s or more are timed once a round, without warm-up: their median is of ${ROUNDS} calls.` +
+      ' C1\'s GFLOPS count 2·N·F·C·kh·kw·Ho·Wo. TensorFlow.js runs NHWC (its wasm Conv2D refuses NCHW, and its maxPool is NHWC only): inputs,' +
+      ' filters (HWIO) and the first dense layer\'s rows are transposed once, outside the timed step.' + tfNote,
+    '',
+    ...guardCost(rows, ['w4', 'w5']),
+    '',
+    '### The conv targets',
+    '',
+    speedLine('W5 step vs TensorFlow.js wasm', fMain, tfw, 'w5', 2),
+    speedLine('W5 step vs jax-js', fMain, jMain, 'w5', 5),
+    ceilingShare('C1 on 1 thread', fMain, ceiling.one, 70),
+    ceilingShare('C1 on 2 threads', fThreads, ceiling.two, 60),
+    '',
+    'Every peer\'s time, and flatgrad\'s speed-up over it (above 1×: flatgrad faster), flatgrad on 1 thread unless it says 2:',
+    '',
+    ...CONV_WORKLOADS.map(({ id }) => {
+      const f = fMain?.results[id], f2 = fThreads?.results[id];
+      if (!f) return `- ${id.toUpperCase()}: not measured`;
+      const one = [...against(fMain, np1, id, 'NumPy 1 thread'), ...against(fMain, tfw, id, 'TensorFlow.js wasm'), ...against(fMain, tfc, id, 'TensorFlow.js cpu'),
+        ...against(fMain, jMain, id, 'jax-js')];
+      const two = [...against(fThreads, np2, id, 'NumPy 2 threads'), ...against(fThreads, np1, id, 'NumPy 1 thread')];
+      return `- ${id.toUpperCase()}: flatgrad ${fmtMs(f.median)}: ${one.join(', ')}` + (f2 ? `; flatgrad on 2 threads ${fmtMs(f2.median)}: ${two.join(', ')}` : '');
+    }),
+    '',
+  ];
+}
+
+const readableIgnored = WORKLOADS.every((w) => readable.notes?.[w.id] === SAME_SOURCE);
 const gitHead = (() => {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -336,24 +420,26 @@ const cpuinfo = (() => {
 })();
 
 const fmtCheck = (v: number | undefined) => (v === undefined ? '—' : Number(v.toPrecision(7)).toString());
-const maxRel = (r: Row) => Math.max(0, ...WORKLOADS.map((w) => {
-  const v = r.checks[w.id], ref = fMain?.checks[w.id];
-  return v === undefined || ref === undefined ? 0 : Math.abs(v - ref) / Math.abs(ref);
-}));
+/** The workloads whose second step is checked too: the conv steps. */
+const SECOND = SELECTED.filter((w) => w.id === 'w4' || w.id === 'w5');
+const rel = (v: number | undefined, ref: number | undefined) => (v === undefined || ref === undefined ? 0 : Math.abs(v - ref) / Math.abs(ref));
+const maxRel = (r: Row) => Math.max(0, ...SELECTED.map((w) => rel(r.checks[w.id], fMain?.checks[w.id])), ...SECOND.map((w) => rel(r.seconds?.[w.id], fMain?.seconds?.[w.id])));
 const checkRows = [...rows, ...relaxed.rows.map((r) => ({ ...r, name: `${r.name}, relaxed SIMD` }))].filter((r) => !r.absent);
 
-const wasmInfo = tfWasm.info, cpuInfo = tfCpu.info;
-const report = [
-  '# flatgrad against its peers',
+const wasmInfo = tfWasm.info, cpuInfo = tfCpu?.info ?? 'not run';
+const head = [
+  convOnly ? '# flatgrad against its peers: the conv rows' : '# flatgrad against its peers',
   '',
-  `\`npm run bench\`, ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model} ×${cpus().length}${cpuinfo}, Node ${process.version}` +
+  `\`npm run bench${convOnly ? ` -- conv${fast ? ' fast' : ''}` : ''}\`, ${new Date().toISOString().slice(0, 10)}: ${cpus()[0]?.model} ×${cpus().length}${cpuinfo}, Node ${process.version}` +
     `${python ? `, Python ${python}` : ''}; flatgrad at ${gitHead}.`,
   `Median ms per call ± MAD (median absolute deviation), single thread everywhere except the rows that say 2 threads; ${TIME_MS} ms per cell in ${ROUNDS} rounds with the rows` +
     ' interleaved (tinybench; Python: time.perf_counter). A step is forward, backward and the SGD update, with the loss read back as a number;' +
-    ' a matmul reads C back into JS.',
+    ' a matmul (and C1) reads its output back into JS.',
   `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores` +
     `${Math.max(loadAtStart, loadavg()[0]!) > cpus().length * 0.75 ? ': other work shared the machine, so expect noise' : ''}.`,
   '',
+];
+const base = [
   '## One process (`node` without flags)',
   '',
   ...table(rows, fMain),
@@ -394,31 +480,49 @@ const report = [
   '',
   ...ceilingLines(),
   ...whyMissed(),
-  '## First-step losses on identical data and weights (and Σ|C| for the products)',
+];
+const checksAndPeers = [
+  `## First-step losses on identical data and weights (and ${convOnly ? 'Σ|Y| for C1' : 'Σ|C| for the products, Σ|Y| for C1'})`,
   '',
-  `| | W1 loss | W2 loss | ${MATMUL_SIZES.map((n) => `Σ\\|C\\| ${n}³`).join(' | ')} | max relative difference from flatgrad |`,
-  `|---|---|---|${MATMUL_SIZES.map(() => '---').join('|')}|---|`,
-  ...checkRows.map((r) => `| ${r.name} | ${WORKLOADS.map((w) => fmtCheck(r.checks[w.id])).join(' | ')} | ${maxRel(r).toExponential(1)} |`),
+  `| | ${SELECTED.map((w) => w.check).join(' | ')} | ${SECOND.map((w) => `${w.check}, second step`).join(' | ')} | max relative difference from flatgrad |`,
+  `|---|${SELECTED.map(() => '---').join('|')}|${SECOND.map(() => '---').join('|')}|---|`,
+  ...checkRows.map((r) => `| ${r.name} | ${SELECTED.map((w) => fmtCheck(r.checks[w.id])).join(' | ')} | ${SECOND.map((w) => fmtCheck(r.seconds?.[w.id])).join(' | ')} |` +
+    ` ${maxRel(r).toExponential(1)} |`),
+  '',
+  'A conv step\'s second loss follows one SGD update: where it agrees, so do the gradients.',
   '',
   `All agree within ${TOLERANCE} relative${disagreements.length ? ' EXCEPT:\n\n' + disagreements.map((d) => `- ${d}`).join('\n') : ''}.`,
   '',
   '## The peers',
   '',
-  `- W1: N ${W1.N}, ${W1.D_in} → ${W1.H} (sigmoid, no bias) → ${W1.D_out}, sum of squared errors, SGD lr ${W1.lr}; x, y, w1, w2 standard normal (the lecture's randn).` +
+  ...(convOnly ? [] : [`- W1: N ${W1.N}, ${W1.D_in} → ${W1.H} (sigmoid, no bias) → ${W1.D_out}, sum of squared errors, SGD lr ${W1.lr}; x, y, w1, w2 standard normal (the lecture's randn).` +
     ` W2: N ${W2.N}, ${W2.D_in} → ${W2.H} (ReLU, bias) → ${W2.C} (bias), mean softmax cross-entropy over int32 labels, SGD lr ${W2.lr};` +
-    ' x uniform in [0, 1), He-initialized weights. Every peer starts from the same arrays (bench/workloads.ts, seeded).',
+    ' x uniform in [0, 1), He-initialized weights. Every peer starts from the same arrays (bench/workloads.ts, seeded).']),
   '- flatgrad: `compile()` with default options and `threads: 1` (`threads: 2` in its 2-thread row); `step(feeds, lr)`. Its matmul is a compiled graph `x.matmul(w)` with `w` a param and' +
     ' `x` fed, so each call also copies x into its buffer (256 KiB at 256³) before `forward`.',
   `- TensorFlow.js: \`optimizer.minimize(loss, true)\` with \`tf.train.sgd\`, prod mode; cpu: ${cpuInfo}; wasm: ${wasmInfo}` +
     ' (Node has no web Worker, so no threads). The umbrella `@tensorflow/tfjs` is imported for the gradients.',
   '- jax-js: `init(\'wasm\')`, `jit(valueAndGrad(loss))` with the SGD update inside the jit; single-threaded (no web Worker in Node).' +
-    ' **W1 uses σ(z) = ½·tanh(z/2) + ½ instead of `nn.sigmoid`**, whose gradient is NaN below about −88 (e^−z overflows), which' +
-    ' W1\'s randn weights reach (x·w1 has a standard deviation of about 32).',
+    (convOnly ? '' : ' **W1 uses σ(z) = ½·tanh(z/2) + ½ instead of `nn.sigmoid`**, whose gradient is NaN below about −88 (e^−z overflows), which' +
+      ' W1\'s randn weights reach (x·w1 has a standard deviation of about 32).'),
   python
     ? '- NumPy: the lecture\'s forward and backward by hand in float32 (bench/peers/numpy.py), OPENBLAS_NUM_THREADS=1 and friends (2 in its 2-thread row);' +
       ' PyTorch: autograd, `torch.set_num_threads(1)`, when installed.'
     : '- NumPy / PyTorch: `python3 -c \'import numpy\'` failed here, so their rows are empty.',
+  `- W4: examples/mnist_convnet.ts's graph with SGD (lr ${W4.lr}) in place of its Adam: N ${W4.N}, 1×28×28 → conv 5×5 ${W4.C1} (bias) → ReLU → 2×2 max pool` +
+    ` → conv 5×5 ${W4.C2} (bias) → ReLU → pool → ${W4.H} (ReLU, bias) → ${W4.C} (bias), mean softmax cross-entropy. W5: N ${W5.N}, 3×32×32 → conv 7×7` +
+    ` ${W5.F}, padding ${W5.pad} (bias) → ReLU → 2×2 max pool → ${W5.H} (ReLU, bias) → ${W5.C} (bias), mean softmax cross-entropy, SGD lr ${W5.lr}.` +
+    ' Both: x uniform in [0, 1), uniform labels, He-initialized weights, biases N(0, 0.01²).' +
+    ` C1: conv2d of x [${C1.N}, ${C1.C}, ${C1.HW}, ${C1.HW}] (standard normal) with w [${C1.F}, ${C1.C}, 3, 3] (He), padding ${C1.pad}, no bias, forward only,` +
+    ' x fed each call (flatgrad copies it into its buffer). Their arrays: bench/workloads.ts makeConvData, seeded. flatgrad: `x.conv2d(w, { padding })`,' +
+    ' `.maxPool2d({ kernel: 2 })`, NCHW/OIHW; its readable row does not time C1 (naive loops, many seconds a call); the conv rows are not timed with relaxed SIMD.',
+  '- The convnets\' peers: TensorFlow.js `tf.conv2d` and `tf.maxPool`, NHWC; jax-js `lax.convGeneralDilated` (NCHW/OIHW) and `lax.reduceWindow` with `np.max`' +
+    ' for the pooling, in the jitted step; NumPy: the course\'s fast layers (conv_forward_strides: an `as_strided` view of the padded input copied into im2col' +
+    ' columns, one BLAS matmul; the backward\'s col2im a loop over the kernel\'s taps, where the course has Cython; max pooling by reshaping), the first' +
+    ' conv\'s input gradient skipped as every peer may; PyTorch: conv rows not written (not installed here to test them).',
   '',
+];
+const rest = [
   ...webgpu,
   '',
   '## The earlier in-house comparisons',
@@ -431,9 +535,11 @@ const report = [
   '',
 ];
 
+const done = [`The whole run took ${((performance.now() - started) / 1000).toFixed(0)} s.`, ''];
+const report = convOnly ? [...head, ...convSection(), ...checksAndPeers, ...done] : [...head, ...base, ...convSection(), ...checksAndPeers, ...rest];
 const text = report.join('\n');
 console.log(text);
-writeResults(join(root, 'bench/RESULTS.md'), 'peers', text);
+if (!convOnly) writeResults(join(root, 'bench/RESULTS.md'), 'peers', text); // a conv-only run prints its report, and keeps the file
 if (disagreements.length) {
   console.error(`bench: the peers do not compute the same thing:\n  ${disagreements.join('\n  ')}`);
   process.exitCode = 1;

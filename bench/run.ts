@@ -2,7 +2,8 @@
 // (bench/compile.ts). `npm run bench -- versus REV`: flatgrad at REV against the working tree (bench/versus.ts).
 // `npm run bench -- webgpu`: the WebGPU target against the CPU path (bench/webgpu.ts). `npm run bench -- threads`:
 // 2 threads against 1 (bench/threads.ts). `npm run bench -- subnormals`: a step with f32 subnormals flushed against
-// kept (bench/subnormals.ts).
+// kept (bench/subnormals.ts). `npm run bench -- conv [fast]`: the peers on the conv workloads alone, printed, not
+// written to bench/RESULTS.md (`fast`: without TensorFlow.js cpu and jax-js, the slow ones) (bench/index.ts).
 const args = process.argv.slice(2);
 if (args.includes('compile')) await import('./compile.ts');
 else if (args.includes('versus')) await import('./versus.ts');
