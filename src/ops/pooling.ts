@@ -79,7 +79,7 @@ function pick(x: NDArray, v: NDArray, a: PoolAttrs, yShape: readonly number[]): 
 
 function checkInput(x: Shape, a: PoolAttrs, what = 'an input'): Pair {
   if (x.length !== 4) throw new ShapeMismatch(`needs ${what} [N, C, H, W] (NCHW), got rank ${x.length} ${formatShape(x)}`);
-  fixed('pooling', x.slice(1), 'the channel and spatial sizes');
+  fixed('a pool', x.slice(1), 'the channel and spatial sizes');
   if (a.padding.some((p, d) => 2 * p > a.kernel[d]!)) throw new ShapeMismatch(`padding ${a.padding.join('×')} must be at most half the ${a.kernel.join('×')} kernel`);
   return spatialSize('window', [x[2] as number, x[3] as number], a.kernel, a);
 }

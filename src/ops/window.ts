@@ -72,7 +72,7 @@ export function convAttrs(options: ConvOptions, op: string, kernel: Pair): Windo
 
 /** Refuses a symbolic size among `dims`: a conv's loops are shaped by them. */
 export function fixed(op: string, dims: Shape, what: string): void {
-  if (dims.some((d) => typeof d !== 'number')) throw new ShapeMismatch(`${what} must be numbers, got ${formatShape(dims)}: only the batch dim of an ${op} may be symbolic`);
+  if (dims.some((d) => typeof d !== 'number')) throw new ShapeMismatch(`${what} must be numbers, got ${formatShape(dims)}: only ${op}'s batch dim may be symbolic`);
 }
 
 /** How many positions of a kernel (or pooling window) fit in the padded input, per axis, or why none does. */
