@@ -81,6 +81,11 @@ const perCall = (performance.now() - t0) / calls;
 function kind(s: Segment): string {
   const all = s.text.join('\n');
   if (s.fn === 'update_params') return 'SGD update';
+  // The Wasm loops' calls (src/codegen/wasm/window.ts), then the TypeScript loops they replace where Wasm is off.
+  if (/\bim2col_\w+\(\)/.test(all)) return 'im2col (Wasm loops)';
+  if (/\bcol2im_\w+\(\)/.test(all)) return 'col2im (Wasm loops)';
+  if (/\b(rows|store)_\w+\(\)/.test(all)) return 'conv rows ↔ NCHW, with bias and ReLU (Wasm loops)';
+  if (/\b(un)?pool_\w+\(\)/.test(all)) return 'max pool (Wasm loops)';
   if (all.includes('+= conv_columns[at++]')) return 'col2im (TypeScript loops)';
   if (all.includes('conv_columns[at++]')) return 'im2col (TypeScript loops)';
   if (/gemm_\w+\(/.test(all)) return /conv_columns|conv_rows/.test(all) ? 'conv gemms (Wasm SIMD)' : 'dense gemms (Wasm SIMD)';
