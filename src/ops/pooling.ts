@@ -42,7 +42,7 @@ export interface PoolAttrs extends WindowAttrs {
 const attrsOf = (a: Attrs): PoolAttrs => a as unknown as PoolAttrs;
 
 /** For each output position: the flat indices of its window's elements inside x, in row-major window order, and the divisor. */
-function eachWindow(x: readonly number[], y: readonly number[], a: PoolAttrs, visit: (yAt: number, taps: number[], divisor: number) => void): void {
+export function eachWindow(x: readonly number[], y: readonly number[], a: PoolAttrs, visit: (yAt: number, taps: number[], divisor: number) => void): void {
   const [n, c, h, w] = x as [number, number, number, number];
   const [, , ho, wo] = y as [number, number, number, number];
   for (let p = 0; p < n * c; p++)

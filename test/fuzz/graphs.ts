@@ -15,6 +15,7 @@ import {
   alu, customOp, getOp, grad, graph, l1, l2, maxout, mulberry32,
   type Graph, type Tensor,
 } from '../../src/index.ts';
+import { eachWindow, type PoolAttrs } from '../../src/ops/pooling.ts';
 
 type Dim = number | string;
 type Rng = () => number;
@@ -944,7 +945,7 @@ class Builder {
           const x = ins[0]!;
           const y = n.op === 'maxPool2dGrad' ? ins[1]!.shape : this.shapes.get(n)!;
           let tie = false;
-          poolWindows(x.shape, y, n.attrs, (taps) => {
+          eachWindow(x.shape, y, n.attrs as unknown as PoolAttrs, (_, taps) => {
             const best = taps.reduce((m, t) => Math.max(m, x.data[t]!), -Infinity);
             tie ||= taps.some((t) => near(best - x.data[t]!));
           });
@@ -1079,30 +1080,6 @@ function windowOptions(h: Axis, w: Axis, rng: Rng, kind: { same?: boolean; group
   if (kind.groups !== 1 || rng() < 0.1) o.groups = kind.groups;
   if (h.op || w.op) o.outputPadding = both(h.op, w.op);
   return o;
-}
-
-/**
- * The flat indices into x [n, c, h, w] of each pooling window (those inside x), for an output [n, c, ho, wo]: what
- * eachWindow in src/ops/pooling.ts walks, from a pool node's attributes.
- */
-export function poolWindows(x: readonly number[], y: readonly number[], attrs: Record<string, unknown>, visit: (taps: number[]) => void): void {
-  const [kernel, stride, padding, dilation] = (['kernel', 'stride', 'padding', 'dilation'] as const).map((k) => attrs[k] as readonly [number, number]);
-  const [n, c, h, w] = x as [number, number, number, number];
-  const [, , ho, wo] = y as [number, number, number, number];
-  for (let p = 0; p < n * c; p++)
-    for (let i = 0; i < ho; i++)
-      for (let j = 0; j < wo; j++) {
-        const taps: number[] = [];
-        for (let r = 0; r < kernel![0]; r++) {
-          const row = i * stride![0] + r * dilation![0] - padding![0];
-          if (row < 0 || row >= h) continue;
-          for (let e = 0; e < kernel![1]; e++) {
-            const col = j * stride![1] + e * dilation![1] - padding![1];
-            if (col >= 0 && col < w) taps.push((p * h + row) * w + col);
-          }
-        }
-        visit(taps);
-      }
 }
 
 /** A random valid reshape target: symbols carried whole, the numeric product refactored, maybe one -1. */
