@@ -68,6 +68,12 @@ export interface MatmulKernel {
   readonly relu?: boolean;
 }
 
+/** A conv's three tensors: its input x, its weight w, its output y. */
+export type ConvTensor = 'x' | 'w' | 'y';
+
+/** The buffer of a conv's tensor `t`: `out` for the one it writes, else its operand's. */
+export const convBuffer = (k: ConvKernel, t: ConvTensor): string => (t === k.writes ? k.out : k.operands[t]!);
+
 /** An NCHW tensor's or OIHW weight's four sizes. */
 export type Dims4 = readonly [number, number, number, number];
 
@@ -83,15 +89,13 @@ export interface Window {
  * tap (c, a, e) of weight w [F, C / groups, kH, kW], reading x [N, C, H, W] at channel g·C/groups + c (g the
  * filter's group), row i·stride + a·dilation − padding and column likewise, where that lies inside x. It writes one
  * of the three from the other two: y = Σ x·w (the conv), x = Σ w·y (its input gradient, a transposed conv) or
- * w = Σ x·y (its weight gradient); `out` is the buffer of the one written.
+ * w = Σ x·y (its weight gradient); `out` is the buffer of the one written, `operands` those of the two read.
  */
 export interface ConvKernel extends Window {
   readonly kind: 'conv';
-  readonly writes: 'x' | 'w' | 'y';
+  readonly writes: ConvTensor;
   readonly out: string;
-  readonly x: string;
-  readonly w: string;
-  readonly y: string;
+  readonly operands: Readonly<Partial<Record<ConvTensor, string>>>;
   readonly xShape: Dims4;
   readonly wShape: Dims4;
   readonly yShape: Dims4;
@@ -179,18 +183,13 @@ export function isFlat(k: MapKernel | ReduceKernel): boolean {
 
 /** What a conv's columns depend on: two conv kernels with the same key (the conv, and its weight gradient) read the same im2col of x. */
 export function columnsKey(k: ConvKernel): string {
-  return [k.x, k.xShape, k.wShape, k.yShape, k.stride, k.padding, k.dilation].join('|');
-}
-
-/** The kernel writing into buffer `out` instead (a conv names the buffer it writes twice: `out`, and its x, w or y). */
-export function writingTo(k: Kernel, out: string): Kernel {
-  return k.kind === 'conv' ? { ...k, out, [k.writes]: out } : { ...k, out };
+  return [convBuffer(k, 'x'), k.xShape, k.wShape, k.yShape, k.stride, k.padding, k.dilation].join('|');
 }
 
 /** The buffers a kernel reads (an epilogue's bias, always a param or input, aside). */
 export function reads(k: Kernel): string[] {
   if (k.kind === 'matmul') return [k.a, k.b];
-  if (k.kind === 'conv') return (['x', 'w', 'y'] as const).filter((t) => t !== k.writes).map((t) => k[t]);
+  if (k.kind === 'conv') return Object.values(k.operands);
   if (k.kind === 'pool') return [k.from, ...(k.argmaxOf && k.argmaxOf !== k.from ? [k.argmaxOf] : [])];
   return (k.kind === 'map' ? outputsOf(k) : [k]).flatMap((o) => loads(o.expr).map((l) => l.buf));
 }

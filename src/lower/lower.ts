@@ -4,7 +4,7 @@ import { stepScalars, updateKernel } from '../optim/optimizer.ts';
 import type { PNode } from '../passes/bound-graph.ts';
 import { getOp, type OpDef } from '../ops/registry.ts';
 import { broadcastStrides, sizeOf, stridesOf } from '../shape/shape.ts';
-import { writingTo, type Kernel, type KExpr, type LowerContext, type MapKernel } from '../ir/kernel.ts';
+import type { Kernel, KExpr, LowerContext, MapKernel } from '../ir/kernel.ts';
 import { fusionPlan, mergeEpilogues, MAX_WEBGPU_SOURCES, REDUCTIONS } from './fusion.ts';
 import { planMemory } from './memory.ts';
 import type { Alias, Buffer, Leaf, Program, ProgramSpec, Step } from './program.ts';
@@ -203,7 +203,7 @@ class Lowering {
     const k = list.findIndex((st) => st.kernel.out === name);
     const at = this.buffers.findIndex((b) => b.name === name);
     if (k < 0 || at < 0 || list.filter((st) => st.kernel.out === name).length !== 1) return false;
-    list[k] = { ...list[k]!, kernel: writingTo(list[k]!.kernel, alias.name) };
+    list[k] = { ...list[k]!, kernel: { ...list[k]!.kernel, out: alias.name } };
     this.buffers[at] = { ...this.buffers[at]!, name: alias.name, node: alias };
     this.storage.set(src, { kind: 'buffer', name: alias.name });
     return true;

@@ -7,7 +7,7 @@
 // test/front/convolution.test.ts against NumPy's (test/fixtures/conv/); each lowers to one conv kernel.
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { Node } from '../graph/node.ts';
-import type { ConvKernel, LowerContext } from '../ir/kernel.ts';
+import type { ConvKernel, ConvTensor, Dims4, LowerContext } from '../ir/kernel.ts';
 import { formatShape, ShapeMismatch, sizeOf, type Shape } from '../shape/shape.ts';
 import { defineOp, type Attrs, type NDArray } from './registry.ts';
 import { convAttrs, fixed, pair, spatialSize, type ConvOptions, type ConvTransposeOptions, type Pair } from './window.ts';
@@ -126,13 +126,13 @@ export function transposedSize(y: Pair, kernel: Pair, a: ConvAttrs, outputPaddin
 
 const kernelOf = (w: Shape): Pair => [w[2] as number, w[3] as number];
 
-/** The conv kernel of a node, given which of x, w, y it writes and the buffers of the other two. */
-function convKernel(node: Node, writes: ConvKernel['writes'], ctx: LowerContext, x: Node | null, w: Node | null, y: Node | null): ConvKernel {
+/** The conv kernel of a node, given which of x, w, y it writes (the node) and the two it reads. */
+function convKernel(node: Node, writes: ConvTensor, ctx: LowerContext, x: Node | null, w: Node | null, y: Node | null): ConvKernel {
   const a = geometry(node.attrs);
-  const shape = (t: Node | null) => ctx.shapeOf(t ?? node) as unknown as readonly [number, number, number, number];
-  const buffer = (t: Node | null) => ctx.bufferOf(t ?? node);
+  const shape = (t: Node | null) => ctx.shapeOf(t ?? node) as unknown as Dims4;
+  const operands = Object.fromEntries((['x', 'w', 'y'] as const).flatMap((t, i) => (t === writes ? [] : [[t, ctx.bufferOf([x, w, y][i]!)]])));
   return {
-    kind: 'conv', writes, out: ctx.bufferOf(node), x: buffer(x), w: buffer(w), y: buffer(y), xShape: shape(x), wShape: shape(w), yShape: shape(y),
+    kind: 'conv', writes, out: ctx.bufferOf(node), operands, xShape: shape(x), wShape: shape(w), yShape: shape(y),
     stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups,
   };
 }

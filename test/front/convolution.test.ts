@@ -121,3 +121,16 @@ describe('conv and pooling errors name the op, the shapes, what to change and th
     expect(x.maxPool2d({ kernel: 2 }).shape).toEqual(['N', 3, 4, 4]);
   });
 });
+
+it('a conv whose output only a named reshape reads computes into that name (the fuzzer found it writing to a buffer never declared)', async () => {
+  for (const op of ['conv2d', 'convTranspose2d'] as const) {
+    const g = graph('renamed');
+    const x = g.param('x', [1, 1, 2, 2], { init: [1, 2, 3, 4] });
+    const w = g.param('w', [1, 1, 1, 1], { init: [2] });
+    const loss = x[op](w).reshape([4]).named('h').sum().named('loss');
+    for (const options of [{ dtype: 'f64' as const }, { dtype: 'f32' as const }]) {
+      const model = await compile(g, { loss, wrt: [x, w], ...options });
+      expect(model.forward({}), `${op} ${options.dtype}`).toBe(20);
+    }
+  }
+});

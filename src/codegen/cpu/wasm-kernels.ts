@@ -4,7 +4,7 @@
 // WebAssembly SIMD is missing.
 import type { Node } from '../../graph/graph.ts';
 import { FlatgradError } from '../../errors/errors.ts';
-import { columnsKey, convAsProduct, matmulName, outputsOf, shareBounds, type ConvKernel, type Kernel, type MapKernel, type MatmulKernel, type PoolKernel } from '../../ir/kernel.ts';
+import { columnsKey, convAsProduct, convBuffer, matmulName, outputsOf, shareBounds, type ConvKernel, type Kernel, type MapKernel, type MatmulKernel, type PoolKernel } from '../../ir/kernel.ts';
 import type { Leaf, MemoryPlan, Program } from '../../lower/program.ts';
 import { formatBytes } from '../../lower/memory.ts';
 import { VERSION } from '../../version.ts';
@@ -125,6 +125,7 @@ export class WasmKernels implements KernelBackend {
    * gradients take dy as rows [F, P] and give the weight's gradient, or the columns' (summed back into x: col2im).
    */
   private conv(k: ConvKernel, node: Node): string[] {
+    const buffer = { x: convBuffer(k, 'x'), w: convBuffer(k, 'w'), y: convBuffer(k, 'y') };
     const { f, k: taps, p } = convAsProduct(k)!;
     this.scratch ??= { columns: this.m.fresh('conv_columns'), rows: this.m.fresh('conv_rows'), kept: new Map() };
     const { rows } = this.scratch;
@@ -132,14 +133,14 @@ export class WasmKernels implements KernelBackend {
     // A conv whose weight gradient follows keeps its columns for it (in an area of its own), which skips its im2col.
     const key = columnsKey(k);
     const keptArea = k.writes === 'x' ? undefined : scratch.kept.get(key);
-    if (keptArea && !this.scratch.kept.has(key)) this.scratch.kept.set(key, this.m.fresh(`conv_columns_${this.m.id(k.x)}`));
+    if (keptArea && !this.scratch.kept.has(key)) this.scratch.kept.set(key, this.m.fresh(`conv_columns_${this.m.id(buffer.x)}`));
     const columns = keptArea ? this.scratch.kept.get(key)! : this.scratch.columns;
     const columnsAt = keptArea ? keptArea.offset : scratch.columns.offset;
     const views = new Set([this.scratch.columns, rows, ...this.scratch.kept.values()]);
     const id = (b: string) => (views.has(b) ? b : this.m.id(b));
     const product = (m: number, inner: number, n: number, a: string, b: string, out: string, transA = false, transB = false) =>
       `${this.gemm({ kind: 'matmul', m, k: inner, n, a, b, out, transA, transB }, id)};`;
-    const [x, y] = [id(k.x), id(k.y)];
+    const [x, y] = [id(buffer.x), id(buffer.y)];
     const what = `// ${id(k.out)} = ${node.op}(${node.inputs.map((i) => this.m.id(i.name)).join(', ')})${k.bias ? ` + ${id(k.bias)}` : ''}${k.relu ? ', then relu' : ''}`;
     const at = (b: string) => this.floatOffsets().get(b)!;
     const [c, kh, kw] = k.wShape.slice(1) as [number, number, number];
@@ -147,20 +148,20 @@ export class WasmKernels implements KernelBackend {
     // Shares of channels, or of a channel's taps when there are fewer channels than threads (im2col only).
     const byTaps = c < threads;
     const im2col = () => this.windowLoop(`im2col_${x}`, im2colLoops(k, x, columns), byTaps ? kh * kw : c, taps * p, (r) =>
-      columnsFunction(k, at(k.x), columnsAt, byTaps ? [0, c] : r, byTaps ? r : [0, kh * kw], false), '// each tap\'s input at every output position');
+      columnsFunction(k, at(buffer.x), columnsAt, byTaps ? [0, c] : r, byTaps ? r : [0, kh * kw], false), '// each tap\'s input at every output position');
     const bias = k.bias === undefined ? undefined : at(k.bias);
     const moveRows = (toRows: boolean) => this.windowLoop(toRows ? `rows_${y}` : `store_${y}`, rowLoops(k, y, rows, toRows, k.bias && id(k.bias), k.relu), k.yShape[0], f * p,
-      (r) => rowsFunction(k, at(k.y), scratch.rows.offset, r, toRows, toRows ? undefined : bias, k.relu), toRows ? `// ${y} as rows [${f}, ${p}]` : `// the rows into ${y}, NCHW`);
+      (r) => rowsFunction(k, at(buffer.y), scratch.rows.offset, r, toRows, toRows ? undefined : bias, k.relu), toRows ? `// ${y} as rows [${f}, ${p}]` : `// the rows into ${y}, NCHW`);
     switch (k.writes) {
       case 'y':
-        return [`${what}: im2col, then [${f}, ${taps}] · [${taps}, ${p}]`, im2col(), product(f, taps, p, k.w, columns, rows), moveRows(false)];
+        return [`${what}: im2col, then [${f}, ${taps}] · [${taps}, ${p}]`, im2col(), product(f, taps, p, buffer.w, columns, rows), moveRows(false)];
       case 'w':
         return [`${what}: dy as rows [${f}, ${p}] · columnsᵀ${keptArea ? ' (the conv\'s own, kept)' : ''}`, moveRows(true), ...(keptArea ? [] : [im2col()]),
-          product(f, p, taps, rows, columns, k.w, false, true)];
+          product(f, p, taps, rows, columns, buffer.w, false, true)];
       case 'x': {
-        const col2im = this.windowLoop(`col2im_${x}`, col2imLoops(k, columns, x), c, taps * p, (r) => columnsFunction(k, at(k.x), columnsAt, r, [0, kh * kw], true),
+        const col2im = this.windowLoop(`col2im_${x}`, col2imLoops(k, columns, x), c, taps * p, (r) => columnsFunction(k, at(buffer.x), columnsAt, r, [0, kh * kw], true),
           '// each tap\'s gradient back where it read the input');
-        return [`${what}: wᵀ · dy as rows [${f}, ${p}], then col2im`, moveRows(true), product(taps, f, p, k.w, rows, columns, true), col2im];
+        return [`${what}: wᵀ · dy as rows [${f}, ${p}], then col2im`, moveRows(true), product(taps, f, p, buffer.w, rows, columns, true), col2im];
       }
     }
   }

@@ -1,7 +1,7 @@
 // The TypeScript renderer's conv and pooling kernels: the flat loops of the course's naive layers. The forward
 // sums each output's window (conv_forward_naive); a gradient walks the same windows and sends each output's
 // gradient back to what it read (conv_backward_naive, max_pool_backward_naive). Padding is a bounds check.
-import type { ConvKernel, PoolKernel } from '../../ir/kernel.ts';
+import { convBuffer, type ConvKernel, type PoolKernel } from '../../ir/kernel.ts';
 import { indent } from '../code.ts';
 
 /** a·b + c·d + … + k as short text: terms of 1 drop their factor, of 0 drop out. */
@@ -49,7 +49,7 @@ export function convLoops(k: ConvKernel, id: (buffer: string) => string, comment
   const [f, cg, kh, kw] = k.wShape;
   const [n, , ho, wo] = k.yShape;
   const fg = f / k.groups;
-  const [x, wt, y] = [id(k.x), id(k.w), id(k.y)];
+  const [x, wt, y] = (['x', 'w', 'y'] as const).map((t) => id(convBuffer(k, t)));
   const channel = k.groups === 1 ? 'c' : 'c0 + c';
   const xAt = `${x}[${at([n, c, h, w], ['n', channel, 'row', 'col'])}]!`;
   const wAt = `${wt}[${at([f, cg, kh, kw], ['f', 'c', 'kh', 'kw'])}]!`;

@@ -3,7 +3,7 @@
 // sums the outputs whose windows read the element (those where (row + padding − tap·dilation) is a multiple of the
 // stride); its weight gradient sums over the batch and output positions; a pool gradient sums the windows that
 // chose (max) or hold (avg) the element. Names are fg_-prefixed, which no value's identifier is.
-import type { ConvKernel, Dims4, PoolKernel } from '../../ir/kernel.ts';
+import { convBuffer, type ConvKernel, type Dims4, type PoolKernel } from '../../ir/kernel.ts';
 
 /** `let fg_a = …; let fg_b = …;` splitting flat index `fg_o` over `dims` into the named indices (i32). */
 function split(dims: Dims4, names: readonly string[]): string[] {
@@ -42,7 +42,7 @@ export function convBody(k: ConvKernel, ref: (buffer: string) => string): string
   const [f, cg, kh, kw] = k.wShape;
   const [, , ho, wo] = k.yShape;
   const fg = f / k.groups;
-  const [x, wt, y] = [ref(k.x), ref(k.w), ref(k.y)];
+  const [x, wt, y] = (['x', 'w', 'y'] as const).map((t) => ref(convBuffer(k, t)));
   // x's element at (fg_r, fg_s), or a zero of the padding (then 0 · ∞ is NaN, as in the implicit GEMM and im2col).
   const inside = `fg_r >= 0 && fg_r < ${h} && fg_s >= 0 && fg_s < ${w}`;
   const xAt = (ch: string) => `select(0.0, ${x}[select(0, ${flat(k.xShape, ['fg_n', ch, 'fg_r', 'fg_s'])}, ${inside})], ${inside})`;
@@ -145,7 +145,7 @@ export function convTiles(k: ConvKernel, ref: (buffer: string) => string, entry:
   const [n, c, h, w] = k.xShape;
   const [f, , kh, kw] = k.wShape;
   const [, , ho, wo] = k.yShape;
-  const [x, wt, y, out] = [ref(k.x), ref(k.w), ref(k.y), ref(k.out)];
+  const [x, wt, y, out] = [...(['x', 'w', 'y'] as const).map((t) => ref(convBuffer(k, t))), ref(k.out)];
   const taps = c * kh * kw;
   const positions = n * ho * wo;
   // x's element a tap `t` (of C·kH·kW) reads for output position `p` (of N·H'·W'), or 0 in the padding.
