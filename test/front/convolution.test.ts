@@ -46,6 +46,8 @@ describe.each(cases.map((c) => [c.name, c] as const))('compiled conv2d, %s', (_n
     { name: 'f64', options: { dtype: 'f64' as const }, tolerance: 1e-12 },
     { name: 'f64 readable', options: { dtype: 'f64' as const, optimize: false }, tolerance: 1e-12 },
     { name: 'f32', options: { dtype: 'f32' as const }, tolerance: 1e-5 },
+    // a one-group conv's im2col and col2im as their TypeScript fallbacks (Wasm's arena, the loops in TypeScript)
+    { name: 'f32 without Wasm SIMD at run time', options: { dtype: 'f32' as const, simd: false }, tolerance: 1e-5 },
   ])('$name gives NumPy\'s output and both gradients', async ({ options, tolerance }) => {
     const g = graph('conv');
     const x = g.param('x', c.x.shape, { init: c.x.values });
@@ -54,6 +56,7 @@ describe.each(cases.map((c) => [c.name, c] as const))('compiled conv2d, %s', (_n
     expect(out.shape).toEqual(c.out.shape);
     const loss = out.mul(g.input('dout', c.dout.shape)).sum();
     const model = await compile(g, { loss, outputs: { out }, ...options });
+    if ('simd' in options && c.groups === 1) expect([model.kernels, model.source.includes('im2col_x = ')]).toEqual(['typescript', true]);
     model.forward({ dout: c.dout.values });
     model.backward();
     expect(worst(Float64Array.from(model.outputs.out!), c.out.values)).toBeLessThan(tolerance);

@@ -1,6 +1,7 @@
 // The TypeScript renderer's conv and pooling kernels: the flat loops of the course's naive layers. The forward
 // sums each output's window (conv_forward_naive); a gradient walks the same windows and sends each output's
-// gradient back to what it read (conv_backward_naive, max_pool_backward_naive). Padding is a bounds check.
+// gradient back to what it read (conv_backward_naive, max_pool_backward_naive). A conv's padding reads zeros, as the
+// course's x_pad holds; elsewhere it is a bounds check, written only where some tap can fall in it.
 import { convBuffer, type ConvKernel, type PoolKernel } from '../../ir/kernel.ts';
 import { indent } from '../code.ts';
 
@@ -36,8 +37,13 @@ function tapAt(v: string, out: string, tap: string, [outs, taps]: readonly [numb
 
 /** tapAt's declaration, and the test that the tap is inside x where some position's tap falls in the padding. */
 function tapOf(v: string, out: string, tap: string, [outs, taps]: readonly [number, number], stride: number, dilation: number, padding: number, size: number) {
-  const within = padding === 0 && (outs - 1) * stride + (taps - 1) * dilation < size;
+  const within = staysInside(outs, taps, stride, dilation, padding, size);
   return { declare: `const ${v} = ${linear([[out, stride], [tap, dilation]], -padding)};`, inside: within ? undefined : `${v} >= 0 && ${v} < ${size}` };
+}
+
+/** Whether every one of `outs` positions' `taps` taps lands inside an axis of `size`: no padding, and the last tap fits. */
+function staysInside(outs: number, taps: number, stride: number, dilation: number, padding: number, size: number): boolean {
+  return padding === 0 && (outs - 1) * stride + (taps - 1) * dilation < size;
 }
 
 /**
@@ -143,17 +149,17 @@ function columnLoops(k: ConvKernel, comment: string, element: { padded: (count: 
   const [dh, dw] = k.dilation;
   const [ph, pw] = k.padding;
   // The output columns j0 ≤ j < j1 whose tap kw reads inside x (all of them when nothing is padded).
-  const all = pw === 0 && (wo - 1) * sw + (kw - 1) * dw < w;
+  const all = staysInside(wo, kw, sw, dw, pw, w);
   const tap = dw === 1 ? 'kw' : `kw * ${dw}`;
   const bounds = all ? [] : [
     `const j0 = Math.min(${wo}, Math.max(0, Math.ceil((${pw} - ${tap}) / ${sw})));`,
     `const j1 = Math.max(j0, Math.min(${wo}, Math.ceil((${w + pw} - ${tap}) / ${sw})));`,
   ];
-  const first = all ? `((n * ${c} + c) * ${h} + row) * ${w} + ${linear([['kw', dw]], -pw)}` : `((n * ${c} + c) * ${h} + row) * ${w} + ${linear([['j0', sw], ['kw', dw]], -pw)}`;
+  const first = `((n * ${c} + c) * ${h} + row) * ${w} + ${linear([...(all ? [] : [['j0', sw] as const]), ['kw', dw]], -pw)}`;
   const row = all
     ? [`let from = ${first};`, `for (let j = 0; j < ${wo}; j++, from += ${sw}) ${element.inside('from')}`]
     : [`let from = ${first};`, element.padded('j0'), `for (let j = j0; j < j1; j++, from += ${sw}) ${element.inside('from')}`, element.padded(`${wo} - j1`)];
-  const rowsWithin = ph === 0 && (ho - 1) * sh + (kh - 1) * dh < h;
+  const rowsWithin = staysInside(ho, kh, sh, dh, ph, h);
   const perRow = [
     `const row = ${linear([['i', sh], ['kh', dh]], -ph)};`,
     ...(rowsWithin ? row : [`if (row < 0 || row >= ${h}) {`, `  ${element.padded(String(wo))}`, '  continue;', '}', ...row]),
