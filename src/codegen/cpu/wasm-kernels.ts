@@ -90,7 +90,7 @@ export class WasmKernels implements KernelBackend {
       const planes = k.xShape[0] * k.xShape[1];
       const typescript = this.m.pool(k, node!);
       const call = this.windowLoop(`${k.writes === 'x' ? 'unpool' : 'pool'}_${this.m.id(k.out)}`, typescript.slice(1), planes, sizeOf(k.xShape), (r) => maxPoolFunction(k, offsets, r), '');
-      return [typescript[0]!, call.trim()];
+      return [typescript[0]!, call];
     }
     if (k.kind !== 'map') throw new Error(`internal: no Wasm for a ${k.kind} kernel`);
     // The loop's name says whose value it computes: loop_h, update_w1 (an optimizer's update).
@@ -98,8 +98,7 @@ export class WasmKernels implements KernelBackend {
     const params = scalarsOf(k).map((n) => this.m.scalar(n));
     const typescript = this.m.loops(k);
     const threads = this.p.spec.threads ?? 1;
-    // (Beyond 4 GiB there are no shares to build: setup() says the model is too big.)
-    const splits = threads > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && params.length <= 5 && sizeOf(k.shape) >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN);
+    const splits = params.length <= 5 && this.splitsLoop(sizeOf(k.shape));
     const bodies = splits ? mapShares(k, this.floatOffsets(), scalarsOf(k), threads, (share) => this.controlAt() + 4 * slot_args(share)) : undefined;
     const shares = bodies?.map((body, s) => ({ body, fn: this.shareNames.push(this.m.fresh(`${id}_${s}`)) - 1 }));
     this.loops.push({ id, body: this.body(k)!, params, typescript, ...(shares && shares.length > 1 ? { shares } : {}) });
@@ -173,12 +172,20 @@ export class WasmKernels implements KernelBackend {
    */
   private windowLoop(base: string, typescript: string[], units: number, elements: number, body: (range: Range) => FunctionBody, comment: string): string {
     const id = this.m.fresh(base);
-    const threads = this.p.spec.threads ?? 1;
-    const splits = threads > 1 && units > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && (this.p.spec.wasm === 'all' || elements >= LOOP_SPLIT_MIN);
-    const bounds = splits ? shareBounds(units, threads, 1) : [0, units];
+    const bounds = units > 1 && this.splitsLoop(elements) ? shareBounds(units, this.p.spec.threads!, 1) : [0, units];
     const shares = bounds.length > 2 ? bounds.slice(0, -1).map((from, s) => ({ body: body([from, bounds[s + 1]!]), fn: this.shareNames.push(this.m.fresh(`${id}_${s}`)) - 1 })) : undefined;
     this.loops.push({ id, body: body([0, units]), params: [], typescript, ...(shares ? { shares } : {}) });
-    return `${id}(); ${comment}`;
+    return `${id}();${comment ? ` ${comment}` : ''}`;
+  }
+
+  /**
+   * Whether a loop of `elements` runs as shares on the threads: there are threads, it is long enough to pay for
+   * the hand-off (any length with wasm: 'all', for tests), and the threads' control words fit in 4 GiB (beyond,
+   * there are no shares to build: setup() says the model is too big).
+   */
+  private splitsLoop(elements: number): boolean {
+    const threads = this.p.spec.threads ?? 1;
+    return threads > 1 && this.controlAt() + controlBytes(threads) <= 2 ** 32 && elements >= (this.p.spec.wasm === 'all' ? 17 : LOOP_SPLIT_MIN);
   }
 
   /**
