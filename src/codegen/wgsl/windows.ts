@@ -119,21 +119,18 @@ export function poolBody(k: PoolKernel, ref: (buffer: string) => string, negativ
     return [...split(k.yShape, ['fg_n', 'fg_c', 'fg_i', 'fg_j']), ...body];
   }
   // The gradient: every window whose taps reach this element, found as the input gradient of a conv finds them.
-  const own = 'fg_o';
   const windows = (body: string[]) => loop('fg_ta', k.kernel[0], [
     ...backward('fg_i', 'fg_tr', 'fg_ta', k.stride[0], k.dilation[0], k.padding[0], ho),
     ...loop('fg_te', k.kernel[1], [...backward('fg_j', 'fg_ts', 'fg_te', k.stride[1], k.dilation[1], k.padding[1], wo), ...body]),
   ]);
   const body = k.op === 'max'
-    ? [...argmax(), `if (fg_at == ${own}) { fg_sum += ${from}[${yAt}]; }`]
+    ? [...argmax(), `if (fg_at == fg_o) { fg_sum += ${from}[${yAt}]; }`]
     : [...divisor(), `fg_sum += ${from}[${yAt}] / fg_div;`];
   return [...split(k.xShape, ['fg_n', 'fg_c', 'fg_tr', 'fg_ts']), 'var fg_sum = 0.0;', ...windows(body), `${out}[fg_o] = fg_sum;`];
 }
 
 /** One side of an implicit GEMM: statements defining `fg_v` (the operand's element) and `fg_ok` (inside it). */
-interface Gather {
-  readonly lines: readonly string[];
-}
+type Gather = readonly string[];
 
 /**
  * A one-group conv as an implicit GEMM (`matmul`'s 16 × 16 tiles in workgroup memory, wgsl/shaders.ts): out[m, n] =
@@ -149,17 +146,17 @@ export function convTiles(k: ConvKernel, ref: (buffer: string) => string, entry:
   const taps = c * kh * kw;
   const positions = n * ho * wo;
   // x's element a tap `t` (of C·kH·kW) reads for output position `p` (of N·H'·W'), or 0 in the padding.
-  const im2col = (t: string, p: string): Gather => ({ lines: [
+  const im2col = (t: string, p: string): Gather => [
     `let fg_pn = ${p} / ${ho * wo}; let fg_i = (${p} % ${ho * wo}) / ${wo}; let fg_j = ${p} % ${wo};`,
     `let fg_c = ${t} / ${kh * kw}; let fg_a = (${t} % ${kh * kw}) / ${kw}; let fg_e = ${t} % ${kw};`,
     `let fg_r = fg_i * ${k.stride[0]} + fg_a * ${k.dilation[0]} - ${k.padding[0]}; let fg_s = fg_j * ${k.stride[1]} + fg_e * ${k.dilation[1]} - ${k.padding[1]};`,
     `let fg_ok = ${t} < ${taps} && ${p} < ${positions} && fg_r >= 0 && fg_r < ${h} && fg_s >= 0 && fg_s < ${w};`,
     `let fg_v = ${x}[select(0, ((fg_pn * ${c} + fg_c) * ${h} + fg_r) * ${w} + fg_s, fg_ok)];`,
-  ] });
+  ];
   let m: number, cols: number, inner: number, a: Gather, b: Gather, store: string[];
   if (k.writes === 'y') {
     [m, cols, inner] = [f, positions, taps];
-    a = { lines: [`let fg_ok = fg_m < ${f} && fg_k < ${taps};`, `let fg_v = ${wt}[select(0, fg_m * ${taps} + fg_k, fg_ok)];`] };
+    a = [`let fg_ok = fg_m < ${f} && fg_k < ${taps};`, `let fg_v = ${wt}[select(0, fg_m * ${taps} + fg_k, fg_ok)];`];
     b = im2col('fg_k', 'fg_n');
     let value = 'fg_sum';
     if (k.bias) value = `${value} + ${ref(k.bias)}[fg_m]`;
@@ -167,12 +164,12 @@ export function convTiles(k: ConvKernel, ref: (buffer: string) => string, entry:
     store = [`${out}[((fg_n / ${ho * wo}) * ${f} + fg_m) * ${ho * wo} + fg_n % ${ho * wo}] = ${value};`];
   } else if (k.writes === 'x') {
     [m, cols, inner] = [c, n * h * w, f * kh * kw];
-    a = { lines: [
+    a = [
       `let fg_f = fg_k / ${kh * kw}; let fg_t = fg_k % ${kh * kw};`,
       `let fg_ok = fg_m < ${c} && fg_k < ${inner};`,
       `let fg_v = ${wt}[select(0, (fg_f * ${c} + fg_m) * ${kh * kw} + fg_t, fg_ok)];`,
-    ] };
-    b = { lines: [
+    ];
+    b = [
       `let fg_pn = fg_n / ${h * w}; let fg_r = (fg_n % ${h * w}) / ${w}; let fg_s = fg_n % ${w};`,
       `let fg_f = fg_k / ${kh * kw}; let fg_a = (fg_k % ${kh * kw}) / ${kw}; let fg_e = fg_k % ${kw};`,
       // The output position whose window's tap (a, e) read x at (r, s): where the stride divides the distance.
@@ -180,14 +177,14 @@ export function convTiles(k: ConvKernel, ref: (buffer: string) => string, entry:
       `let fg_ok = fg_k < ${inner} && fg_n < ${cols} && fg_ti >= 0 && fg_tj >= 0 && fg_ti % ${k.stride[0]} == 0 && fg_tj % ${k.stride[1]} == 0`
         + ` && fg_ti / ${k.stride[0]} < ${ho} && fg_tj / ${k.stride[1]} < ${wo};`,
       `let fg_v = ${y}[select(0, ((fg_pn * ${f} + fg_f) * ${ho} + fg_ti / ${k.stride[0]}) * ${wo} + fg_tj / ${k.stride[1]}, fg_ok)];`,
-    ] };
+    ];
     store = [`${out}[((fg_n / ${h * w}) * ${c} + fg_m) * ${h * w} + fg_n % ${h * w}] = fg_sum;`];
   } else {
     [m, cols, inner] = [f, taps, positions];
-    a = { lines: [
+    a = [
       `let fg_ok = fg_m < ${f} && fg_k < ${positions};`,
       `let fg_v = ${y}[select(0, ((fg_k / ${ho * wo}) * ${f} + fg_m) * ${ho * wo} + fg_k % ${ho * wo}, fg_ok)];`,
-    ] };
+    ];
     b = im2col('fg_n', 'fg_k');
     store = [`${out}[fg_m * ${taps} + fg_n] = fg_sum;`];
   }
@@ -198,8 +195,8 @@ export function convTiles(k: ConvKernel, ref: (buffer: string) => string, entry:
     `let fg_n = i32((fg_tile % ${across}u) * ${tile}u + lid.x);`,
     'var fg_sum = 0.0;',
     `for (var fg_k0 = 0; fg_k0 < ${inner}; fg_k0 += ${tile}) {`,
-    ...['{', '  let fg_k = fg_k0 + i32(lid.x);', ...a.lines.map((l) => `  ${l}`), `  gemm_ta[lid.y * ${tile}u + lid.x] = select(0.0, fg_v, fg_ok);`, '}'].map((l) => `  ${l}`),
-    ...['{', '  let fg_k = fg_k0 + i32(lid.y);', ...b.lines.map((l) => `  ${l}`), `  gemm_tb[lid.y * ${tile}u + lid.x] = select(0.0, fg_v, fg_ok);`, '}'].map((l) => `  ${l}`),
+    ...['{', '  let fg_k = fg_k0 + i32(lid.x);', ...a.map((l) => `  ${l}`), `  gemm_ta[lid.y * ${tile}u + lid.x] = select(0.0, fg_v, fg_ok);`, '}'].map((l) => `  ${l}`),
+    ...['{', '  let fg_k = fg_k0 + i32(lid.y);', ...b.map((l) => `  ${l}`), `  gemm_tb[lid.y * ${tile}u + lid.x] = select(0.0, fg_v, fg_ok);`, '}'].map((l) => `  ${l}`),
     '  workgroupBarrier();',
     `  for (var fg_t = 0u; fg_t < ${tile}u; fg_t++) { fg_sum = fg_sum + gemm_ta[lid.y * ${tile}u + fg_t] * gemm_tb[fg_t * ${tile}u + lid.x]; }`,
     '  workgroupBarrier();',
