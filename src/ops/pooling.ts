@@ -11,7 +11,7 @@ import { checkOptions, FlatgradError } from '../errors/errors.ts';
 import { userSite } from '../errors/source.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { Node } from '../graph/node.ts';
-import type { LowerContext, PoolKernel } from '../ir/kernel.ts';
+import type { Dims4, LowerContext, PoolKernel } from '../ir/kernel.ts';
 import { formatShape, ShapeMismatch, sizeOf, type Shape } from '../shape/shape.ts';
 import { defineOp, type Attrs, type NDArray } from './registry.ts';
 import { fixed, pair, spatialSize, type Pair, type PairOption, type WindowAttrs } from './window.ts';
@@ -84,12 +84,13 @@ function checkInput(x: Shape, a: PoolAttrs, what = 'an input'): Pair {
   return spatialSize('window', [x[2] as number, x[3] as number], a.kernel, a);
 }
 
-function poolKernel(node: Node, ctx: LowerContext, op: PoolKernel['op'], writes: PoolKernel['writes'], from: Node, argmaxOf: Node | undefined, x: Node): PoolKernel {
+/** The pool kernel of a node: what it pools (or sends back) is `from`, x's shape or y's, and the node is the other. */
+function poolKernel(node: Node, ctx: LowerContext, op: PoolKernel['op'], writes: PoolKernel['writes'], from: Node, argmaxOf?: Node): PoolKernel {
   const a = attrsOf(node.attrs);
-  const shape = (t: Node) => ctx.shapeOf(t) as unknown as readonly [number, number, number, number];
+  const shape = (t: Node) => ctx.shapeOf(t) as unknown as Dims4;
   return {
     kind: 'pool', op, writes, out: ctx.bufferOf(node), from: ctx.bufferOf(from), ...(argmaxOf ? { argmaxOf: ctx.bufferOf(argmaxOf) } : {}),
-    xShape: writes === 'x' ? shape(node) : shape(x), yShape: writes === 'y' ? shape(node) : shape(from),
+    xShape: shape(writes === 'x' ? node : from), yShape: shape(writes === 'y' ? node : from),
     kernel: a.kernel, stride: a.stride, padding: a.padding, dilation: a.dilation, countIncludePad: a.countIncludePad,
   };
 }
@@ -109,7 +110,7 @@ defineOp({
   vjp: (g, n) => [g.graph.apply('maxPool2dGrad', [n.inputs[0]!, g], n.attrs)],
   backprop: 'the max pool gate routes each window\'s gradient to its maximum',
   evaluate: ([x], attrs, outShape) => pick(x!, x!, attrsOf(attrs), outShape),
-  lower: (node, ctx) => poolKernel(node, ctx, 'max', 'y', node.inputs[0]!, node.inputs[0]!, node.inputs[0]!),
+  lower: (node, ctx) => poolKernel(node, ctx, 'max', 'y', node.inputs[0]!, node.inputs[0]!),
   sample(g, rng) {
     const { x, options } = samplePool(g, rng, true);
     return maxPool2d(x, options);
@@ -134,7 +135,7 @@ defineOp({
     });
     return dx;
   },
-  lower: (node, ctx) => poolKernel(node, ctx, 'max', 'x', node.inputs[1]!, node.inputs[0]!, node.inputs[0]!),
+  lower: (node, ctx) => poolKernel(node, ctx, 'max', 'x', node.inputs[1]!, node.inputs[0]!),
   sample(g, rng) {
     const { x, options } = samplePool(g, rng, true);
     const y = maxPool2d(x.stopGradient(), options);
@@ -150,7 +151,7 @@ defineOp({
   },
   vjp: (g, n) => [null, g.graph.apply('maxPool2dGrad', [n.inputs[0]!, g], n.attrs)],
   evaluate: ([x, v], attrs, outShape) => pick(x!, v!, attrsOf(attrs), outShape),
-  lower: (node, ctx) => poolKernel(node, ctx, 'max', 'y', node.inputs[1]!, node.inputs[0]!, node.inputs[0]!),
+  lower: (node, ctx) => poolKernel(node, ctx, 'max', 'y', node.inputs[1]!, node.inputs[0]!),
   sample(g, rng) {
     const { x, options } = samplePool(g, rng, true);
     const y = maxPool2d(x.stopGradient(), options);
@@ -168,7 +169,7 @@ defineOp({
     eachWindow(x!.shape, outShape, attrsOf(attrs), (o, taps, divisor) => (out[o] = taps.reduce((s, t) => s + x!.data[t]!, 0) / divisor));
     return out;
   },
-  lower: (node, ctx) => poolKernel(node, ctx, 'avg', 'y', node.inputs[0]!, undefined, node.inputs[0]!),
+  lower: (node, ctx) => poolKernel(node, ctx, 'avg', 'y', node.inputs[0]!),
   sample(g, rng) {
     const { x, options } = samplePool(g, rng, false);
     return avgPool2d(x, options as AvgPoolOptions);
@@ -190,7 +191,7 @@ defineOp({
     eachWindow(outShape, dy!.shape, attrsOf(attrs), (o, taps, divisor) => { for (const t of taps) dx[t] = dx[t]! + dy!.data[o]! / divisor; });
     return dx;
   },
-  lower: (node, ctx) => poolKernel(node, ctx, 'avg', 'x', node.inputs[0]!, undefined, node),
+  lower: (node, ctx) => poolKernel(node, ctx, 'avg', 'x', node.inputs[0]!),
   sample(g, rng) {
     const { x, options } = samplePool(g, rng, false);
     const y = avgPool2d(x, options as AvgPoolOptions);
