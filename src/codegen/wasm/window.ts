@@ -36,6 +36,15 @@ class Loops {
     this.depth--;
   }
 
+  /** `count` floats of zeros from the address in local `at` on, which then points past them. */
+  zeros(at: number, count: number): void {
+    const zero = this.zero ??= this.f.local(V128);
+    this.elements(count, true, [[at, 4]], () => this.f.get(at).get(zero).v128Store(0, 0), () => this.f.get(at).get(zero).v128Store32Lane(0, 0));
+  }
+
+  /** A v128 local left at zero (locals start at zero), for zeros(). */
+  private zero?: number;
+
   /** local += bytes. */
   advance(local: number, bytes: number): void {
     if (bytes !== 0) this.f.get(local).i32Const(bytes).i32Add().set(local);
@@ -71,17 +80,16 @@ export function columnsFunction(k: ConvKernel, x: number, columns: number, chann
   const [, , ho, wo] = k.yShape;
   const p = n * ho * wo;
   const [c, dst, src, plane] = [f.local(I32), f.local(I32), f.local(I32), f.local(I32)];
-  const zero = f.local(V128);
   if (add) {
     // This share's channels of x's gradient start at zero, image by image.
     L.repeat(0, n, (b) => {
       f.get(b).i32Const(4 * cs * h * w).i32Mul().i32Const(x + 4 * channels[0] * h * w).i32Add().set(dst);
-      L.elements((channels[1] - channels[0]) * h * w, true, [[dst, 4]], () => f.get(dst).get(zero).v128Store(0, 0), () => f.get(dst).get(zero).v128Store32Lane(0, 0));
+      L.zeros(dst, (channels[1] - channels[0]) * h * w);
     });
   }
   const skip = (count: number) => {
     if (add) L.advance(dst, 4 * count);
-    else L.elements(count, true, [[dst, 4]], () => f.get(dst).get(zero).v128Store(0, 0), () => f.get(dst).get(zero).v128Store32Lane(0, 0));
+    else L.zeros(dst, count);
   };
   f.i32Const(channels[0]).set(c);
   const channelLoop = f.loop();
@@ -162,7 +170,6 @@ export function maxPoolFunction(k: PoolKernel, offsets: { out: number; from: num
   const [, , h, w] = k.xShape;
   const [, , ho, wo] = k.yShape;
   const [xPlane, yPlane, at, best, v, row, col, o] = [f.local(I32), f.local(I32), f.local(I32), f.local(F32), f.local(F32), f.local(I32), f.local(I32), f.local(I32)];
-  const zero = f.local(V128);
   const back = k.writes === 'x';
   const window = { out: k.writes === 'y' ? offsets.out : offsets.from, dx: offsets.out };
   L.repeat(planes[0], planes[1], (plane) => {
@@ -170,7 +177,7 @@ export function maxPoolFunction(k: PoolKernel, offsets: { out: number; from: num
     f.get(plane).i32Const(4 * ho * wo).i32Mul().set(yPlane);
     if (back) {
       f.get(xPlane).i32Const(offsets.out).i32Add().set(o);
-      L.elements(h * w, true, [[o, 4]], () => f.get(o).get(zero).v128Store(0, 0), () => f.get(o).get(zero).v128Store32Lane(0, 0));
+      L.zeros(o, h * w);
     }
     L.repeat(0, ho, (i) => {
       L.repeat(0, wo, (j) => {
