@@ -4,6 +4,7 @@
 // and webgpu/ write each createModel.
 import type { Init } from '../../graph/graph.ts';
 import { flushes } from '../../lower/lower.ts';
+import type { Kernel } from '../../ir/kernel.ts';
 import type { Leaf, Program } from '../../lower/program.ts';
 import { formatShape } from '../../shape/shape.ts';
 import { VERSION } from '../../version.ts';
@@ -177,10 +178,10 @@ export function feedSpecs(p: Program): Feed[] {
  * spatial size or layout says which op expects what, and where; '' for others.
  */
 function imagesOf(p: Program, input: string): string {
-  const reader = p.forward.find(({ node }) => WINDOW_OPS.includes(node.op) && node.inputs[0]?.name === input)?.node;
+  const images = (k: Kernel) => (k.kind === 'conv' ? [k.operands.x, k.operands.y] : k.kind === 'pool' ? [k.from, k.argmaxOf] : []);
+  const reader = p.forward.find(({ kernel }) => images(kernel).includes(input))?.node;
   return reader ? ` (NCHW images of ${reader.op} at ${String(reader.site)})` : '';
 }
-const WINDOW_OPS = ['conv2d', 'convTranspose2d', 'maxPool2d', 'avgPool2d'];
 
 /** `key: value` in an object literal, or `key` alone when the two are the same. */
 export function entry(key: string, value: string): string {
